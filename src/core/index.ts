@@ -1,0 +1,5 @@
+export * from './config.ts';
+export * from './device.ts';
+export * from './errors.ts';
+export * from './measurement.ts';
+export * from './workload-profile.ts';

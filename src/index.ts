@@ -1,0 +1,2 @@
+/** PolyThrottle as a library: every CLI capability is a function here first. */
+export * from './core/index.ts';
