@@ -3,3 +3,4 @@ export * from './device.ts';
 export * from './errors.ts';
 export * from './measurement.ts';
 export * from './workload-profile.ts';
+export * from './tuning-run.ts';
