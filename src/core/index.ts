@@ -4,3 +4,4 @@ export * from './errors.ts';
 export * from './measurement.ts';
 export * from './workload-profile.ts';
 export * from './tuning-run.ts';
+export * from './inference.ts';
