@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import type { Device } from '../core/device.ts';
+import { PolyThrottleError, badInput } from '../core/errors.ts';
+import type { BackendOptions } from './backend-options.ts';
+import { JetsonDevice, detectJetson } from './jetson/index.ts';
+import { LinuxCpuDevice, hasCpufreq } from './linux-cpu/index.ts';
+import { NvidiaDevice, nvidiaSmiWorks } from './nvidia/index.ts';
+import { FsSysfsIo } from './sysfs.ts';
+
+export interface OpenDeviceOptions extends BackendOptions {
+  /** Allow locking clocks on a desktop/server NVIDIA GPU (`--allow-clock-changes`). */
+  readonly allowClockChanges?: boolean;
+  /** nvidia-smi GPU index (default 0). */
+  readonly gpuIndex?: number;
+}
+
+export const DEFAULT_SIM_SPEC = 'sim:orin-agx';
+
+/** The file-tree root: the option, else $POLYTHROTTLE_SYSFS_ROOT, else '/'. */
+export function resolveRoot(root?: string): string {
+  return root ?? process.env.POLYTHROTTLE_SYSFS_ROOT ?? '/';
+}
+
+/** What `auto` would pick here, with the reason for each backend it passed over. */
+export interface Detection {
+  readonly spec: string;
+  readonly checks: readonly { readonly backend: string; readonly found: boolean; readonly detail: string }[];
+}
+
+export async function detectDevice(opts: { root?: string } = {}): Promise<Detection> {
+  const root = resolveRoot(opts.root);
+  const io = new FsSysfsIo(root);
+  const checks: { backend: string; found: boolean; detail: string }[] = [];
+  const jetson = await detectJetson(io);
+  checks.push({
+    backend: 'jetson',
+    found: jetson !== undefined,
+    detail: jetson ? `${jetson.family} (${jetson.soc})` : `no Tegra SoC in ${join(root, 'proc/device-tree/compatible')}`,
+  });
+  const smi = jetson ? false : await nvidiaSmiWorks();
+  checks.push({ backend: 'nvidia', found: smi, detail: jetson ? 'skipped on a Jetson (the iGPU is driven through sysfs)' : smi ? 'nvidia-smi lists a GPU' : 'nvidia-smi not on PATH or lists no GPU' });
+  const cpu = await hasCpufreq(io);
+  checks.push({ backend: 'linux-cpu', found: cpu, detail: cpu ? 'cpufreq policies found' : `no cpufreq policies under ${join(root, 'sys/devices/system/cpu/cpufreq')}` });
+  const spec = jetson ? 'jetson' : smi ? 'nvidia' : cpu ? 'linux-cpu' : DEFAULT_SIM_SPEC;
+  return { spec, checks };
+}
+
+type SimFactory = (board: string, opts?: unknown) => Promise<Device> | Device;
+
+async function openSim(board: string, opts: OpenDeviceOptions): Promise<Device> {
+  // Imported lazily so that real-hardware commands do not load the twin.
+  const path = './sim/index.ts';
+  let mod: { createSimDevice?: SimFactory };
+  try {
+    mod = (await import(path)) as { createSimDevice?: SimFactory };
+  } catch (e) {
+    throw new PolyThrottleError('UNSUPPORTED', 'the simulated device is not available in this build', { cause: e });
+  }
+  if (typeof mod.createSimDevice !== 'function') throw new PolyThrottleError('INTERNAL', 'src/device/sim/index.ts exports no createSimDevice');
+  return mod.createSimDevice(board, opts);
+}
+
+/**
+ * Open a device by spec: `auto` (Jetson → nvidia → linux-cpu → the simulated AGX Orin), `jetson`,
+ * `nvidia`, `linux-cpu`, or `sim:<board>`.
+ */
+export async function openDevice(spec: string, opts: OpenDeviceOptions = {}): Promise<Device> {
+  const o: OpenDeviceOptions = { ...opts, root: resolveRoot(opts.root) };
+  if (spec === 'auto') spec = (await detectDevice({ root: o.root! })).spec;
+  if (spec.startsWith('sim:')) {
+    const board = spec.slice(4);
+    if (!board) throw badInput('sim: needs a board, e.g. sim:orin-agx');
+    return openSim(board, o);
+  }
+  switch (spec) {
+    case 'jetson':
+      return JetsonDevice.open(o);
+    case 'linux-cpu':
+      return LinuxCpuDevice.open(o);
+    case 'nvidia':
+      return NvidiaDevice.open({
+        ...(o.gpuIndex === undefined ? {} : { index: o.gpuIndex }),
+        ...(o.allowClockChanges ? { allowClockChanges: true } : {}),
+        ...(o.dryRun ? { dryRun: true } : {}),
+        ...(o.print ? { print: o.print } : {}),
+      });
+    default:
+      throw badInput(`unknown device "${spec}"`, 'use auto, jetson, nvidia, linux-cpu or sim:<board> (sim:orin-agx, sim:tx2, sim:xavier-nx, sim:orin-nano)');
+  }
+}
