@@ -1,0 +1,452 @@
+/**
+ * Dynamic batcher for every model the server hosts. Requests queue per model; one batch runs on
+ * the device at a time (edge GPUs time-share); a model's batch is dispatched when it is full, when
+ * its oldest request has waited the queue delay (derived from the SLO and the measured service
+ * time, see batching-policy.ts), or at once while draining. Among ready models the one whose
+ * oldest request arrived first goes next.
+ *
+ * Hooks for co-located work (the fine-tuning scheduler): `idle` fires when the device falls idle
+ * with the time budget it may be lent for without breaking the SLO; `gap` fires when the next
+ * batch starts, with the idle gap's length; `runWhenIdle(task)` runs a task while no batch runs
+ * (batches wait for it).
+ */
+import type { InferenceBackend, Tensor } from '../core/inference.ts';
+import type { Slo } from '../core/tuning-run.ts';
+import {
+  DEFAULT_MARGIN,
+  latencyBudgetMs,
+  predictedLatencyMs,
+  type QueuedWork,
+  queueDelayMs,
+  retryAfterS,
+} from './batching-policy.ts';
+import { HttpError, OverloadedError } from './http-error.ts';
+import { ServiceTimeEstimator } from './service-time.ts';
+import { concatRows, sliceRows } from './tensor-data.ts';
+
+export interface BatchedModel {
+  /** Largest batch (rows) dispatched at once: the profile's batch size. */
+  readonly maxBatch: number;
+  /** Most rows that may wait in this model's queue (hard memory bound). */
+  readonly maxQueueRows?: number;
+}
+
+export interface DynamicBatcherOptions {
+  readonly backend: InferenceBackend;
+  readonly models: Readonly<Record<string, BatchedModel>>;
+  readonly slo: Slo;
+  /** Share of the SLO kept as safety margin (0.1). */
+  readonly margin?: number;
+  /** Upper bound on the queue delay, ms (none by default: the SLO bounds it). */
+  readonly maxQueueDelayMs?: number;
+  /** Default hard bound on queued rows per model (1024). */
+  readonly maxQueueRows?: number;
+  /** Shared service-time estimator (the server seeds it from the profile and the warm-up). */
+  readonly serviceTimes?: ServiceTimeEstimator;
+  /** Monotonic clock in ms (performance.now). */
+  readonly now?: () => number;
+}
+
+export interface BatchEvent {
+  readonly model: string;
+  /** Rows in the batch. */
+  readonly size: number;
+  readonly requests: number;
+  /** Rows of each request in the batch. */
+  readonly rowsPerRequest: readonly number[];
+  /** Wall time of the backend call, ms. */
+  readonly serviceMs: number;
+  /** Execution time the backend reported, ms. */
+  readonly backendMs: number;
+  /** Energy the backend attributed to the batch, J (the twin); undefined when it cannot. */
+  readonly energyJ: number | undefined;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly failed: boolean;
+}
+
+export interface IdleEvent {
+  readonly at: number;
+  /** How long the device may be lent out now without delaying a batch past its queue delay, ms. */
+  readonly budgetMs: number;
+}
+
+export interface GapEvent {
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly gapMs: number;
+}
+
+export interface BatchedResult {
+  /** This request's rows of every output. */
+  readonly outputs: readonly Tensor[];
+  readonly batchSize: number;
+  readonly queueMs: number;
+  readonly serviceMs: number;
+}
+
+interface Pending {
+  readonly model: string;
+  readonly inputs: readonly Tensor[];
+  readonly rows: number;
+  readonly signature: string;
+  readonly arrivedAt: number;
+  readonly resolve: (r: BatchedResult) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+interface Listeners {
+  batch: ((e: BatchEvent) => void)[];
+  idle: ((e: IdleEvent) => void)[];
+  gap: ((e: GapEvent) => void)[];
+}
+
+const DEFAULT_MAX_QUEUE_ROWS = 1024;
+
+export class DynamicBatcher {
+  readonly serviceTimes: ServiceTimeEstimator;
+  readonly #backend: InferenceBackend;
+  readonly #models = new Map<string, BatchedModel>();
+  readonly #queues = new Map<string, Pending[]>();
+  readonly #queuedRows = new Map<string, number>();
+  readonly #now: () => number;
+  readonly #margin: number;
+  readonly #maxDelay: number | undefined;
+  readonly #defaultMaxQueueRows: number;
+  readonly #listeners: Listeners = { batch: [], idle: [], gap: [] };
+  readonly #tasks: { run: () => Promise<void>; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #slo: Slo;
+  #running: { model: string; startedAt: number; expectedMs: number } | null = null;
+  #taskRunning = false;
+  #idleSince: number | null;
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #closing = false;
+  #drained: (() => void) | null = null;
+
+  constructor(opts: DynamicBatcherOptions) {
+    this.#backend = opts.backend;
+    this.#slo = opts.slo;
+    this.#margin = opts.margin ?? DEFAULT_MARGIN;
+    this.#maxDelay = opts.maxQueueDelayMs;
+    this.#defaultMaxQueueRows = opts.maxQueueRows ?? DEFAULT_MAX_QUEUE_ROWS;
+    this.#now = opts.now ?? (() => performance.now());
+    this.serviceTimes = opts.serviceTimes ?? new ServiceTimeEstimator();
+    for (const [name, m] of Object.entries(opts.models)) this.setModel(name, m);
+    this.#idleSince = this.#now();
+  }
+
+  on<K extends keyof Listeners>(event: K, fn: Listeners[K][number]): () => void {
+    const list = this.#listeners[event] as unknown[];
+    list.push(fn);
+    return () => {
+      const i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  #emit<K extends keyof Listeners>(event: K, e: Parameters<Listeners[K][number]>[0]): void {
+    for (const fn of this.#listeners[event]) {
+      try {
+        (fn as (x: typeof e) => void)(e);
+      } catch {
+        // a listener's failure must not stop serving
+      }
+    }
+  }
+
+  /** Add a model or change its batching limits. */
+  setModel(name: string, m: BatchedModel): void {
+    if (!Number.isInteger(m.maxBatch) || m.maxBatch < 1) throw new Error(`maxBatch of '${name}' must be a positive integer`);
+    this.#models.set(name, m);
+    if (!this.#queues.has(name)) {
+      this.#queues.set(name, []);
+      this.#queuedRows.set(name, 0);
+    }
+    this.#schedule();
+  }
+
+  get slo(): Slo {
+    return this.#slo;
+  }
+
+  setSlo(slo: Slo): void {
+    this.#slo = slo;
+    this.#schedule();
+  }
+
+  maxBatch(model: string): number | undefined {
+    return this.#models.get(model)?.maxBatch;
+  }
+
+  queuedRows(model: string): number {
+    return this.#queuedRows.get(model) ?? 0;
+  }
+
+  /** Estimated service time of one full batch, ms (undefined before any measurement or prior). */
+  fullBatchMs(model: string): number | undefined {
+    const m = this.#models.get(model);
+    return m ? this.serviceTimes.estimate(model, m.maxBatch) : undefined;
+  }
+
+  /** The queue delay in force for a model, ms: 0 until its service time is known. */
+  queueDelayMs(model: string): number {
+    const s = this.fullBatchMs(model);
+    if (s === undefined || this.#closing) return 0;
+    return queueDelayMs(this.#slo, s, { margin: this.#margin, maxDelayMs: this.#maxDelay });
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * Queue a request; resolves with its rows of the batch's outputs. Throws OverloadedError (503)
+   * when the queue is full, when the prediction says it would miss the SLO, or while draining.
+   */
+  submit(model: string, inputs: readonly Tensor[], rows: number, signature = ''): Promise<BatchedResult> {
+    const m = this.#models.get(model);
+    if (!m) return Promise.reject(new HttpError(404, `unknown model '${model}'`));
+    if (this.#closing) return Promise.reject(new OverloadedError('the server is shutting down', 1));
+    this.#admit(model, m, rows);
+    return new Promise<BatchedResult>((resolve, reject) => {
+      const now = this.#now();
+      this.#queues.get(model)!.push({ model, inputs, rows, signature, arrivedAt: now, resolve, reject });
+      this.#queuedRows.set(model, this.queuedRows(model) + rows);
+      this.#schedule();
+    });
+  }
+
+  #admit(model: string, m: BatchedModel, rows: number): void {
+    const cap = m.maxQueueRows ?? this.#defaultMaxQueueRows;
+    const queued = this.queuedRows(model);
+    const budget = latencyBudgetMs(this.#slo, this.#margin);
+    const work = new Map<string, QueuedWork>();
+    let othersQueued = 0;
+    for (const [name, mm] of this.#models) {
+      const s = this.serviceTimes.estimate(name, mm.maxBatch);
+      const q = this.queuedRows(name);
+      if (name !== model) othersQueued += q;
+      if (s !== undefined) work.set(name, { queuedRows: q, maxBatch: mm.maxBatch, fullBatchMs: s });
+    }
+    const running = this.#running ? Math.max(0, this.#running.expectedMs - (this.#now() - this.#running.startedAt)) : 0;
+    const predicted = work.has(model) ? predictedLatencyMs(model, rows, work, running) : 0;
+    if (queued + rows > cap)
+      throw new OverloadedError(
+        `queue for model '${model}' is full (${queued} rows waiting, limit ${cap})`,
+        retryAfterS(predicted, budget),
+      );
+    // The next batch always admits: otherwise an SLO tighter than two service times refuses everything.
+    const nextBatch = othersQueued === 0 && queued + rows <= m.maxBatch;
+    if (!nextBatch && predicted > budget)
+      throw new OverloadedError(
+        `overloaded: model '${model}' would answer in about ${predicted.toFixed(0)} ms, over the ${this.#slo.latencyMs} ms SLO`,
+        retryAfterS(predicted, budget),
+      );
+  }
+
+  /** Run `task` while no batch runs; batches wait until it settles. */
+  runWhenIdle(task: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#tasks.push({ run: task, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Stop accepting, run everything queued without waiting to fill, resolve when idle. */
+  close(): Promise<void> {
+    this.#closing = true;
+    return new Promise<void>((resolve) => {
+      this.#drained = resolve;
+      this.#schedule();
+      this.#checkDrained();
+    });
+  }
+
+  #checkDrained(): void {
+    if (!this.#closing || !this.#drained) return;
+    if (this.#running || this.#taskRunning || this.#tasks.length > 0) return;
+    for (const q of this.#queues.values()) if (q.length > 0) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const done = this.#drained;
+    this.#drained = null;
+    done();
+  }
+
+  /** The ready model whose oldest request arrived first, or the earliest time one becomes ready. */
+  #pick(now: number): { model: string } | { wakeAt: number } | null {
+    let best: { model: string; arrivedAt: number } | null = null;
+    let wakeAt = Number.POSITIVE_INFINITY;
+    for (const [name, q] of this.#queues) {
+      const head = q[0];
+      if (!head) continue;
+      const m = this.#models.get(name)!;
+      const readyAt = head.arrivedAt + this.queueDelayMs(name);
+      const ready = this.#closing || this.queuedRows(name) >= m.maxBatch || readyAt <= now;
+      if (ready) {
+        if (!best || head.arrivedAt < best.arrivedAt) best = { model: name, arrivedAt: head.arrivedAt };
+      } else wakeAt = Math.min(wakeAt, readyAt);
+    }
+    if (best) return { model: best.model };
+    return Number.isFinite(wakeAt) ? { wakeAt } : null;
+  }
+
+  #schedule(): void {
+    if (this.#running || this.#taskRunning) return;
+    const now = this.#now();
+    const pick = this.#pick(now);
+    if (pick && 'model' in pick) {
+      this.#clearTimer();
+      this.#dispatch(pick.model, now);
+      return;
+    }
+    const task = this.#tasks.shift();
+    if (task) {
+      this.#clearTimer();
+      this.#taskRunning = true;
+      this.#markBusy(now);
+      task
+        .run()
+        .then(task.resolve, task.reject)
+        .finally(() => {
+          this.#taskRunning = false;
+          this.#afterWork();
+        });
+      return;
+    }
+    if (pick && 'wakeAt' in pick) this.#setTimer(pick.wakeAt, now);
+    else this.#clearTimer();
+  }
+
+  #setTimer(at: number, now: number): void {
+    if (this.#timer && this.#timerAt <= at) return;
+    this.#clearTimer();
+    this.#timerAt = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        this.#timerAt = Number.POSITIVE_INFINITY;
+        this.#schedule();
+      },
+      Math.max(0, Math.ceil(at - now)),
+    );
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  #markBusy(now: number): void {
+    if (this.#idleSince !== null) {
+      const gap = { startedAt: this.#idleSince, endedAt: now, gapMs: now - this.#idleSince };
+      this.#idleSince = null;
+      this.#emit('gap', gap);
+    }
+  }
+
+  #afterWork(): void {
+    this.#schedule();
+    if (!this.#running && !this.#taskRunning) {
+      const now = this.#now();
+      this.#idleSince = now;
+      this.#emit('idle', { at: now, budgetMs: this.#idleBudget(now) });
+    }
+    this.#checkDrained();
+  }
+
+  #idleBudget(now: number): number {
+    if (this.#closing) return 0;
+    let budget = Number.POSITIVE_INFINITY;
+    for (const [name, q] of this.#queues) {
+      const d = this.queueDelayMs(name);
+      const head = q[0];
+      budget = Math.min(budget, head ? Math.max(0, head.arrivedAt + d - now) : d);
+    }
+    return Number.isFinite(budget) ? budget : 0;
+  }
+
+  #take(model: string): Pending[] {
+    const q = this.#queues.get(model)!;
+    const max = this.#models.get(model)!.maxBatch;
+    const sig = q[0]!.signature;
+    const batch: Pending[] = [];
+    let rows = 0;
+    for (let i = 0; i < q.length && rows < max; ) {
+      const p = q[i]!;
+      if (p.signature === sig && rows + p.rows <= max) {
+        batch.push(p);
+        rows += p.rows;
+        q.splice(i, 1);
+      } else i++;
+    }
+    this.#queuedRows.set(model, this.queuedRows(model) - rows);
+    return batch;
+  }
+
+  #dispatch(model: string, now: number): void {
+    const batch = this.#take(model);
+    const rows = batch.reduce((s, p) => s + p.rows, 0);
+    const expectedMs = this.serviceTimes.estimate(model, rows) ?? 0;
+    this.#running = { model, startedAt: now, expectedMs };
+    this.#markBusy(now);
+    void this.#execute(model, batch, rows, now).finally(() => {
+      this.#running = null;
+      this.#afterWork();
+    });
+  }
+
+  async #execute(model: string, batch: Pending[], rows: number, startedAt: number): Promise<void> {
+    let backendMs = 0;
+    let energyJ: number | undefined;
+    let failed = false;
+    try {
+      const first = batch[0]!;
+      const inputs =
+        batch.length === 1 ? first.inputs : first.inputs.map((_, i) => concatRows(batch.map((p) => p.inputs[i]!)));
+      const result = await this.#backend.infer(model, inputs);
+      const endedAt = this.#now();
+      backendMs = result.serviceMs;
+      energyJ = result.energyJ;
+      const serviceMs = endedAt - startedAt;
+      this.serviceTimes.record(model, rows, serviceMs);
+      for (const o of result.outputs) {
+        if (batch.length > 1 && o.shape[0] !== rows)
+          throw new Error(`backend returned output '${o.name}' with ${o.shape[0]} rows for a batch of ${rows}`);
+      }
+      let offset = 0;
+      for (const p of batch) {
+        const outputs = batch.length === 1 ? result.outputs : result.outputs.map((o) => sliceRows(o, offset, p.rows));
+        offset += p.rows;
+        p.resolve({ outputs, batchSize: rows, queueMs: startedAt - p.arrivedAt, serviceMs });
+      }
+    } catch (e) {
+      failed = true;
+      const status = (e as { statusCode?: unknown })?.statusCode;
+      const err =
+        e instanceof HttpError
+          ? e
+          : new HttpError(
+              typeof status === 'number' && status >= 400 && status < 600 ? status : 500,
+              `inference failed for model '${model}': ${(e as Error)?.message ?? String(e)}`,
+            );
+      for (const p of batch) p.reject(err);
+    } finally {
+      const endedAt = this.#now();
+      this.#emit('batch', {
+        model,
+        size: rows,
+        requests: batch.length,
+        rowsPerRequest: batch.map((p) => p.rows),
+        serviceMs: endedAt - startedAt,
+        backendMs,
+        energyJ,
+        startedAt,
+        endedAt,
+        failed,
+      });
+    }
+  }
+}

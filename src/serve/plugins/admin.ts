@@ -1,0 +1,113 @@
+/**
+ * Admin API under `/v1/`, behind `Authorization: Bearer <token>`:
+ *   GET  /v1/config    clocks as read back, batch sizes, the last apply's adjustments
+ *   PUT  /v1/config    apply clocks (checked against the device's tables) and/or a batch size
+ *   GET  /v1/slo       the SLO and the batching it implies per model
+ *   PUT  /v1/slo       change the SLO at run time (queue delay and admission follow at once)
+ *   GET  /v1/profile   the profile being served
+ * Further admin plugins (the fine-tuning scheduler's jobs API) register inside the same scope, so
+ * they get the same authentication.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { configProblem } from '../../core/config.ts';
+import { HttpError, badRequest, notFound } from '../http-error.ts';
+import type { ServingContext } from '../serving-context.ts';
+
+const hz = z.number().int().positive();
+const configBody = z
+  .object({ cpuHz: hz.optional(), gpuMinHz: hz.optional(), gpuMaxHz: hz.optional(), emcHz: hz.optional(), batch: z.number().int().min(1).optional() })
+  .strict()
+  .refine((c) => Object.values(c).some((v) => v !== undefined), 'give at least one of cpuHz, gpuMinHz, gpuMaxHz, emcHz, batch');
+
+const sloBody = z
+  .object({ latencyMs: z.number().positive(), quantile: z.number().gt(0).lt(1).optional() })
+  .strict();
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success)
+    throw badRequest(
+      r.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`)
+        .join('; '),
+    );
+  return r.data;
+}
+
+function tokenMatches(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export interface AdminOptions {
+  readonly token: string;
+  /** Extra admin routes (registered under /v1, behind the same token). */
+  readonly plugins?: readonly FastifyPluginAsync[];
+}
+
+export function adminPlugin(ctx: ServingContext, opts: AdminOptions): FastifyPluginAsync {
+  if (opts.token.length < 8) throw new Error('the admin token must be at least 8 characters');
+  return async (app) => {
+    app.addHook('onRequest', async (req) => {
+      const h = req.headers.authorization;
+      const challenge = { 'www-authenticate': 'Bearer realm="polythrottle-admin"' };
+      if (!h) throw new HttpError(401, 'missing bearer token: send "Authorization: Bearer <token>"', challenge);
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+      if (!m || !tokenMatches(m[1]!, opts.token)) throw new HttpError(401, 'wrong bearer token', challenge);
+    });
+
+    const batching = () =>
+      Object.fromEntries(
+        ctx.models().map((m) => [
+          m.name,
+          {
+            maxBatch: ctx.batcher.maxBatch(m.name),
+            queueDelayMs: ctx.batcher.queueDelayMs(m.name),
+            fullBatchServiceMs: ctx.batcher.fullBatchMs(m.name) ?? null,
+            queuedRows: ctx.batcher.queuedRows(m.name),
+          },
+        ]),
+      );
+
+    app.get('/config', async () => ({
+      config: await ctx.currentConfig(),
+      adjustments: ctx.applied?.adjustments ?? [],
+      device: ctx.device ? { id: ctx.device.id, kind: ctx.device.kind } : null,
+      batching: batching(),
+    }));
+
+    app.put('/config', async (req) => {
+      const body = parseBody(configBody, req.body);
+      const { batch, ...clocks } = body;
+      const hasClocks = Object.values(clocks).some((v) => v !== undefined);
+      if (hasClocks) {
+        if (!ctx.device) throw new HttpError(409, 'this server has no device to apply clocks to');
+        const domains = await ctx.device.domains();
+        const current = ctx.applied?.applied ?? (await ctx.device.readClocks());
+        const merged = { ...current, ...clocks, batch: batch ?? 1 };
+        const problem = configProblem(merged, { ...domains, batch: [merged.batch] });
+        if (problem) throw badRequest(problem);
+      }
+      const applied = await ctx.applyConfig(hasClocks ? clocks : undefined, batch);
+      return { config: await ctx.currentConfig(), adjustments: applied?.adjustments ?? [], batching: batching() };
+    });
+
+    app.get('/slo', async () => ({ slo: ctx.slo, batching: batching() }));
+    app.put('/slo', async (req) => {
+      const body = parseBody(sloBody, req.body);
+      ctx.setSlo({ latencyMs: body.latencyMs, quantile: body.quantile ?? ctx.slo.quantile });
+      return { slo: ctx.slo, batching: batching() };
+    });
+
+    app.get('/profile', async () => {
+      if (!ctx.profile) throw notFound('this server was started without a profile');
+      return ctx.profile;
+    });
+
+    for (const p of opts.plugins ?? []) await app.register(p);
+  };
+}

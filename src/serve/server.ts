@@ -1,0 +1,214 @@
+/**
+ * `createServer(options)`: a fastify instance serving KServe v2 over an InferenceBackend with
+ * dynamic batching, Prometheus metrics and an admin API. A small core; every route group is a
+ * plugin. The caller owns the backend and the device (see serve-session.ts for the whole life
+ * cycle: apply the configuration, listen, drain, restore).
+ */
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Device } from '../core/device.ts';
+import type { InferenceBackend, ModelMetadata, Tensor, TensorDatatype } from '../core/inference.ts';
+import type { Slo } from '../core/tuning-run.ts';
+import { type BatchEvent, DynamicBatcher } from './dynamic-batcher.ts';
+import type { EnergyMeter } from './energy-meter.ts';
+import { toHttpError } from './http-error.ts';
+import { Metrics } from './metrics.ts';
+import { adminPlugin } from './plugins/admin.ts';
+import { healthPlugin } from './plugins/health.ts';
+import { inferencePlugin } from './plugins/inference.ts';
+import { metricsPlugin } from './plugins/metrics-route.ts';
+import { ServiceTimeEstimator } from './service-time.ts';
+import { ServingContext, type ServingProfile } from './serving-context.ts';
+import { elementCount } from './tensor-data.ts';
+
+export interface ServerOptions {
+  readonly backend: InferenceBackend;
+  readonly slo: Slo;
+  /** Batch size limit: one for every model, or per model name (models not named get 1). */
+  readonly batch: number | Readonly<Record<string, number>>;
+  /** The device being served on: clocks for /metrics and the admin API. */
+  readonly device?: Device;
+  /** Board power meter; without it energy comes from the backend (the twin) or is not metered. */
+  readonly energyMeter?: EnergyMeter;
+  readonly profile?: ServingProfile;
+  /** Clocks as applied at start (shown by the admin API). */
+  readonly applied?: ServingContext['applied'];
+  /** Admin API token; the admin API is off without one. */
+  readonly adminToken?: string;
+  readonly adminPlugins?: readonly FastifyPluginAsync[];
+  /** Largest request body, bytes (8 MiB). */
+  readonly bodyLimitBytes?: number;
+  /** Most rows queued per model (1024). */
+  readonly maxQueueRows?: number;
+  /** Safety margin, share of the SLO (0.1). */
+  readonly margin?: number;
+  readonly maxQueueDelayMs?: number;
+  /** Service time measured beforehand per model (the profile's), used until batches are measured. */
+  readonly priorServiceMs?: Readonly<Record<string, { batch: number; ms: number }>>;
+  /** Warm-up batches per model before ready (3: the first is discarded as a cold start). 0 disables. */
+  readonly warmupBatches?: number;
+  readonly logger?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    polythrottle: ServingContext;
+  }
+}
+
+const ZERO: Record<TensorDatatype, () => number | bigint | boolean | string> = {
+  FP32: () => 0,
+  FP16: () => 0,
+  FP64: () => 0,
+  INT64: () => 0n,
+  INT32: () => 0,
+  INT8: () => 0,
+  UINT8: () => 0,
+  BOOL: () => false,
+  BYTES: () => '',
+};
+
+/** Zero inputs of `rows` rows, or undefined when a non-batch dimension is dynamic. */
+export function zeroInputs(m: ModelMetadata, rows: number): Tensor[] | undefined {
+  const out: Tensor[] = [];
+  for (const spec of m.inputs) {
+    const shape = spec.shape.map((d, i) => (i === 0 && d === -1 ? rows : d));
+    if (shape.some((d) => d < 0)) return undefined;
+    const n = elementCount(shape);
+    const z = ZERO[spec.datatype];
+    let data: Tensor['data'];
+    switch (spec.datatype) {
+      case 'FP32':
+      case 'FP16':
+        data = new Float32Array(n);
+        break;
+      case 'FP64':
+        data = new Float64Array(n);
+        break;
+      case 'INT64':
+        data = new BigInt64Array(n);
+        break;
+      case 'INT32':
+        data = new Int32Array(n);
+        break;
+      case 'INT8':
+        data = new Int8Array(n);
+        break;
+      case 'UINT8':
+        data = new Uint8Array(n);
+        break;
+      default:
+        data = Array.from({ length: n }, z) as boolean[] | string[];
+    }
+    out.push({ name: spec.name, datatype: spec.datatype, shape, data });
+  }
+  return out;
+}
+
+function batchLimits(models: readonly ModelMetadata[], batch: ServerOptions['batch']): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of models) {
+    const batchable = m.inputs.every((i) => i.shape[0] === -1);
+    const want = typeof batch === 'number' ? batch : (batch[m.name] ?? 1);
+    if (!Number.isInteger(want) || want < 1) throw new Error(`batch size for '${m.name}' must be a positive integer, got ${want}`);
+    out[m.name] = batchable ? want : 1;
+  }
+  if (typeof batch !== 'number')
+    for (const name of Object.keys(batch))
+      if (!models.some((m) => m.name === name)) throw new Error(`batch size given for '${name}', which the backend does not serve`);
+  return out;
+}
+
+async function meterBatch(ctx: ServingContext, e: BatchEvent, rowsPerRequest: readonly number[]): Promise<void> {
+  const m = ctx.metrics;
+  const labels = { model: e.model };
+  m.batchLatency.observe(labels, e.serviceMs / 1000);
+  m.batchSize.observe(labels, e.size);
+  if (e.failed) return;
+  let j = e.energyJ;
+  if (j === undefined && ctx.energyMeter) j = await ctx.energyMeter.energyBetween(e.startedAt, e.endedAt);
+  else if (j !== undefined && !ctx.energyMeter && e.serviceMs > 0) m.power.set(j / (e.serviceMs / 1000));
+  if (j === undefined || !Number.isFinite(j)) {
+    m.unmeteredBatches.inc(labels);
+    return;
+  }
+  m.energy.inc(labels, j);
+  for (const r of rowsPerRequest) m.energyPerRequest.observe(labels, (j * r) / e.size);
+}
+
+export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const models = opts.backend.models();
+  if (models.length === 0) throw new Error(`the ${opts.backend.kind} backend serves no models`);
+  const limits = batchLimits(models, opts.batch);
+  const serviceTimes = new ServiceTimeEstimator();
+  for (const [name, p] of Object.entries(opts.priorServiceMs ?? {})) serviceTimes.setPrior(name, p.batch, p.ms);
+  const batcher = new DynamicBatcher({
+    backend: opts.backend,
+    models: Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, { maxBatch: v }])),
+    slo: opts.slo,
+    margin: opts.margin,
+    maxQueueDelayMs: opts.maxQueueDelayMs,
+    maxQueueRows: opts.maxQueueRows,
+    serviceTimes,
+  });
+  const metrics = new Metrics();
+  const ctx = new ServingContext({
+    backend: opts.backend,
+    batcher,
+    metrics,
+    device: opts.device,
+    energyMeter: opts.energyMeter,
+    profile: opts.profile,
+    applied: opts.applied,
+  });
+  ctx.setSlo(opts.slo);
+  if (opts.applied) metrics.setClocks(opts.applied.applied);
+  batcher.on('batch', (e) => void meterBatch(ctx, e, e.rowsPerRequest));
+
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.decorate('polythrottle', ctx);
+  app.setErrorHandler((err, _req, reply) => {
+    const h = toHttpError(err);
+    if (h.statusCode >= 500 && h.statusCode !== 503) app.log.error(err);
+    return reply.code(h.statusCode).headers(h.headers).send({ error: h.message });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
+
+  await app.register(healthPlugin(ctx));
+  await app.register(inferencePlugin(ctx));
+  await app.register(metricsPlugin(ctx));
+  if (opts.adminToken !== undefined)
+    await app.register(adminPlugin(ctx, { token: opts.adminToken, plugins: opts.adminPlugins ?? [] }), { prefix: '/v1' });
+  else if (opts.adminPlugins?.length) throw new Error('admin plugins need an admin token');
+
+  const warmups = opts.warmupBatches ?? 3;
+  app.addHook('onReady', async () => {
+    for (const m of models) {
+      const rows = limits[m.name]!;
+      const inputs = warmups > 0 ? zeroInputs(m, rows) : undefined;
+      if (!inputs) continue;
+      for (let i = 0; i < warmups; i++) {
+        const t0 = performance.now();
+        try {
+          await opts.backend.infer(m.name, inputs);
+        } catch (e) {
+          throw new Error(`warm-up of model '${m.name}' at batch ${rows} failed: ${(e as Error).message}`, { cause: e });
+        }
+        if (i > 0 || warmups === 1) serviceTimes.record(m.name, rows, performance.now() - t0);
+      }
+    }
+    ctx.ready = true;
+  });
+  // Drain before the listener closes: queued and running batches finish, new requests get 503.
+  app.addHook('preClose', async () => {
+    ctx.ready = false;
+    await batcher.close();
+  });
+  return app;
+}
