@@ -1,0 +1,120 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandRunner, fillTemplate } from '../../src/workload/command-runner.ts';
+
+/** A stand-in for trtexec: prints one "Average on 1 runs" line per inference, like trtexec --avgRuns=1. */
+const FAKE_TRTEXEC = `#!/bin/sh
+engine=""; batch=1; iters=5
+for a in "$@"; do
+  case "$a" in
+    --loadEngine=*) engine="\${a#--loadEngine=}" ;;
+    --batch=*) batch="\${a#--batch=}" ;;
+    --iterations=*) iters="\${a#--iterations=}" ;;
+  esac
+done
+if [ ! -f "$engine" ]; then echo "[E] Error opening engine file: $engine" >&2; echo "&&&& FAILED TensorRT.trtexec" ; exit 1; fi
+echo "[I] Loading engine $engine"
+i=0
+while [ $i -lt $iters ]; do
+  sleep 0.01
+  echo "[11/26/2026-12:00:00] [I] Average on 1 runs - GPU latency: 1.$batch ms - Host latency: 2.$batch ms (enqueue 0.4 ms)"
+  i=$((i+1))
+done
+echo "&&&& PASSED TensorRT.trtexec"
+`;
+
+describe('command runner', () => {
+  let dir: string;
+  let trtexec: string;
+  let engine: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pt-cmd-'));
+    trtexec = join(dir, 'trtexec');
+    writeFileSync(trtexec, FAKE_TRTEXEC);
+    chmodSync(trtexec, 0o755);
+    engine = join(dir, 'my engine.plan');
+    writeFileSync(engine, 'x');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('fills the template (quoting values) and reads one latency sample per matching line', async () => {
+    const r = new CommandRunner({
+      command: `${trtexec} --loadEngine={model} --batch={batch} --iterations={batches}`,
+      vars: { model: engine },
+      latencyPattern: 'Host latency: ([0-9.]+) ms',
+    });
+    let started = 0;
+    const res = await r.run({ batch: 4, length: { batches: 6 }, onStart: () => started++ });
+    expect(res.errors).toBe(0);
+    expect(res.batchLatenciesMs).toEqual(Array(6).fill(2.4));
+    expect(started).toBe(1);
+    // The first line's batch ran before the measured part began.
+    expect(res.served).toBe(5 * 4);
+    expect(res.wallS).toBeGreaterThan(0);
+  });
+
+  it('uses a named group and a unit', async () => {
+    const r = new CommandRunner({
+      command: `${trtexec} --loadEngine={model} --batch={batch} --iterations=3`,
+      vars: { model: engine },
+      latencyPattern: 'GPU latency: (?<latency>[0-9.]+) ms',
+      latencyUnit: 'us',
+    });
+    const res = await r.run({ batch: 2, length: { durationS: 1 } });
+    expect(res.batchLatenciesMs).toEqual([0.0012, 0.0012, 0.0012]);
+  });
+
+  it('fails the run on a non-zero exit with the program’s last lines', async () => {
+    const r = new CommandRunner({
+      command: `${trtexec} --loadEngine={model} --batch={batch}`,
+      vars: { model: join(dir, 'missing.plan') },
+      latencyPattern: 'Host latency: ([0-9.]+) ms',
+    });
+    const res = await r.run({ batch: 1, length: { batches: 3 } });
+    expect(res.errors).toBe(1);
+    expect(res.served).toBe(0);
+    expect(res.batchLatenciesMs).toEqual([]);
+    expect(res.errorReasons[0]).toMatch(/exited with code 1; last lines:\n.*Error opening engine file: .*missing\.plan/);
+    expect(res.errorReasons[0]).toMatch(/FAILED TensorRT\.trtexec/);
+  });
+
+  it('fails when nothing matches the pattern', async () => {
+    const r = new CommandRunner({ command: 'echo "throughput 12 qps"', latencyPattern: 'latency=([0-9.]+)' });
+    const res = await r.run({ batch: 1, length: { batches: 1 } });
+    expect(res.errors).toBe(1);
+    expect(res.errorReasons[0]).toMatch(/printed no line matching .*throughput 12 qps/s);
+  });
+
+  it('takes wall time per run without a pattern and repeats the program for the count', async () => {
+    const r = new CommandRunner({ command: 'sleep 0.05; echo batch {batch}' });
+    const res = await r.run({ batch: 3, length: { batches: 3 } });
+    expect(res.errors).toBe(0);
+    expect(res.batchLatenciesMs).toHaveLength(3);
+    for (const l of res.batchLatenciesMs) expect(l).toBeGreaterThanOrEqual(45);
+    expect(res.served).toBe(9);
+  });
+
+  it('kills a program that runs past its timeout, children included', async () => {
+    const pidFile = join(dir, 'child.pid');
+    const r = new CommandRunner({ command: `sleep 30 & echo $! > ${pidFile}; sleep 30; echo latency 1`, latencyPattern: 'latency ([0-9]+)', timeoutS: 0.3 });
+    const t0 = Date.now();
+    const res = await r.run({ batch: 1, length: { batches: 1 } });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(res.errors).toBe(1);
+    expect(res.errorReasons[0]).toMatch(/killed after the 0.3 s timeout/);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // The background child is gone too (or a zombie waiting for its reaper).
+    const alive = () => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    for (let i = 0; i < 20 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toBe(false);
+  });
+
+  it('rejects bad templates and patterns at once', () => {
+    expect(() => new CommandRunner({ command: 'trtexec --engine={engine}' })).toThrow(/uses \{engine\}, which has no value/);
+    expect(() => new CommandRunner({ command: 'x', latencyPattern: 'latency ([0-9' })).toThrow(/not a valid regular expression/);
+    expect(() => new CommandRunner({ command: 'x', latencyPattern: 'latency [0-9]+' })).toThrow(/no capture group/);
+    expect(fillTemplate('a {x} {y}', { x: "it's", y: 'plain-1.0' })).toBe(`a 'it'"'"'s' plain-1.0`);
+  });
+});
