@@ -1,0 +1,179 @@
+import { type Config, configKey as keyOf } from '../core/config.ts';
+import { featureVector, type FeatureSet, FEATURE_NAMES, type InterferenceFeatures } from './features.ts';
+import { fitOls, type OlsFit, olsPredict } from './least-squares.ts';
+import { studentTQuantile } from './quantiles.ts';
+
+/**
+ * The interference predictor. Target: the *co-run batch latency* — from the moment an inference
+ * batch is ready until it completes when a fine-tuning step has just started on the device (the step
+ * runs to completion first: edge GPUs only time-share). Request tail latency with fine-tuning is
+ * then the inference-only tail minus the service time plus this (see `admission.ts`).
+ *
+ * Offline: a linear model on the paper's features, fitted by least squares per fixed hardware
+ * configuration from a few profiled runs (different inference/fine-tuning workloads at that
+ * configuration). Prediction interval: the OLS one, ŷ ± t(n−p) · s · √(1 + h).
+ *
+ * Online (beyond the paper): live co-run measurements of one context (a job at a configuration)
+ * correct the model's residual. The bias b of this context has the OLS predictive distribution as
+ * prior, N(0, s²(1 + h)); live residuals e = y − ŷ update it as a normal mean with noise variance σ²
+ * (estimated from the live residuals, shrunk toward s²). The interval becomes
+ * ŷ + b̂ ± t · √(Var b̂ + σ²), which narrows as evidence accrues.
+ */
+export interface ProfiledRun {
+  readonly features: InterferenceFeatures;
+  /** Measured co-run batch latency, ms. */
+  readonly latencyMs: number;
+}
+
+export interface LatencyPrediction {
+  /** Point prediction (offline + online correction), ms. */
+  readonly meanMs: number;
+  readonly lowerMs: number;
+  readonly upperMs: number;
+  /** Predictive standard deviation, ms. */
+  readonly sdMs: number;
+  /** The offline model's own point prediction, ms. */
+  readonly offlineMs: number;
+  /** Current residual correction b̂, ms. */
+  readonly correctionMs: number;
+  /** Live observations behind the correction. */
+  readonly observations: number;
+  /** Two-sided level of [lower, upper]. */
+  readonly level: number;
+}
+
+export interface PredictorOptions {
+  readonly featureSet?: FeatureSet;
+  /** Two-sided level of the prediction interval (default 0.9: the upper bound is a 95 % one-sided bound). */
+  readonly level?: number;
+  /** Live residuals remembered per context (older ones are forgotten, so the model tracks drift). */
+  readonly window?: number;
+}
+
+/** One question to the predictor: a fine-tuning step of `model` at `microBatch` beside inference at `config`. */
+export interface PredictionQuery {
+  readonly config: Config;
+  readonly model: string;
+  readonly microBatch: number;
+  readonly features: InterferenceFeatures;
+}
+
+/** What admission and the scheduler need from a predictor (the fitted model, or an oracle in benchmarks). */
+export interface LatencyPredictor {
+  predict(q: PredictionQuery, context?: string): LatencyPrediction;
+  observe(q: PredictionQuery, context: string, latencyMs: number): void;
+  forget(context: string): void;
+}
+
+interface Context {
+  readonly residuals: number[];
+}
+
+export interface ConfigModel {
+  readonly fit: OlsFit;
+  readonly runs: number;
+  readonly featureSet: FeatureSet;
+}
+
+export class InterferencePredictor implements LatencyPredictor {
+  readonly featureSet: FeatureSet;
+  readonly level: number;
+  private readonly window: number;
+  private readonly models = new Map<string, ConfigModel>();
+  private readonly contexts = new Map<string, Context>();
+
+  constructor(opts: PredictorOptions = {}) {
+    this.featureSet = opts.featureSet ?? 'paper';
+    this.level = opts.level ?? 0.9;
+    if (!(this.level > 0 && this.level < 1)) throw new RangeError(`prediction level must be in (0, 1), got ${this.level}`);
+    this.window = opts.window ?? 256;
+  }
+
+  /** Runs needed to fit one configuration (one more than the coefficients). */
+  get minRuns(): number {
+    return FEATURE_NAMES[this.featureSet].length + 1;
+  }
+
+  /** Fit (or refit) the model of one hardware configuration from profiled co-runs. */
+  fit(configKey: string, runs: readonly ProfiledRun[]): ConfigModel {
+    if (runs.length < this.minRuns)
+      throw new RangeError(`the ${this.featureSet} model needs at least ${this.minRuns} profiled runs per configuration, got ${runs.length}`);
+    const fit = fitOls(
+      runs.map((r) => featureVector(this.featureSet, r.features)),
+      runs.map((r) => r.latencyMs),
+    );
+    const model = { fit, runs: runs.length, featureSet: this.featureSet };
+    this.models.set(configKey, model);
+    // A refit invalidates the residuals measured against the old model.
+    for (const k of [...this.contexts.keys()]) if (k.startsWith(`${configKey}#`)) this.contexts.delete(k);
+    return model;
+  }
+
+  has(configKey: string): boolean {
+    return this.models.has(configKey);
+  }
+
+  model(configKey: string): ConfigModel | undefined {
+    return this.models.get(configKey);
+  }
+
+  /** Predicted co-run batch latency with its interval; `context` names the live stream whose residuals correct it. */
+  predict(q: PredictionQuery, context?: string): LatencyPrediction {
+    return this.predictAt(keyOf(q.config), q.features, context);
+  }
+
+  observe(q: PredictionQuery, context: string, latencyMs: number): void {
+    this.observeAt(keyOf(q.config), q.features, context, latencyMs);
+  }
+
+  /** Prediction for a configuration key (see `predict`). */
+  predictAt(configKey: string, features: InterferenceFeatures, context?: string): LatencyPrediction {
+    const m = this.models.get(configKey);
+    if (!m) throw new RangeError(`no interference model fitted for configuration ${configKey}`);
+    const { mean, leverage } = olsPredict(m.fit, featureVector(this.featureSet, features));
+    const priorVar = Math.max(m.fit.s2 * (1 + leverage), 1e-12);
+    const res = context === undefined ? [] : (this.contexts.get(`${configKey}#${context}`)?.residuals ?? []);
+    const k = res.length;
+    const p = (1 + this.level) / 2;
+    if (k === 0) {
+      const sd = Math.sqrt(priorVar);
+      const half = studentTQuantile(p, m.fit.dof) * sd;
+      return { meanMs: mean, lowerMs: mean - half, upperMs: mean + half, sdMs: sd, offlineMs: mean, correctionMs: 0, observations: 0, level: this.level };
+    }
+    let sum = 0;
+    for (const e of res) sum += e;
+    const eBar = sum / k;
+    let ss = 0;
+    for (const e of res) ss += (e - eBar) ** 2;
+    // Live noise variance: the live residuals' spread, shrunk toward the offline residual variance with weight 1.
+    const noiseVar = Math.max((m.fit.s2 + ss) / k, 1e-12);
+    const prec = 1 / priorVar + k / noiseVar;
+    const correction = sum / noiseVar / prec;
+    const predVar = 1 / prec + noiseVar;
+    const sd = Math.sqrt(predVar);
+    const half = studentTQuantile(p, m.fit.dof + k) * sd;
+    const meanMs = mean + correction;
+    return { meanMs, lowerMs: meanMs - half, upperMs: meanMs + half, sdMs: sd, offlineMs: mean, correctionMs: correction, observations: k, level: this.level };
+  }
+
+  /** Feed one live co-run measurement of `context` at a configuration. */
+  observeAt(configKey: string, features: InterferenceFeatures, context: string, latencyMs: number): void {
+    if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new RangeError(`observed latency must be a non-negative number, got ${latencyMs}`);
+    const m = this.models.get(configKey);
+    if (!m) return; // nothing to correct yet
+    const { mean } = olsPredict(m.fit, featureVector(this.featureSet, features));
+    const key = `${configKey}#${context}`;
+    let c = this.contexts.get(key);
+    if (!c) {
+      c = { residuals: [] };
+      this.contexts.set(key, c);
+    }
+    c.residuals.push(latencyMs - mean);
+    if (c.residuals.length > this.window) c.residuals.shift();
+  }
+
+  /** Forget a context's live residuals (a job finished). */
+  forget(context: string): void {
+    for (const k of [...this.contexts.keys()]) if (k.endsWith(`#${context}`)) this.contexts.delete(k);
+  }
+}

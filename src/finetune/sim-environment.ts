@@ -1,0 +1,136 @@
+import { type Config, configKey } from '../core/config.ts';
+import type { Slo } from '../core/tuning-run.ts';
+import type { WorkloadProfile } from '../core/workload-profile.ts';
+import type { InferenceBaseline } from './admission.ts';
+import { type DeviceCosts, latencyQuantile, simulateCoRun } from './corun-sim.ts';
+import { finetuneStepFeatures, type InterferenceFeatures, inferenceFeatures } from './features.ts';
+import type { InterferencePredictor, LatencyPrediction, LatencyPredictor, PredictionQuery, ProfiledRun } from './predictor.ts';
+import { poissonArrivals, Rng } from './rng.ts';
+import type { SchedulerEnvironment } from './scheduler.ts';
+
+/** One profiling workload: fine-tuning `finetuneModel` at `microBatch` beside inference of `inferenceModel`. */
+export interface ProfilingWorkload {
+  readonly inferenceModel: string;
+  readonly finetuneModel: string;
+  readonly microBatch: number;
+}
+
+export function interferenceFeatures(
+  profileOf: (name: string) => WorkloadProfile,
+  inferenceModel: string,
+  batch: number,
+  finetuneModel: string,
+  microBatch: number,
+): InterferenceFeatures {
+  return { inference: inferenceFeatures(profileOf(inferenceModel), batch), finetune: finetuneStepFeatures(profileOf(finetuneModel), microBatch) };
+}
+
+/**
+ * Profile co-runs at one configuration: each workload runs `samples` step-then-batch pairs (the batch
+ * ready as the step starts) and its run is the mean of step + batch time — what a profiler on the
+ * device measures with the clocks pinned.
+ */
+export function profileCoRuns(
+  costs: DeviceCosts,
+  profileOf: (name: string) => WorkloadProfile,
+  config: Config,
+  workloads: readonly ProfilingWorkload[],
+  opts: { noise: number; seed: number; samples?: number },
+): ProfiledRun[] {
+  const rng = new Rng(opts.seed);
+  const k = opts.samples ?? 5;
+  return workloads.map((w) => {
+    const step = costs.finetuneStep(config, w.finetuneModel, w.microBatch).stepMs;
+    const svc = costs.inferenceBatch(config, w.inferenceModel).serviceMs;
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += step * rng.factor(opts.noise) + svc * rng.factor(opts.noise);
+    return { features: interferenceFeatures(profileOf, w.inferenceModel, config.batch, w.finetuneModel, w.microBatch), latencyMs: sum / k };
+  });
+}
+
+export interface SimEnvironmentOptions {
+  readonly costs: DeviceCosts;
+  readonly profileOf: (name: string) => WorkloadProfile;
+  /** The model served. */
+  readonly model: string;
+  /** The profile's Pareto set: configurations the scheduler may select or switch to. */
+  readonly candidates: readonly Config[];
+  readonly predictor: InterferencePredictor;
+  /** Workloads profiled to fit the predictor at a configuration (need ≥ predictor.minRuns). */
+  readonly profiling: readonly ProfilingWorkload[];
+  readonly noise: number;
+  readonly seed: number;
+  /** Requests simulated per inference-only baseline (default 3000). */
+  readonly baselineRequests?: number;
+}
+
+/**
+ * The scheduler's environment on the twin: inference-only baselines measured by virtual-time runs
+ * of the same batcher, the Pareto set as candidates, and the predictor fitted per configuration on
+ * demand from profiled co-runs.
+ */
+export function createSimEnvironment(o: SimEnvironmentOptions): SchedulerEnvironment & { profiledConfigs(): number } {
+  const cache = new Map<string, InferenceBaseline>();
+  let profiled = 0;
+  const baseline = (config: Config, slo: Slo, rateRps: number): InferenceBaseline => {
+    const key = `${configKey(config)}@${slo.latencyMs}/${slo.quantile}@${rateRps}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const cost = o.costs.inferenceBatch(config, o.model);
+    let b: InferenceBaseline;
+    if (!(rateRps > 0)) b = { tailMs: cost.serviceMs, serviceMs: cost.serviceMs, energyPerQueryJ: cost.energyJ / config.batch };
+    else {
+      const n = o.baselineRequests ?? 3000;
+      const arrivals = poissonArrivals(rateRps, (n / rateRps) * 1000, o.seed ^ 0x5bd1e995);
+      const r = simulateCoRun({ model: o.model, arrivalsMs: arrivals, costs: o.costs, noise: o.noise, seed: o.seed, config, slo });
+      b = { tailMs: latencyQuantile(r.requests, slo.quantile), serviceMs: r.meanServiceMs, energyPerQueryJ: r.inferenceEnergyJ / Math.max(1, r.requests.length) };
+    }
+    cache.set(key, b);
+    return b;
+  };
+  return {
+    baseline,
+    features: (config, model, microBatch) => interferenceFeatures(o.profileOf, o.model, config.batch, model, microBatch),
+    candidates: () => o.candidates,
+    selectForSlo: (slo, rateRps) => selectCheapest(o.candidates, (c) => baseline(c, slo, rateRps), slo),
+    ensureModel: (config) => {
+      const key = configKey(config);
+      if (o.predictor.has(key)) return true;
+      if (o.profiling.length < o.predictor.minRuns) return false;
+      o.predictor.fit(key, profileCoRuns(o.costs, o.profileOf, config, o.profiling, { noise: o.noise, seed: o.seed + profiled }));
+      profiled++;
+      return true;
+    },
+    validate: (spec) => {
+      o.profileOf(spec.model);
+    },
+    profiledConfigs: () => profiled,
+  };
+}
+
+/** The least-energy configuration whose inference-only tail meets the SLO; the fastest when none does. */
+export function selectCheapest(candidates: readonly Config[], baseline: (c: Config) => InferenceBaseline, slo: Slo): Config {
+  if (candidates.length === 0) throw new RangeError('no candidate configurations to select from');
+  let best: { c: Config; b: InferenceBaseline } | undefined;
+  let fastest: { c: Config; b: InferenceBaseline } | undefined;
+  for (const c of candidates) {
+    const b = baseline(c);
+    if (!fastest || b.tailMs < fastest.b.tailMs) fastest = { c, b };
+    if (b.tailMs <= slo.latencyMs && (!best || b.energyPerQueryJ < best.b.energyPerQueryJ)) best = { c, b };
+  }
+  return (best ?? fastest)!.c;
+}
+
+/** A predictor that knows the exact, noise-free co-run latency (the benchmark's oracle). */
+export class OraclePredictor implements LatencyPredictor {
+  constructor(
+    private readonly costs: DeviceCosts,
+    private readonly servingModel: string,
+  ) {}
+  predict(q: PredictionQuery): LatencyPrediction {
+    const v = this.costs.finetuneStep(q.config, q.model, q.microBatch).stepMs + this.costs.inferenceBatch(q.config, this.servingModel).serviceMs;
+    return { meanMs: v, lowerMs: v, upperMs: v, sdMs: 0, offlineMs: v, correctionMs: 0, observations: 0, level: 1 };
+  }
+  observe(): void {}
+  forget(): void {}
+}
