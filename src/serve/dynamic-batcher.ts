@@ -208,7 +208,11 @@ export class DynamicBatcher {
     const m = this.#models.get(model);
     if (!m) return Promise.reject(new HttpError(404, `unknown model '${model}'`));
     if (this.#closing) return Promise.reject(new OverloadedError('the server is shutting down', 1));
-    this.#admit(model, m, rows);
+    try {
+      this.#admit(model, m, rows);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise<BatchedResult>((resolve, reject) => {
       const now = this.#now();
       this.#queues.get(model)!.push({ model, inputs, rows, signature, arrivedAt: now, resolve, reject });

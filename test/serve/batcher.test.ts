@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import type { Tensor } from '../../src/core/inference.ts';
+import { latencyBudgetMs, predictedLatencyMs, queueDelayMs, retryAfterS } from '../../src/serve/batching-policy.ts';
+import { DynamicBatcher, type GapEvent, type IdleEvent } from '../../src/serve/dynamic-batcher.ts';
+import { OverloadedError } from '../../src/serve/http-error.ts';
+import { ServiceTimeEstimator } from '../../src/serve/service-time.ts';
+import { FakeBackend } from './fakes.ts';
+
+const row = (v: number): Tensor[] => [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: new Float32Array([v, v, v, v]) }];
+const slo = { latencyMs: 200, quantile: 0.99 };
+
+describe('batching policy', () => {
+  it('derives the queue delay from the SLO and the service time', () => {
+    expect(queueDelayMs(slo, 20)).toBeCloseTo(200 * 0.9 - 40, 9);
+    expect(queueDelayMs(slo, 20, { margin: 0 })).toBeCloseTo(160, 9);
+    expect(queueDelayMs(slo, 120)).toBe(0); // service alone eats the budget: never wait
+    expect(queueDelayMs(slo, 20, { maxDelayMs: 5 })).toBe(5);
+    expect(latencyBudgetMs(slo, 0.25)).toBe(150);
+  });
+
+  it('predicts latency from the batches queued ahead on the shared device', () => {
+    const work = new Map([
+      ['a', { queuedRows: 7, maxBatch: 4, fullBatchMs: 10 }],
+      ['b', { queuedRows: 1, maxBatch: 8, fullBatchMs: 30 }],
+    ]);
+    // a: ceil((7+1)/4)=2 batches × 10 + b: 1 batch × 30 + 5 ms left of the running batch
+    expect(predictedLatencyMs('a', 1, work, 5)).toBe(55);
+    expect(predictedLatencyMs('a', 2, work, 0)).toBe(60);
+    expect(retryAfterS(2600, 180)).toBe(3);
+    expect(retryAfterS(10, 180)).toBe(1);
+  });
+
+  it('estimates service time per batch size, conservatively where unmeasured', () => {
+    const s = new ServiceTimeEstimator({ quantile: 1 });
+    expect(s.estimate('m', 4)).toBeUndefined();
+    s.setPrior('m', 4, 12);
+    expect(s.estimate('m', 8)).toBe(24);
+    s.record('m', 2, 5);
+    s.record('m', 2, 7);
+    expect(s.estimate('m', 1)).toBe(7); // nearest larger measured size
+    expect(s.estimate('m', 4)).toBe(14); // proportional from the largest smaller size
+    s.record('m', 4, 9);
+    expect(s.estimate('m', 4)).toBe(9);
+  });
+});
+
+describe('DynamicBatcher', () => {
+  it('shares batches among concurrent requests up to the limit and splits outputs back', async () => {
+    const backend = new FakeBackend({ fixedMs: 5 });
+    const b = new DynamicBatcher({ backend, models: { double: { maxBatch: 4 } }, slo });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => b.submit('double', row(i), 1)));
+    expect(backend.batches.every((x) => x.rows <= 4)).toBe(true);
+    expect(backend.batches.reduce((s, x) => s + x.rows, 0)).toBe(10);
+    expect(backend.batches.length).toBeLessThanOrEqual(4);
+    expect(backend.batches.some((x) => x.rows === 4)).toBe(true);
+    results.forEach((r, i) => {
+      expect(Array.from(r.outputs[0]!.data as Float32Array)).toEqual([2 * i, 2 * i, 2 * i, 2 * i]);
+      expect(r.outputs[0]!.shape).toEqual([1, 4]);
+    });
+    await b.close();
+  });
+
+  it('waits at most the queue delay for a lone request, then runs it alone', async () => {
+    const backend = new FakeBackend({ fixedMs: 1 });
+    const st = new ServiceTimeEstimator();
+    st.setPrior('double', 4, 40); // D = 0.9·200 − 2·40 = 100 ms
+    const b = new DynamicBatcher({ backend, models: { double: { maxBatch: 4 } }, slo, serviceTimes: st });
+    expect(b.queueDelayMs('double')).toBeCloseTo(100, 9);
+    const r = await b.submit('double', row(1), 1);
+    expect(r.batchSize).toBe(1);
+    expect(r.queueMs).toBeGreaterThanOrEqual(98);
+    await b.close();
+  });
+
+  it('does not wait when the batch is full', async () => {
+    const backend = new FakeBackend({ fixedMs: 1 });
+    const st = new ServiceTimeEstimator();
+    st.setPrior('double', 4, 10); // D = 160 ms
+    const b = new DynamicBatcher({ backend, models: { double: { maxBatch: 4 } }, slo, serviceTimes: st });
+    const rs = await Promise.all([1, 2, 3, 4].map((v) => b.submit('double', row(v), 1)));
+    expect(rs.map((r) => r.batchSize)).toEqual([4, 4, 4, 4]);
+    expect(Math.max(...rs.map((r) => r.queueMs))).toBeLessThan(80);
+    await b.close();
+  });
+
+  it('runs one batch at a time across models and keeps requests of different shapes apart', async () => {
+    const backend = new FakeBackend({ fixedMs: 3 });
+    const b = new DynamicBatcher({ backend, models: { double: { maxBatch: 8 }, ids: { maxBatch: 8 } }, slo });
+    const ids: Tensor[] = [{ name: 'tokens', datatype: 'INT64', shape: [1, 3], data: new BigInt64Array([1n, 2n, 3n]) }];
+    await Promise.all([
+      ...Array.from({ length: 6 }, (_, i) => b.submit('double', row(i), 1, 'a')),
+      ...Array.from({ length: 6 }, () => b.submit('ids', ids, 1)),
+      b.submit('double', row(9), 1, 'b'),
+    ]);
+    expect(backend.maxConcurrent).toBe(1);
+    expect(backend.batches.filter((x) => x.model === 'ids').reduce((s, x) => s + x.rows, 0)).toBe(6);
+    expect(backend.batches.filter((x) => x.model === 'double').length).toBeGreaterThanOrEqual(2); // 'b' never joins 'a'
+    await b.close();
+  });
+
+  it('refuses with 503 + Retry-After once the queued work would break the SLO, and bounds the queue', async () => {
+    const backend = new FakeBackend({ fixedMs: 20, perRowMs: 0 });
+    const st = new ServiceTimeEstimator();
+    st.setPrior('double', 4, 20);
+    const b = new DynamicBatcher({ backend, models: { double: { maxBatch: 4, maxQueueRows: 1000 } }, slo, serviceTimes: st });
+    const outcomes = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => b.submit('double', row(i), 1)));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason);
+    const admitted = outcomes.length - refused.length;
+    // budget 180 ms / 20 ms per batch of 4 → at most 9 batches ahead = 36 rows
+    expect(admitted).toBeGreaterThanOrEqual(4);
+    expect(admitted).toBeLessThanOrEqual(36);
+    expect(refused[0]).toBeInstanceOf(OverloadedError);
+    expect(refused[0].statusCode).toBe(503);
+    expect(Number(refused[0].headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    await b.close();
+  });
+
+  it('enforces the hard queue bound with a message that names it', async () => {
+    const backend = new FakeBackend({ fixedMs: 5 });
+    const b = new DynamicBatcher({ backend, models: { double: { maxBatch: 2, maxQueueRows: 3 } }, slo });
+    const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => b.submit('double', row(i), 1)));
+    const reasons = outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason.message));
+    expect(reasons.length).toBe(2); // the first runs at once (nothing measured yet: no wait), 3 queue, 2 are refused
+    expect(reasons[0]).toMatch(/queue for model 'double' is full \(3 rows waiting, limit 3\)/);
+    await b.close();
+  });
+
+  it('reports idle gaps and runs co-located work between batches', async () => {
+    const backend = new FakeBackend({ fixedMs: 5 });
+    const st = new ServiceTimeEstimator();
+    st.setPrior('double', 4, 10);
+    const b = new DynamicBatcher({ backend, models: { double: { maxBatch: 4 } }, slo, serviceTimes: st });
+    const idles: IdleEvent[] = [];
+    const gaps: GapEvent[] = [];
+    b.on('idle', (e) => idles.push(e));
+    b.on('gap', (e) => gaps.push(e));
+    await Promise.all([1, 2, 3, 4].map((v) => b.submit('double', row(v), 1)));
+    expect(idles.length).toBe(1);
+    expect(idles[0]!.budgetMs).toBeCloseTo(b.queueDelayMs('double'), 6); // empty queue: a newcomer may wait D
+    const order: string[] = [];
+    let release!: () => void;
+    const task = b.runWhenIdle(async () => {
+      order.push('task start');
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      order.push('task end');
+    });
+    const req = Promise.all([5, 6, 7, 8].map((v) => b.submit('double', row(v), 1).then(() => order.push('batch'))));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual(['task start']); // the full batch waits for the task holding the device
+    release();
+    await Promise.all([task, req]);
+    expect(order.slice(0, 2)).toEqual(['task start', 'task end']);
+    expect(gaps.length).toBeGreaterThanOrEqual(2);
+    expect(gaps.every((g) => g.gapMs >= 0 && g.endedAt >= g.startedAt)).toBe(true);
+    await b.close();
+  });
+
+  it('drains on close: queued requests run at once, new ones get 503', async () => {
+    const backend = new FakeBackend({ fixedMs: 5 });
+    const st = new ServiceTimeEstimator();
+    st.setPrior('double', 8, 5); // D ≈ 170 ms: without draining these would wait
+    const b = new DynamicBatcher({ backend, models: { double: { maxBatch: 8 } }, slo, serviceTimes: st });
+    const pending = [1, 2, 3].map((v) => b.submit('double', row(v), 1));
+    const closed = b.close();
+    await expect(b.submit('double', row(4), 1)).rejects.toThrow(/shutting down/);
+    const rs = await Promise.all(pending);
+    await closed;
+    expect(rs.every((r) => r.queueMs < 100)).toBe(true);
+  });
+
+  it('fails every request of a failed batch with a message', async () => {
+    const b = new DynamicBatcher({ backend: new FakeBackend({ fail: true }), models: { double: { maxBatch: 2 } }, slo });
+    const out = await Promise.allSettled([b.submit('double', row(1), 1), b.submit('double', row(2), 1)]);
+    for (const o of out) {
+      expect(o.status).toBe('rejected');
+      expect((o as PromiseRejectedResult).reason.message).toMatch(/inference failed for model 'double': device lost/);
+    }
+    await b.close();
+  });
+});

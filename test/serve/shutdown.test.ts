@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { startServing } from '../../src/serve/serve-session.ts';
+import { FakeBackend, FakeDevice, doubleRequest, post } from './fakes.ts';
+
+describe('serve session', () => {
+  it('applies the configuration, drains in-flight requests on shutdown, restores the device', async () => {
+    const device = new FakeDevice();
+    const backend = new FakeBackend({ fixedMs: 60, perRowMs: 0 });
+    const session = await startServing({
+      backend,
+      device,
+      clocks: { gpuMinHz: 918_000_000, gpuMaxHz: 918_000_000 },
+      slo: { latencyMs: 2000, quantile: 0.99 },
+      batch: 2,
+      port: 0,
+      warmupBatches: 1,
+    });
+    expect(device.applies).toEqual([{ gpuMinHz: 918_000_000, gpuMaxHz: 918_000_000 }]);
+    expect(device.clocks.gpuMinHz).toBe(918_000_000);
+    const inflight = Array.from({ length: 5 }, (_, i) => post(`${session.url}/v2/models/double/infer`, doubleRequest(1, i)));
+    await new Promise((r) => setTimeout(r, 30)); // requests reach the queue
+    const done = session.shutdown();
+    const answers = await Promise.all(inflight);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    await done;
+    expect(device.restored).not.toBeNull();
+    expect(device.clocks).toEqual({ gpuMinHz: 306_000_000, gpuMaxHz: 1_300_500_000 });
+    expect(backend.closed).toBe(true);
+    expect(device.closed).toBe(true);
+    await expect(fetch(`${session.url}/v2/health/live`)).rejects.toThrow();
+    await session.shutdown(); // idempotent
+  });
+
+  it('restores the device when the server cannot start', async () => {
+    const device = new FakeDevice();
+    const first = await startServing({ backend: new FakeBackend(), slo: { latencyMs: 100, quantile: 0.99 }, batch: 1, port: 0, warmupBatches: 0 });
+    const port = Number(new URL(first.url).port);
+    await expect(
+      startServing({ backend: new FakeBackend(), device, clocks: { gpuMaxHz: 918_000_000 }, slo: { latencyMs: 100, quantile: 0.99 }, batch: 1, port }),
+    ).rejects.toThrow(/port \d+ on 127.0.0.1 is already in use/);
+    expect(device.restored).not.toBeNull();
+    expect(device.clocks.gpuMaxHz).toBe(1_300_500_000);
+    await first.shutdown();
+  });
+
+  it('meters energy from the board power sensor on a real device', async () => {
+    const device = new FakeDevice('jetson');
+    device.powerW = 12;
+    const session = await startServing({
+      backend: new FakeBackend({ fixedMs: 30, perRowMs: 0 }), // reports no energy: the meter must
+      device,
+      slo: { latencyMs: 1000, quantile: 0.99 },
+      batch: 1,
+      port: 0,
+      warmupBatches: 0,
+      powerSampleMs: 5,
+    });
+    const r = await post(`${session.url}/v2/models/double/infer`, doubleRequest(1));
+    expect(r.status).toBe(200);
+    await new Promise((res) => setTimeout(res, 60));
+    const text = await (await fetch(`${session.url}/metrics`)).text();
+    const j = Number(/polythrottle_energy_joules_total\{model="double"\} ([\d.e-]+)/.exec(text)?.[1]);
+    const batchS = Number(/polythrottle_batch_duration_seconds_sum\{model="double"\} ([\d.e-]+)/.exec(text)?.[1]);
+    expect(j).toBeCloseTo(12 * batchS, 2); // constant 12 W over the batch's duration
+    expect(text).toMatch(/polythrottle_board_power_watts 12/);
+    expect(Number(/polythrottle_board_energy_joules ([\d.e-]+)/.exec(text)?.[1])).toBeGreaterThan(0);
+    await session.shutdown();
+  });
+
+  it('on SIGTERM stops accepting, finishes the in-flight request, restores the device and exits 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url))], {
+      env: { ...process.env, SERVICE_MS: '400' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += String(d);
+    });
+    child.stderr.on('data', (d) => {
+      out += String(d);
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      const t = setInterval(() => {
+        const m = /listening (\S+)/.exec(out);
+        if (m) {
+          clearInterval(t);
+          resolve(m[1]!);
+        }
+      }, 20);
+      exited.then(() => reject(new Error(`child exited early: ${out}`)));
+    });
+    const inflight = post(`${url}/v2/models/double/infer`, doubleRequest(1));
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    const answer = await inflight;
+    expect(answer.status).toBe(200);
+    expect(await exited).toBe(0);
+    expect(out).toContain('SIGTERM: draining');
+    expect(out).toContain('restored=true gpuMin=306000000 backendClosed=true');
+  }, 20_000);
+});
