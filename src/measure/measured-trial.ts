@@ -1,0 +1,303 @@
+/**
+ * A trial on a real device: apply the clocks → settle → warm up → measured windows with the power
+ * meter running → energy per query, request-latency quantiles, throughput, rail powers, and the
+ * noise across repeated windows. Whatever executes the model is a WorkloadRunner.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../core/config.ts';
+import type { Device, DeviceDescription, DeviceSnapshot, FrequencyConfig, PowerSource } from '../core/device.ts';
+import { badInput } from '../core/errors.ts';
+import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measurement.ts';
+import { requestLatenciesMs, type RunResult, type WorkloadRunner } from '../workload/runner.ts';
+import { PowerMeter } from './power-meter.ts';
+
+/** What the trial needs of a power meter (PowerMeter; tests may pass another). */
+export interface EnergyMeter {
+  start(): void;
+  stop(): Promise<void>;
+  begin(name?: string): Promise<unknown>;
+  end(handle: never): Promise<{
+    readonly valid: boolean;
+    readonly reason?: string;
+    readonly durationS: number;
+    readonly energyJ: number;
+    readonly meanPowerW: number;
+    readonly railsW: Readonly<Record<string, number>>;
+  }>;
+}
+
+export interface MeasuredTrialOptions {
+  readonly device: Device;
+  readonly runner: WorkloadRunner;
+  /** Power meter over the device's sources (default: a PowerMeter sampling every `periodMs`). */
+  readonly meter?: EnergyMeter;
+  readonly periodMs?: number;
+  /** Wait after applying clocks before warming up, s (default 1). */
+  readonly settleS?: number;
+  /** Warm-up run at the trial's batch size, s (default 2; first batches are slow). */
+  readonly warmupS?: number;
+  /** Measured window, s (default 5); a trial's `windowS` option overrides it. */
+  readonly windowS?: number;
+  /** Repeated windows for the noise estimate (default 3); a trial's `repeats` overrides it. */
+  readonly repeats?: number;
+  /** Idle window for load-aware mode (`rateRps`), s (default 2): the power between batches. */
+  readonly idleS?: number;
+  /** Batches in flight (default: the runner's own default). */
+  readonly concurrency?: number;
+  /** Restore the device's clocks and close device, runner and meter on close (default true). */
+  readonly owns?: boolean;
+  /** Progress lines (settling, warming up, window k of n). */
+  readonly onProgress?: (line: string) => void;
+}
+
+/** Linear-interpolated quantile of sorted values. */
+export function quantileSorted(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/** Coefficient of variation (sample standard deviation / mean); 0 for fewer than two values. */
+export function coefficientOfVariation(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1);
+  return m === 0 ? 0 : Math.sqrt(v) / Math.abs(m);
+}
+
+const mean = (xs: readonly number[]) => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+export function invalidMeasurement(config: Config, reason: string, quantile: number): TrialMeasurement {
+  return {
+    config,
+    valid: false,
+    invalidReason: reason,
+    energyPerQueryJ: Number.NaN,
+    latencyP50Ms: Number.NaN,
+    latencyTailMs: Number.NaN,
+    tailQuantile: quantile,
+    serviceMs: Number.NaN,
+    throughputQps: Number.NaN,
+    powerW: Number.NaN,
+    railsW: {},
+    queries: 0,
+    windowS: 0,
+    noise: { energyCv: Number.NaN, latencyTailCv: Number.NaN },
+  };
+}
+
+interface Window {
+  readonly run: RunResult;
+  /** Energy billed to the served queries (active part of the window), J. */
+  readonly activeJ: number;
+  readonly meanPowerW: number;
+  readonly railsW: Readonly<Record<string, number>>;
+  readonly durationS: number;
+}
+
+/**
+ * Energy per query and request latencies of one window, in the mode asked for.
+ *
+ * Saturated (no rate): batches run back to back; energy/query = active energy / queries; a
+ * request's latency is its batch's latency.
+ * Load-aware (rate λ): a batch of b fills in b/λ; the device works s (mean batch latency) and idles
+ * the rest of the period at the idle power; energy/query = (E_batch + P_idle·max(0, b/λ − s)) / b;
+ * the k-th request of a batch also waits (b − 1 − k)/λ. When s > b/λ the device cannot keep up: the
+ * backlog grows through the window, and the tail includes the wait a request sees at its end,
+ * W·(λ·s/b − 1).
+ */
+export function windowFigures(
+  w: Window,
+  batch: number,
+  rateRps: number | undefined,
+  idlePowerW: number | undefined,
+): { energyPerQueryJ: number; latencies: number[]; overloadWaitMs: number } {
+  const batches = w.run.batchLatenciesMs.length;
+  const servedInWindow = w.run.served;
+  const activePerQuery = w.activeJ / servedInWindow;
+  const latencies = requestLatenciesMs(w.run, rateRps);
+  if (rateRps === undefined) return { energyPerQueryJ: activePerQuery, latencies, overloadWaitMs: 0 };
+  const s = mean(w.run.batchLatenciesMs) / 1000;
+  const period = batch / rateRps;
+  const eBatch = activePerQuery * batch;
+  const idle = Math.max(0, period - s) * (idlePowerW ?? 0);
+  const overloadWaitMs = s > period && batches > 0 ? w.durationS * ((rateRps * s) / batch - 1) * 1000 : 0;
+  return { energyPerQueryJ: (eBatch + idle) / batch, latencies, overloadWaitMs };
+}
+
+export class MeasuredTrialRunner implements TrialRunner {
+  private readonly device: Device;
+  private readonly runner: WorkloadRunner;
+  private meter: EnergyMeter | undefined;
+  private snapshot: DeviceSnapshot | undefined;
+  private closed = false;
+
+  constructor(private readonly o: MeasuredTrialOptions) {
+    this.device = o.device;
+    this.runner = o.runner;
+    this.meter = o.meter;
+    for (const [k, v] of [
+      ['settleS', o.settleS],
+      ['warmupS', o.warmupS],
+      ['idleS', o.idleS],
+    ] as const)
+      if (v !== undefined && !(v >= 0)) throw badInput(`${k} must be ≥ 0, got ${v}`);
+    if (o.windowS !== undefined && !(o.windowS > 0)) throw badInput(`the measurement window must be positive, got ${o.windowS} s`);
+    if (o.repeats !== undefined && (!Number.isInteger(o.repeats) || o.repeats < 1)) throw badInput(`repeats must be a positive integer, got ${o.repeats}`);
+  }
+
+  describe(): Promise<DeviceDescription> {
+    return this.device.describe();
+  }
+
+  private async ensureMeter(): Promise<EnergyMeter> {
+    if (!this.meter) {
+      const sources: readonly PowerSource[] = await this.device.powerSources();
+      if (sources.length === 0)
+        throw badInput(`device ${this.device.id} has no power sensor: energy cannot be measured`, 'run `polythrottle devices` to see what is missing');
+      this.meter = new PowerMeter(sources, { periodMs: this.o.periodMs ?? 50 });
+    }
+    return this.meter;
+  }
+
+  private progress(line: string): void {
+    this.o.onProgress?.(line);
+  }
+
+  async measure(config: Config, opts: TrialOptions = {}): Promise<TrialMeasurement> {
+    if (this.closed) throw badInput('the trial runner is closed');
+    const q = opts.quantile ?? 0.99;
+    if (!(q > 0 && q < 1)) throw badInput(`the latency quantile must be in (0, 1), got ${q}`);
+    if (opts.rateRps !== undefined && !(opts.rateRps > 0)) throw badInput(`the arrival rate must be positive, got ${opts.rateRps}`);
+    const windowS = opts.windowS ?? this.o.windowS ?? 5;
+    const repeats = opts.repeats ?? this.o.repeats ?? 3;
+    if (!Number.isInteger(config.batch) || config.batch < 1) throw badInput(`batch must be a positive integer, got ${config.batch}`);
+    const meter = await this.ensureMeter();
+
+    // Apply: a clamped or refused knob means the requested configuration was not measured.
+    const clocks: FrequencyConfig = Object.fromEntries(
+      (['cpuHz', 'gpuMinHz', 'gpuMaxHz', 'emcHz'] as const).filter((k) => config[k] !== undefined).map((k) => [k, config[k]]),
+    );
+    if (Object.keys(clocks).length > 0) {
+      this.snapshot ??= await this.device.snapshot();
+      const applied = await this.device.apply(clocks);
+      const bad = applied.adjustments;
+      if (bad.length > 0)
+        return invalidMeasurement(config, `the device did not take the configuration: ${bad.map((a) => `${a.knob} ${a.kind}: ${a.detail}`).join('; ')}`, q);
+    }
+    meter.start();
+    const settleS = this.o.settleS ?? 1;
+    if (settleS > 0) {
+      this.progress(`settling ${settleS} s`);
+      await sleep(settleS * 1000);
+    }
+    const concurrency = this.o.concurrency;
+    const runOpts = { batch: config.batch, ...(concurrency === undefined ? {} : { concurrency }) };
+    const warmupS = this.o.warmupS ?? 2;
+    if (warmupS > 0) {
+      this.progress(`warming up ${warmupS} s`);
+      const warm = await this.runner.run({ ...runOpts, length: { durationS: warmupS } });
+      if (warm.errors > 0) return invalidMeasurement(config, `the workload failed while warming up: ${warm.errorReasons.join(' | ')}`, q);
+    }
+
+    const windows: Window[] = [];
+    for (let r = 0; r < repeats; r++) {
+      this.progress(`window ${r + 1}/${repeats} (${windowS} s)`);
+      let opened: Promise<unknown> | undefined;
+      const run = await this.runner.run({ ...runOpts, length: { durationS: windowS }, onStart: () => (opened = meter.begin(`trial ${r + 1}`)) });
+      const energy = opened ? await meter.end((await opened) as never) : undefined;
+      const attempted = run.batchLatenciesMs.length + run.errors;
+      if (run.errors > 0)
+        return invalidMeasurement(config, `${run.errors} of ${attempted} batches failed: ${run.errorReasons.join(' | ')}`, q);
+      if (run.served === 0) return invalidMeasurement(config, `no query completed in the ${windowS} s window`, q);
+      if (!energy) return invalidMeasurement(config, 'the workload never started its measured part', q);
+      if (!energy.valid) return invalidMeasurement(config, `the power window is invalid: ${energy.reason ?? 'unknown reason'}`, q);
+      // Bill the queries the energy of the part of the window they ran in (a program's start-up and
+      // exit are outside it).
+      const active = energy.durationS > 0 ? Math.min(1, run.wallS / energy.durationS) : 1;
+      windows.push({ run, activeJ: energy.energyJ * active, meanPowerW: energy.meanPowerW, railsW: energy.railsW, durationS: energy.durationS });
+    }
+
+    let idlePowerW: number | undefined;
+    if (opts.rateRps !== undefined) {
+      const idleS = this.o.idleS ?? 2;
+      this.progress(`idle window ${idleS} s`);
+      const h = await meter.begin('idle');
+      await sleep(idleS * 1000);
+      const idle = await meter.end(h as never);
+      if (!idle.valid) return invalidMeasurement(config, `the idle power window is invalid: ${idle.reason ?? 'unknown reason'}`, q);
+      idlePowerW = idle.meanPowerW;
+    }
+    return this.combine(config, windows, q, opts.rateRps, idlePowerW);
+  }
+
+  private combine(config: Config, windows: readonly Window[], q: number, rateRps: number | undefined, idlePowerW: number | undefined): TrialMeasurement {
+    const perWindow = windows.map((w) => windowFigures(w, config.batch, rateRps, idlePowerW));
+    const all = perWindow.flatMap((f) => f.latencies).sort((a, b) => a - b);
+    const tails = perWindow.map((f) => quantileSorted([...f.latencies].sort((a, b) => a - b), q) + f.overloadWaitMs);
+    const overloadWaitMs = Math.max(...perWindow.map((f) => f.overloadWaitMs));
+    const served = windows.reduce((a, w) => a + w.run.served, 0);
+    const wallS = windows.reduce((a, w) => a + w.run.wallS, 0);
+    const activeJ = windows.reduce((a, w) => a + w.activeJ, 0);
+    const durationS = windows.reduce((a, w) => a + w.durationS, 0);
+    const batchLatencies = windows.flatMap((w) => w.run.batchLatenciesMs);
+    const capacityQps = served / wallS;
+    // Pooled energy per query (total energy / total queries), not the mean of the windows' ratios.
+    const pooled = windowFigures(
+      {
+        run: { batch: config.batch, batchLatenciesMs: batchLatencies, served, errors: 0, errorReasons: [], wallS },
+        activeJ,
+        meanPowerW: Number.NaN,
+        railsW: {},
+        durationS: durationS / windows.length,
+      },
+      config.batch,
+      rateRps,
+      idlePowerW,
+    );
+    const throughputQps = rateRps === undefined ? capacityQps : Math.min(rateRps, capacityQps);
+    const railsW: Record<string, number> = {};
+    for (const w of windows) for (const [k, v] of Object.entries(w.railsW)) railsW[k] = (railsW[k] ?? 0) + (v * w.durationS) / durationS;
+    return {
+      config,
+      valid: true,
+      energyPerQueryJ: pooled.energyPerQueryJ,
+      // Overloaded: the backlog wait grows linearly through the window, so the median request saw half.
+      latencyP50Ms: quantileSorted(all, 0.5) + overloadWaitMs / 2,
+      latencyTailMs: quantileSorted(all, q) + overloadWaitMs,
+      tailQuantile: q,
+      serviceMs: mean(batchLatencies),
+      throughputQps,
+      powerW: rateRps === undefined ? windows.reduce((a, w) => a + w.meanPowerW * w.durationS, 0) / durationS : pooled.energyPerQueryJ * throughputQps,
+      railsW,
+      queries: served,
+      windowS: durationS,
+      noise: { energyCv: coefficientOfVariation(perWindow.map((f) => f.energyPerQueryJ)), latencyTailCv: coefficientOfVariation(tails) },
+    };
+  }
+
+  /** Restores the clocks as they were before the first trial, then closes what it owns. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.o.owns === false) return;
+    const errors: unknown[] = [];
+    const attempt = async (f: () => Promise<void>) => {
+      try {
+        await f();
+      } catch (e) {
+        errors.push(e);
+      }
+    };
+    await attempt(async () => this.meter?.stop());
+    await attempt(() => this.runner.close());
+    if (this.snapshot) {
+      const snap = this.snapshot;
+      await attempt(() => this.device.restore(snap));
+    }
+    await attempt(() => this.device.close());
+    if (errors.length > 0) throw errors[0];
+  }
+}

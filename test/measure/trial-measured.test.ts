@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { coefficientOfVariation, MeasuredTrialRunner, quantileSorted, windowFigures } from '../../src/measure/measured-trial.ts';
+import { BackendRunner, plainSender } from '../../src/workload/backend-runner.ts';
+import { InputFactory } from '../../src/workload/inputs.ts';
+import { requestLatenciesMs } from '../../src/workload/runner.ts';
+import { FakeCpuBackend, FakeCpuDevice } from './trial-fakes.ts';
+
+function setup(msPerSample = 10) {
+  const device = new FakeCpuDevice();
+  const backend = new FakeCpuBackend(device, msPerSample);
+  const runner = new BackendRunner({
+    kind: 'sim',
+    description: 'fake',
+    backend,
+    inputs: InputFactory.forModel(backend.models()[0]!),
+    sender: plainSender(backend, 'm'),
+  });
+  const trials = new MeasuredTrialRunner({ device, runner, periodMs: 10, settleS: 0, warmupS: 0.05, windowS: 0.3, repeats: 2, idleS: 0.1 });
+  return { device, backend, trials };
+}
+
+describe('measured trial on a device with a power meter', () => {
+  it('measures energy per query from the board power and the batch latency, per configuration', async () => {
+    const { device, trials } = setup();
+    const fast = await trials.measure({ cpuHz: 2e9, batch: 4 });
+    const slow = await trials.measure({ cpuHz: 1e9, batch: 4 });
+    expect(fast.valid).toBe(true);
+    expect(slow.valid).toBe(true);
+    // Batch of 4 at 10 ms/sample/GHz: 20 ms at 2 GHz, 40 ms at 1 GHz (timers only add).
+    expect(fast.serviceMs).toBeGreaterThanOrEqual(20);
+    expect(fast.serviceMs).toBeLessThan(30);
+    expect(slow.serviceMs).toBeGreaterThanOrEqual(40);
+    // Busy power 5 W at 2 GHz → 5 W × 20 ms / 4 = 25 mJ per query; 3.5 W × 40 ms / 4 = 35 mJ at 1 GHz.
+    expect(fast.energyPerQueryJ).toBeGreaterThan(0.025 * 0.85);
+    expect(fast.energyPerQueryJ).toBeLessThan(0.025 * 1.3);
+    expect(slow.energyPerQueryJ).toBeGreaterThan(0.035 * 0.85);
+    expect(slow.energyPerQueryJ).toBeLessThan(0.035 * 1.3);
+    expect(fast.powerW).toBeGreaterThan(4);
+    expect(fast.powerW).toBeLessThanOrEqual(5.01);
+    expect(fast.railsW.board).toBeCloseTo(fast.powerW, 6);
+    expect(fast.latencyTailMs).toBeGreaterThanOrEqual(fast.latencyP50Ms);
+    expect(fast.throughputQps).toBeGreaterThan(100);
+    expect(fast.queries % 4).toBe(0);
+    expect(fast.noise.energyCv).toBeGreaterThanOrEqual(0);
+    expect(device.applied).toEqual([{ cpuHz: 2e9 }, { cpuHz: 1e9 }]);
+    await trials.close();
+    expect(device.restored?.values.cpuHz).toBe('2000000000');
+    expect(device.closed).toBe(true);
+    expect(device.cpuHz).toBe(2e9);
+  });
+
+  it('adds batch-fill waiting and idle power in load-aware mode', async () => {
+    const { trials } = setup();
+    const saturated = await trials.measure({ cpuHz: 2e9, batch: 4 });
+    const loaded = await trials.measure({ cpuHz: 2e9, batch: 4 }, { rateRps: 40 });
+    // At 40 req/s a batch of 4 takes 75 ms to fill: the first request waits 75 ms more.
+    expect(loaded.latencyTailMs - saturated.latencyTailMs).toBeGreaterThan(60);
+    // 100 ms period, ~20 ms busy: 80 ms at 2 W idle = 160 mJ per batch, 40 mJ more per query.
+    expect(loaded.energyPerQueryJ - saturated.energyPerQueryJ).toBeGreaterThan(0.03);
+    expect(loaded.throughputQps).toBe(40);
+    await trials.close();
+  });
+
+  it('fails the trial with the reason on workload errors, a bad power read, or a clamped knob', async () => {
+    const { device, backend, trials } = setup();
+    backend.failing = true;
+    const failed = await trials.measure({ cpuHz: 2e9, batch: 2 });
+    expect(failed.valid).toBe(false);
+    expect(failed.invalidReason).toMatch(/warming up: .*503 Service Unavailable: overloaded/);
+    expect(Number.isNaN(failed.energyPerQueryJ)).toBe(true);
+    backend.failing = false;
+    device.failReads = true;
+    const badPower = await trials.measure({ cpuHz: 2e9, batch: 2 });
+    expect(badPower.valid).toBe(false);
+    expect(badPower.invalidReason).toMatch(/power window is invalid: .*EIO reading the sensor/);
+    device.failReads = false;
+    const snapped = await trials.measure({ cpuHz: 1.4e9, batch: 2 });
+    expect(snapped.valid).toBe(false);
+    expect(snapped.invalidReason).toMatch(/did not take the configuration: cpuHz snapped/);
+    await trials.close();
+  });
+});
+
+describe('trial arithmetic', () => {
+  it('quantiles, CV and batch-fill waits', () => {
+    expect(quantileSorted([1, 2, 3, 4, 5], 0.5)).toBe(3);
+    expect(quantileSorted([0, 10], 0.99)).toBeCloseTo(9.9, 10);
+    expect(coefficientOfVariation([1])).toBe(0);
+    expect(coefficientOfVariation([9, 11])).toBeCloseTo(Math.SQRT2 / 10, 10);
+    expect(requestLatenciesMs({ batch: 3, batchLatenciesMs: [10] }, 100)).toEqual([30, 20, 10]);
+    expect(requestLatenciesMs({ batch: 2, batchLatenciesMs: [10, 12] })).toEqual([10, 10, 12, 12]);
+  });
+
+  it('an overloaded configuration reports the backlog wait instead of a finite fill wait only', () => {
+    const run = { batch: 2, batchLatenciesMs: [100, 100], served: 4, errors: 0, errorReasons: [], wallS: 0.2 };
+    const w = { run, activeJ: 1, meanPowerW: 5, railsW: {}, durationS: 10 };
+    // At 40 req/s a batch of 2 arrives every 50 ms but takes 100 ms: the backlog grows for the whole window.
+    const f = windowFigures(w, 2, 40, 2);
+    expect(f.overloadWaitMs).toBeCloseTo(10 * (40 * 0.1 / 2 - 1) * 1000, 6);
+    expect(f.energyPerQueryJ).toBeCloseTo(0.25, 10); // no idle time when overloaded
+  });
+});
