@@ -5,6 +5,7 @@ import type { BackendOptions } from './backend-options.ts';
 import { JetsonDevice, detectJetson } from './jetson/index.ts';
 import { LinuxCpuDevice, hasCpufreq } from './linux-cpu/index.ts';
 import { NvidiaDevice, nvidiaSmiWorks } from './nvidia/index.ts';
+import { rememberOpened } from './opened.ts';
 import { FsSysfsIo } from './sysfs.ts';
 
 export interface OpenDeviceOptions extends BackendOptions {
@@ -65,7 +66,12 @@ async function openSim(board: string, opts: OpenDeviceOptions): Promise<Device> 
  * `nvidia`, `linux-cpu`, or `sim:<board>`.
  */
 export async function openDevice(spec: string, opts: OpenDeviceOptions = {}): Promise<Device> {
-  const o: OpenDeviceOptions = { ...opts, root: resolveRoot(opts.root) };
+  const root = resolveRoot(opts.root);
+  const device = await openBySpec(spec, { ...opts, root });
+  return rememberOpened(device, { root, dryRun: opts.dryRun === true });
+}
+
+async function openBySpec(spec: string, o: OpenDeviceOptions): Promise<Device> {
   if (spec === 'auto') spec = (await detectDevice({ root: o.root! })).spec;
   if (spec.startsWith('sim:')) {
     const board = spec.slice(4);
