@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { badInput } from '../core/errors.ts';
+import { readJsonFile } from './tuning-run-file.ts';
+
+/** One sample of the server's record while fine-tuning shares the device (paper Fig. 14). */
+export interface TimelinePoint {
+  /** Seconds since the record started. */
+  readonly t: number;
+  /** The latency SLO in force at t, ms. */
+  readonly sloMs: number;
+  /** Observed inference latency at t (the SLO's quantile over the last window), ms. */
+  readonly latencyMs: number;
+  /** Whether a fine-tuning job was running at t. */
+  readonly finetuneRunning: boolean;
+}
+
+/** A stretch of time during which fine-tuning ran. */
+export interface FinetuneSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
+const pointSchema = z.object({
+  t: z.number().refine(Number.isFinite, 'must be a finite number'),
+  sloMs: z.number().positive(),
+  latencyMs: z.number().nonnegative(),
+  finetuneRunning: z.boolean(),
+});
+const timelineSchema = z.array(pointSchema).min(2, 'needs at least two samples');
+
+/** Validate a timeline (an array, or an object with a `timeline`/`samples` array) and sort it by time. */
+export function parseTimeline(value: unknown, what: string): TimelinePoint[] {
+  const arr =
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? ((value as Record<string, unknown>).timeline ?? (value as Record<string, unknown>).samples)
+      : value;
+  const r = timelineSchema.safeParse(arr);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const at = issue && issue.path.length > 0 ? ` at [${issue.path.join('].')}` : '';
+    throw badInput(
+      `${what} is not a fine-tuning timeline${at}: ${issue?.message ?? 'invalid'}`,
+      'expected a JSON array of { "t": s, "sloMs": ms, "latencyMs": ms, "finetuneRunning": bool }',
+    );
+  }
+  return [...r.data].sort((a, b) => a.t - b.t);
+}
+
+export async function readTimelineFile(path: string): Promise<TimelinePoint[]> {
+  return parseTimeline(await readJsonFile(path, 'timeline'), path);
+}
+
+/**
+ * The stretches when fine-tuning ran. A sample marks the state from its time until the next
+ * sample, so a span ends at the first sample that reports it stopped (or at the last sample).
+ */
+export function finetuneSpans(points: readonly TimelinePoint[]): FinetuneSpan[] {
+  const spans: FinetuneSpan[] = [];
+  let start: number | null = null;
+  for (const p of points) {
+    if (p.finetuneRunning && start === null) start = p.t;
+    else if (!p.finetuneRunning && start !== null) {
+      spans.push({ start, end: p.t });
+      start = null;
+    }
+  }
+  const last = points[points.length - 1];
+  if (start !== null && last) spans.push({ start, end: last.t });
+  return spans;
+}
+
+/** Samples whose latency exceeded the SLO in force. */
+export function sloViolations(points: readonly TimelinePoint[]): TimelinePoint[] {
+  return points.filter((p) => p.latencyMs > p.sloMs);
+}

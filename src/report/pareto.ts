@@ -1,0 +1,34 @@
+/** A point in the energy–latency plane. */
+export interface EnergyLatency {
+  readonly latencyMs: number;
+  readonly energyJ: number;
+}
+
+/**
+ * The Pareto frontier (no other point is both faster and cheaper), sorted by latency ascending,
+ * so energy strictly falls along it. Ties keep the first point.
+ */
+export function paretoFrontier<T extends EnergyLatency>(points: readonly T[]): T[] {
+  const sorted = [...points].sort((a, b) => a.latencyMs - b.latencyMs || a.energyJ - b.energyJ);
+  const front: T[] = [];
+  let best = Number.POSITIVE_INFINITY;
+  for (const p of sorted) {
+    if (p.energyJ < best) {
+      front.push(p);
+      best = p.energyJ;
+    }
+  }
+  return front;
+}
+
+/** The Pareto frontier of each group (e.g. each batch size). */
+export function paretoFrontierBy<T extends EnergyLatency, K>(points: readonly T[], key: (p: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const p of points) {
+    const k = key(p);
+    const g = groups.get(k);
+    if (g) g.push(p);
+    else groups.set(k, [p]);
+  }
+  return new Map([...groups].map(([k, g]) => [k, paretoFrontier(g)]));
+}

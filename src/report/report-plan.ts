@@ -1,0 +1,274 @@
+import type { TopLevelSpec } from 'vega-lite';
+import { formatConfig } from '../core/config.ts';
+import type { TuningRun } from '../core/tuning-run.ts';
+import { type ConvergenceInput, convergenceSpec } from './charts/convergence-chart.ts';
+import { heatmapSpec } from './charts/heatmap-chart.ts';
+import { paretoChartSpec } from './charts/pareto-chart.ts';
+import { timelineSpec } from './charts/timeline-chart.ts';
+import { bestFeasibleSoFar, type ConvergenceCurve, curvesFromBenchmark, randomSearchQuantiles } from './convergence.ts';
+import type { TimelinePoint } from './finetune-timeline.ts';
+import { finetuneSpans, sloViolations } from './finetune-timeline.ts';
+import { bestPoint, type EnergyPoint, heatCells, heatmapBatch, landscapePoints, trialPoints } from './heatmap-data.ts';
+import { describeKnobs, rankKnobs } from './knob-importance.ts';
+import type { LandscapeRow } from './landscape.ts';
+import { type ComparisonRow, comparisonRows, formatEnergy, headline, quantileName } from './summary.ts';
+
+/** Everything a report can draw from; only the run is required. */
+export interface ReportInputs {
+  readonly run: TuningRun;
+  /** The twin's exhaustive grid for this model and device (`polythrottle landscape`). */
+  readonly landscape?: readonly LandscapeRow[];
+  /** Other runs on the same problem to draw beside this one (e.g. a random-search run). */
+  readonly compareRuns?: readonly TuningRun[];
+  /** A tuner benchmark's parsed JSON, read for best-so-far curves. */
+  readonly benchmark?: unknown;
+  /** The server's record while fine-tuning shared the device. */
+  readonly timeline?: readonly TimelinePoint[];
+}
+
+export type ChartId = 'pareto' | 'heatmap-gpu-emc' | 'heatmap-gpu-min-max' | 'convergence' | 'timeline';
+
+export interface ChartPlan {
+  readonly id: ChartId;
+  readonly spec: TopLevelSpec;
+  /** Axis and legend titles the chart must show (checked by tests). */
+  readonly axisTitles: readonly string[];
+}
+
+export type SectionId = 'recommendation' | 'knobs' | 'pareto' | 'landscape' | 'convergence' | 'timeline';
+
+export interface SectionPlan {
+  readonly id: SectionId;
+  readonly heading: string;
+  readonly paragraphs: readonly string[];
+  readonly charts: readonly ChartPlan[];
+  /** Why a chart is missing and how to get it. */
+  readonly missing?: string;
+  readonly table?: readonly ComparisonRow[];
+}
+
+export interface ReportPlan {
+  readonly title: string;
+  readonly facts: readonly [string, string][];
+  readonly sections: readonly SectionPlan[];
+}
+
+/** Decide what the report shows, from the inputs alone (pure; rendering is separate). */
+export function planReport(inputs: ReportInputs): ReportPlan {
+  const { run } = inputs;
+  return {
+    title: `PolyThrottle report: ${run.model} on ${run.device.name}`,
+    facts: [
+      ['Run', run.id],
+      ['Created', run.createdAt],
+      ['Device', `${run.device.name} (${run.device.id})`],
+      ['Model', run.model],
+      ['SLO', `${quantileName(run.slo.quantile)} latency ≤ ${run.slo.latencyMs} ms${run.rateRps !== undefined ? ` at ${run.rateRps} requests/s` : ' (saturated)'}`],
+      ['Optimizer', `${run.optimizer}, seed ${run.seed}, ${run.trials.length} of ${run.budget} trials`],
+    ],
+    sections: [recommendationSection(run), knobsSection(run), paretoSection(inputs), landscapeSection(inputs), convergenceSection(inputs), timelineSection(inputs)],
+  };
+}
+
+function recommendationSection(run: TuningRun): SectionPlan {
+  const rows = comparisonRows(run);
+  const presets = rows.filter((r) => r.name !== 'recommended' && r.name !== 'default' && r.savingValue !== null);
+  const paragraphs = [...headline(run)];
+  if (presets.length > 0) {
+    const missing = presets.filter((r) => !r.meetsSlo).map((r) => r.name);
+    paragraphs.push(
+      `Against the power presets: ${presets.map((r) => `${r.name} ${r.saving}`).join('; ')}.` +
+        (missing.length > 0 ? ` ${missing.join(', ')} ${missing.length > 1 ? 'miss' : 'misses'} the SLO, so ${missing.length > 1 ? 'they are' : 'it is'} no real alternative.` : ''),
+    );
+  }
+  paragraphs.push('Energy and latency are means over repeated measurement windows; ± is their coefficient of variation, and a saving’s ± combines both measurements’.');
+  return { id: 'recommendation', heading: 'Recommendation', paragraphs, charts: [], table: rows };
+}
+
+function knobsSection(run: TuningRun): SectionPlan {
+  const ranked = run.lengthscales ? rankKnobs(run.lengthscales) : [];
+  if (ranked.length === 0)
+    return {
+      id: 'knobs',
+      heading: 'Which knobs matter',
+      paragraphs: [],
+      charts: [],
+      missing: `The run carries no fitted lengthscales (optimizer "${run.optimizer}" fits no surrogate), so there is nothing to say about the knobs beyond the charts.`,
+    };
+  return {
+    id: 'knobs',
+    heading: 'Which knobs matter',
+    paragraphs: [
+      ...describeKnobs(ranked, run.model),
+      'From the energy surrogate’s fitted lengthscales, with every knob scaled to [0, 1]: a short lengthscale means energy changes quickly along that knob.',
+    ],
+    charts: [],
+  };
+}
+
+function paretoSection(inputs: ReportInputs): SectionPlan {
+  const { run } = inputs;
+  const spec = paretoChartSpec(run, inputs.landscape);
+  return {
+    id: 'pareto',
+    heading: 'Energy against latency',
+    paragraphs: [
+      'Each point is a configuration the run measured; the lines join each batch size’s Pareto-optimal points (nothing else of that batch size is both faster and cheaper). ' +
+        'Points right of the dashed SLO line are too slow. Larger batches buy energy with latency.',
+    ],
+    charts: [{ id: 'pareto', spec, axisTitles: [`${quantileName(run.slo.quantile)} request latency (ms)`, 'Energy per query (mJ)', 'batch size'] }],
+  };
+}
+
+function landscapeSection(inputs: ReportInputs): SectionPlan {
+  const { run } = inputs;
+  const fromTwin = inputs.landscape !== undefined && inputs.landscape.length > 0;
+  const all: EnergyPoint[] = fromTwin ? landscapePoints(inputs.landscape!) : trialPoints(run);
+  const batch = heatmapBatch(all);
+  const heading = 'Energy landscape';
+  const gpuTable = run.device.knobs.gpuHz;
+  const emcTable = run.device.knobs.emcHz;
+  if (batch === null)
+    return { id: 'landscape', heading, paragraphs: [], charts: [], missing: 'The run has no valid measurement to draw.' };
+  const slice = all.filter((p) => p.config.batch === batch);
+  const measured = run.trials.filter((t) => t.config.batch === batch).map((t) => t.config);
+  const source = fromTwin
+    ? `the twin’s landscape (${inputs.landscape!.length} configurations); dots: configurations the run measured`
+    : 'measured configurations only — no surrogate prediction is available, so unmeasured cells are blank';
+  const charts: ChartPlan[] = [];
+  const paragraphs: string[] = [];
+  const domain = (table: readonly number[] | undefined, key: 'gpuMaxHz' | 'gpuMinHz' | 'emcHz') =>
+    table && table.length > 0 ? table : [...new Set(slice.map((p) => p.config[key]).filter((v): v is number => v !== undefined))];
+
+  const best = bestPoint(slice, run.slo.latencyMs);
+  const hasGpu = slice.some((p) => p.config.gpuMaxHz !== undefined);
+  const hasEmc = slice.some((p) => p.config.emcHz !== undefined);
+  if (hasGpu && hasEmc) {
+    charts.push({
+      id: 'heatmap-gpu-emc',
+      spec: heatmapSpec({
+        title: `Energy per query over GPU and memory clocks, batch ${batch}`,
+        subtitle: [`Each cell: the lowest energy over GPU minimum and CPU clocks. Faded: nothing in the cell meets the SLO.`, `Red outline: best cell. From ${source}.`],
+        x: 'gpuMaxHz',
+        y: 'emcHz',
+        cells: heatCells(slice, 'gpuMaxHz', 'emcHz', run.slo.latencyMs),
+        xDomainHz: domain(gpuTable, 'gpuMaxHz'),
+        yDomainHz: domain(emcTable, 'emcHz'),
+        measured: fromTwin ? measured : [],
+        highlight: best?.config ?? null,
+        highlightLabel: 'best',
+        sloMs: run.slo.latencyMs,
+      }),
+      axisTitles: ['GPU maximum frequency (MHz)', 'Memory (EMC) frequency (MHz)', 'energy/query (mJ)'],
+    });
+  }
+  if (hasGpu && slice.some((p) => p.config.gpuMinHz !== undefined)) {
+    const emc = best?.config.emcHz;
+    const atEmc = emc === undefined ? slice : slice.filter((p) => p.config.emcHz === emc);
+    const bestHere = bestPoint(atEmc, run.slo.latencyMs);
+    charts.push({
+      id: 'heatmap-gpu-min-max',
+      spec: heatmapSpec({
+        title: `Energy per query over GPU minimum and maximum clocks, batch ${batch}`,
+        subtitle: [
+          `${emc === undefined ? '' : `Memory clock fixed at ${Math.round(emc / 1e6)} MHz (the best cell's); `}each cell: the lowest energy over CPU clocks. Faded: misses the SLO.`,
+          `From ${source}.`,
+        ],
+        x: 'gpuMaxHz',
+        y: 'gpuMinHz',
+        cells: heatCells(atEmc, 'gpuMaxHz', 'gpuMinHz', run.slo.latencyMs),
+        xDomainHz: domain(gpuTable, 'gpuMaxHz'),
+        yDomainHz: domain(gpuTable, 'gpuMinHz'),
+        measured: fromTwin ? measured.filter((c) => c.emcHz === emc) : [],
+        highlight: bestHere?.config ?? null,
+        highlightLabel: 'best',
+        sloMs: run.slo.latencyMs,
+      }),
+      axisTitles: ['GPU maximum frequency (MHz)', 'GPU minimum frequency (MHz)', 'energy/query (mJ)'],
+    });
+  }
+  if (charts.length === 0)
+    return { id: 'landscape', heading, paragraphs: [], charts: [], missing: 'This device exposes no GPU and memory clocks, so there is no clock landscape to draw.' };
+  if (best)
+    paragraphs.push(
+      `At batch ${batch} the ${fromTwin ? 'landscape’s' : 'measured'} lowest energy${best.latencyMs <= run.slo.latencyMs ? ' within the SLO' : ' (nothing met the SLO)'} is ${formatEnergy(best.energyJ)} per query at ${formatConfig(best.config)}.`,
+    );
+  if (batch !== 1) paragraphs.push(`There is no batch-1 data, so the maps show batch ${batch}, the smallest measured.`);
+  if (fromTwin && run.slo.quantile !== 0.99)
+    paragraphs.push(`The landscape gives p99 latency; feasibility here uses it against the ${quantileName(run.slo.quantile)} SLO.`);
+  return { id: 'landscape', heading, paragraphs, charts };
+}
+
+function convergenceSection(inputs: ReportInputs): SectionPlan {
+  const { run } = inputs;
+  const curves: ConvergenceCurve[] = [{ label: `${run.optimizer} (this run)`, bestJ: bestFeasibleSoFar(run.trials) }];
+  for (const other of inputs.compareRuns ?? []) curves.push({ label: `${other.optimizer} (run ${other.id})`, bestJ: bestFeasibleSoFar(other.trials) });
+  if (inputs.benchmark !== undefined) curves.push(...curvesFromBenchmark(inputs.benchmark, { model: run.model }));
+  const conv: { randomSearch?: ConvergenceInput['randomSearch']; optimumJ?: number } = {};
+  const paragraphs: string[] = [];
+  const landscape = inputs.landscape ?? [];
+  if (landscape.length > 0) {
+    const feasible = landscape.filter((r) => r.latencyP99Ms <= run.slo.latencyMs).map((r) => r.energyPerQueryJ);
+    const maxTrials = Math.max(run.budget, ...curves.map((c) => c.bestJ.length));
+    conv.randomSearch = randomSearchQuantiles(feasible, landscape.length, maxTrials);
+    if (feasible.length > 0) conv.optimumJ = Math.min(...feasible);
+    paragraphs.push(
+      `Random search is computed exactly over the landscape’s ${landscape.length} configurations (${feasible.length} meet the SLO): the median and quartiles of its best feasible energy after n distinct random trials.`,
+    );
+  }
+  const mine = curves[0]!.bestJ;
+  const firstFeasible = mine.findIndex((b) => b !== null);
+  const final = mine[mine.length - 1] ?? null;
+  if (final !== null) {
+    let text = `This run first met the SLO at trial ${firstFeasible + 1} and ended at ${formatEnergy(final)} per query`;
+    if (conv.optimumJ !== undefined) {
+      const gap = final / conv.optimumJ - 1;
+      const within = (tol: number) => mine.findIndex((b) => b !== null && b <= conv.optimumJ! * (1 + tol));
+      const w5 = within(0.05);
+      text += `, ${(gap * 100).toFixed(1)} % above the landscape’s optimum (${formatEnergy(conv.optimumJ)})`;
+      text += w5 >= 0 ? `; it came within 5 % at trial ${w5 + 1}` : '; it never came within 5 %';
+      if (gap < 0) text += ' (below the optimum: measurement noise between the run and the landscape)';
+    }
+    paragraphs.unshift(`${text}.`);
+  } else paragraphs.unshift('No trial of this run met the SLO.');
+  if (curves.length === 1 && conv.randomSearch === undefined)
+    paragraphs.push('Nothing to compare against: give a landscape (--landscape), a random-search run (--compare) or the tuner benchmark (--benchmark) to draw random search beside it.');
+  return {
+    id: 'convergence',
+    heading: 'Convergence',
+    paragraphs,
+    charts: [
+      {
+        id: 'convergence',
+        spec: convergenceSpec({ subtitle: `${run.model} on ${run.device.name}, SLO ${quantileName(run.slo.quantile)} ≤ ${run.slo.latencyMs} ms`, curves, ...conv }),
+        axisTitles: ['Trial number', 'Best feasible energy per query so far (mJ)'],
+      },
+    ],
+  };
+}
+
+function timelineSection(inputs: ReportInputs): SectionPlan {
+  const heading = 'Fine-tuning timeline';
+  const tl = inputs.timeline;
+  if (!tl || tl.length === 0)
+    return {
+      id: 'timeline',
+      heading,
+      paragraphs: [],
+      charts: [],
+      missing: 'No server record was given. Pass --timeline record.json (an array of { t, sloMs, latencyMs, finetuneRunning }) to draw when fine-tuning ran against the SLO.',
+    };
+  const spans = finetuneSpans(tl);
+  const ranFor = spans.reduce((s, x) => s + (x.end - x.start), 0);
+  const misses = sloViolations(tl);
+  const duration = tl[tl.length - 1]!.t - tl[0]!.t;
+  return {
+    id: 'timeline',
+    heading,
+    paragraphs: [
+      `Over ${duration.toFixed(0)} s, fine-tuning ran in ${spans.length} stretch${spans.length === 1 ? '' : 'es'} for ${ranFor.toFixed(1)} s in all; ` +
+        `${misses.length} of ${tl.length} samples missed the SLO in force${misses.length > 0 ? ` (marked ✕; the worst by ${Math.max(...misses.map((m) => m.latencyMs - m.sloMs)).toFixed(0)} ms)` : ''}.`,
+    ],
+    charts: [{ id: 'timeline', spec: timelineSpec(tl, 'Shaded: fine-tuning running. Dashed: the SLO in force.'), axisTitles: ['Time (s)', 'Latency (ms)'] }],
+  };
+}

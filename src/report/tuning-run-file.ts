@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { badInput } from '../core/errors.ts';
+import type { TuningRun } from '../core/tuning-run.ts';
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const hz = finite.optional().nullable();
+
+const configSchema = z.object({
+  cpuHz: hz,
+  gpuMinHz: hz,
+  gpuMaxHz: hz,
+  emcHz: hz,
+  batch: z.number().int().min(1),
+});
+
+const measurementSchema = z.object({
+  valid: z.boolean(),
+  energyPerQueryJ: finite,
+  latencyP50Ms: finite,
+  latencyTailMs: finite,
+  tailQuantile: finite,
+  throughputQps: finite,
+  powerW: finite,
+  noise: z.object({ energyCv: finite, latencyTailCv: finite }),
+});
+
+/** The parts of a TuningRun the report reads; the rest passes through untouched. */
+const tuningRunSchema = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  device: z.object({ id: z.string(), kind: z.string(), name: z.string() }),
+  model: z.string(),
+  slo: z.object({ latencyMs: finite.refine((v) => v > 0, 'must be positive'), quantile: finite }),
+  optimizer: z.string(),
+  seed: z.number(),
+  budget: z.number(),
+  trials: z.array(
+    z.object({ index: z.number().int(), source: z.string(), config: configSchema, measurement: measurementSchema, feasible: z.boolean() }),
+  ),
+  recommendation: z.object({ config: configSchema, measurement: measurementSchema }).nullable(),
+  baselines: z.array(
+    z.object({ name: z.string(), config: configSchema, measurement: measurementSchema, feasible: z.boolean(), saving: finite.nullable() }),
+  ),
+  lengthscales: z.record(z.string(), finite).optional(),
+});
+
+/** Check that a parsed JSON value is a TuningRun (as `tune --json` prints it); `what` names it in errors. */
+export function parseTuningRun(value: unknown, what: string): TuningRun {
+  const r = tuningRunSchema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const at = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    throw badInput(
+      `${what} is not a tuning run${at}: ${issue?.message ?? 'invalid'}`,
+      'give the JSON that `polythrottle tune --json` prints',
+    );
+  }
+  return value as TuningRun;
+}
+
+/** Read a tuning-run JSON file. */
+export async function readTuningRunFile(path: string): Promise<TuningRun> {
+  return parseTuningRun(await readJsonFile(path, 'tuning run'), path);
+}
+
+/** Read and parse a JSON file, turning a missing file or bad JSON into one clear error. */
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw badInput(`cannot read ${what} file ${path}${code === 'ENOENT' ? ': no such file' : `: ${(e as Error).message}`}`, undefined, e);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw badInput(`${what} file ${path} is not valid JSON: ${(e as Error).message}`, undefined, e);
+  }
+}
