@@ -46,6 +46,8 @@ export interface MeasuredTrialOptions {
   readonly concurrency?: number;
   /** Restore the device's clocks and close device, runner and meter on close (default true). */
   readonly owns?: boolean;
+  /** Seed of the simulated Poisson arrivals in load-aware mode (default 1). */
+  readonly seed?: number;
   /** Progress lines (settling, warming up, window k of n). */
   readonly onProgress?: (line: string) => void;
 }
@@ -102,9 +104,10 @@ interface Window {
  *
  * Saturated (no rate): batches run back to back; energy/query = active energy / queries; a
  * request's latency is its batch's latency.
- * Load-aware (rate λ): a batch of b fills in b/λ; the device works s (mean batch latency) and idles
- * the rest of the period at the idle power; energy/query = (E_batch + P_idle·max(0, b/λ − s)) / b;
- * the k-th request of a batch also waits (b − 1 − k)/λ. When s > b/λ the device cannot keep up: the
+ * Load-aware (rate λ): a batch of b fills in b/λ on average; the device works s (mean batch latency)
+ * and idles the rest of the period at the idle power; energy/query = (E_batch + P_idle·max(0, b/λ − s)) / b;
+ * each request also waits for the batch to fill (Poisson arrivals, see requestLatenciesMs), and
+ * queueing behind a busy device is not modelled. When s > b/λ the device cannot keep up: the
  * backlog grows through the window, and the tail includes the wait a request sees at its end,
  * W·(λ·s/b − 1).
  */
@@ -113,11 +116,12 @@ export function windowFigures(
   batch: number,
   rateRps: number | undefined,
   idlePowerW: number | undefined,
+  seed = 1,
 ): { energyPerQueryJ: number; latencies: number[]; overloadWaitMs: number } {
   const batches = w.run.batchLatenciesMs.length;
   const servedInWindow = w.run.served;
   const activePerQuery = w.activeJ / servedInWindow;
-  const latencies = requestLatenciesMs(w.run, rateRps);
+  const latencies = requestLatenciesMs(w.run, rateRps, seed);
   if (rateRps === undefined) return { energyPerQueryJ: activePerQuery, latencies, overloadWaitMs: 0 };
   const s = mean(w.run.batchLatenciesMs) / 1000;
   const period = batch / rateRps;
@@ -234,7 +238,8 @@ export class MeasuredTrialRunner implements TrialRunner {
   }
 
   private combine(config: Config, windows: readonly Window[], q: number, rateRps: number | undefined, idlePowerW: number | undefined): TrialMeasurement {
-    const perWindow = windows.map((w) => windowFigures(w, config.batch, rateRps, idlePowerW));
+    const seed = this.o.seed ?? 1;
+    const perWindow = windows.map((w, i) => windowFigures(w, config.batch, rateRps, idlePowerW, seed + i));
     const all = perWindow.flatMap((f) => f.latencies).sort((a, b) => a - b);
     const tails = perWindow.map((f) => quantileSorted([...f.latencies].sort((a, b) => a - b), q) + f.overloadWaitMs);
     const overloadWaitMs = Math.max(...perWindow.map((f) => f.overloadWaitMs));

@@ -4,6 +4,8 @@
  * a benchmark program such as trtexec (`command`). The measured trial (src/measure) drives a runner
  * and meters power around it; the benchmarks drive it directly.
  */
+import { seededRandom } from './inputs.ts';
+
 export type WorkloadKind = 'sim' | 'onnx' | 'http' | 'command';
 
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['sim', 'onnx', 'http', 'command'];
@@ -55,15 +57,21 @@ export interface WorkloadRunner {
 
 /**
  * Per-request latencies of a run, ms. Without an arrival rate (saturated) every request of a batch
- * waits for the whole batch: its latency is the batch's. With an arrival rate λ, the k-th of b
- * requests of a batch (k = 0 first) also waited (b − 1 − k)/λ for the batch to fill.
+ * waits for the whole batch: its latency is the batch's. With Poisson arrivals at rate λ (the twin
+ * assumes the same), the k-th of b requests of a batch (k = 0 first) also waited for the b − 1 − k
+ * arrivals after it, an Erlang(b − 1 − k, λ) time, drawn from a seeded generator.
  */
-export function requestLatenciesMs(result: Pick<RunResult, 'batch' | 'batchLatenciesMs'>, rateRps?: number): number[] {
+export function requestLatenciesMs(result: Pick<RunResult, 'batch' | 'batchLatenciesMs'>, rateRps?: number, seed = 1): number[] {
   const b = result.batch;
   const out: number[] = new Array(result.batchLatenciesMs.length * b);
+  const rnd = seededRandom(seed);
   let i = 0;
   for (const s of result.batchLatenciesMs) {
-    for (let k = 0; k < b; k++) out[i++] = rateRps === undefined ? s : s + ((b - 1 - k) / rateRps) * 1000;
+    for (let k = 0; k < b; k++) {
+      let waitS = 0;
+      if (rateRps !== undefined) for (let m = 0; m < b - 1 - k; m++) waitS -= Math.log(1 - rnd()) / rateRps;
+      out[i++] = s + waitS * 1000;
+    }
   }
   return out;
 }

@@ -87,7 +87,14 @@ describe('trial arithmetic', () => {
     expect(quantileSorted([0, 10], 0.99)).toBeCloseTo(9.9, 10);
     expect(coefficientOfVariation([1])).toBe(0);
     expect(coefficientOfVariation([9, 11])).toBeCloseTo(Math.SQRT2 / 10, 10);
-    expect(requestLatenciesMs({ batch: 3, batchLatenciesMs: [10] }, 100)).toEqual([30, 20, 10]);
+    // Poisson arrivals: the last request of each batch waits for nobody; the mean wait of the k-th
+    // of b is (b − 1 − k)/λ.
+    const many = requestLatenciesMs({ batch: 3, batchLatenciesMs: Array(4000).fill(10) }, 100, 7);
+    const byPosition = [0, 1, 2].map((k) => many.filter((_, i) => i % 3 === k).reduce((a, b) => a + b, 0) / 4000);
+    expect(byPosition[0]).toBeCloseTo(30, 0);
+    expect(byPosition[1]).toBeCloseTo(20, 0);
+    expect(byPosition[2]).toBe(10);
+    expect(requestLatenciesMs({ batch: 3, batchLatenciesMs: [10, 10] }, 100, 7)).toEqual(many.slice(0, 6));
     expect(requestLatenciesMs({ batch: 2, batchLatenciesMs: [10, 12] })).toEqual([10, 10, 12, 12]);
   });
 
