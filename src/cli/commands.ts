@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { register as devices } from './devices.ts';
 import { register as models } from './models.ts';
 import { register as restore } from './restore.ts';
+import { register as serve } from './serve.ts';
+import { register as report } from './report.ts';
 
 /** Each CLI command lives in its own file and registers itself on the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** The command list. Add one import + one entry per command file. */
-export const commands: RegisterCommand[] = [devices, models, restore];
+export const commands: RegisterCommand[] = [devices, models, restore, serve, report];

@@ -9,3 +9,4 @@ export * from './report-plan.ts';
 export * from './summary.ts';
 export * from './tuning-run-file.ts';
 export * from './write-report.ts';
+export * from './load-inputs.ts';

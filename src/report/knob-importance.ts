@@ -26,7 +26,7 @@ export const knobLabel = (knob: string): string => LABELS[knob] ?? knob;
  * well over it means the surface is nearly flat along that knob.
  */
 export const STRONG_BELOW = 0.5;
-export const WEAK_ABOVE = 2;
+export const WEAK_ABOVE = 1.5;
 
 export function influenceOf(lengthscale: number): Influence {
   if (lengthscale < STRONG_BELOW) return 'strong';

@@ -10,6 +10,8 @@ export interface RenderedReport {
   readonly html: string;
   /** PNG of each chart drawn. */
   readonly pngs: ReadonlyMap<ChartId, Buffer>;
+  /** What vega warned about, per chart ("chart: message"). */
+  readonly warnings: readonly string[];
 }
 
 export interface RenderReportOptions {
@@ -27,17 +29,19 @@ export async function renderReport(inputs: ReportInputs, opts: RenderReportOptio
   const charts = plan.sections.flatMap((s) => s.charts);
   const svgs = new Map<string, string>();
   const pngs = new Map<ChartId, Buffer>();
+  const warnings: string[] = [];
   for (const [i, c] of charts.entries()) {
     opts.onChart?.(c.id, i, charts.length);
     try {
       const r = await renderChart(c.spec, { scale: opts.scale ?? 2 });
       svgs.set(c.id, r.svg);
       pngs.set(c.id, r.png);
+      warnings.push(...r.warnings.map((w) => `${c.id}: ${w}`));
     } catch (e) {
       throw new PolyThrottleError('INTERNAL', `rendering the ${c.id} chart failed: ${(e as Error).message}`, { cause: e });
     }
   }
-  return { plan, html: reportHtml(plan, svgs, opts.generatedAt ?? new Date().toISOString()), pngs };
+  return { plan, html: reportHtml(plan, svgs, opts.generatedAt ?? new Date().toISOString()), pngs, warnings };
 }
 
 /** Write report.html and one PNG per chart into `outDir`; returns the paths written. */

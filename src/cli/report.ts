@@ -1,0 +1,64 @@
+/** `polythrottle report <run>`: HTML page + PNG charts of what a tuning run found and why. */
+import { type Command, InvalidArgumentError } from 'commander';
+import pc from 'picocolors';
+import { headline } from '../report/summary.ts';
+import { loadReportInputs } from '../report/load-inputs.ts';
+import { renderReport, writeReport } from '../report/write-report.ts';
+import { action, verbose } from './run-action.ts';
+
+const collect = (v: string, acc: string[] = []): string[] => [...acc, v];
+const scale = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0.5 || n > 4) throw new InvalidArgumentError('must be a number from 0.5 to 4');
+  return n;
+};
+
+interface ReportCliOptions {
+  out?: string;
+  landscape?: string;
+  compare?: string[];
+  benchmark?: string;
+  timeline?: string;
+  scale: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('report <run>')
+    .description('write a self-contained HTML report and PNG charts of a tuning run (a `tune --json` file, or - for stdin)')
+    .option('-o, --out <dir>', 'output folder (default: report-<run id>)')
+    .option('--landscape <csv>', 'the twin’s exhaustive grid (`polythrottle landscape --out grid.csv`): heatmaps, exact random search, optimum')
+    .option('--compare <run.json>', 'another run of the same problem to draw in the convergence chart (repeatable)', collect)
+    .option('--benchmark <json>', 'tuner benchmark results (bench/results/tuner.json) to draw in the convergence chart')
+    .option('--timeline <json>', 'the server’s fine-tuning record: [{ t, sloMs, latencyMs, finetuneRunning }]')
+    .option('--scale <n>', 'PNG pixels per chart pixel', scale, 2)
+    .option('--json', 'print the files written and the summary as JSON')
+    .action(
+      action(async (runSource: string, o: ReportCliOptions) => {
+        const inputs = await loadReportInputs({
+          run: runSource,
+          ...(o.landscape ? { landscape: o.landscape } : {}),
+          ...(o.compare ? { compare: o.compare } : {}),
+          ...(o.benchmark ? { benchmark: o.benchmark } : {}),
+          ...(o.timeline ? { timeline: o.timeline } : {}),
+        });
+        const quiet = o.json === true;
+        const report = await renderReport(inputs, {
+          scale: o.scale,
+          onChart: quiet ? undefined : (id, i, n) => process.stderr.write(pc.dim(`rendering ${i + 1}/${n}: ${id}\n`)),
+        });
+        const outDir = o.out ?? `report-${inputs.run.id.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
+        const files = await writeReport(report, outDir);
+        if (verbose()) for (const w of report.warnings) process.stderr.write(pc.yellow(`warning: ${w}\n`));
+        const missing = report.plan.sections.filter((s) => s.missing).map((s) => ({ section: s.id, why: s.missing! }));
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify({ outDir, files, summary: headline(inputs.run), missing }, null, 2)}\n`);
+          return;
+        }
+        for (const line of headline(inputs.run)) process.stdout.write(`${line}\n`);
+        process.stdout.write(`\n${pc.bold('wrote')} ${files.join('\n      ')}\n`);
+        for (const m of missing) process.stdout.write(pc.dim(`not drawn (${m.section}): ${m.why}\n`));
+      }),
+    );
+}
