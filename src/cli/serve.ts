@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import type { Config } from '../core/config.ts';
+import { formatConfig } from '../core/config.ts';
+import { badInput } from '../core/errors.ts';
+import { openDevice } from '../device/open.ts';
+import { guardDevice } from '../device/safety/guard.ts';
+import { BACKEND_KINDS, type BackendKind, openBackend } from '../serve/open-backend.ts';
+import { shutdownOnSignals, startServing } from '../serve/serve-session.ts';
+import { checkConfig, type LoadedProfile, loadConfigOption, loadProfileFile, type PartialConfig, resolveSlo } from '../serve/serving-config.ts';
+import { action } from './run-action.ts';
+
+interface ServeCliOptions {
+  profile?: string;
+  config?: string;
+  model: string[];
+  backend?: string;
+  upstream?: string;
+  workers?: string;
+  slo?: string;
+  quantile?: string;
+  batch?: string;
+  device: string;
+  sysfsRoot?: string;
+  dryRun?: boolean;
+  allowClockChanges?: boolean;
+  host: string;
+  port: string;
+  adminToken?: string;
+  maxQueue: string;
+  bodyLimit: string;
+  margin: string;
+  maxQueueDelay?: string;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function positiveInt(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw badInput(`${what} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+function bytes(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(text);
+  const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+  const v = m ? Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!) : Number.NaN;
+  if (!(v > 0)) throw badInput(`--body-limit: cannot read "${text}" as a size`, 'e.g. 8MiB');
+  return v;
+}
+
+async function serve(o: ServeCliOptions): Promise<void> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  let loaded: LoadedProfile | undefined = o.profile ? await loadProfileFile(o.profile) : undefined;
+  let manual: PartialConfig = {};
+  if (o.config) {
+    const c = await loadConfigOption(o.config);
+    manual = c.config;
+    loaded ??= c.profile;
+  }
+  const base = loaded?.profile.config;
+  const batch = o.batch !== undefined ? positiveInt(o.batch, '--batch') : (manual.batch ?? base?.batch ?? 1);
+  const config: Config = { ...base, ...manual, batch };
+  const slo = resolveSlo(o.slo, o.quantile === undefined ? undefined : Number(o.quantile), loaded?.profile);
+  const margin = Number(o.margin);
+  if (!(margin >= 0 && margin < 1)) throw badInput(`--margin must be in [0, 1), got "${o.margin}"`);
+  const kind = (o.backend ?? 'onnx') as BackendKind;
+  if (!BACKEND_KINDS.includes(kind)) throw badInput(`--backend must be one of ${BACKEND_KINDS.join(', ')}, got "${o.backend}"`);
+  const models = o.model.length > 0 ? o.model : kind === 'http' && loaded?.profile.model ? [loaded.profile.model] : [];
+  const token = o.adminToken ?? process.env.POLYTHROTTLE_ADMIN_TOKEN ?? randomBytes(18).toString('base64url');
+  if (token.length < 8) throw badInput('the admin token must be at least 8 characters');
+
+  const device =
+    o.device === 'none'
+      ? undefined
+      : guardDevice(
+          await openDevice(o.device, {
+            ...(o.sysfsRoot ? { root: o.sysfsRoot } : {}),
+            ...(o.dryRun ? { dryRun: true } : {}),
+            ...(o.allowClockChanges ? { allowClockChanges: true } : {}),
+          }),
+        );
+  const description = device ? await device.describe() : undefined;
+  const { batch: _b, ...clocks } = config;
+  const hasClocks = Object.values(clocks).some((v) => v !== undefined);
+  if (hasClocks && (!device || !description))
+    throw badInput('--device none cannot apply clocks', 'drop the clocks from --config/--profile, or name a device');
+  if (hasClocks && device && description) checkConfig(config, await device.domains(), description);
+  if (loaded?.run && description && loaded.run.device.id !== description.id)
+    log(`${pc.yellow('warning:')} the profile was tuned on ${loaded.run.device.name}, serving on ${description.name}`);
+  if (device?.kind === 'sim') log(`${pc.yellow('warning:')} ${kind} backend on a simulated device: the clocks are the twin's, the execution is real`);
+
+  let backend: Awaited<ReturnType<typeof openBackend>>;
+  try {
+    backend = await openBackend({ kind, models, ...(o.upstream ? { upstream: o.upstream } : {}), ...(o.workers ? { workers: positiveInt(o.workers, '--workers') } : {}) });
+  } catch (e) {
+    await device?.close();
+    throw e;
+  }
+  const prior = loaded?.prior;
+  const session = await startServing({
+    backend,
+    ...(device ? { device } : {}),
+    ...(hasClocks ? { clocks } : {}),
+    slo,
+    batch,
+    margin,
+    maxQueueRows: positiveInt(o.maxQueue, '--max-queue'),
+    bodyLimitBytes: bytes(o.bodyLimit),
+    ...(o.maxQueueDelay ? { maxQueueDelayMs: Number(o.maxQueueDelay) } : {}),
+    ...(prior ? { priorServiceMs: Object.fromEntries(backend.models().map((m) => [m.name, prior])) } : {}),
+    adminToken: token,
+    profile: loaded?.profile ?? { source: 'manual', config, slo, ...(description ? { device: description.name } : {}) },
+    host: o.host,
+    port: positiveInt(o.port, '--port'),
+    log,
+  });
+  const ctx = session.app.polythrottle;
+  log(`${pc.green('serving')} ${session.url}  (KServe v2; /metrics; admin API under /v1)`);
+  log(`  device   ${description ? `${description.name}${hasClocks ? ` at ${formatConfig(config)}` : ' (clocks left as they are)'}` : 'none (no clocks, no energy metering)'}`);
+  log(`  SLO      p${Math.round(slo.quantile * 100)} ≤ ${slo.latencyMs} ms (margin ${Math.round(margin * 100)} %)`);
+  for (const m of backend.models()) {
+    const s = ctx.batcher.fullBatchMs(m.name);
+    log(
+      `  model    ${m.name} (${backend.kind}): batch ≤ ${ctx.batcher.maxBatch(m.name)}, service ${s === undefined ? '?' : s.toFixed(1)} ms, queue delay ${ctx.batcher.queueDelayMs(m.name).toFixed(1)} ms`,
+    );
+  }
+  if (!o.adminToken && !process.env.POLYTHROTTLE_ADMIN_TOKEN) log(`  admin    Authorization: Bearer ${token}`);
+  const onFatal = (e: unknown) => {
+    log(`${pc.red('error:')} ${(e as Error)?.stack ?? String(e)}`);
+    void session.shutdown().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+  process.exitCode = await shutdownOnSignals(session, log);
+  process.off('uncaughtException', onFatal);
+  process.off('unhandledRejection', onFatal);
+  log('stopped');
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve models over KServe v2 at a tuned configuration: dynamic batching under the SLO, energy metering, /metrics')
+    .option('--profile <file>', 'tuned profile (a tuning run as written by `tune --json`): configuration, SLO, measured service time')
+    .option('--config <spec|file>', 'configuration by hand: cpu=…,gpu-min=…,gpu-max=…,emc=…,batch=… (Hz or kHz/MHz/GHz) or a JSON file')
+    .option('--model <model>', 'model to serve (repeatable): onnx: path.onnx or name=path.onnx; http: the upstream model name', collect, [])
+    .option('--backend <kind>', `execution backend: ${BACKEND_KINDS.join(' | ')}`, 'onnx')
+    .option('--upstream <url>', 'http backend: the upstream KServe v2 endpoint, e.g. Triton at http://127.0.0.1:8000')
+    .option('--workers <n>', 'onnx backend: worker threads')
+    .option('--slo <latency>', 'latency SLO, e.g. 50ms (default: the profile\'s)')
+    .option('--quantile <q>', 'quantile the SLO applies to (default: the profile\'s, else 0.99)')
+    .option('--batch <n>', 'batch size limit (default: the profile\'s, else 1)')
+    .option('--device <spec>', 'auto | jetson | nvidia | linux-cpu | sim:<board> | none (serve without controlling a device)', 'auto')
+    .option('--sysfs-root <dir>', 'read and write hardware files under this root instead of /')
+    .option('--dry-run', 'print each clock write instead of doing it')
+    .option('--allow-clock-changes', 'allow locking clocks on a desktop/server NVIDIA GPU')
+    .option('--host <addr>', 'address to bind', '127.0.0.1')
+    .option('--port <n>', 'port to listen on', '8000')
+    .option('--admin-token <token>', 'bearer token of the /v1 admin API (env POLYTHROTTLE_ADMIN_TOKEN; generated and printed if absent)')
+    .option('--max-queue <rows>', 'most rows waiting per model before 503', '1024')
+    .option('--body-limit <size>', 'largest request body', '8MiB')
+    .option('--margin <share>', 'share of the SLO kept as safety margin', '0.1')
+    .option('--max-queue-delay <ms>', 'cap on the queue delay derived from the SLO')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  polythrottle serve --model efficientnet-b0=models/efficientnet-b0.onnx --slo 50ms --batch 4
+  polythrottle serve --profile profile.json --backend http --upstream http://127.0.0.1:8000 --device jetson`,
+    )
+    .action(action(serve));
+}

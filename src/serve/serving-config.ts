@@ -1,0 +1,161 @@
+/**
+ * What to serve at: a tuned profile (a TuningRun as `tune --json` writes it) or a configuration
+ * given by hand (`cpu=2.2GHz,gpu-min=918MHz,gpu-max=1.3GHz,emc=3.2GHz,batch=4`, or a JSON file).
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { type Config, configProblem, type KnobDomains } from '../core/config.ts';
+import type { DeviceDescription } from '../core/device.ts';
+import { badInput, PolyThrottleError } from '../core/errors.ts';
+import type { Slo, TuningRun } from '../core/tuning-run.ts';
+import type { ServingProfile } from './serving-context.ts';
+
+/** A configuration as given: any knob may be left out (the device keeps it; batch defaults later). */
+export type PartialConfig = { -readonly [K in keyof Config]?: Config[K] };
+
+const KEYS: Record<string, keyof Config> = {
+  cpu: 'cpuHz',
+  'gpu-min': 'gpuMinHz',
+  'gpu-max': 'gpuMaxHz',
+  gpu: 'gpuMaxHz',
+  emc: 'emcHz',
+  mem: 'emcHz',
+  batch: 'batch',
+};
+const UNITS: Record<string, number> = { hz: 1, khz: 1e3, mhz: 1e6, ghz: 1e9 };
+
+/** Frequency text → Hz: "1300500000", "1300.5MHz", "1.3005 GHz". */
+export function parseFrequency(text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?hz)?\s*$/i.exec(text);
+  if (!m) throw badInput(`${what}: cannot read "${text}" as a frequency`, 'give Hz, or a number with kHz, MHz or GHz, e.g. 918MHz');
+  const hz = Math.round(Number(m[1]) * UNITS[(m[2] ?? 'hz').toLowerCase()]!);
+  if (!(hz > 0)) throw badInput(`${what}: frequency must be positive, got "${text}"`);
+  return hz;
+}
+
+/** `cpu=…,gpu-min=…,gpu-max=…,emc=…,batch=…` → a partial configuration. */
+export function parseConfigSpec(text: string): PartialConfig {
+  const out: PartialConfig = {};
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq < 0) throw badInput(`--config: "${part}" is not key=value`, `keys: ${Object.keys(KEYS).join(', ')}`);
+    const key = part.slice(0, eq).trim().toLowerCase();
+    const value = part.slice(eq + 1).trim();
+    const knob = KEYS[key];
+    if (!knob) throw badInput(`--config: unknown knob "${key}"`, `keys: ${Object.keys(KEYS).join(', ')}`);
+    if (knob in out) throw badInput(`--config: "${key}" is given twice`);
+    if (knob === 'batch') {
+      const b = Number(value);
+      if (!Number.isInteger(b) || b < 1) throw badInput(`--config: batch must be a positive integer, got "${value}"`);
+      out.batch = b;
+    } else out[knob] = parseFrequency(value, `--config ${key}`);
+  }
+  if (Object.keys(out).length === 0) throw badInput('--config is empty', 'e.g. --config gpu-min=918MHz,gpu-max=918MHz,emc=3199MHz,batch=4');
+  return out;
+}
+
+const hz = z.number().int().positive();
+const configFile = z
+  .object({ cpuHz: hz.optional(), gpuMinHz: hz.optional(), gpuMaxHz: hz.optional(), emcHz: hz.optional(), batch: z.number().int().min(1).optional() })
+  .strict();
+
+/** Latency text → ms: "50ms", "0.05s", "50" (ms). */
+export function parseLatencyMs(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/i.exec(text);
+  const v = m ? Number(m[1]) * ((m[2] ?? 'ms').toLowerCase() === 's' ? 1000 : 1) : Number.NaN;
+  if (!(v > 0)) throw badInput(`--slo: cannot read "${text}" as a latency`, 'e.g. --slo 50ms or --slo 0.2s');
+  return v;
+}
+
+/** A tuned profile read from a file, reduced to what serving needs. */
+export interface LoadedProfile {
+  readonly profile: ServingProfile;
+  readonly run: TuningRun | undefined;
+  /** Service time the tuner measured at the recommended batch, ms. */
+  readonly prior: { readonly batch: number; readonly ms: number } | undefined;
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new PolyThrottleError(code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badInput(`${what} ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function isTuningRun(x: unknown): x is TuningRun {
+  const r = x as Partial<TuningRun> | null;
+  return typeof r === 'object' && r !== null && 'recommendation' in r && typeof r.slo === 'object' && Array.isArray(r.trials);
+}
+
+/** Profile from a TuningRun (the recommendation is what gets served). */
+export function profileFromRun(run: TuningRun, source: string): LoadedProfile {
+  if (!run.recommendation)
+    throw new PolyThrottleError('INFEASIBLE', `profile ${source} has no recommendation${run.infeasibleReason ? `: ${run.infeasibleReason}` : ''}`, {
+      hint: 'tune again with a looser --slo, or serve a configuration given with --config',
+    });
+  const { config, measurement: m } = run.recommendation;
+  return {
+    run,
+    prior: m.serviceMs > 0 ? { batch: config.batch, ms: m.serviceMs } : undefined,
+    profile: {
+      source: 'profile',
+      id: run.id,
+      model: run.model,
+      config,
+      slo: run.slo,
+      device: run.device.name,
+      measured: {
+        energyPerQueryJ: m.energyPerQueryJ,
+        latencyTailMs: m.latencyTailMs,
+        serviceMs: m.serviceMs,
+        throughputQps: m.throughputQps,
+        powerW: m.powerW,
+      },
+    },
+  };
+}
+
+/** Read a tuned profile file (a TuningRun as `tune --json` writes it). */
+export async function loadProfileFile(path: string): Promise<LoadedProfile> {
+  const json = await readJson(path, 'profile');
+  if (!isTuningRun(json))
+    throw badInput(`profile ${path} is not a tuning run (no "recommendation", "slo" and "trials")`, 'write one with `polythrottle tune --json > profile.json`');
+  return profileFromRun(json, path);
+}
+
+/** `--config` value: inline knob list, or a JSON file with cpuHz/gpuMinHz/gpuMaxHz/emcHz/batch (or a TuningRun). */
+export async function loadConfigOption(value: string): Promise<{ config: PartialConfig; profile?: LoadedProfile }> {
+  if (!value.trim().toLowerCase().endsWith('.json')) return { config: parseConfigSpec(value) };
+  const json = await readJson(value, 'config file');
+  if (isTuningRun(json)) {
+    const loaded = profileFromRun(json, value);
+    return { config: { ...loaded.profile.config }, profile: loaded };
+  }
+  const r = configFile.safeParse(json);
+  if (!r.success)
+    throw badInput(`config file ${value}: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+  return { config: r.data };
+}
+
+/** Check a configuration against the device's tables; throws a BAD_INPUT naming the knob and table. */
+export function checkConfig(config: Config, domains: Omit<KnobDomains, 'batch'>, device: Pick<DeviceDescription, 'name'>): void {
+  const p = configProblem(config, { ...domains, batch: [config.batch] });
+  if (p) throw badInput(`the configuration does not fit ${device.name}: ${p}`);
+}
+
+/** The SLO in force: the option overrides the profile; one of them must give it. */
+export function resolveSlo(sloText: string | undefined, quantile: number | undefined, profile: ServingProfile | undefined): Slo {
+  const latencyMs = sloText !== undefined ? parseLatencyMs(sloText) : profile?.slo.latencyMs;
+  if (latencyMs === undefined) throw badInput('no latency SLO: give --slo (e.g. --slo 50ms) or a --profile that has one');
+  const q = quantile ?? profile?.slo.quantile ?? 0.99;
+  if (!(q > 0 && q < 1)) throw badInput(`--quantile must be in (0, 1), got ${q}`);
+  return { latencyMs, quantile: q };
+}
