@@ -70,6 +70,8 @@ export interface SimOptions {
   /** No new steps start after this (ms). Default: the last arrival. */
   readonly finetuneUntilMs?: number;
   readonly queueDelayMs?: (slo: Slo, serviceMs: number) => number;
+  /** Told the virtual time before each event is handled (drives the scheduler's clock). */
+  readonly clockSink?: (tMs: number) => void;
 }
 
 /**
@@ -120,6 +122,7 @@ export function simulateCoRun(o: SimOptions): SimResult {
     if (!Number.isFinite(next)) break;
     if (!busy) inferenceEnergyJ += (o.costs.idlePowerW(configNow()) * Math.max(0, next - t)) / 1000;
     t = Math.max(t, next);
+    o.clockSink?.(t);
 
     if (busy && busy.endMs <= t) {
       const b = busy;

@@ -139,7 +139,7 @@ export class FinetuneScheduler {
     if (isTerminal(j.state)) return j;
     if (this.running?.jobId === id) this.finish('cancelled', { reason: 'cancelled by the user' });
     else this.o.store.update(id, { state: 'cancelled', finishedAt: this.stamp(), reason: 'cancelled by the user' });
-    this.evaluate('cancel');
+    this.next(`job ${id} cancelled`);
     return this.o.store.get(id)!;
   }
 
@@ -209,7 +209,7 @@ export class FinetuneScheduler {
     const job = this.o.store.update(jobId, { stepsDone: this.o.store.get(jobId)!.stepsDone + 1 });
     if (job.steps !== undefined && job.stepsDone >= job.steps) {
       this.finish('done');
-      this.evaluate('job finished');
+      this.next(`job ${jobId} done`);
     }
     return this.o.store.get(jobId)!;
   }
@@ -239,7 +239,7 @@ export class FinetuneScheduler {
     }
     if (exitStatus === 0) this.finish('done', { exitStatus: 0 });
     else this.finish('failed', { exitStatus, reason: `process exited with ${typeof exitStatus === 'number' ? `status ${exitStatus}` : `signal ${exitStatus}`}` });
-    this.evaluate('job finished');
+    this.next(`job ${jobId} ended`);
     return this.o.store.get(jobId)!;
   }
 
@@ -247,7 +247,7 @@ export class FinetuneScheduler {
   fail(jobId: string, reason: string): void {
     if (this.running?.jobId === jobId) {
       this.finish('failed', { reason });
-      this.evaluate('job failed');
+      this.next(`job ${jobId} failed`);
     } else if (!isTerminal(this.o.store.get(jobId)?.state ?? 'done')) this.o.store.update(jobId, { state: 'failed', reason, finishedAt: this.stamp() });
   }
 
@@ -340,7 +340,12 @@ export class FinetuneScheduler {
     });
     this.o.predictor.forget(r.jobId);
     this.emit({ type: 'job-ended', t: this.o.clock(), job });
-    this.switchTo(this.baseConfig, `job ${r.jobId} ${state}`);
+  }
+
+  /** After a job ended: start the next one, or go back to the inference-only configuration. */
+  private next(why: string): void {
+    this.evaluate(why);
+    if (!this.running) this.switchTo(this.baseConfig, why);
   }
 
   /** Start the head of the queue if it fits; otherwise record why it waits. */

@@ -1,0 +1,67 @@
+import type { Config } from '../core/config.ts';
+import type { WorkloadProfile } from '../core/workload-profile.ts';
+import { type BoardSpec, resolveBoard } from '../device/sim/board-spec.ts';
+import { evaluateConfig } from '../device/sim/evaluate.ts';
+import type { DeviceCosts } from './corun-sim.ts';
+import { OPTIMIZER_BYTES_PER_PARAM, TRAINING_PASS_FACTOR } from './features.ts';
+import type { ProfilingWorkload } from './sim-environment.ts';
+
+/** Share of the EMC's peak bandwidth the optimizer's streaming update reaches. */
+const OPTIMIZER_BW_EFFICIENCY = 0.7;
+
+/**
+ * Costs on the device twin: inference batches from `evaluateConfig` (saturated: service time and
+ * active energy of one batch), fine-tuning steps as forward + backward ≈ 3× the forward pass at the
+ * micro-batch plus the optimizer's streaming update (Adam, FP32 state) at the EMC bandwidth, idle
+ * power from the twin's load-aware energy at a trickle of load.
+ */
+export function twinCosts(board: string | BoardSpec, profileOf: (name: string) => WorkloadProfile, idleModel: string): DeviceCosts {
+  const spec = resolveBoard(board);
+  const idle = new Map<string, number>();
+  const steps = new Map<string, { stepMs: number; energyJ: number }>();
+  return {
+    inferenceBatch(config: Config, model: string) {
+      const e = evaluateConfig(spec, profileOf(model), config);
+      return { serviceMs: e.serviceMs, energyJ: e.energyPerQueryJ * e.config.batch };
+    },
+    finetuneStep(config: Config, model: string, microBatch: number) {
+      const key = `${model}|${microBatch}|${config.cpuHz}|${config.gpuMinHz}|${config.gpuMaxHz}|${config.emcHz}`;
+      const hit = steps.get(key);
+      if (hit) return hit;
+      const p = profileOf(model);
+      const fwd = evaluateConfig(spec, p, { ...config, batch: microBatch });
+      const emcHz = fwd.config.emcHz;
+      const optMs = (1000 * OPTIMIZER_BYTES_PER_PARAM * p.params) / (spec.emc.bytesPerCycle * emcHz * OPTIMIZER_BW_EFFICIENCY);
+      const stepMs = TRAINING_PASS_FACTOR * fwd.serviceMs + optMs;
+      const r = { stepMs, energyJ: (fwd.powerW * stepMs) / 1000 };
+      steps.set(key, r);
+      return r;
+    },
+    idlePowerW(config: Config) {
+      const key = `${config.cpuHz}|${config.gpuMinHz}|${config.gpuMaxHz}|${config.emcHz}`;
+      const hit = idle.get(key);
+      if (hit !== undefined) return hit;
+      const p = profileOf(idleModel);
+      const c = { ...config, batch: 1 };
+      const rate = 0.2;
+      const sat = evaluateConfig(spec, p, c);
+      const light = evaluateConfig(spec, p, c, { rateRps: rate });
+      const busy = (rate * sat.serviceMs) / 1000;
+      const w = Math.max(0, (rate * (light.energyPerQueryJ - sat.energyPerQueryJ)) / Math.max(1e-6, 1 - busy));
+      idle.set(key, w);
+      return w;
+    },
+  };
+}
+
+/** Profiling workloads for the twin: varied CNN/transformer pairs and micro-batches (training models only). */
+export const TWIN_PROFILING: readonly ProfilingWorkload[] = [
+  { inferenceModel: 'efficientnet-b0', finetuneModel: 'efficientnet-b0', microBatch: 8 },
+  { inferenceModel: 'efficientnet-b0', finetuneModel: 'resnet-50', microBatch: 2 },
+  { inferenceModel: 'mobilenet-v2', finetuneModel: 'mobilenet-v2', microBatch: 16 },
+  { inferenceModel: 'mobilenet-v2', finetuneModel: 'efficientnet-b2', microBatch: 4 },
+  { inferenceModel: 'resnet-50', finetuneModel: 'mobilenet-v2', microBatch: 4 },
+  { inferenceModel: 'resnet-50', finetuneModel: 'resnet-50', microBatch: 8 },
+  { inferenceModel: 'efficientnet-b2', finetuneModel: 'efficientnet-b0', microBatch: 1 },
+  { inferenceModel: 'efficientnet-b2', finetuneModel: 'efficientnet-b2', microBatch: 2 },
+];
