@@ -15,6 +15,9 @@ import { AttrType, GraphProto, ModelProto, TensorProto } from './schema.ts';
 /** Above this many weight bytes, tensors go to an external data file (protobuf's limit is 2 GiB). */
 export const EXTERNAL_DATA_THRESHOLD = 1.8 * 2 ** 30;
 
+/** Tensors smaller than this stay inside the .onnx even with external data (runtimes read shapes and constants from them). */
+export const EXTERNAL_MIN_TENSOR_BYTES = 1024;
+
 export interface EncodeOptions {
   /** Seed of the random weights (default 0). */
   readonly seed?: number;
@@ -188,6 +191,8 @@ export interface WrittenModel {
   /** The external data file, when one was written. */
   readonly dataPath: string | undefined;
   readonly weightBytes: number;
+  /** Bytes in the external data file (0 without one). */
+  readonly externalBytes: number;
 }
 
 /**
@@ -202,7 +207,7 @@ export function writeOnnxFile(model: OnnxModel, path: string, opts: WriteOptions
   const dataPath = join(dirname(path), dataName);
   let offset = 0;
   const p = plan(model, seed, (t) => {
-    if (!useExternal) return undefined;
+    if (!useExternal || tensorSize(t) < EXTERNAL_MIN_TENSOR_BYTES) return undefined;
     const at = { location: dataName, offset };
     offset += tensorSize(t);
     return at;
@@ -235,5 +240,5 @@ export function writeOnnxFile(model: OnnxModel, path: string, opts: WriteOptions
     renameSync(tmpData, dataPath);
   } else rmSync(dataPath, { force: true });
   renameSync(tmp, path);
-  return { path, bytes, dataPath: useExternal ? dataPath : undefined, weightBytes: total };
+  return { path, bytes, dataPath: useExternal ? dataPath : undefined, weightBytes: total, externalBytes: offset };
 }

@@ -1,0 +1,114 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PolyThrottleError } from '../../src/core/errors.ts';
+import { analyzeModel } from '../../src/model/analyze.ts';
+import { analyzeOnnxFile, profileFromOnnxFile } from '../../src/model/load.ts';
+import { decodeOnnx } from '../../src/model/onnx/decode.ts';
+import { encodeOnnx, writeOnnxFile } from '../../src/model/onnx/encode.ts';
+import { readOnnxFile } from '../../src/model/onnx/read.ts';
+import { tensorNumbers } from '../../src/model/onnx/tensor-values.ts';
+import { ElemType } from '../../src/model/onnx/dtype.ts';
+import { GraphBuilder } from '../../src/model/zoo/builder.ts';
+import { buildZooModel } from '../../src/model/zoo/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'pt-onnx-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const tiny = buildZooModel('bert-tiny', { seq: 8 });
+
+function expectError(fn: () => unknown, re: RegExp, code?: string): void {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(PolyThrottleError);
+    expect((e as PolyThrottleError).exitCode).toBe(2);
+    expect((e as Error).message).toMatch(re);
+    if (code) expect((e as PolyThrottleError).code).toBe(code);
+    return;
+  }
+  throw new Error('expected an error');
+}
+
+describe('reading and writing .onnx', () => {
+  it('round-trips a zoo graph: the file analyses exactly like the in-memory graph', () => {
+    const path = join(dir, 'tiny.onnx');
+    const w = writeOnnxFile(tiny, path, { seed: 3 });
+    expect(w.dataPath).toBeUndefined();
+    expect(statSync(path).size).toBe(w.bytes);
+    const a = analyzeModel(tiny, { batch: 4 });
+    const b = analyzeOnnxFile(path, { batch: 4 });
+    expect(b.params).toBe(a.params);
+    expect(b.totals).toEqual(a.totals);
+    expect(b.nodes.map((n) => n.outputShape)).toEqual(a.nodes.map((n) => n.outputShape));
+    expect(b.model).toBe('tiny');
+  });
+
+  it('writes deterministic weights from the seed, different for another seed', () => {
+    const a = encodeOnnx(tiny, { seed: 7 });
+    const b = encodeOnnx(tiny, { seed: 7 });
+    const c = encodeOnnx(tiny, { seed: 8 });
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    expect(a.length).toBe(c.length);
+    expect(Buffer.from(a).equals(Buffer.from(c))).toBe(false);
+    const m = decodeOnnx(a, 'x');
+    const pos = m.graph.initializers.find((t) => t.name === 'embeddings.position_ids');
+    expect(pos && tensorNumbers(pos)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const ln = m.graph.initializers.find((t) => t.name === 'embeddings.LayerNorm.weight');
+    expect(ln && tensorNumbers(ln)?.every((v) => v === 1)).toBe(true);
+    const w = m.graph.initializers.find((t) => t.name === 'encoder.layer.0.attention.query.weight');
+    const vals = w?.data ? Array.from(new Float32Array(w.data.slice().buffer)) : [];
+    const std = Math.sqrt(vals.reduce((s, v) => s + v * v, 0) / vals.length);
+    expect(std).toBeGreaterThan(0.018);
+    expect(std).toBeLessThan(0.022);
+  });
+
+  it('writes and reads weights in an external data file', async () => {
+    const path = join(dir, 'ext.onnx');
+    const w = writeOnnxFile(tiny, path, { externalData: true });
+    expect(w.dataPath).toBe(`${path}.data`);
+    expect(statSync(`${path}.data`).size).toBe(w.externalBytes);
+    expect(w.externalBytes / w.weightBytes).toBeGreaterThan(0.99); // all but the small constants
+    expect(w.bytes).toBeLessThan(100_000);
+    const m = readOnnxFile(path);
+    expect(m.graph.initializers.filter((t) => t.external).length).toBeGreaterThan(10);
+    const p = await profileFromOnnxFile(path);
+    expect(p.params).toBe(analyzeModel(tiny).params);
+
+    rmSync(`${path}.data`);
+    expectError(() => readOnnxFile(path), /external data file 'ext.onnx.data'.*missing/, 'NOT_FOUND');
+    writeFileSync(`${path}.data`, Buffer.alloc(100));
+    expectError(() => readOnnxFile(path), /external data file 'ext.onnx.data' is truncated/);
+  });
+
+  it('says what is wrong with bad files, each with exit code 2', () => {
+    expectError(() => readOnnxFile(join(dir, 'nope.onnx')), /no such file: .*nope\.onnx/, 'NOT_FOUND');
+    expectError(() => readOnnxFile(dir), /is a directory/);
+    const text = join(dir, 'notes.onnx');
+    writeFileSync(text, 'this is not a model\n'.repeat(20));
+    expectError(() => readOnnxFile(text), /notes\.onnx: not an ONNX model/);
+    const empty = join(dir, 'empty.onnx');
+    writeFileSync(empty, '');
+    expectError(() => readOnnxFile(empty), /empty file/);
+    const zip = join(dir, 'model.pt');
+    writeFileSync(zip, Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.alloc(64)]));
+    expectError(() => readOnnxFile(zip), /zip archive/);
+    const good = readFileSync(join(dir, 'tiny.onnx'));
+    const cut = join(dir, 'cut.onnx');
+    writeFileSync(cut, good.subarray(0, Math.floor(good.length / 2)));
+    expectError(() => readOnnxFile(cut), /truncated ONNX file/);
+  });
+
+  it('rejects IR versions it does not know', () => {
+    const small = new GraphBuilder('small', 'fp32');
+    small.node('Relu', [small.input('x', ElemType.FLOAT, ['batch', 4])], {}, 'y');
+    const m = small.build();
+    const future = join(dir, 'future.onnx');
+    writeFileSync(future, encodeOnnx({ ...m, irVersion: 99 }));
+    expectError(() => readOnnxFile(future), /unsupported ONNX IR version 99 \(supported: 3–11\)/, 'UNSUPPORTED');
+    const old = join(dir, 'old.onnx');
+    writeFileSync(old, encodeOnnx({ ...m, irVersion: 2 }));
+    expectError(() => readOnnxFile(old), /unsupported ONNX IR version 2/, 'UNSUPPORTED');
+  });
+});
