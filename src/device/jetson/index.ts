@@ -94,7 +94,7 @@ export class JetsonDevice implements Device {
     return {
       id: this.id,
       kind: this.kind,
-      name: identity.model ?? `NVIDIA ${identity.family}`,
+      name: !identity.model ? `NVIDIA ${identity.family}` : /jetson/i.test(identity.model) ? identity.model : `NVIDIA ${identity.family} (${identity.model})`,
       soc: identity.soc,
       ...(identity.l4t ? { release: `L4T R${identity.l4t.version}` } : {}),
       knobs: await this.domains(),
