@@ -44,8 +44,13 @@ export interface MeasuredTrialOptions {
   readonly idleS?: number;
   /** Batches in flight (default: the runner's own default). */
   readonly concurrency?: number;
-  /** Restore the device's clocks and close device, runner and meter on close (default true). */
+  /** Close device, runner and meter on close (default true). */
   readonly owns?: boolean;
+  /**
+   * Snapshot the device before the first write and restore it on close (default true). Off when
+   * the device is guarded (src/device/safety), whose close restores the clocks itself.
+   */
+  readonly restore?: boolean;
   /** Seed of the simulated Poisson arrivals in load-aware mode (default 1). */
   readonly seed?: number;
   /** Progress lines (settling, warming up, window k of n). */
@@ -185,7 +190,7 @@ export class MeasuredTrialRunner implements TrialRunner {
       (['cpuHz', 'gpuMinHz', 'gpuMaxHz', 'emcHz'] as const).filter((k) => config[k] !== undefined).map((k) => [k, config[k]]),
     );
     if (Object.keys(clocks).length > 0) {
-      this.snapshot ??= await this.device.snapshot();
+      if (this.o.restore !== false) this.snapshot ??= await this.device.snapshot();
       const applied = await this.device.apply(clocks);
       const bad = applied.adjustments;
       if (bad.length > 0)

@@ -1,0 +1,81 @@
+/**
+ * What `--model` names, for the runners: a zoo model (built once into the cache as .onnx when a
+ * runner needs the file) or an .onnx file; its tensor specs (ModelMetadata) and its workload profile.
+ */
+import { existsSync } from 'node:fs';
+import { PolyThrottleError, badInput } from '../core/errors.ts';
+import type { ModelMetadata, TensorDatatype, TensorSpec } from '../core/inference.ts';
+import type { DType, WorkloadProfile } from '../core/workload-profile.ts';
+import { buildModelFile, buildZooModel, defaultModelPath, isZooModel, type OnnxModel, profileFromOnnxFile, readOnnxFile, type ValueInfo, ZOO_NAMES, zooProfile } from '../model/index.ts';
+import { modelNameFromPath } from './onnx-backend.ts';
+
+export interface ModelSourceOptions {
+  readonly dtype?: DType;
+  /** Sequence length of the BERT models. */
+  readonly seq?: number;
+  /** Called while a zoo model's file is being written (done, total bytes). */
+  readonly onBuild?: (done: number, total: number) => void;
+}
+
+const ELEM_TO_DATATYPE: Record<number, TensorDatatype> = { 1: 'FP32', 10: 'FP16', 11: 'FP64', 7: 'INT64', 6: 'INT32', 3: 'INT8', 2: 'UINT8', 9: 'BOOL', 8: 'BYTES' };
+
+const isOnnxPath = (model: string) => /\.onnx$/i.test(model) || model.includes('/');
+
+function toSpec(v: ValueInfo, where: string): TensorSpec {
+  const datatype = ELEM_TO_DATATYPE[v.elemType];
+  if (!datatype) throw badInput(`${where}: tensor "${v.name}" has ONNX element type ${v.elemType}, which the runners cannot feed`);
+  if (!v.dims) throw badInput(`${where}: tensor "${v.name}" has no declared shape`);
+  return { name: v.name, datatype, shape: v.dims.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+}
+
+/** The tensor specs of an ONNX graph (symbolic dimensions become -1). */
+export function metadataFromOnnx(model: OnnxModel, name: string, platform = 'onnx'): ModelMetadata {
+  const initialisers = new Set(model.graph.initializers.map((t) => t.name));
+  return {
+    name,
+    platform,
+    inputs: model.graph.inputs.filter((i) => !initialisers.has(i.name)).map((v) => toSpec(v, name)),
+    outputs: model.graph.outputs.map((v) => toSpec(v, name)),
+  };
+}
+
+function checkKnown(model: string): void {
+  if (isZooModel(model)) return;
+  if (isOnnxPath(model)) {
+    if (!existsSync(model)) throw new PolyThrottleError('NOT_FOUND', `no such model file: ${model}`);
+    return;
+  }
+  throw badInput(`"${model}" is neither a zoo model nor an .onnx file`, `zoo models: ${ZOO_NAMES.join(', ')}`);
+}
+
+/** The name a model is addressed by: the zoo name, or the file name without .onnx. */
+export function modelName(model: string): string {
+  return isZooModel(model) ? model.toLowerCase() : modelNameFromPath(model);
+}
+
+/** Tensor specs of the model (zoo: from the in-memory graph, no weights made). */
+export function modelMetadata(model: string, o: ModelSourceOptions = {}): ModelMetadata {
+  checkKnown(model);
+  if (isZooModel(model)) return metadataFromOnnx(buildZooModel(model, { dtype: o.dtype, seq: o.seq }), modelName(model), 'sim');
+  return metadataFromOnnx(readOnnxFile(model), modelName(model));
+}
+
+/** The workload profile the twin needs. */
+export async function modelProfile(model: string, o: ModelSourceOptions = {}): Promise<WorkloadProfile> {
+  checkKnown(model);
+  if (isZooModel(model)) return zooProfile(model, { ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) });
+  return profileFromOnnxFile(model);
+}
+
+/**
+ * A file onnxruntime can load: the .onnx path as given, or the zoo model's file in the cache,
+ * written (seeded weights) the first time it is needed.
+ */
+export function onnxModelFile(model: string, o: ModelSourceOptions = {}): string {
+  checkKnown(model);
+  if (!isZooModel(model)) return model;
+  const opts = { ...(o.dtype === undefined ? {} : { dtype: o.dtype }), ...(o.seq === undefined ? {} : { seq: o.seq }) };
+  const path = defaultModelPath(model, opts);
+  if (existsSync(path)) return path;
+  return buildModelFile(model, { ...opts, ...(o.onBuild ? { onProgress: o.onBuild } : {}) }).path;
+}

@@ -1,0 +1,121 @@
+/**
+ * One function from "which workload, which model, which options" to a running WorkloadRunner.
+ * The settings are a union by kind, so an http runner without a URL or a command runner without a
+ * command cannot be expressed.
+ */
+import type { FrequencyConfig } from '../core/device.ts';
+import { badInput } from '../core/errors.ts';
+import type { DType } from '../core/workload-profile.ts';
+import { BackendRunner, plainSender } from './backend-runner.ts';
+import { CommandRunner, type LatencyUnit } from './command-runner.ts';
+import { createHttpRunner } from './http-runner.ts';
+import { InputFactory, type InputOptions, readSamplesFile } from './inputs.ts';
+import { modelMetadata, modelName, modelProfile, onnxModelFile } from './model-source.ts';
+import { createOnnxRunner } from './onnx-runner.ts';
+import type { WorkloadRunner } from './runner.ts';
+import { SimBackend } from './sim-backend.ts';
+
+interface Common {
+  /** Seed of generated inputs. */
+  readonly seed?: number;
+  /** JSON samples file instead of generated inputs. */
+  readonly samplesFile?: string;
+  /** Sizes of dynamic non-batch input dimensions, per input. */
+  readonly dims?: InputOptions['dims'];
+  readonly dtype?: DType;
+  readonly seq?: number;
+}
+
+export type WorkloadSettings =
+  | (Common & {
+      readonly kind: 'sim';
+      readonly board: string;
+      /** The active clocks (e.g. the simulated device's readClocks). */
+      readonly clocks?: FrequencyConfig | (() => Promise<FrequencyConfig>);
+      readonly concurrency?: number;
+    })
+  | (Common & {
+      readonly kind: 'onnx';
+      readonly workers?: number;
+      readonly intraOpThreads?: number;
+      readonly interOpThreads?: number;
+      /** Called while a zoo model's file is written to the cache. */
+      readonly onBuild?: (done: number, total: number) => void;
+    })
+  | (Common & {
+      readonly kind: 'http';
+      readonly url: string;
+      /** Model name at the endpoint (default: the --model name). */
+      readonly upstreamModel?: string;
+      readonly concurrency?: number;
+      readonly timeoutMs?: number;
+      readonly headers?: Readonly<Record<string, string>>;
+    })
+  | {
+      readonly kind: 'command';
+      readonly command: string;
+      readonly latencyPattern?: string;
+      readonly latencyUnit?: LatencyUnit;
+      readonly batchesPerMatch?: number;
+      readonly timeoutS?: number;
+    };
+
+async function inputOptions(s: Common): Promise<InputOptions> {
+  return {
+    ...(s.seed === undefined ? {} : { seed: s.seed }),
+    ...(s.dims === undefined ? {} : { dims: s.dims }),
+    ...(s.samplesFile === undefined ? {} : { samples: await readSamplesFile(s.samplesFile) }),
+  };
+}
+
+const modelOpts = (s: Common) => ({ ...(s.dtype === undefined ? {} : { dtype: s.dtype }), ...(s.seq === undefined ? {} : { seq: s.seq }) });
+
+/** Opens the runner for `model` (a zoo name or an .onnx file; for http, also any upstream name). */
+export async function openWorkloadRunner(model: string, s: WorkloadSettings): Promise<WorkloadRunner> {
+  switch (s.kind) {
+    case 'sim': {
+      const metadata = modelMetadata(model, modelOpts(s));
+      const backend = new SimBackend({
+        board: s.board,
+        models: [{ metadata, profile: await modelProfile(model, modelOpts(s)) }],
+        ...(s.clocks === undefined ? {} : { clocks: s.clocks }),
+      });
+      return new BackendRunner({
+        kind: 'sim',
+        description: `sim ${metadata.name} on the ${s.board} twin`,
+        backend,
+        inputs: InputFactory.forModel(metadata, await inputOptions(s)),
+        sender: plainSender(backend, metadata.name),
+        defaultConcurrency: s.concurrency ?? 1,
+      });
+    }
+    case 'onnx':
+      return createOnnxRunner({
+        modelPath: onnxModelFile(model, { ...modelOpts(s), ...(s.onBuild ? { onBuild: s.onBuild } : {}) }),
+        ...(s.workers === undefined ? {} : { workers: s.workers }),
+        ...(s.intraOpThreads === undefined ? {} : { intraOpThreads: s.intraOpThreads }),
+        ...(s.interOpThreads === undefined ? {} : { interOpThreads: s.interOpThreads }),
+        ...(await inputOptions(s)),
+      });
+    case 'http':
+      return createHttpRunner({
+        url: s.url,
+        model: s.upstreamModel ?? modelName(model),
+        ...(s.concurrency === undefined ? {} : { concurrency: s.concurrency }),
+        ...(s.timeoutMs === undefined ? {} : { timeoutMs: s.timeoutMs }),
+        ...(s.headers === undefined ? {} : { headers: s.headers }),
+        ...(await inputOptions(s)),
+      });
+    case 'command':
+      return new CommandRunner({
+        command: s.command,
+        vars: { model },
+        ...(s.latencyPattern === undefined ? {} : { latencyPattern: s.latencyPattern }),
+        ...(s.latencyUnit === undefined ? {} : { latencyUnit: s.latencyUnit }),
+        ...(s.batchesPerMatch === undefined ? {} : { batchesPerMatch: s.batchesPerMatch }),
+        ...(s.timeoutS === undefined ? {} : { timeoutS: s.timeoutS }),
+      });
+    default:
+      throw badInput(`unknown workload "${(s as { kind: string }).kind}"`, 'use sim, onnx, http or command');
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * `sim` backend: the device twin as an execution backend. Each batch is held for the twin's
+ * service time at the active configuration (real wall-clock time, so batching, queues and SLO
+ * accounting behave as on the board) and reports the twin's energy for the batch. Outputs have the
+ * model's declared shapes; their values are zeros, because the twin computes costs, not results.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FrequencyConfig } from '../core/device.ts';
+import { badInput } from '../core/errors.ts';
+import type { BatchResult, InferenceBackend, ModelMetadata, Tensor } from '../core/inference.ts';
+import type { WorkloadProfile } from '../core/workload-profile.ts';
+import { evaluateConfig } from '../device/sim/evaluate.ts';
+import { WorkloadError } from './errors.ts';
+
+export interface SimModel {
+  readonly metadata: ModelMetadata;
+  readonly profile: WorkloadProfile;
+}
+
+export interface SimBackendOptions {
+  /** Board name of the twin, e.g. "orin-agx". */
+  readonly board: string;
+  readonly models: readonly SimModel[];
+  /**
+   * The active clocks: fixed, or read before every batch (pass `() => device.readClocks()` of the
+   * simulated device so the backend follows what the server or tuner applied). Absent clocks are the
+   * board's defaults.
+   */
+  readonly clocks?: FrequencyConfig | (() => Promise<FrequencyConfig> | FrequencyConfig);
+}
+
+function outputData(spec: ModelMetadata['outputs'][number], n: number): Tensor['data'] {
+  switch (spec.datatype) {
+    case 'FP64':
+      return new Float64Array(n);
+    case 'INT64':
+      return new BigInt64Array(n);
+    case 'INT32':
+      return new Int32Array(n);
+    case 'INT8':
+      return new Int8Array(n);
+    case 'UINT8':
+      return new Uint8Array(n);
+    case 'BOOL':
+      return new Array<boolean>(n).fill(false);
+    case 'BYTES':
+      return new Array<string>(n).fill('');
+    default:
+      return new Float32Array(n);
+  }
+}
+
+export class SimBackend implements InferenceBackend {
+  readonly kind = 'sim';
+  private readonly byName = new Map<string, SimModel>();
+  private closed = false;
+
+  constructor(private readonly o: SimBackendOptions) {
+    if (o.models.length === 0) throw badInput('the sim backend needs at least one model');
+    for (const m of o.models) this.byName.set(m.metadata.name, m);
+    // Fail on an unknown board now, not at the first batch.
+    const first = o.models[0]!;
+    evaluateConfig(o.board, first.profile, { batch: 1 });
+  }
+
+  models(): readonly ModelMetadata[] {
+    return [...this.byName.values()].map((m) => m.metadata);
+  }
+
+  private async clocks(): Promise<FrequencyConfig> {
+    const c = this.o.clocks;
+    return typeof c === 'function' ? await c() : (c ?? {});
+  }
+
+  async infer(model: string, inputs: readonly Tensor[]): Promise<BatchResult> {
+    if (this.closed) throw new WorkloadError('closed', 'the sim backend is closed');
+    const m = this.byName.get(model);
+    if (!m) throw badInput(`unknown model "${model}" (loaded: ${[...this.byName.keys()].join(', ')})`);
+    for (const spec of m.metadata.inputs)
+      if (!inputs.some((t) => t.name === spec.name)) throw badInput(`input "${spec.name}" of model "${model}" is missing`);
+    const batch = inputs[0]?.shape[0];
+    if (batch === undefined || !Number.isInteger(batch) || batch < 1) throw badInput(`the batch dimension of the inputs must be a positive integer, got ${batch}`);
+    const clocks = await this.clocks();
+    const ev = evaluateConfig(this.o.board, m.profile, { ...clocks, batch });
+    await sleep(ev.serviceMs);
+    const outputs = m.metadata.outputs.map((spec) => {
+      const shape = spec.shape.map((d, i) => (i === 0 ? batch : d < 0 ? 1 : d));
+      return { name: spec.name, datatype: spec.datatype, shape, data: outputData(spec, shape.reduce((a, b) => a * b, 1)) };
+    });
+    return { outputs, serviceMs: ev.serviceMs, energyJ: ev.energyPerQueryJ * batch };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
