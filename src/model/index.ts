@@ -4,11 +4,10 @@ export { analyzeModel } from './analyze.ts';
 export type { AnalyzeOptions, AnalysisTotals, ModelAnalysis, NodeAnalysis, TensorSummary, UnmodelledOp } from './analyze.ts';
 export { decodeOnnx, MAX_IR_VERSION, MIN_IR_VERSION } from './onnx/decode.ts';
 export { readOnnxFile } from './onnx/read.ts';
-export type { OnnxModel, Graph, GraphNode, Tensor, ValueInfo } from './onnx/graph.ts';
+export type { OnnxModel, Graph as OnnxGraph, GraphNode as OnnxNode, Tensor as OnnxTensor, ValueInfo as OnnxValueInfo } from './onnx/graph.ts';
 export { cacheDir, modelCacheDir } from './cache.ts';
 export { preprocessCyclesPerSample } from './preprocess.ts';
 export { MODELLED_OPS } from './op-costs.ts';
-
 export { buildModelFile, defaultModelPath } from './build.ts';
 export type { BuildModelOptions } from './build.ts';
 export { inspectModel } from './inspect.ts';
