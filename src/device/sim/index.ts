@@ -1,0 +1,32 @@
+/** The device twin: simulated Jetson boards that behave like the real ones (DESIGN.md §4). */
+export { BOARDS, type BoardName, type BoardSpec, isBoardName, loadBoard, parseBoardSpec, voltageAt } from './board-spec.ts';
+export { type EvaluateOptions, type Evaluation, evaluateConfig, resolveConfig } from './evaluate.ts';
+export {
+  type SimDevice,
+  type SimDeviceOptions,
+  type SimLoad,
+  createSimDevice,
+  describeBoard,
+  presetsOf,
+  simDomains,
+} from './sim-device.ts';
+export {
+  DEFAULT_NOISE,
+  DEFAULT_REPEATS,
+  DEFAULT_WINDOW_S,
+  type SimTrialRunner,
+  type SimTrialRunnerOptions,
+  createSimTrialRunner,
+} from './trial-runner.ts';
+export {
+  LANDSCAPE_COLUMNS,
+  type Landscape,
+  type LandscapeOptions,
+  type LandscapeRow,
+  computeLandscape,
+  landscapeCsv,
+  landscapeSize,
+  tailColumn,
+  writeLandscapeCsv,
+} from './landscape.ts';
+export { type FineTuneStepCost, fineTuneStepCost, trainingProfile } from './fine-tune.ts';

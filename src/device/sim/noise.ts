@@ -1,0 +1,61 @@
+/**
+ * Seeded measurement noise. Every draw is a pure function of (seed, a key, a counter), so the same
+ * seed gives the same numbers whatever order other configurations are measured in.
+ */
+
+/** 32-bit FNV-1a of a string, mixed with a seed. */
+export function hash32(seed: number, key: string): number {
+  let h = (0x811c9dc5 ^ (seed >>> 0)) >>> 0;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** mulberry32: a small, fast, well-mixed 32-bit generator returning uniforms in [0, 1). */
+export function rng(state: number): () => number {
+  let a = state >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal draw (Box–Muller). */
+export function gaussian(u: () => number): number {
+  const u1 = Math.max(u(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u());
+}
+
+/** Multiplicative factors for one measurement window. */
+export interface WindowNoise {
+  /** Scales service time (latency up, throughput down). */
+  readonly service: number;
+  /** Extra tail-latency factor (≥ 1): jitter plus rare stalls. */
+  readonly tail: number;
+  /** Scales power readings. */
+  readonly power: number;
+  readonly outlier: boolean;
+}
+
+export const OUTLIER_PROBABILITY = 0.02;
+
+/** Noise of one window: `level` is the relative standard deviation (0.03 = 3 %); 0 gives exact values. */
+export function windowNoise(level: number, u: () => number): WindowNoise {
+  if (level <= 0) return { service: 1, tail: 1, power: 1, outlier: false };
+  const service = Math.exp(level * gaussian(u));
+  const power = Math.exp(0.6 * level * gaussian(u));
+  let tail = Math.exp(level * Math.abs(gaussian(u)));
+  const outlier = u() < OUTLIER_PROBABILITY;
+  let p = power;
+  if (outlier) {
+    // A stall (thermal event, background job, page-cache miss): the tail jumps, power spikes a little.
+    tail *= 1.5 + 1.5 * u();
+    p *= 1.05 + 0.1 * u();
+  }
+  return { service, tail, power: p, outlier };
+}
