@@ -15,7 +15,7 @@ export function formatDeviceReport(r: DeviceReport): string {
   const d = r.description;
   const lines: string[] = [];
   lines.push(`${pc.bold(d.name)}  ${pc.dim(`[${d.id}] --device ${r.spec}`)}`);
-  const facts = [d.soc && `SoC ${d.soc}`, d.release, d.currentMode && `power mode ${d.currentMode}`].filter(Boolean);
+  const facts = [d.soc && `SoC ${d.soc}`, d.release, d.currentMode && `mode ${d.currentMode}`].filter(Boolean);
   if (facts.length) lines.push(`  ${facts.join(' · ')}`);
   lines.push('  Knobs');
   lines.push(table('cpu', d.knobs.cpuHz), table('gpu', d.knobs.gpuHz), table('emc', d.knobs.emcHz));

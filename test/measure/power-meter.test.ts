@@ -118,7 +118,11 @@ describe('PowerMeter', () => {
 
   it('samples periodically once started and keeps memory bounded', async () => {
     let reads = 0;
-    const src: PowerSource = { name: 'P', role: 'total', kind: 'power', read: async () => (reads++, 7) };
+    const src: PowerSource = { name: 'P', role: 'total', kind: 'power', read: async () => {
+        reads++;
+        return 7;
+      },
+    };
     const m = new PowerMeter([src], { periodMs: 5 });
     m.start();
     const h = await m.begin();

@@ -8,7 +8,8 @@ export function runNvidiaSmi(args: readonly string[], timeoutMs = 15_000): Promi
       if (!err) return resolve(stdout);
       const e = err as NodeJS.ErrnoException & { code?: unknown };
       if (e.code === 'ENOENT') return reject(new PolyThrottleError('NOT_FOUND', 'nvidia-smi is not on PATH', { hint: 'install the NVIDIA driver utilities', cause: err }));
-      const text = `${stdout}\n${stderr}`.trim().split('\n').filter(Boolean).pop() ?? err.message;
+      const lines = `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+      const text = lines.find((l) => /permission|not permitted|not supported|invalid|error|fail/i.test(l)) ?? lines[0] ?? err.message;
       if (/insufficient permissions|not permitted|root/i.test(`${stdout}${stderr}`))
         return reject(new PolyThrottleError('PERMISSION', `nvidia-smi ${args.join(' ')}: ${text}`, { hint: 'clock changes need root: run with sudo', cause: err }));
       reject(new PolyThrottleError('HARDWARE', `nvidia-smi ${args.join(' ')} failed: ${text}`, { cause: err }));
