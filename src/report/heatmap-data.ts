@@ -58,11 +58,24 @@ export const trialPoints = (run: TuningRun): EnergyPoint[] =>
     .filter((t) => t.measurement.valid)
     .map((t) => ({ config: t.config, energyJ: t.measurement.energyPerQueryJ, latencyMs: t.measurement.latencyTailMs }));
 
-/** The batch size the heatmaps show: 1 as in the paper when there is data at 1, else the smallest there is. */
+/** The batch size the twin's heatmaps show: 1 as in the paper when there is data at 1, else the smallest there is. */
 export function heatmapBatch(points: readonly EnergyPoint[]): number | null {
   if (points.length === 0) return null;
   if (points.some((p) => p.config.batch === 1)) return 1;
   return Math.min(...points.map((p) => p.config.batch));
+}
+
+/**
+ * The batch size measured-only heatmaps show: the one with the most measured points (a run
+ * concentrates where it found the optimum), ties to the preferred batch (the recommendation's), then the smaller.
+ */
+export function busiestBatch(points: readonly EnergyPoint[], preferred?: number): number | null {
+  const counts = new Map<number, number>();
+  for (const p of points) counts.set(p.config.batch, (counts.get(p.config.batch) ?? 0) + 1);
+  let best: [number, number] | null = null;
+  for (const [b, n] of [...counts].sort((a, c) => a[0] - c[0]))
+    if (best === null || n > best[1] || (n === best[1] && b === preferred)) best = [b, n];
+  return best?.[0] ?? null;
 }
 
 /** The lowest-energy point that met the SLO, else the lowest-energy point. */

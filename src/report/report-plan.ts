@@ -8,7 +8,7 @@ import { timelineSpec } from './charts/timeline-chart.ts';
 import { bestFeasibleSoFar, type ConvergenceCurve, curvesFromBenchmark, randomSearchQuantiles } from './convergence.ts';
 import type { TimelinePoint } from './finetune-timeline.ts';
 import { finetuneSpans, sloViolations } from './finetune-timeline.ts';
-import { bestPoint, type EnergyPoint, heatCells, heatmapBatch, landscapePoints, trialPoints } from './heatmap-data.ts';
+import { bestPoint, busiestBatch, type EnergyPoint, heatCells, heatmapBatch, landscapePoints, trialPoints } from './heatmap-data.ts';
 import { describeKnobs, rankKnobs } from './knob-importance.ts';
 import type { LandscapeRow } from './landscape.ts';
 import { type ComparisonRow, comparisonRows, formatEnergy, headline, quantileName } from './summary.ts';
@@ -124,7 +124,7 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
   const { run } = inputs;
   const fromTwin = inputs.landscape !== undefined && inputs.landscape.length > 0;
   const all: EnergyPoint[] = fromTwin ? landscapePoints(inputs.landscape!) : trialPoints(run);
-  const batch = heatmapBatch(all);
+  const batch = fromTwin ? heatmapBatch(all) : busiestBatch(all, run.recommendation?.config.batch);
   const heading = 'Energy landscape';
   const gpuTable = run.device.knobs.gpuHz;
   const emcTable = run.device.knobs.emcHz;
@@ -193,7 +193,11 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
     paragraphs.push(
       `At batch ${batch} the ${fromTwin ? 'landscape’s' : 'measured'} lowest energy${best.latencyMs <= run.slo.latencyMs ? ' within the SLO' : ' (nothing met the SLO)'} is ${formatEnergy(best.energyJ)} per query at ${formatConfig(best.config)}.`,
     );
-  if (batch !== 1) paragraphs.push(`There is no batch-1 data, so the maps show batch ${batch}, the smallest measured.`);
+  if (fromTwin && batch !== 1) paragraphs.push(`The landscape has no batch-1 rows, so the maps show batch ${batch}, its smallest.`);
+  if (!fromTwin)
+    paragraphs.push(
+      `Without a landscape the maps show what the run measured at batch ${batch}, the batch size it measured most; give --landscape for the whole grid.`,
+    );
   if (fromTwin && run.slo.quantile !== 0.99)
     paragraphs.push(`The landscape gives p99 latency; feasibility here uses it against the ${quantileName(run.slo.quantile)} SLO.`);
   return { id: 'landscape', heading, paragraphs, charts };

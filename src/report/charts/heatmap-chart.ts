@@ -47,7 +47,7 @@ export function heatmapSpec(h: HeatmapInput): TopLevelSpec {
       encoding: {
         x,
         y,
-        color: { field: 'energyMJ', type: 'quantitative', title: ENERGY_LEGEND, scale: { scheme: 'viridis' } },
+        color: { field: 'energyMJ', type: 'quantitative', title: ENERGY_LEGEND, scale: { scheme: 'viridis' }, legend: { format: '.3~r' } },
         opacity: { condition: { test: 'datum.feasible', value: 1 }, value: 0.35 },
         tooltip: [
           { field: 'x', title: AXIS_TITLES[h.x] },

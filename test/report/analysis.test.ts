@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import type { TrialRecord } from '../../src/core/tuning-run.ts';
+import { bestFeasibleSoFar, curvesFromBenchmark, medianCurve, randomSearchQuantiles } from '../../src/report/convergence.ts';
+import { bestPoint, busiestBatch, heatCells, heatmapBatch } from '../../src/report/heatmap-data.ts';
+import { describeKnobs, rankKnobs } from '../../src/report/knob-importance.ts';
+import { paretoFrontier, paretoFrontierBy } from '../../src/report/pareto.ts';
+
+const trial = (index: number, energy: number, feasible: boolean, valid = true): TrialRecord =>
+  ({
+    index,
+    source: 'bo',
+    config: { batch: 1 },
+    feasible,
+    measurement: { valid, energyPerQueryJ: energy, latencyTailMs: 10, noise: { energyCv: 0, latencyTailCv: 0 } },
+  }) as unknown as TrialRecord;
+
+describe('paretoFrontier', () => {
+  it('keeps exactly the points no other point beats on both latency and energy', () => {
+    const pts = [
+      { latencyMs: 10, energyJ: 5 },
+      { latencyMs: 12, energyJ: 6 }, // dominated by (10, 5)
+      { latencyMs: 20, energyJ: 3 },
+      { latencyMs: 15, energyJ: 4 },
+      { latencyMs: 30, energyJ: 3 }, // dominated by (20, 3)
+      { latencyMs: 8, energyJ: 9 },
+    ];
+    expect(paretoFrontier(pts)).toEqual([
+      { latencyMs: 8, energyJ: 9 },
+      { latencyMs: 10, energyJ: 5 },
+      { latencyMs: 15, energyJ: 4 },
+      { latencyMs: 20, energyJ: 3 },
+    ]);
+  });
+  it('computes one frontier per group', () => {
+    const pts = [
+      { latencyMs: 1, energyJ: 2, b: 1 },
+      { latencyMs: 2, energyJ: 1, b: 1 },
+      { latencyMs: 1, energyJ: 1, b: 2 },
+      { latencyMs: 2, energyJ: 2, b: 2 },
+    ];
+    const f = paretoFrontierBy(pts, (p) => p.b);
+    expect(f.get(1)).toHaveLength(2);
+    expect(f.get(2)).toEqual([{ latencyMs: 1, energyJ: 1, b: 2 }]);
+  });
+});
+
+describe('bestFeasibleSoFar', () => {
+  it('ignores infeasible and invalid trials and is null until the first feasible one', () => {
+    const t = [trial(0, 1, false), trial(1, 5, true), trial(2, 0.5, true, false), trial(3, 4, true), trial(4, 6, true)];
+    expect(bestFeasibleSoFar(t)).toEqual([null, 5, 5, 4, 4]);
+  });
+  it('orders by trial index, not array order', () => {
+    expect(bestFeasibleSoFar([trial(1, 2, true), trial(0, 3, true)])).toEqual([3, 2]);
+  });
+});
+
+/** Brute force over every n-subset of a tiny grid: the exact distribution of random search's best. */
+function bruteQuantile(energies: (number | null)[], n: number, q: number): number | null {
+  const N = energies.length;
+  const bests: number[] = [];
+  const rec = (start: number, left: number, best: number) => {
+    if (left === 0) {
+      bests.push(best);
+      return;
+    }
+    for (let i = start; i < N; i++) rec(i + 1, left - 1, Math.min(best, energies[i] ?? Number.POSITIVE_INFINITY));
+  };
+  rec(0, n, Number.POSITIVE_INFINITY);
+  bests.sort((a, b) => a - b);
+  // smallest value v with P(best ≤ v) ≥ q
+  for (const v of bests) if (bests.filter((b) => b <= v).length / bests.length >= q) return Number.isFinite(v) ? v : null;
+  return null;
+}
+
+describe('randomSearchQuantiles', () => {
+  // 9 points, 5 feasible (energies), 4 infeasible (null).
+  const grid = [7, null, 3, 9, null, 5, null, 1, null];
+  const feasible = grid.filter((e): e is number => e !== null);
+  it('matches brute-force enumeration of every subset for each n and quantile', () => {
+    const steps = randomSearchQuantiles(feasible, grid.length, 6);
+    expect(steps).toHaveLength(6);
+    for (const s of steps) {
+      expect(s.median).toBe(bruteQuantile(grid, s.trials, 0.5));
+      expect(s.p25).toBe(bruteQuantile(grid, s.trials, 0.25));
+      expect(s.p75).toBe(bruteQuantile(grid, s.trials, 0.75));
+    }
+  });
+  it('gives the chance that a single draw is feasible, and reaches the optimum when every point is drawn', () => {
+    const steps = randomSearchQuantiles(feasible, grid.length, 9);
+    expect(steps[0]!.pFeasible).toBeCloseTo(5 / 9, 12);
+    expect(steps[8]!.median).toBe(1);
+    expect(steps[8]!.p75).toBe(1);
+  });
+  it('is null while an all-infeasible draw is more likely than the quantile allows', () => {
+    const steps = randomSearchQuantiles([2], 10, 3);
+    expect(steps[0]!.median).toBeNull(); // P(feasible) = 0.1
+    expect(steps[0]!.pFeasible).toBeCloseTo(0.1, 12);
+  });
+  it('refuses more feasible points than the grid has', () => {
+    expect(() => randomSearchQuantiles([1, 2, 3], 2, 1)).toThrow(/exceed/);
+  });
+});
+
+describe('curvesFromBenchmark', () => {
+  it('finds best-so-far arrays under optimiser names anywhere and takes the per-trial median across seeds', () => {
+    const doc = {
+      scenarios: [
+        {
+          model: 'm1',
+          runs: [
+            { optimizer: 'cbo', seed: 1, bestSoFar: [null, 5, 4] },
+            { optimizer: 'cbo', seed: 2, bestSoFar: [6, 5, 3] },
+            { optimizer: 'cbo', seed: 3, bestSoFar: [null, null, 2] },
+            { optimizer: 'random', seed: 1, bestSoFarJ: [9, 8, 7] },
+          ],
+        },
+        { model: 'other', runs: [{ optimizer: 'cbo', bestSoFar: [0.1, 0.1, 0.1] }] },
+      ],
+    };
+    const curves = curvesFromBenchmark(doc, { model: 'm1' });
+    expect(curves.map((c) => c.label)).toEqual(['cbo (benchmark, median of 3)', 'random (benchmark)']);
+    expect(curves[0]!.bestJ).toEqual([null, 5, 3]);
+    expect(curves[1]!.bestJ).toEqual([9, 8, 7]);
+  });
+  it('returns nothing for a document without curves', () => {
+    expect(curvesFromBenchmark({ results: [{ name: 'x', trialsTo5pct: 12 }] })).toEqual([]);
+  });
+  it('medianCurve carries a shorter curve forward at its last value', () => {
+    expect(medianCurve([[3], [5, 1], [4, 2]])).toEqual([4, 2]);
+  });
+});
+
+describe('heat cells', () => {
+  const p = (gpuMaxHz: number, emcHz: number, gpuMinHz: number, energyJ: number, latencyMs: number, batch = 1) => ({
+    config: { gpuMaxHz, emcHz, gpuMinHz, batch },
+    energyJ,
+    latencyMs,
+  });
+  it('keeps the lowest energy per cell and marks a cell feasible when any point in it meets the SLO', () => {
+    const cells = heatCells([p(1, 10, 1, 5, 50), p(1, 10, 0, 3, 80), p(2, 10, 1, 4, 90)], 'gpuMaxHz', 'emcHz', 60);
+    expect(cells).toEqual([
+      { xHz: 1, yHz: 10, energyJ: 3, feasible: true, count: 2 },
+      { xHz: 2, yHz: 10, energyJ: 4, feasible: false, count: 1 },
+    ]);
+  });
+  it('skips points that lack a knob', () => {
+    expect(heatCells([{ config: { batch: 1, emcHz: 1 }, energyJ: 1, latencyMs: 1 }], 'gpuMaxHz', 'emcHz', 10)).toEqual([]);
+  });
+  it('picks batch 1 when there is data at 1, else the smallest; busiest batch prefers the recommendation on ties', () => {
+    expect(heatmapBatch([p(1, 1, 1, 1, 1, 4), p(1, 1, 1, 1, 1, 1)])).toBe(1);
+    expect(heatmapBatch([p(1, 1, 1, 1, 1, 8), p(1, 1, 1, 1, 1, 2)])).toBe(2);
+    expect(busiestBatch([p(1, 1, 1, 1, 1, 2), p(1, 1, 1, 1, 1, 4), p(1, 1, 1, 1, 1, 4)], 2)).toBe(4);
+    expect(busiestBatch([p(1, 1, 1, 1, 1, 2), p(1, 1, 1, 1, 1, 4)], 4)).toBe(4);
+  });
+  it('bestPoint prefers a feasible point over a cheaper infeasible one', () => {
+    expect(bestPoint([p(1, 1, 1, 1, 99), p(1, 1, 1, 2, 10)], 50)?.energyJ).toBe(2);
+    expect(bestPoint([p(1, 1, 1, 1, 99), p(1, 1, 1, 2, 98)], 50)?.energyJ).toBe(1);
+  });
+});
+
+describe('knob importance', () => {
+  it('ranks knobs by lengthscale and says which matter in plain words', () => {
+    const ranked = rankKnobs({ batch: 1.0, emcHz: 0.2, cpuHz: 5, gpuMinHz: 0.4, bogus: Number.NaN });
+    expect(ranked.map((k) => k.knob)).toEqual(['emcHz', 'gpuMinHz', 'batch', 'cpuHz']);
+    expect(ranked.map((k) => k.influence)).toEqual(['strong', 'strong', 'moderate', 'weak']);
+    const text = describeKnobs(ranked, 'resnet50').join(' ');
+    expect(text).toMatch(/^Memory \(EMC\) frequency matters most for resnet50/);
+    expect(text).toContain('GPU minimum frequency (lengthscale 0.40) also matters strongly');
+    expect(text).toContain('Batch size (lengthscale 1.0) has a moderate');
+    expect(text).toContain('CPU frequency (lengthscale 5.0) hardly changes energy');
+  });
+  it('says so when even the top knob barely matters', () => {
+    expect(describeKnobs(rankKnobs({ cpuHz: 3, batch: 4 }), 'm')[0]).toContain('only a little');
+  });
+});

@@ -1,0 +1,110 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadReportInputs } from '../../src/report/load-inputs.ts';
+import type { ChartId, ReportInputs } from '../../src/report/report-plan.ts';
+import { planReport } from '../../src/report/report-plan.ts';
+import { type RenderedReport, renderReport, writeReport } from '../../src/report/write-report.ts';
+
+const fixtures = join(import.meta.dirname, 'fixtures');
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const pngSize = (png: Buffer) => ({ width: png.readUInt32BE(16), height: png.readUInt32BE(20) });
+
+const SECTIONS = ['recommendation', 'knobs', 'pareto', 'landscape', 'convergence', 'timeline'] as const;
+const CHARTS: ChartId[] = ['pareto', 'heatmap-gpu-emc', 'heatmap-gpu-min-max', 'convergence', 'timeline'];
+
+/** The text of every <text> element of an SVG, entities decoded. */
+const svgTexts = (svg: string) =>
+  [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!.replace(/&amp;/g, '&').replace(/&#39;|&apos;/g, "'").replace(/&quot;/g, '"'));
+
+describe('a full report from a stored run, its landscape, a random-search run and a timeline', () => {
+  let inputs: ReportInputs;
+  let report: RenderedReport;
+  let outDir: string;
+  let files: string[];
+  beforeAll(async () => {
+    inputs = await loadReportInputs({
+      run: join(fixtures, 'tuning-run.json'),
+      landscape: join(fixtures, 'landscape.csv'),
+      compare: [join(fixtures, 'random-run.json')],
+      timeline: join(fixtures, 'timeline.json'),
+    });
+    report = await renderReport(inputs, { generatedAt: '2026-11-26T12:00:00Z' });
+    outDir = mkdtempSync(join(tmpdir(), 'pt-report-'));
+    files = await writeReport(report, outDir);
+  });
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it('renders every chart to a valid PNG of plausible size', () => {
+    expect([...report.pngs.keys()]).toEqual(CHARTS);
+    for (const [id, png] of report.pngs) {
+      expect(png.subarray(0, 8).equals(PNG_SIGNATURE), id).toBe(true);
+      const { width, height } = pngSize(png);
+      expect(width, id).toBeGreaterThan(600);
+      expect(width, id).toBeLessThan(4000);
+      expect(height, id).toBeGreaterThan(300);
+      expect(height, id).toBeLessThan(3000);
+      expect(png.length, id).toBeGreaterThan(20_000);
+      expect(png.length, id).toBeLessThan(1_500_000);
+    }
+  });
+
+  it('writes report.html and one PNG per chart', () => {
+    expect(files.map((f) => f.slice(outDir.length + 1))).toEqual(['report.html', ...CHARTS.map((c) => `${c}.png`)]);
+    for (const f of files) expect(statSync(f).size).toBeGreaterThan(1000);
+    expect(readFileSync(join(outDir, 'pareto.png')).equals(report.pngs.get('pareto')!)).toBe(true);
+  });
+
+  it('draws each chart with its axis and legend titles, without vega warnings', () => {
+    const plan = planReport(inputs);
+    for (const s of plan.sections)
+      for (const c of s.charts) {
+        const figure = report.html.match(new RegExp(`<figure id="chart-${c.id}">([\\s\\S]*?)</figure>`));
+        expect(figure, c.id).not.toBeNull();
+        const texts = svgTexts(figure![1]!);
+        for (const title of c.axisTitles) expect(texts, `${c.id}: ${title}`).toContain(title);
+      }
+    expect(report.warnings).toEqual([]);
+  });
+
+  it('has every section, the comparison table and the knob text', () => {
+    const html = report.html;
+    for (const id of SECTIONS) expect(html).toMatch(new RegExp(`<section id="${id}"><h2>`));
+    expect(html).not.toContain('class="missing"');
+    for (const b of inputs.run.baselines) expect(html).toContain(`<td>${b.name}</td>`);
+    expect(html).toContain('Memory (EMC) frequency matters most for efficientnet-b0');
+    expect(html).toMatch(/That saves \d+\.\d % ± \d+\.\d % energy per query against the default/);
+    expect(html).toContain('random search (median, 25–75 % band, exact over the grid)');
+  });
+
+  it('is self-contained: no external resources, no clip paths resvg would drop', () => {
+    const html = report.html;
+    expect(html).not.toMatch(/\b(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i);
+    expect(html).not.toMatch(/url\(\s*["']?(?:https?:)?\/\//i);
+    expect(html).not.toMatch(/<script|<link|@import/i);
+    expect(html).not.toContain('clip-path');
+  });
+
+  it('names the exact optimum and how close the run came', () => {
+    expect(report.html).toMatch(/above the landscape’s optimum \([\d.]+ mJ\)/);
+    expect(report.html).toMatch(/exhaustive optimum [\d.]+ mJ/);
+  });
+});
+
+describe('a report from the run alone (real hardware: no landscape, no timeline)', () => {
+  let report: RenderedReport;
+  beforeAll(async () => {
+    report = await renderReport(await loadReportInputs({ run: join(fixtures, 'tuning-run.json') }));
+  });
+  it('still draws the Pareto chart, measured-only heatmaps and the run’s convergence', () => {
+    expect([...report.pngs.keys()]).toEqual(['pareto', 'heatmap-gpu-emc', 'heatmap-gpu-min-max', 'convergence']);
+    expect(report.html).toContain('no surrogate prediction is available, so unmeasured cells are blank');
+    expect(report.html).toContain('give --landscape for the whole grid');
+  });
+  it('keeps every section and says how to get what is missing', () => {
+    for (const id of SECTIONS) expect(report.html).toContain(`<section id="${id}">`);
+    expect(report.html).toMatch(/<p class="missing">No server record was given\. Pass --timeline/);
+    expect(report.html).toContain('Nothing to compare against');
+  });
+});
