@@ -8,7 +8,7 @@ import type { Config } from '../core/config.ts';
 import type { DeviceDescription } from '../core/device.ts';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
 import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measurement.ts';
-import type { WorkloadProfile } from '../core/workload-profile.ts';
+import type { DType, WorkloadProfile } from '../core/workload-profile.ts';
 import { type OpenDeviceOptions, openDevice } from '../device/open.ts';
 import { guardDevice, installRestoreHandlers } from '../device/safety/guard.ts';
 import type { LatencyUnit } from '../workload/command-runner.ts';
@@ -48,6 +48,9 @@ export interface OpenTrialRunnerOptions {
   readonly device: string;
   /** A zoo model name or an .onnx file. */
   readonly model: string;
+  /** Sequence length of a BERT zoo model (default: the zoo's). */
+  readonly seq?: number;
+  readonly dtype?: DType;
   /** Default: the twin's own trials on `sim:*`, `onnx` on a real device. */
   readonly workload?: WorkloadKind;
   readonly workloadOptions?: WorkloadOptions;
@@ -151,15 +154,17 @@ class ClosingTrialRunner implements TrialRunner {
 export async function openTrialRunner(o: OpenTrialRunnerOptions): Promise<TrialRunner> {
   if (o.workload !== undefined && !WORKLOAD_KINDS.includes(o.workload))
     throw badInput(`unknown workload "${o.workload}"`, `use ${WORKLOAD_KINDS.join(', ')}`);
+  const modelOpts = { ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
   const simBoard = o.device.startsWith('sim:') ? o.device.slice(4) : undefined;
   if (simBoard !== undefined && (o.workload === undefined || o.workload === 'sim')) {
     if (!simBoard) throw badInput('sim: needs a board, e.g. sim:orin-agx');
-    return twinTrialRunner(simBoard, await modelProfile(o.model), o.noise, o.seed);
+    return twinTrialRunner(simBoard, await modelProfile(o.model, modelOpts), o.noise, o.seed);
   }
   if (o.workload === 'sim') throw badInput('--workload sim runs on a simulated device only', 'use --device sim:<board>, or --workload onnx|http|command');
   const kind = o.workload ?? 'onnx';
   const settings = workloadSettings(kind, o.workloadOptions ?? {}, { ...(o.seed === undefined ? {} : { seed: o.seed }) });
-  const withBuild: WorkloadSettings = settings.kind === 'onnx' && o.onBuild ? { ...settings, onBuild: o.onBuild } : settings;
+  const withModel: WorkloadSettings = settings.kind === 'command' ? settings : { ...settings, ...modelOpts };
+  const withBuild: WorkloadSettings = withModel.kind === 'onnx' && o.onBuild ? { ...withModel, onBuild: o.onBuild } : withModel;
   const device = guardDevice(await openDevice(o.device, o.deviceOptions));
   let runner: Awaited<ReturnType<typeof openWorkloadRunner>>;
   try {

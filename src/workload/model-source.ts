@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { PolyThrottleError, badInput } from '../core/errors.ts';
 import type { ModelMetadata, TensorDatatype, TensorSpec } from '../core/inference.ts';
 import type { DType, WorkloadProfile } from '../core/workload-profile.ts';
-import { buildModelFile, buildZooModel, defaultModelPath, isZooModel, type OnnxModel, profileFromOnnxFile, readOnnxFile, type ValueInfo, ZOO_NAMES, zooProfile } from '../model/index.ts';
+import { buildModelFile, buildZooModel, defaultModelPath, isZooModel, type OnnxModel, type OnnxValueInfo, profileFromOnnxFile, readOnnxFile, ZOO_NAMES, zooProfile } from '../model/index.ts';
 import { modelNameFromPath } from './onnx-backend.ts';
 
 export interface ModelSourceOptions {
@@ -21,7 +21,7 @@ const ELEM_TO_DATATYPE: Record<number, TensorDatatype> = { 1: 'FP32', 10: 'FP16'
 
 const isOnnxPath = (model: string) => /\.onnx$/i.test(model) || model.includes('/');
 
-function toSpec(v: ValueInfo, where: string): TensorSpec {
+function toSpec(v: OnnxValueInfo, where: string): TensorSpec {
   const datatype = ELEM_TO_DATATYPE[v.elemType];
   if (!datatype) throw badInput(`${where}: tensor "${v.name}" has ONNX element type ${v.elemType}, which the runners cannot feed`);
   if (!v.dims) throw badInput(`${where}: tensor "${v.name}" has no declared shape`);

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { openTrialRunner, workloadFromFlags } from '../../src/measure/open-trial
 import { FakeKernel } from '../fixtures/hardware/fake-kernel.ts';
 import { buildBoard, treeManifest, x86Desktop } from '../fixtures/hardware/fake-tree.ts';
 import { type KServeFixture, startKServeFixture } from '../fixtures/kserve-fixture.ts';
-import { writeTinyOnnxModel } from '../workload/tiny-onnx.ts';
+import { writeSmallModel } from '../workload/small-model.ts';
 
 const FAST = { settleS: 0, warmupS: 0.1, windowS: 0.3, repeats: 2, periodMs: 20 };
 
@@ -20,7 +20,7 @@ describe('openTrialRunner on a Linux CPU (fake cpufreq + RAPL tree)', () => {
   beforeAll(async () => {
     root = await buildBoard(x86Desktop());
     before = await treeManifest(root);
-    model = writeTinyOnnxModel();
+    model = writeSmallModel();
     state = mkdtempSync(join(tmpdir(), 'pt-state-'));
     process.env.POLYTHROTTLE_STATE_DIR = state;
     srv = await startKServeFixture({ delayMs: 3 });
@@ -52,6 +52,28 @@ describe('openTrialRunner on a Linux CPU (fake cpufreq + RAPL tree)', () => {
     expect(kernel.writes.some((w) => w.path.endsWith('scaling_max_freq') && w.value.trim() === '3000000')).toBe(true);
     await runner.close();
     expect(await treeManifest(root)).toEqual(before);
+  });
+
+  it('builds a zoo model into the cache the first time the onnx runner needs it', async () => {
+    const saved = process.env.POLYTHROTTLE_CACHE;
+    process.env.POLYTHROTTLE_CACHE = join(state, 'cache');
+    let built = 0;
+    try {
+      const open = () =>
+        openTrialRunner({ device: 'linux-cpu', model: 'bert-tiny', seq: 16, workload: 'onnx', deviceOptions: { io: new FakeKernel(root) }, trial: FAST, onBuild: () => built++ });
+      const runner = await open();
+      const m = await runner.measure({ batch: 2 });
+      expect(m.valid, m.invalidReason).toBe(true);
+      await runner.close();
+      expect(built).toBeGreaterThan(0);
+      expect(existsSync(join(state, 'cache', 'models', 'bert-tiny-fp32-seq16.onnx'))).toBe(true);
+      const calls = built;
+      await (await open()).close(); // second time: from the cache
+      expect(built).toBe(calls);
+    } finally {
+      if (saved === undefined) delete process.env.POLYTHROTTLE_CACHE;
+      else process.env.POLYTHROTTLE_CACHE = saved;
+    }
   });
 
   it('fails a trial with the server’s reason when the http endpoint answers errors', async () => {
