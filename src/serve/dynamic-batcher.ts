@@ -240,9 +240,11 @@ export class DynamicBatcher {
         `queue for model '${model}' is full (${queued} rows waiting, limit ${cap})`,
         retryAfterS(predicted, budget),
       );
-    // The next batch always admits: otherwise an SLO tighter than two service times refuses everything.
-    const nextBatch = othersQueued === 0 && queued + rows <= m.maxBatch;
-    if (!nextBatch && predicted > budget)
+    // An idle device with nothing queued always admits: refusing then would serve nothing at all
+    // when one service time alone exceeds the budget. Under load the prediction decides, so
+    // requests are admitted only when their batch can still finish inside the budget.
+    const idle = !this.#running && !this.#taskRunning && queued === 0 && othersQueued === 0;
+    if (!idle && predicted > budget)
       throw new OverloadedError(
         `overloaded: model '${model}' would answer in about ${predicted.toFixed(0)} ms, over the ${this.#slo.latencyMs} ms SLO`,
         retryAfterS(predicted, budget),

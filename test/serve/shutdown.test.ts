@@ -20,7 +20,11 @@ describe('serve session', () => {
     expect(device.applies).toEqual([{ gpuMinHz: 918_000_000, gpuMaxHz: 918_000_000 }]);
     expect(device.clocks.gpuMinHz).toBe(918_000_000);
     const inflight = Array.from({ length: 5 }, (_, i) => post(`${session.url}/v2/models/double/infer`, doubleRequest(1, i)));
-    await new Promise((r) => setTimeout(r, 30)); // requests reach the queue
+    // wait until all five reached the server (queued or running), however loaded the machine is
+    const batcher = session.app.polythrottle.batcher;
+    const warmupRows = backend.batches.reduce((s, b) => s + b.rows, 0);
+    while (backend.batches.reduce((s, b) => s + b.rows, 0) - warmupRows + batcher.queuedRows('double') < 5)
+      await new Promise((r) => setTimeout(r, 5));
     const done = session.shutdown();
     const answers = await Promise.all(inflight);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
@@ -93,7 +97,7 @@ describe('serve session', () => {
       exited.then(() => reject(new Error(`child exited early: ${out}`)));
     });
     const inflight = post(`${url}/v2/models/double/infer`, doubleRequest(1));
-    await new Promise((r) => setTimeout(r, 100));
+    while (!out.includes('batch started')) await new Promise((r) => setTimeout(r, 5));
     child.kill('SIGTERM');
     const answer = await inflight;
     expect(answer.status).toBe(200);
