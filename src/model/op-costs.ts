@@ -6,6 +6,7 @@
 import table from '../../data/models/op-costs.json' with { type: 'json' };
 import { elemSize, product } from './onnx/dtype.ts';
 import type { GraphNode } from './onnx/graph.ts';
+import { OP_ALIASES, isKnownDomain, resolveAlias } from './op-aliases.ts';
 import type { ValueState } from './shape-inference.ts';
 
 type OpKind = 'conv' | 'convTranspose' | 'gemm' | 'matmul' | 'elementwise' | 'normalize' | 'reduce' | 'window' | 'resize' | 'copy' | 'view' | 'constant' | 'metadata';
@@ -31,20 +32,22 @@ export interface NodeCost {
 }
 
 /** The ops with a cost model. */
-export const MODELLED_OPS: ReadonlySet<string> = new Set(Object.keys(OPS));
+export const MODELLED_OPS: ReadonlySet<string> = new Set([...Object.keys(OPS), ...Object.keys(OP_ALIASES)]);
 
 const bytesOf = (s: ValueState | undefined): number | undefined => (s?.dims ? product(s.dims) * elemSize(s.elemType) : undefined);
 const elems = (s: ValueState | undefined): number | undefined => (s?.dims ? product(s.dims) : undefined);
 
-export function costNode(node: GraphNode, ins: readonly (ValueState | undefined)[], outs: readonly (ValueState | undefined)[]): NodeCost {
-  const entry = node.domain === '' || node.domain === 'ai.onnx' || node.domain === 'com.microsoft' ? OPS[node.opType] : undefined;
+export function costNode(original: GraphNode, allIns: readonly (ValueState | undefined)[], outs: readonly (ValueState | undefined)[]): NodeCost {
+  const { node, values: ins } = resolveAlias(original, allIns);
+  const entry = isKnownDomain(node.domain) ? OPS[node.opType] : undefined;
   let unknown = false;
   let weightBytes = 0;
   let read = 0;
   let written = 0;
-  node.inputs.forEach((name, i) => {
+  // Bytes: every input of the node as written (scales and zero points of quantised ops too).
+  original.inputs.forEach((name, i) => {
     if (name === '') return;
-    const s = ins[i];
+    const s = allIns[i];
     const b = bytesOf(s);
     if (b === undefined) {
       unknown = true;

@@ -7,6 +7,7 @@ import { ElemType, product } from './onnx/dtype.ts';
 import type { Attribute, GraphNode, OnnxModel, Tensor, ValueInfo } from './onnx/graph.ts';
 import { defaultOpset } from './onnx/graph.ts';
 import { MAX_FOLDED_ELEMENTS, tensorNumbers } from './onnx/tensor-values.ts';
+import { isKnownDomain, resolveAlias } from './op-aliases.ts';
 
 export interface ValueState {
   /** undefined when the shape is unknown. */
@@ -508,6 +509,9 @@ const RULES: Record<string, Rule> = {
     return [{ dims: [n, c * b * b, h / b, w / b], elemType: v.type(0) }];
   },
   GroupNormalization: (v) => [{ dims: v.dims(0), elemType: v.type(0) }],
+  QuantizeLinear: (v) => [{ dims: v.dims(0), elemType: v.has(2) ? v.type(2) : v.int('output_dtype', 0) || ElemType.UINT8 }],
+  DequantizeLinear: (v) => [{ dims: v.dims(0), elemType: v.type(1) }],
+  DynamicQuantizeLinear: (v) => [{ dims: v.dims(0), elemType: ElemType.UINT8 }, { dims: [], elemType: ElemType.FLOAT }, { dims: [], elemType: ElemType.UINT8 }],
 };
 RULES.GlobalMaxPool = RULES.GlobalAveragePool as Rule;
 RULES.LpPool = RULES.AveragePool as Rule;
@@ -557,12 +561,15 @@ export function inferShapes(
   for (const v of [...g.valueInfo, ...g.outputs]) stored.set(v.name, v);
 
   for (const node of g.nodes) {
-    const states = node.inputs.map((n) => (n === '' ? undefined : values.get(n)));
-    const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
+    const resolved = resolveAlias(
+      node,
+      node.inputs.map((n) => (n === '' ? undefined : values.get(n))),
+    );
+    const rule = isKnownDomain(node.domain) ? RULES[resolved.node.opType] : undefined;
     let outs: Out[] | undefined;
     if (rule) {
       try {
-        outs = rule(new NodeView(node, opset, states));
+        outs = rule(new NodeView(resolved.node, opset, resolved.values));
       } catch (e) {
         if (!(e instanceof ShapeError)) throw e;
         failures.set(node.name, e.message);

@@ -163,3 +163,24 @@ describe('unmodelled operators', () => {
     expect(a.profile.ops[0]?.flopsPerSample).toBe(10);
   });
 });
+
+describe('quantised and contrib operators', () => {
+  it('costs QLinearConv like a Conv on its int8 weights and counts its scales as bytes', () => {
+    const b = new GraphBuilder('q', 'fp32');
+    const x = b.input('x', ElemType.UINT8, ['batch', 8, 16, 16]);
+    const s = b.scalar('s', 0.1);
+    const zp = b.int64('zp', [0], []);
+    const m = b.build();
+    const w = { name: 'w', dims: [16, 8, 3, 3], dataType: ElemType.INT8, fill: { kind: 'random' as const, std: 1 } };
+    const node = { name: 'qconv', opType: 'QLinearConv', domain: '', inputs: [x, s, zp, 'w', s, zp, s, zp], outputs: ['y'], attributes: { pads: ints([1, 1, 1, 1]) } };
+    const q = { ...m, graph: { ...m.graph, initializers: [...m.graph.initializers, w], nodes: [node] } };
+    const a = analyzeModel(q, { batch: 2 });
+    const n = a.nodes[0];
+    expect(n?.outputShape).toBe('N×16×16×16');
+    expect(n?.modelled).toBe(true);
+    expect(n?.macs).toBe(2 * 16 * 16 * 16 * 8 * 9);
+    // int8 weights (1 byte each) plus three fp32 scales and three int64 zero points.
+    expect(n?.weightBytes).toBe(16 * 8 * 9 + 3 * 4 + 3 * 8);
+    expect(a.unmodelled).toEqual([]);
+  });
+});
