@@ -232,13 +232,16 @@ export class FinetuneScheduler {
 
   /** A job's training loop (gate) or process (command) says it finished. */
   complete(jobId: string, exitStatus: number | string = 0): Job {
+    const reason = exitStatus === 0 ? undefined : `process exited with ${typeof exitStatus === 'number' ? `status ${exitStatus}` : `signal ${exitStatus}`}`;
     if (this.running?.jobId !== jobId) {
       const j = this.o.store.get(jobId);
       if (!j) throw new RangeError(`no fine-tuning job ${jobId}`);
-      return j;
+      if (isTerminal(j.state)) return j;
+      // It ended while suspended or queued (a process that died while stopped).
+      return this.o.store.update(jobId, { state: reason ? 'failed' : 'done', finishedAt: this.stamp(), exitStatus, ...(reason ? { reason } : {}) });
     }
-    if (exitStatus === 0) this.finish('done', { exitStatus: 0 });
-    else this.finish('failed', { exitStatus, reason: `process exited with ${typeof exitStatus === 'number' ? `status ${exitStatus}` : `signal ${exitStatus}`}` });
+    if (reason === undefined) this.finish('done', { exitStatus: 0 });
+    else this.finish('failed', { exitStatus, reason });
     this.next(`job ${jobId} ended`);
     return this.o.store.get(jobId)!;
   }
@@ -260,6 +263,11 @@ export class FinetuneScheduler {
     if (this.running?.jobId === jobId && this.running.inFlight) return Promise.reject(new RangeError(`job ${jobId} already has a step in flight; report it done first`));
     this.gateWaiters.get(jobId)?.reject(new RangeError('superseded by a newer step request'));
     return new Promise((resolve, reject) => this.gateWaiters.set(jobId, { resolve, reject }));
+  }
+
+  /** A gate job's loop is waiting for a step. */
+  hasStepRequest(jobId: string): boolean {
+    return this.gateWaiters.has(jobId);
   }
 
   /** Give up a pending gate request (the HTTP client went away). */

@@ -1,0 +1,218 @@
+import type { Config } from '../core/config.ts';
+import type { Slo } from '../core/tuning-run.ts';
+import { type CommandProcess as CommandProcessT, CommandProcess, type CommandSpec, exitStatusOf } from './command-runner.ts';
+import type { Job, JobSpec } from './job.ts';
+import { FinetuneScheduler, type SchedulerEvent, type SchedulerOptions, type StepGrant } from './scheduler.ts';
+
+/** What the service needs from the inference server (the dynamic batcher and the serving context). */
+export interface ServingHost {
+  /** Run `task` while no batch runs; batches wait for it. */
+  runWhenIdle(task: () => Promise<void>): Promise<void>;
+  /** The device fell idle; `budgetMs` it may be lent for (0 or Infinity when nothing is queued). */
+  onIdle(fn: (budgetMs: number) => void): void;
+  /** A batch finished. */
+  onBatch(fn: (serviceMs: number, requests: number) => void): void;
+  /** The SLO was changed (PUT /v1/slo). */
+  onSlo(fn: (slo: Slo) => void): void;
+  /** Apply a configuration (clocks + batch size) for inference. */
+  applyConfig(config: Config): Promise<void>;
+}
+
+export interface FinetuneServiceOptions extends Omit<SchedulerOptions, 'onEvent'> {
+  readonly host: ServingHost;
+  /** Commands from the configuration file, by name. */
+  readonly commands?: Readonly<Record<string, CommandSpec>>;
+  /** Duration of one simulated step at a configuration (the twin), ms; without it sim jobs are refused. */
+  readonly simStepMs?: (config: Config, model: string, microBatch: number) => number;
+  /** A gate step not reported done after this long is counted as done, ms (default 60 s). */
+  readonly gateStepTimeoutMs?: number;
+  readonly onEvent?: (e: SchedulerEvent) => void;
+  /** Where errors of background work go (a failed clock switch…). */
+  readonly log?: (msg: string) => void;
+}
+
+/**
+ * The scheduler wired into a running server: steps run as idle tasks of the batcher (batches wait
+ * for a step in flight, as on a time-shared GPU), gate steps are handed to the waiting training
+ * loop, command jobs are resumed for a slice, simulated jobs hold the device for the twin's step
+ * time; SLO changes re-select the configuration; configuration switches are applied.
+ */
+export class FinetuneService {
+  readonly scheduler: FinetuneScheduler;
+  private readonly o: FinetuneServiceOptions;
+  private readonly procs = new Map<string, CommandProcessT>();
+  private readonly gateDone = new Map<string, (ms: number) => void>();
+  private busy = false;
+  private closed = false;
+
+  constructor(o: FinetuneServiceOptions) {
+    this.o = o;
+    const { host } = o;
+    this.scheduler = new FinetuneScheduler({
+      ...o,
+      environment: {
+        ...o.environment,
+        validate: (spec) => {
+          o.environment.validate?.(spec);
+          if (spec.kind === 'command' && !o.commands?.[spec.command ?? ''])
+            throw new RangeError(
+              `no command named '${spec.command}' in the server configuration${o.commands && Object.keys(o.commands).length ? ` (configured: ${Object.keys(o.commands).join(', ')})` : ' (none configured)'}`,
+            );
+          if (spec.kind === 'sim' && !o.simStepMs) throw new RangeError('simulated jobs need a simulated device (serve --device sim:…)');
+        },
+      },
+      onEvent: (e) => this.onEvent(e),
+    });
+    host.onIdle(() => this.pump());
+    host.onBatch((ms, n) => this.scheduler.batchDone(ms, n));
+    host.onSlo((slo) => {
+      if (slo.latencyMs !== this.scheduler.currentSlo.latencyMs || slo.quantile !== this.scheduler.currentSlo.quantile) this.scheduler.setSlo(slo);
+      this.pump();
+    });
+  }
+
+  submit(spec: JobSpec): Job {
+    const j = this.scheduler.submit(spec);
+    this.pump();
+    return j;
+  }
+
+  /** Long-poll for a gate step; resolves null after `waitMs` without a grant. */
+  async requestStep(jobId: string, waitMs: number): Promise<StepGrant | null> {
+    const p = this.scheduler.requestStep(jobId);
+    this.pump();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), waitMs);
+    });
+    const r = await Promise.race([p, timeout]);
+    clearTimeout(timer);
+    if (r === null) {
+      this.scheduler.abandonStep(jobId);
+      p.catch(() => {});
+    }
+    return r;
+  }
+
+  /** The training loop reports its step's duration. */
+  stepDone(jobId: string, durationMs: number): Job {
+    const fin = this.gateDone.get(jobId);
+    if (!fin) throw new RangeError(`job ${jobId} has no step in flight`);
+    this.gateDone.delete(jobId);
+    fin(durationMs);
+    return this.scheduler.get(jobId)!;
+  }
+
+  complete(jobId: string, exitStatus: number | string = 0): Job {
+    this.gateDone.get(jobId)?.(0);
+    this.gateDone.delete(jobId);
+    return this.scheduler.complete(jobId, exitStatus);
+  }
+
+  cancel(jobId: string): Job {
+    const j = this.scheduler.cancel(jobId);
+    this.pump();
+    return j;
+  }
+
+  /** Stop every command process (server shutdown); queued jobs stay in the store. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.procs.values()].map((p) => p.terminate()));
+  }
+
+  /** Offer the device to the running job if it is idle-eligible. */
+  private pump(): void {
+    if (this.busy || this.closed) return;
+    const s = this.scheduler;
+    if (!s.runningJobId || s.stepInFlight) return;
+    const job = s.get(s.runningJobId)!;
+    if (job.kind === 'command' && !this.procs.get(job.id)?.alive) return;
+    if (job.kind === 'gate' && !s.hasStepRequest(job.id)) return;
+    this.busy = true;
+    this.o.host
+      .runWhenIdle(async () => {
+        const grant = s.gap(Number.POSITIVE_INFINITY);
+        if (!grant) return;
+        await this.runStep(grant);
+      })
+      .catch((e: unknown) => this.o.log?.(`fine-tuning step failed: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => {
+        this.busy = false;
+        setImmediate(() => this.pump());
+      });
+  }
+
+  private async runStep(g: StepGrant): Promise<void> {
+    const s = this.scheduler;
+    if (g.kind === 'sim') {
+      const job = s.get(g.jobId)!;
+      const ms = this.o.simStepMs!(s.config, job.model, g.microBatch);
+      await new Promise((r) => setTimeout(r, ms));
+      if (s.stepInFlight?.jobId === g.jobId) s.stepDone(g.jobId, ms);
+      return;
+    }
+    if (g.kind === 'command') {
+      const p = this.procs.get(g.jobId);
+      if (!p?.alive) return;
+      const ran = await p.slice(Math.max(1, g.expectedMs));
+      if (s.stepInFlight?.jobId === g.jobId) s.stepDone(g.jobId, ran);
+      return;
+    }
+    // Gate: the loop runs its step now; the device stays lent until it reports (or times out).
+    const timeoutMs = this.o.gateStepTimeoutMs ?? 60_000;
+    const t0 = performance.now();
+    const ms = await new Promise<number>((resolve) => {
+      const timer = setTimeout(() => {
+        this.gateDone.delete(g.jobId);
+        this.o.log?.(`job ${g.jobId}: step not reported within ${timeoutMs} ms; counting it as done`);
+        resolve(performance.now() - t0);
+      }, timeoutMs);
+      this.gateDone.set(g.jobId, (d) => {
+        clearTimeout(timer);
+        resolve(d);
+      });
+    });
+    if (s.stepInFlight?.jobId === g.jobId) s.stepDone(g.jobId, ms);
+  }
+
+  private onEvent(e: SchedulerEvent): void {
+    try {
+      if (e.type === 'job-started' && e.job.kind === 'command') this.ensureProcess(e.job);
+      if (e.type === 'job-ended' && e.job.kind === 'command') {
+        const p = this.procs.get(e.job.id);
+        this.procs.delete(e.job.id);
+        if (p?.alive) void p.terminate();
+      }
+      if (e.type === 'pause') this.procs.get(e.jobId)?.pause();
+      if (e.type === 'config-switch')
+        this.o.host.applyConfig(e.to).catch((err: unknown) => this.o.log?.(`could not switch configuration: ${err instanceof Error ? err.message : String(err)}`));
+    } finally {
+      this.o.onEvent?.(e);
+    }
+  }
+
+  private ensureProcess(job: Job): void {
+    if (this.procs.get(job.id)?.alive) return;
+    const spec = this.o.commands?.[job.command ?? ''];
+    if (!spec) {
+      queueMicrotask(() => this.scheduler.fail(job.id, `command '${job.command}' is no longer in the server configuration`));
+      return;
+    }
+    try {
+      const p = new CommandProcess(spec, (exit) => {
+        if (this.procs.get(job.id) !== p) return;
+        this.procs.delete(job.id);
+        this.scheduler.complete(job.id, exitStatusOf(exit));
+        this.pump();
+      });
+      this.procs.set(job.id, p);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      queueMicrotask(() => {
+        this.scheduler.fail(job.id, msg);
+        this.pump();
+      });
+    }
+  }
+}
