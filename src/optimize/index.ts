@@ -1,0 +1,13 @@
+/** The optimiser: GP surrogates, constrained acquisition, discrete search spaces and baselines. */
+export * from './acquisition.ts';
+export * from './baselines.ts';
+export * from './constrained-bo.ts';
+export * from './design.ts';
+export * from './gp.ts';
+export * from './knob-space.ts';
+export * from './linalg.ts';
+export * from './normal.ts';
+export * from './optimizer.ts';
+export * from './prior.ts';
+export * from './rng.ts';
+export * from './search-space.ts';
