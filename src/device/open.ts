@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Device } from '../core/device.ts';
-import { PolyThrottleError, badInput } from '../core/errors.ts';
+import { badInput } from '../core/errors.ts';
 import type { BackendOptions } from './backend-options.ts';
 import { JetsonDevice, detectJetson } from './jetson/index.ts';
 import { LinuxCpuDevice, hasCpufreq } from './linux-cpu/index.ts';
@@ -50,19 +50,10 @@ export async function detectDevice(opts: { root?: string } = {}): Promise<Detect
   return { spec, checks };
 }
 
-type SimFactory = (board: string, opts?: unknown) => Promise<Device> | Device;
-
-async function openSim(board: string, opts: OpenDeviceOptions): Promise<Device> {
+async function openSim(board: string): Promise<Device> {
   // Imported lazily so that real-hardware commands do not load the twin.
-  const path = './sim/index.ts';
-  let mod: { createSimDevice?: SimFactory };
-  try {
-    mod = (await import(path)) as { createSimDevice?: SimFactory };
-  } catch (e) {
-    throw new PolyThrottleError('UNSUPPORTED', 'the simulated device is not available in this build', { cause: e });
-  }
-  if (typeof mod.createSimDevice !== 'function') throw new PolyThrottleError('INTERNAL', 'src/device/sim/index.ts exports no createSimDevice');
-  return mod.createSimDevice(board, opts);
+  const { createSimDevice } = await import('./sim/index.ts');
+  return createSimDevice(board);
 }
 
 /**
@@ -80,7 +71,7 @@ async function openBySpec(spec: string, o: OpenDeviceOptions): Promise<Device> {
   if (spec.startsWith('sim:')) {
     const board = spec.slice(4);
     if (!board) throw badInput('sim: needs a board, e.g. sim:orin-agx');
-    return openSim(board, o);
+    return openSim(board);
   }
   switch (spec) {
     case 'jetson':
