@@ -11,6 +11,7 @@ import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measur
 import type { DType, WorkloadProfile } from '../core/workload-profile.ts';
 import { type OpenDeviceOptions, openDevice } from '../device/open.ts';
 import { guardDevice, installRestoreHandlers } from '../device/safety/guard.ts';
+import type { SimDevice } from '../device/sim/index.ts';
 import type { LatencyUnit } from '../workload/command-runner.ts';
 import { modelProfile } from '../workload/model-source.ts';
 import { openWorkloadRunner, type WorkloadSettings } from '../workload/open-runner.ts';
@@ -51,7 +52,11 @@ export interface OpenTrialRunnerOptions {
   /** Sequence length of a BERT zoo model (default: the zoo's). */
   readonly seq?: number;
   readonly dtype?: DType;
-  /** Default: the twin's own trials on `sim:*`, `onnx` on a real device. */
+  /**
+   * Default: the twin's own virtual-time trials on `sim:*`, `onnx` on a real device. `sim` on a
+   * `sim:*` device runs the twin in real time through the same path as real hardware (device +
+   * runner + power meter), which checks that path end to end.
+   */
   readonly workload?: WorkloadKind;
   readonly workloadOptions?: WorkloadOptions;
   /** Twin noise level (sim only). */
@@ -156,19 +161,27 @@ export async function openTrialRunner(o: OpenTrialRunnerOptions): Promise<TrialR
     throw badInput(`unknown workload "${o.workload}"`, `use ${WORKLOAD_KINDS.join(', ')}`);
   const modelOpts = { ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
   const simBoard = o.device.startsWith('sim:') ? o.device.slice(4) : undefined;
-  if (simBoard !== undefined && (o.workload === undefined || o.workload === 'sim')) {
+  if (simBoard !== undefined && o.workload === undefined) {
     if (!simBoard) throw badInput('sim: needs a board, e.g. sim:orin-agx');
     return twinTrialRunner(simBoard, await modelProfile(o.model, modelOpts), o.noise, o.seed);
   }
-  if (o.workload === 'sim') throw badInput('--workload sim runs on a simulated device only', 'use --device sim:<board>, or --workload onnx|http|command');
+  if (o.workload === 'sim' && simBoard === undefined)
+    throw badInput('--workload sim runs on a simulated device only', 'use --device sim:<board>, or --workload onnx|http|command');
   const kind = o.workload ?? 'onnx';
-  const settings = workloadSettings(kind, o.workloadOptions ?? {}, { ...(o.seed === undefined ? {} : { seed: o.seed }) });
+  const settings = workloadSettings(kind, o.workloadOptions ?? {}, {
+    ...(simBoard === undefined ? {} : { board: simBoard }),
+    ...(o.seed === undefined ? {} : { seed: o.seed }),
+  });
   const withModel: WorkloadSettings = settings.kind === 'command' ? settings : { ...settings, ...modelOpts };
-  const withBuild: WorkloadSettings = withModel.kind === 'onnx' && o.onBuild ? { ...withModel, onBuild: o.onBuild } : withModel;
-  const device = guardDevice(await openDevice(o.device, o.deviceOptions));
+  const inner = await openDevice(o.device, o.deviceOptions);
+  const device = guardDevice(inner);
   let runner: Awaited<ReturnType<typeof openWorkloadRunner>>;
   try {
-    runner = await openWorkloadRunner(o.model, withBuild);
+    let full: WorkloadSettings = withModel;
+    if (full.kind === 'onnx' && o.onBuild) full = { ...full, onBuild: o.onBuild };
+    // The twin in real time: batches are held on the simulated device, which then meters them.
+    if (full.kind === 'sim' && 'setLoad' in inner) full = { ...full, device: inner as unknown as SimDevice };
+    runner = await openWorkloadRunner(o.model, full);
   } catch (e) {
     await device.close();
     throw e;

@@ -13,7 +13,7 @@ import { InputFactory, type InputOptions, readSamplesFile } from './inputs.ts';
 import { modelMetadata, modelName, modelProfile, onnxModelFile } from './model-source.ts';
 import { createOnnxRunner } from './onnx-runner.ts';
 import type { WorkloadRunner } from './runner.ts';
-import { SimBackend } from './sim-backend.ts';
+import { SimBackend, type SimBackendOptions } from './sim-backend.ts';
 
 interface Common {
   /** Seed of generated inputs. */
@@ -32,6 +32,8 @@ export type WorkloadSettings =
       readonly board: string;
       /** The active clocks (e.g. the simulated device's readClocks). */
       readonly clocks?: FrequencyConfig | (() => Promise<FrequencyConfig>);
+      /** The simulated device the batches run on (clocks read from it, load set on it). */
+      readonly device?: SimBackendOptions['device'];
       readonly concurrency?: number;
     })
   | (Common & {
@@ -79,6 +81,7 @@ export async function openWorkloadRunner(model: string, s: WorkloadSettings): Pr
         board: s.board,
         models: [{ metadata, profile: await modelProfile(model, modelOpts(s)) }],
         ...(s.clocks === undefined ? {} : { clocks: s.clocks }),
+        ...(s.device === undefined ? {} : { device: s.device }),
       });
       return new BackendRunner({
         kind: 'sim',

@@ -9,7 +9,7 @@ import type { FrequencyConfig } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { BatchResult, InferenceBackend, ModelMetadata, Tensor } from '../core/inference.ts';
 import type { WorkloadProfile } from '../core/workload-profile.ts';
-import { evaluateConfig } from '../device/sim/evaluate.ts';
+import { evaluateConfig, type SimLoad } from '../device/sim/index.ts';
 import { WorkloadError } from './errors.ts';
 
 export interface SimModel {
@@ -27,6 +27,11 @@ export interface SimBackendOptions {
    * board's defaults.
    */
   readonly clocks?: FrequencyConfig | (() => Promise<FrequencyConfig> | FrequencyConfig);
+  /**
+   * The simulated device the batches "run on": its clocks are read before each batch and its load
+   * is set while one runs, so its power sensors read what the board would draw (busy vs idle).
+   */
+  readonly device?: { readClocks(): Promise<FrequencyConfig>; setLoad(load: SimLoad | null): void };
 }
 
 function outputData(spec: ModelMetadata['outputs'][number], n: number): Tensor['data'] {
@@ -67,7 +72,10 @@ export class SimBackend implements InferenceBackend {
     return [...this.byName.values()].map((m) => m.metadata);
   }
 
+  private inFlight = 0;
+
   private async clocks(): Promise<FrequencyConfig> {
+    if (this.o.device) return this.o.device.readClocks();
     const c = this.o.clocks;
     return typeof c === 'function' ? await c() : (c ?? {});
   }
@@ -82,7 +90,13 @@ export class SimBackend implements InferenceBackend {
     if (batch === undefined || !Number.isInteger(batch) || batch < 1) throw badInput(`the batch dimension of the inputs must be a positive integer, got ${batch}`);
     const clocks = await this.clocks();
     const ev = evaluateConfig(this.o.board, m.profile, { ...clocks, batch });
-    await sleep(ev.serviceMs);
+    this.inFlight++;
+    this.o.device?.setLoad({ profile: m.profile, batch });
+    try {
+      await sleep(ev.serviceMs);
+    } finally {
+      if (--this.inFlight === 0) this.o.device?.setLoad(null);
+    }
     const outputs = m.metadata.outputs.map((spec) => {
       const shape = spec.shape.map((d, i) => (i === 0 ? batch : d < 0 ? 1 : d));
       return { name: spec.name, datatype: spec.datatype, shape, data: outputData(spec, shape.reduce((a, b) => a * b, 1)) };
