@@ -29,4 +29,10 @@ export {
   tailColumn,
   writeLandscapeCsv,
 } from './landscape.ts';
-export { type FineTuneStepCost, fineTuneStepCost, trainingProfile } from './fine-tune.ts';
+export {
+  type FineTuneStepCost,
+  OPTIMIZER_BYTES_PER_PARAM,
+  OPTIMIZER_FLOPS_PER_PARAM,
+  fineTuneStepCost,
+  trainingProfile,
+} from './fine-tune.ts';

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { createSimTrialRunner, evaluateConfig, loadBoard } from '../../../src/device/sim/index.ts';
+import { denseCnn, depthwiseCnn } from './synthetic-profiles.ts';
+
+const profile = depthwiseCnn();
+const g = loadBoard('orin-agx').gpu.freqsHz;
+const config = { gpuMinHz: g[6]!, gpuMaxHz: g[10]!, emcHz: 2133000000, batch: 4 };
+
+describe('createSimTrialRunner', () => {
+  it('with noise 0 returns the exact evaluation', async () => {
+    const r = createSimTrialRunner({ board: 'orin-agx', profile, noise: 0 });
+    const m = await r.measure(config, { rateRps: 200 });
+    const e = evaluateConfig('orin-agx', profile, config, { rateRps: 200, windowS: 10 });
+    expect(m.energyPerQueryJ).toBeCloseTo(e.energyPerQueryJ, 12);
+    expect(m.latencyTailMs).toBeCloseTo(e.latencyTailMs, 12);
+    expect(m.latencyP50Ms).toBeCloseTo(e.latencyP50Ms, 12);
+    expect(m.powerW).toBeCloseTo(e.powerW, 12);
+    expect(m.throughputQps).toBeCloseTo(200, 9);
+    expect(m.noise).toEqual({ energyCv: 0, latencyTailCv: 0 });
+    expect(m.valid).toBe(true);
+    expect(m.queries).toBe(6000);
+  });
+
+  it('is deterministic per seed and differs between seeds', async () => {
+    const run = async (seed: number) => {
+      const r = createSimTrialRunner({ board: 'orin-agx', profile, seed });
+      return [await r.measure(config), await r.measure(config)].map((m) => m.energyPerQueryJ);
+    };
+    const a = await run(11);
+    expect(await run(11)).toEqual(a);
+    expect(await run(12)).not.toEqual(a);
+    expect(a[0]).not.toBe(a[1]); // a repeated measurement is a new draw
+  });
+
+  it('does not depend on the order other configurations are measured in', async () => {
+    const r1 = createSimTrialRunner({ board: 'orin-agx', profile, seed: 5 });
+    const r2 = createSimTrialRunner({ board: 'orin-agx', profile, seed: 5 });
+    await r2.measure({ ...config, batch: 8 });
+    expect((await r2.measure(config)).energyPerQueryJ).toBe((await r1.measure(config)).energyPerQueryJ);
+  });
+
+  it('has noise of a few percent around the exact value, with rare tail outliers', async () => {
+    const r = createSimTrialRunner({ board: 'orin-agx', profile, seed: 1, noise: 0.03 });
+    const exact = evaluateConfig('orin-agx', profile, config);
+    const rel: number[] = [];
+    let outliers = 0;
+    const n = 400;
+    for (let i = 0; i < n; i++) {
+      const m = await r.measure(config, { repeats: 1 });
+      rel.push(m.energyPerQueryJ / exact.energyPerQueryJ - 1);
+      if (m.latencyTailMs > exact.latencyTailMs * 1.4) outliers++;
+    }
+    const mean = rel.reduce((s, v) => s + v, 0) / n;
+    const sd = Math.sqrt(rel.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
+    expect(Math.abs(mean)).toBeLessThan(0.01);
+    expect(sd).toBeGreaterThan(0.015);
+    expect(sd).toBeLessThan(0.06);
+    expect(outliers).toBeGreaterThan(0);
+    expect(outliers / n).toBeLessThan(0.06);
+  });
+
+  it('estimates noise from repeated windows', async () => {
+    const r = createSimTrialRunner({ board: 'tx2', profile: denseCnn(), seed: 2, noise: 0.05 });
+    const m = await r.measure({ batch: 2 }, { repeats: 5 });
+    expect(m.noise.energyCv).toBeGreaterThan(0.005);
+    expect(m.noise.energyCv).toBeLessThan(0.2);
+    expect(m.windowS).toBe(50);
+  });
+
+  it('keeps virtual time and rejects invalid configurations and options', async () => {
+    const r = createSimTrialRunner({ board: 'orin-agx', profile, noise: 0 });
+    expect(r.virtualTimeS).toBe(0);
+    await r.measure(config, { repeats: 2, windowS: 5 });
+    expect(r.virtualTimeS).toBeGreaterThan(10);
+    await expect(r.measure({ ...config, emcHz: 123 })).rejects.toThrow(/not in the device's table/);
+    await expect(r.measure(config, { repeats: 0 })).rejects.toThrow(/repeats/);
+    expect(() => createSimTrialRunner({ board: 'orin-agx', profile, noise: 2 })).toThrow(/noise/);
+    expect((await r.describe()).id).toBe('sim:orin-agx');
+    await r.close();
+    await expect(r.measure(config)).rejects.toThrow(/closed/);
+  });
+
+  it('heats the board under sustained load with the thermal model', async () => {
+    const r = createSimTrialRunner({ board: 'tx2', profile: denseCnn(), noise: 0, thermal: true });
+    const t0 = r.temperatureC;
+    const first = await r.measure({ batch: 16 });
+    for (let i = 0; i < 20; i++) await r.measure({ batch: 16 });
+    expect(r.temperatureC).toBeGreaterThan(t0 + 10);
+    const later = await r.measure({ batch: 16 });
+    expect(later.powerW).toBeGreaterThan(first.powerW); // hotter silicon leaks more
+  });
+
+  it('is fast enough for a tuner benchmark (cached exact evaluation)', async () => {
+    const r = createSimTrialRunner({ board: 'orin-agx', profile: denseCnn(), seed: 3 });
+    await r.measure(config);
+    const t = performance.now();
+    for (let i = 0; i < 20000; i++) await r.measure(config, { repeats: 1 });
+    const perCallUs = ((performance.now() - t) / 20000) * 1000;
+    expect(perCallUs).toBeLessThan(500); // generous: a regression to re-simulating each call is ~100× slower
+  });
+});
