@@ -1,3 +1,11 @@
 /** PolyThrottle as a library: every CLI capability is a function here first. */
 export * from './core/index.ts';
 export * from './model/index.ts';
+export * from './workload/index.ts';
+export { MeasuredTrialRunner, type MeasuredTrialOptions } from './measure/measured-trial.ts';
+export { openTrialRunner, type OpenTrialRunnerOptions, type WorkloadOptions, WORKLOAD_FLAGS, addWorkloadFlags, workloadFromFlags } from './measure/open-trial-runner.ts';
+export { openDevice, detectDevice, type OpenDeviceOptions } from './device/open.ts';
+export { inventory } from './device/inventory.ts';
+export { withDeviceGuard, installRestoreHandlers, guardDevice, GuardedDevice } from './device/safety/guard.ts';
+export { restoreFromSnapshotFiles } from './device/safety/restore-file.ts';
+export { PowerMeter, type EnergyWindow, type WindowHandle } from './measure/power-meter.ts';
