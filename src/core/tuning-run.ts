@@ -1,4 +1,4 @@
-import type { Config } from './config.ts';
+import type { Config, KnobName } from './config.ts';
 import type { DeviceDescription } from './device.ts';
 import type { TrialMeasurement } from './measurement.ts';
 
@@ -57,4 +57,48 @@ export interface TuningRun {
   readonly baselines: readonly BaselineResult[];
   /** Fitted GP lengthscales per knob (smaller = the knob matters more), from the objective's surrogate. */
   readonly lengthscales?: Readonly<Record<string, number>>;
+  /** Relative latency margin the recommendation kept below the SLO (0.02 = measured tail ≤ 98 % of it). */
+  readonly margin?: number;
+  /** Why the search ended: 'budget', 'converged' (best acquisition negligible) or 'exhausted' (grid measured). */
+  readonly stopReason?: 'budget' | 'converged' | 'exhausted';
+  /** Measured Pareto set: valid trials no other trial beats on both energy per query and tail latency. */
+  readonly pareto?: readonly ParetoPoint[];
+  /** The fitted surrogates, enough to predict any configuration of the search space without measuring. */
+  readonly surrogates?: StoredSurrogates;
+  /** Id of the stored profile (SQLite) this run produced. */
+  readonly profileId?: string;
+  /** Trials re-used from an interrupted run instead of measured again (resume). */
+  readonly reusedTrials?: number;
+}
+
+export interface ParetoPoint {
+  readonly config: Config;
+  readonly energyPerQueryJ: number;
+  readonly latencyTailMs: number;
+  readonly latencyP50Ms: number;
+  /** Index of the trial it comes from. */
+  readonly trial: number;
+}
+
+/** A fitted Gaussian process as stored (inputs in [0,1]^dims; see optimize/gp.ts). */
+export interface StoredGp {
+  readonly dims: number;
+  readonly x: readonly number[];
+  readonly y: readonly number[];
+  readonly yNoiseVar?: readonly number[];
+  readonly yMean: number;
+  readonly yStd: number;
+  readonly hyper: { readonly lengthscales: readonly number[]; readonly signalVariance: number; readonly noiseVariance: number };
+  readonly nlp: number;
+}
+
+export interface StoredSurrogates {
+  /** The searched knobs in dimension order, their value tables and encodings. */
+  readonly dims: readonly { readonly name: KnobName; readonly values: readonly number[]; readonly scale: 'ordinal' | 'log' }[];
+  /** Knobs held fixed during the search (the CPU clock of the two-phase search). */
+  readonly fixed: Partial<Record<Exclude<KnobName, 'batch'>, number>>;
+  /** GP of ln(energy per query / J). */
+  readonly objective: StoredGp;
+  /** GP of ln(tail latency / ms) at `Slo.quantile`. */
+  readonly constraint: StoredGp;
 }
