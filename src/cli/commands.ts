@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as devices } from './devices.ts';
+import { register as landscape } from './landscape.ts';
 import { register as models } from './models.ts';
 import { register as restore } from './restore.ts';
 import { register as serve } from './serve.ts';
@@ -9,4 +10,4 @@ import { register as report } from './report.ts';
 export type RegisterCommand = (program: Command) => void;
 
 /** The command list. Add one import + one entry per command file. */
-export const commands: RegisterCommand[] = [devices, models, restore, serve, report];
+export const commands: RegisterCommand[] = [devices, models, restore, serve, report, landscape];

@@ -1,0 +1,125 @@
+/** `polythrottle landscape`: export every configuration of a simulated board's grid as CSV. */
+import { SingleBar } from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_BATCH_SIZES, formatConfig } from '../core/config.ts';
+import { badInput } from '../core/errors.ts';
+import type { DType } from '../core/workload-profile.ts';
+import { BOARDS, computeLandscape, evaluateConfig, landscapeCsv, landscapeSize, loadBoard, writeLandscapeCsv } from '../device/sim/index.ts';
+import { modelProfile } from '../workload/model-source.ts';
+import { action } from './run-action.ts';
+
+/** A frequency in Hz, or with a unit: 2201600000, 2201.6MHz, 2.2016GHz, 652800kHz. */
+export function parseHz(v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(hz|khz|mhz|ghz)?\s*$/i.exec(v);
+  if (!m) throw new InvalidArgumentError(`expected a frequency like 2201600000, 2201.6MHz or 2.2GHz, got '${v}'`);
+  const scale = { hz: 1, khz: 1e3, mhz: 1e6, ghz: 1e9 }[(m[2] ?? 'hz').toLowerCase() as 'hz'];
+  return Math.round(Number(m[1]) * scale);
+}
+
+export function parseBatchSizes(v: string): number[] {
+  const parts = v.split(',').map((s) => s.trim());
+  const out = parts.map(Number);
+  if (parts.length === 0 || out.some((n, i) => parts[i] === '' || !Number.isInteger(n) || n < 1))
+    throw new InvalidArgumentError(`expected positive integers separated by commas (e.g. 1,2,4,8,16), got '${v}'`);
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+const positive = (what: string) => (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${what} must be a positive number`);
+  return n;
+};
+
+const fraction = (what: string, lo: number, hiExclusive: number) => (v: string): number => {
+  const n = Number(v);
+  if (!(n >= lo && n < hiExclusive)) throw new InvalidArgumentError(`${what} must be in [${lo}, ${hiExclusive})`);
+  return n;
+};
+
+interface LandscapeCliOptions {
+  device: string;
+  model: string;
+  batchSizes: number[];
+  cpuHz?: number;
+  cpu?: 'all';
+  rate?: number;
+  sloQuantile: number;
+  noise: number;
+  seed: number;
+  dtype?: DType;
+  seq?: number;
+  out?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('landscape')
+    .description('export the whole configuration grid of a simulated board (energy/query, p50/tail latency, power) as CSV')
+    .option('--device <spec>', `a simulated board: ${BOARDS.map((b) => `sim:${b}`).join(' | ')}`, 'sim:orin-agx')
+    .requiredOption('--model <name|file.onnx>', 'a zoo model (see `models list`) or an .onnx file')
+    .option('--batch-sizes <list>', 'batch sizes, comma-separated', parseBatchSizes, [...DEFAULT_BATCH_SIZES])
+    .option('--cpu-hz <freq>', 'fixed CPU clock (a table value, e.g. 2201600000 or 2201.6MHz; default: the maximum)', parseHz)
+    .addOption(new Option('--cpu <all>', 'sweep every CPU table frequency too').choices(['all']))
+    .option('--rate <rps>', 'arrival rate in requests/s (load-aware: idle power between batches counts)', positive('--rate'))
+    .option('--slo-quantile <q>', 'quantile of the tail-latency column', fraction('--slo-quantile', 0.5, 1), 0.99)
+    .option('--noise <sd>', 'relative measurement noise per row (0 = the exact landscape)', fraction('--noise', 0, 1), 0)
+    .option('--seed <n>', 'seed of the noise', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw new InvalidArgumentError('--seed must be an integer');
+      return n;
+    }, 1)
+    .addOption(new Option('--dtype <dtype>', 'precision of a zoo model (default: the zoo default, fp32)').choices(['fp32', 'fp16']))
+    .option('--seq <L>', 'sequence length of the BERT models', positive('--seq'))
+    .option('--out <file>', 'write the CSV here (default: standard output)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  polythrottle landscape --device sim:tx2 --model efficientnet-b7 --out grid.csv\n' +
+        'Columns: device, model, cpu_hz, gpu_min_hz, gpu_max_hz, emc_hz, batch, latency_p50_ms, latency_p99_ms\n' +
+        '(named after --slo-quantile), energy_per_query_j, power_w, throughput_qps.',
+    )
+    .action(action(async (o: LandscapeCliOptions) => runLandscape(o)));
+}
+
+async function runLandscape(o: LandscapeCliOptions): Promise<void> {
+  if (!o.device.startsWith('sim:'))
+    throw badInput(`landscape computes the grid on the device twin; '${o.device}' is not a simulated board`, `use --device ${BOARDS.map((b) => `sim:${b}`).join(' | ')}`);
+  if (o.cpu && o.cpuHz !== undefined) throw badInput('give --cpu-hz or --cpu all, not both');
+  if (o.seq !== undefined && !Number.isInteger(o.seq)) throw badInput('--seq must be a whole number of tokens');
+  const board = loadBoard(o.device);
+  const profile = await modelProfile(o.model, { ...(o.dtype ? { dtype: o.dtype } : {}), ...(o.seq ? { seq: o.seq } : {}) });
+  const total = landscapeSize(board, o.batchSizes, o.cpu === 'all' ? board.cpu.freqsHz.length : 1);
+  const bar = process.stderr.isTTY && total > 2000 ? new SingleBar({ format: 'landscape [{bar}] {value}/{total} configurations', hideCursor: true }) : null;
+  bar?.start(total, 0);
+  const t0 = performance.now();
+  const l = computeLandscape({
+    board,
+    profile,
+    batchSizes: o.batchSizes,
+    ...(o.cpuHz !== undefined ? { cpuHz: o.cpuHz } : {}),
+    ...(o.cpu ? { cpu: 'all' as const } : {}),
+    ...(o.rate !== undefined ? { rateRps: o.rate } : {}),
+    quantile: o.sloQuantile,
+    noise: o.noise,
+    seed: o.seed,
+    ...(bar ? { onProgress: (done: number) => bar.update(done) } : {}),
+  });
+  bar?.stop();
+  const seconds = (performance.now() - t0) / 1000;
+  if (o.out) writeLandscapeCsv(o.out, l);
+  else process.stdout.write(landscapeCsv(l));
+
+  const best = l.rows.reduce((a, r) => (r.energy_per_query_j < a.energy_per_query_j ? r : a));
+  const top = (t: readonly number[]) => t[t.length - 1]!;
+  const g = top(board.gpu.freqsHz);
+  const dflt = evaluateConfig(board, profile, { cpuHz: best.cpu_hz, gpuMinHz: g, gpuMaxHz: g, emcHz: top(board.emc.freqsHz), batch: best.batch }, {
+    ...(o.rate !== undefined ? { rateRps: o.rate } : {}),
+    quantile: o.sloQuantile,
+  });
+  const cfg = formatConfig({ cpuHz: best.cpu_hz, gpuMinHz: best.gpu_min_hz, gpuMaxHz: best.gpu_max_hz, emcHz: best.emc_hz, batch: best.batch });
+  const q = `p${Number((o.sloQuantile * 100).toFixed(3))}`;
+  process.stderr.write(
+    `${l.rows.length} configurations of ${profile.model} (${profile.dtype}) on ${l.device}${o.rate ? ` at ${o.rate} req/s` : ', saturated'} in ${seconds.toFixed(2)} s${o.out ? ` → ${o.out}` : ''}\n` +
+      `lowest energy/query: ${best.energy_per_query_j.toPrecision(4)} J at ${cfg} (${q} ${best.latency_p99_ms.toPrecision(4)} ms)\n` +
+      `all clocks at maximum, batch ${best.batch}: ${dflt.energyPerQueryJ.toPrecision(4)} J (${q} ${dflt.latencyTailMs.toPrecision(4)} ms)\n`,
+  );
+}
