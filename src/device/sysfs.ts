@@ -157,12 +157,29 @@ export function parseNumberList(text: string): number[] {
   return [...new Set(xs)].sort((a, b) => a - b);
 }
 
+/** The only files a backend may ever write (DESIGN §5: never write outside the known knob files). */
+export const KNOB_FILE_NAMES: ReadonlySet<string> = new Set([
+  'min_freq',
+  'max_freq',
+  'scaling_min_freq',
+  'scaling_max_freq',
+  'mrq_rate_locked',
+  'rate',
+  'state',
+  'bwmgr_halt',
+  'clk_update_rate',
+  'clk_state',
+  'railgate_enable',
+]);
+
 /**
  * Write a knob file, turning OS errors into one clear line that names the file and what to do.
  * EINVAL means the kernel refused the value; the caller decides whether that is fatal.
  */
 export async function writeKnob(io: SysfsIo, rel: string, value: string | number): Promise<void> {
   const file = join(io.root, rel);
+  const name = rel.slice(rel.lastIndexOf('/') + 1);
+  if (!KNOB_FILE_NAMES.has(name)) throw new PolyThrottleError('INTERNAL', `refusing to write ${file}: not a known knob file`);
   try {
     await io.write(rel, String(value));
   } catch (e) {

@@ -5,7 +5,7 @@ import { type BackendOptions, openSysfsIo } from '../backend-options.ts';
 import { cpuAdjustments } from '../linux-cpu/index.ts';
 import { type CpuPolicy, cpuDomain, cpuKnobFiles, findCpuPolicies, pinCpu, readCpuHz, restoreCpu, snapshotCpu } from '../linux-cpu/cpufreq.ts';
 import { writeMinMax } from '../min-max.ts';
-import { type SysfsIo, nearest, readNumber, readText, tryReadNumber } from '../sysfs.ts';
+import { type SysfsIo, nearest, readNumber, readText, tryReadNumber, writeKnob } from '../sysfs.ts';
 import { type JetsonIdentity, detectJetson } from './detect.ts';
 import { type EmcProbe, probeEmc, readEmcHz, restoreEmc, setEmc, snapshotEmc } from './emc.ts';
 import { type GpuDevfreq, findGpuDevfreq } from './gpu-devfreq.ts';
@@ -16,6 +16,26 @@ export { detectJetson } from './detect.ts';
 
 export const NVPMODEL_WARNING =
   'running `nvpmodel -m` or `jetson_clocks` during a run overwrites the CPU/GPU/EMC limits PolyThrottle sets; pick the power mode first, then tune';
+
+const RAILGATE = 'sys/devices/platform/gpu.0/railgate_enable';
+
+/**
+ * Find the GPU devfreq node; when none is registered yet (the GPU is rail-gated at boot), do what
+ * NVIDIA's jetson_clocks does: power the GPU up once (railgate_enable = 0), re-scan, and put the
+ * saved value back. Only as root and not in a dry run.
+ */
+async function findGpuWakingIt(io: SysfsIo, dryRun: boolean): Promise<GpuDevfreq | undefined> {
+  const found = await findGpuDevfreq(io);
+  if (found || dryRun || !(await io.exists(RAILGATE)) || !(await io.writable(RAILGATE))) return found;
+  const saved = await readText(io, RAILGATE);
+  if (saved === '0') return undefined;
+  await writeKnob(io, RAILGATE, 0);
+  try {
+    return await findGpuDevfreq(io);
+  } finally {
+    await writeKnob(io, RAILGATE, saved);
+  }
+}
 
 interface Discovered {
   readonly identity: JetsonIdentity;
@@ -42,7 +62,7 @@ export class JetsonDevice implements Device {
       throw new PolyThrottleError('UNSUPPORTED', `not a Jetson: ${io.root}proc/device-tree/compatible names no Tegra SoC`, {
         hint: 'use --device auto, nvidia, linux-cpu or sim:<board>',
       });
-    return new JetsonDevice(io, { identity, gpu: await findGpuDevfreq(io), emc: await probeEmc(io), cpus: await findCpuPolicies(io) });
+    return new JetsonDevice(io, { identity, gpu: await findGpuWakingIt(io, opts.dryRun === true), emc: await probeEmc(io), cpus: await findCpuPolicies(io) });
   }
 
   get identity(): JetsonIdentity {

@@ -115,3 +115,53 @@ describe('dry run', () => {
     expect(lines.some((l) => /would write "1" to .*mrq_rate_locked/.test(l))).toBe(true);
   });
 });
+
+describe('older and harder paths', () => {
+  it('a rail-gated GPU with no devfreq node yet: powered up once, found, railgate put back', async () => {
+    const { symlink, unlink } = await import('node:fs/promises');
+    const { agxOrinR35 } = await import('../../fixtures/hardware/fake-tree.ts');
+    const { root } = await board(agxOrinR35);
+    const link = join(root, 'sys/class/devfreq/17000000.ga10b');
+    await unlink(link);
+    const k = new FakeKernel(root, {
+      onWrite: async (rel, v) => {
+        if (rel.endsWith('gpu.0/railgate_enable') && v === '0') await symlink('../../devices/17000000.ga10b/devfreq/17000000.ga10b', link).catch(() => {});
+      },
+    });
+    const d = await (await JetsonDevice.open({ io: k })).describe();
+    expect(d.knobs.gpuHz).toEqual(TABLES.AGX_ORIN_GPU);
+    expect(k.writes.map((w) => `${w.path.split('/').pop()}=${w.value}`)).toEqual(['railgate_enable=0', 'railgate_enable=1']);
+  });
+
+  it('Nano-style EMC through clk/override.emc: rate then state, read back, restored', async () => {
+    const { writeTree } = await import('../../fixtures/hardware/fake-tree.ts');
+    const { rm: remove } = await import('node:fs/promises');
+    const { root } = await board(tx2R32);
+    await remove(join(root, 'sys/kernel/debug/bpmp'), { recursive: true });
+    await writeTree(root, {
+      'proc/device-tree/compatible': 'nvidia,p3449-0000-b00+p3448-0000-b00\0nvidia,jetson-nano\0nvidia,tegra210\0',
+      'sys/kernel/debug/clk/override.emc/clk_rate': '1600000000\n',
+      'sys/kernel/debug/clk/override.emc/clk_update_rate': '0\n',
+      'sys/kernel/debug/clk/override.emc/clk_state': '0\n',
+      'sys/kernel/debug/tegra_bwmgr/emc_min_rate': '204000000\n',
+      'sys/kernel/debug/tegra_bwmgr/emc_max_rate': '1600000000\n',
+    });
+    const before = await treeManifest(root);
+    const dev = await JetsonDevice.open({ io: new FakeKernel(root, { kernel: 'old' }) });
+    expect((await dev.domains()).emcHz).toEqual([204000000, 1600000000]);
+    const snap = await dev.snapshot();
+    const r = await dev.apply({ emcHz: 204000000 });
+    expect(r.adjustments).toEqual([]);
+    expect(r.applied.emcHz).toBe(204000000);
+    await dev.restore(snap);
+    const after = await treeManifest(root);
+    // clk_rate is the clock itself (not a knob): restore sets the request back and releases the override.
+    expect({ ...after, 'sys/kernel/debug/clk/override.emc/clk_rate': '' }).toEqual({ ...before, 'sys/kernel/debug/clk/override.emc/clk_rate': '' });
+  });
+
+  it('never writes a file that is not a known knob', async () => {
+    const { writeKnob } = await import('../../../src/device/sysfs.ts');
+    const { root } = await board(tx2R32);
+    await expect(writeKnob(new FakeKernel(root), 'etc/nv_tegra_release', 'x')).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+});
