@@ -10,7 +10,7 @@ import { type JetsonIdentity, detectJetson } from './detect.ts';
 import { type EmcProbe, probeEmc, readEmcHz, restoreEmc, setEmc, snapshotEmc } from './emc.ts';
 import { type GpuDevfreq, findGpuDevfreq } from './gpu-devfreq.ts';
 import { findIna3221Rails, ina3221Sources } from './ina3221.ts';
-import { modeToPreset, readNvpModelConf, readNvpModelStatus } from './nvpmodel.ts';
+import { modeToPreset, queryNvpModel, readNvpModelConf, readNvpModelStatus } from './nvpmodel.ts';
 
 export { detectJetson } from './detect.ts';
 
@@ -80,10 +80,16 @@ export class JetsonDevice implements Device {
 
   async presets(): Promise<{ presets: Preset[]; current?: string }> {
     const modes = await readNvpModelConf(this.io);
-    const id = await readNvpModelStatus(this.io);
+    let id = await readNvpModelStatus(this.io);
+    let queried: string | undefined;
+    if (id === undefined) {
+      const q = await queryNvpModel(this.io);
+      id = q.id;
+      queried = q.name;
+    }
     const tables = await this.domains();
     const presets = modes.map((m) => modeToPreset(m, tables));
-    const current = modes.find((m) => m.id === id)?.name ?? (id === undefined ? undefined : `mode ${id}`);
+    const current = modes.find((m) => m.id === id)?.name ?? queried ?? (id === undefined ? undefined : `mode ${id}`);
     return { presets, ...(current ? { current } : {}) };
   }
 

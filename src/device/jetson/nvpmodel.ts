@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import type { FrequencyConfig, Preset } from '../../core/device.ts';
 import type { SysfsIo } from '../sysfs.ts';
 import { tryReadText } from '../sysfs.ts';
@@ -78,4 +79,19 @@ export async function readNvpModelStatus(io: SysfsIo): Promise<number | undefine
 export async function readNvpModelConf(io: SysfsIo): Promise<NvpModelMode[]> {
   const t = await tryReadText(io, 'etc/nvpmodel.conf');
   return t ? parseNvpModelConf(t) : [];
+}
+
+/** `nvpmodel -q` prints "NV Power Mode: MAXN" and then the id on its own line. */
+export function parseNvpModelQuery(text: string): { name?: string; id?: number } {
+  const name = text.match(/NV Power Mode:\s*(\S+)/)?.[1];
+  const id = text.split('\n').map((l) => l.trim()).find((l) => /^\d+$/.test(l));
+  return { ...(name ? { name } : {}), ...(id === undefined ? {} : { id: Number(id) }) };
+}
+
+/** Ask `nvpmodel -q` (only on the machine itself, root '/'), for images without the status file. */
+export function queryNvpModel(io: SysfsIo): Promise<{ name?: string; id?: number }> {
+  if (io.root !== '/') return Promise.resolve({});
+  return new Promise((resolve) => {
+    execFile('nvpmodel', ['-q'], { timeout: 5000 }, (err, stdout) => resolve(err ? {} : parseNvpModelQuery(stdout)));
+  });
 }

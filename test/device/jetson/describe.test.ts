@@ -93,3 +93,14 @@ describe('detection details', () => {
     expect(d.knobs.gpuHz?.[0]).toBe(114750000);
   });
 });
+
+describe('nvpmodel', () => {
+  it('parses `nvpmodel -q` and turns conf modes into presets on the device tables', async () => {
+    const { parseNvpModelQuery, parseNvpModelConf, modeToPreset } = await import('../../../src/device/jetson/nvpmodel.ts');
+    expect(parseNvpModelQuery('NV Power Mode: MODE_30W\n2\n')).toEqual({ name: 'MODE_30W', id: 2 });
+    const [maxn, m15] = parseNvpModelConf('< POWER_MODEL ID=0 NAME=MAXN >\nGPU MAX_FREQ -1\nEMC MAX_FREQ 0\n< POWER_MODEL ID=1 NAME=MODE_15W >\nCPU_A78_0 MAX_FREQ 1113600\nGPU MAX_FREQ 420750000\nEMC MAX_FREQ 2133000000\n');
+    const tables = { cpuHz: [729600000, 1113600000, 2201600000], gpuHz: [114750000, 420750000, 1300500000], emcHz: [204000000, 2133000000, 3199000000] };
+    expect(modeToPreset(maxn!, tables)).toMatchObject({ name: 'MAXN', id: 0, clocks: { cpuHz: 2201600000, gpuMinHz: 114750000, gpuMaxHz: 1300500000, emcHz: 3199000000 } });
+    expect(modeToPreset(m15!, tables)).toMatchObject({ name: 'MODE_15W', budgetW: 15, clocks: { cpuHz: 1113600000, gpuMaxHz: 420750000, emcHz: 2133000000 } });
+  });
+});
