@@ -19,6 +19,7 @@ interface ReportCliOptions {
   compare?: string[];
   benchmark?: string;
   timeline?: string;
+  twin: boolean;
   scale: number;
   json?: boolean;
 }
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .description('write a self-contained HTML report and PNG charts of a tuning run (a `tune --json` file, or - for stdin)')
     .option('-o, --out <dir>', 'output folder (default: report-<run id>)')
     .option('--landscape <csv>', 'the twin’s exhaustive grid (`polythrottle landscape --out grid.csv`): heatmaps, exact random search, optimum')
+    .option('--no-twin', 'do not compute the landscape with the device twin for a run made on it')
     .option('--compare <run.json>', 'another run of the same problem to draw in the convergence chart (repeatable)', collect)
     .option('--benchmark <json>', 'tuner benchmark results (bench/results/tuner.json) to draw in the convergence chart')
     .option('--timeline <json>', 'the server’s fine-tuning record: [{ t, sloMs, latencyMs, finetuneRunning }]')
@@ -36,14 +38,16 @@ export function register(program: Command): void {
     .option('--json', 'print the files written and the summary as JSON')
     .action(
       action(async (runSource: string, o: ReportCliOptions) => {
+        const quiet = o.json === true;
         const inputs = await loadReportInputs({
           run: runSource,
+          twin: o.twin,
+          ...(quiet ? {} : { onTwinProgress: (done: number, total: number) => process.stderr.write(pc.dim(`\rtwin landscape ${done}/${total}${done === total ? '\n' : ''}`)) }),
           ...(o.landscape ? { landscape: o.landscape } : {}),
           ...(o.compare ? { compare: o.compare } : {}),
           ...(o.benchmark ? { benchmark: o.benchmark } : {}),
           ...(o.timeline ? { timeline: o.timeline } : {}),
         });
-        const quiet = o.json === true;
         const report = await renderReport(inputs, {
           scale: o.scale,
           onChart: quiet ? undefined : (id, i, n) => process.stderr.write(pc.dim(`rendering ${i + 1}/${n}: ${id}\n`)),

@@ -50,7 +50,7 @@ export const landscapePoints = (rows: readonly LandscapeRow[]): EnergyPoint[] =>
   rows.map((r) => ({
     config: { cpuHz: r.cpuHz, gpuMinHz: r.gpuMinHz, gpuMaxHz: r.gpuMaxHz, emcHz: r.emcHz, batch: r.batch },
     energyJ: r.energyPerQueryJ,
-    latencyMs: r.latencyP99Ms,
+    latencyMs: r.latencyTailMs,
   }));
 
 export const trialPoints = (run: TuningRun): EnergyPoint[] =>

@@ -10,3 +10,4 @@ export * from './summary.ts';
 export * from './tuning-run-file.ts';
 export * from './write-report.ts';
 export * from './load-inputs.ts';
+export * from './twin-landscape.ts';

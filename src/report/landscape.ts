@@ -14,14 +14,16 @@ export interface LandscapeRow {
   readonly emcHz: number | undefined;
   readonly batch: number;
   readonly latencyP50Ms: number;
-  readonly latencyP99Ms: number;
+  /** Request latency at `tailQuantile` (column latency_p99_ms, or latency_p95_ms… for another quantile). */
+  readonly latencyTailMs: number;
+  readonly tailQuantile: number;
   readonly energyPerQueryJ: number;
   readonly powerW: number;
   readonly throughputQps: number;
 }
 
-/** The CSV columns, in the order `landscape` writes them. */
-export const LANDSCAPE_COLUMNS = [
+/** The CSV columns besides the tail-latency one, which is latency_p<q>_ms (latency_p99_ms by default). */
+const COLUMNS = [
   'device',
   'model',
   'cpu_hz',
@@ -30,34 +32,59 @@ export const LANDSCAPE_COLUMNS = [
   'emc_hz',
   'batch',
   'latency_p50_ms',
-  'latency_p99_ms',
   'energy_per_query_j',
   'power_w',
   'throughput_qps',
 ] as const;
+type Column = (typeof COLUMNS)[number] | 'tail';
 
-type Column = (typeof LANDSCAPE_COLUMNS)[number];
+/** Split one CSV line, honouring double-quoted cells with "" escapes. */
+export function splitCsvLine(line: string): string[] {
+  const cells: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      cells.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  cells.push(cur);
+  return cells;
+}
 
 /** Parse a landscape CSV (header line + one configuration per line); `what` names the source in errors. */
 export function parseLandscapeCsv(text: string, what = 'landscape CSV'): LandscapeRow[] {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = lines[0]?.split(',').map((h) => h.trim());
+  const header = lines[0] === undefined ? undefined : splitCsvLine(lines[0]).map((h) => h.trim());
   if (!header) throw badInput(`${what} is empty`);
   const at = new Map<Column, number>();
-  for (const c of LANDSCAPE_COLUMNS) {
+  for (const c of COLUMNS) {
     const i = header.indexOf(c);
-    if (i < 0) throw badInput(`${what} has no column "${c}"`, `expected columns: ${LANDSCAPE_COLUMNS.join(',')}`);
+    if (i < 0) throw badInput(`${what} has no column "${c}"`, `expected columns: ${[...COLUMNS.slice(0, 8), 'latency_p99_ms', ...COLUMNS.slice(8)].join(',')}`);
     at.set(c, i);
   }
+  const tailIdx = header.findIndex((h) => /^latency_p[\d.]+_ms$/.test(h) && h !== 'latency_p50_ms');
+  if (tailIdx < 0) throw badInput(`${what} has no tail-latency column (latency_p99_ms or another latency_p<q>_ms)`);
+  at.set('tail', tailIdx);
+  const tailQuantile = Number(/^latency_p([\d.]+)_ms$/.exec(header[tailIdx]!)![1]) / 100;
   const rows: LandscapeRow[] = [];
   for (let ln = 1; ln < lines.length; ln++) {
-    const cells = lines[ln]!.split(',');
+    const cells = splitCsvLine(lines[ln]!);
     const cell = (c: Column) => (cells[at.get(c)!] ?? '').trim();
     const num = (c: Column, optional: boolean): number | undefined => {
       const s = cell(c);
       if (s === '' && optional) return undefined;
       const v = Number(s);
-      if (s === '' || !Number.isFinite(v)) throw badInput(`${what} line ${ln + 1}: ${c} is "${s}", not a number`);
+      if (s === '' || !Number.isFinite(v)) throw badInput(`${what} line ${ln + 1}: ${c === 'tail' ? header[tailIdx] : c} is "${s}", not a number`);
       return v;
     };
     const batch = num('batch', false)!;
@@ -71,7 +98,8 @@ export function parseLandscapeCsv(text: string, what = 'landscape CSV'): Landsca
       emcHz: num('emc_hz', true),
       batch,
       latencyP50Ms: num('latency_p50_ms', false)!,
-      latencyP99Ms: num('latency_p99_ms', false)!,
+      latencyTailMs: num('tail', false)!,
+      tailQuantile,
       energyPerQueryJ: num('energy_per_query_j', false)!,
       powerW: num('power_w', false)!,
       throughputQps: num('throughput_qps', false)!,

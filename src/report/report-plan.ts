@@ -18,6 +18,8 @@ export interface ReportInputs {
   readonly run: TuningRun;
   /** The twin's exhaustive grid for this model and device (`polythrottle landscape`). */
   readonly landscape?: readonly LandscapeRow[];
+  /** Where the landscape came from, in words (e.g. "grid.csv"); shown beside the charts. */
+  readonly landscapeSource?: string;
   /** Other runs on the same problem to draw beside this one (e.g. a random-search run). */
   readonly compareRuns?: readonly TuningRun[];
   /** A tuner benchmark's parsed JSON, read for best-so-far curves. */
@@ -132,9 +134,9 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
     return { id: 'landscape', heading, paragraphs: [], charts: [], missing: 'The run has no valid measurement to draw.' };
   const slice = all.filter((p) => p.config.batch === batch);
   const measured = run.trials.filter((t) => t.config.batch === batch).map((t) => t.config);
-  const source = fromTwin
-    ? `the twin’s landscape (${inputs.landscape!.length} configurations); dots: configurations the run measured`
-    : 'measured configurations only — no surrogate prediction is available, so unmeasured cells are blank';
+  const source: string[] = fromTwin
+    ? [`From the twin’s landscape: ${inputs.landscapeSource ?? `${inputs.landscape!.length} configurations`}.`, 'Dots: configurations the run measured.']
+    : ['From measured configurations only: no surrogate prediction is available,', 'so unmeasured cells are blank.'];
   const charts: ChartPlan[] = [];
   const paragraphs: string[] = [];
   const domain = (table: readonly number[] | undefined, key: 'gpuMaxHz' | 'gpuMinHz' | 'emcHz') =>
@@ -148,7 +150,7 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
       id: 'heatmap-gpu-emc',
       spec: heatmapSpec({
         title: `Energy per query over GPU and memory clocks, batch ${batch}`,
-        subtitle: [`Each cell: the lowest energy over GPU minimum and CPU clocks. Faded: nothing in the cell meets the SLO.`, `Red outline: best cell. From ${source}.`],
+        subtitle: ['Each cell: the lowest energy over GPU minimum and CPU clocks.', 'Faded: nothing in the cell meets the SLO. Red outline: the best cell.', ...source],
         x: 'gpuMaxHz',
         y: 'emcHz',
         cells: heatCells(slice, 'gpuMaxHz', 'emcHz', run.slo.latencyMs),
@@ -171,8 +173,9 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
       spec: heatmapSpec({
         title: `Energy per query over GPU minimum and maximum clocks, batch ${batch}`,
         subtitle: [
-          `${emc === undefined ? '' : `Memory clock fixed at ${Math.round(emc / 1e6)} MHz (the best cell's); `}each cell: the lowest energy over CPU clocks. Faded: misses the SLO.`,
-          `From ${source}.`,
+          `${emc === undefined ? 'Each' : `Memory clock at ${Math.round(emc / 1e6)} MHz (the best cell’s); each`} cell: the lowest energy over CPU clocks.`,
+          'Faded: misses the SLO. Red outline: the best cell.',
+          ...source,
         ],
         x: 'gpuMaxHz',
         y: 'gpuMinHz',
@@ -198,8 +201,9 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
     paragraphs.push(
       `Without a landscape the maps show what the run measured at batch ${batch}, the batch size it measured most; give --landscape for the whole grid.`,
     );
-  if (fromTwin && run.slo.quantile !== 0.99)
-    paragraphs.push(`The landscape gives p99 latency; feasibility here uses it against the ${quantileName(run.slo.quantile)} SLO.`);
+  const lq = inputs.landscape?.[0]?.tailQuantile;
+  if (fromTwin && lq !== undefined && Math.abs(lq - run.slo.quantile) > 1e-9)
+    paragraphs.push(`The landscape gives ${quantileName(lq)} latency; feasibility here uses it against the ${quantileName(run.slo.quantile)} SLO.`);
   return { id: 'landscape', heading, paragraphs, charts };
 }
 
@@ -212,7 +216,7 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
   const paragraphs: string[] = [];
   const landscape = inputs.landscape ?? [];
   if (landscape.length > 0) {
-    const feasible = landscape.filter((r) => r.latencyP99Ms <= run.slo.latencyMs).map((r) => r.energyPerQueryJ);
+    const feasible = landscape.filter((r) => r.latencyTailMs <= run.slo.latencyMs).map((r) => r.energyPerQueryJ);
     const maxTrials = Math.max(run.budget, ...curves.map((c) => c.bestJ.length));
     conv.randomSearch = randomSearchQuantiles(feasible, landscape.length, maxTrials);
     if (feasible.length > 0) conv.optimumJ = Math.min(...feasible);

@@ -63,7 +63,8 @@ describe('landscape CSV', () => {
         emcHz: 3199000000,
         batch: 4,
         latencyP50Ms: 1.5,
-        latencyP99Ms: 2.5,
+        latencyTailMs: 2.5,
+        tailQuantile: 0.99,
         energyPerQueryJ: 0.012,
         powerW: 12.5,
         throughputQps: 800,
@@ -83,6 +84,13 @@ describe('landscape CSV', () => {
     badInput(() => parseLandscapeCsv(`${HEADER}\norin,m,1,2,3,4,1,1,fast,0.5,10,100`), /line 2: latency_p99_ms is "fast"/);
     badInput(() => parseLandscapeCsv(`${HEADER}\norin,m,1,2,3,4,0,1,2,0.5,10,100`), /batch must be a positive integer/);
     badInput(() => parseLandscapeCsv(`${HEADER}\n`), /no rows/);
+    badInput(() => parseLandscapeCsv(HEADER.replace('latency_p99_ms', 'latency_tail')), /no tail-latency column/);
+  });
+  it('reads another tail quantile from the column name, and quoted cells', () => {
+    const rows = parseLandscapeCsv(`${HEADER.replace('latency_p99_ms', 'latency_p99.9_ms')}\n"orin, dev",m,1,2,3,4,1,1,7,0.5,10,100`);
+    expect(rows[0]!.tailQuantile).toBeCloseTo(0.999, 12);
+    expect(rows[0]!.latencyTailMs).toBe(7);
+    expect(rows[0]!.device).toBe('orin, dev');
   });
   it('selects the run’s model and refuses a landscape of another model', async () => {
     const rows = await readLandscapeCsv(join(fixtures, 'landscape.csv'));

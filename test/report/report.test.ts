@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadReportInputs } from '../../src/report/load-inputs.ts';
 import type { ChartId, ReportInputs } from '../../src/report/report-plan.ts';
 import { planReport } from '../../src/report/report-plan.ts';
+import { readTuningRunFile } from '../../src/report/tuning-run-file.ts';
+import { twinLandscape } from '../../src/report/twin-landscape.ts';
 import { type RenderedReport, renderReport, writeReport } from '../../src/report/write-report.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -95,16 +97,39 @@ describe('a full report from a stored run, its landscape, a random-search run an
 describe('a report from the run alone (real hardware: no landscape, no timeline)', () => {
   let report: RenderedReport;
   beforeAll(async () => {
-    report = await renderReport(await loadReportInputs({ run: join(fixtures, 'tuning-run.json') }));
+    report = await renderReport(await loadReportInputs({ run: join(fixtures, 'tuning-run.json'), twin: false }));
   });
   it('still draws the Pareto chart, measured-only heatmaps and the run’s convergence', () => {
     expect([...report.pngs.keys()]).toEqual(['pareto', 'heatmap-gpu-emc', 'heatmap-gpu-min-max', 'convergence']);
-    expect(report.html).toContain('no surrogate prediction is available, so unmeasured cells are blank');
+    expect(report.html).toContain('no surrogate prediction is available,');
     expect(report.html).toContain('give --landscape for the whole grid');
   });
   it('keeps every section and says how to get what is missing', () => {
     for (const id of SECTIONS) expect(report.html).toContain(`<section id="${id}">`);
     expect(report.html).toMatch(/<p class="missing">No server record was given\. Pass --timeline/);
     expect(report.html).toContain('Nothing to compare against');
+  });
+});
+
+describe('a run made on the device twin', () => {
+  it('gets the twin’s exact landscape for its board, model, SLO quantile and batch sizes', async () => {
+    const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
+    const t = twinLandscape(run);
+    expect(t.rows).not.toBeNull();
+    const rows = t.rows!;
+    // AGX Orin: 13 GPU clocks → 91 min ≤ max pairs, 4 EMC clocks, batch sizes 1, 2, 4, 8, 16, one CPU clock
+    expect(rows.length).toBe(91 * 4 * 5);
+    expect(new Set(rows.map((r) => r.batch))).toEqual(new Set([1, 2, 4, 8, 16]));
+    expect(new Set(rows.map((r) => r.cpuHz))).toEqual(new Set([run.recommendation!.config.cpuHz]));
+    expect(rows.every((r) => r.model === 'efficientnet-b0' && r.device === 'sim:orin-agx' && r.tailQuantile === 0.99)).toBe(true);
+    expect(rows.every((r) => r.energyPerQueryJ > 0 && r.latencyTailMs >= r.latencyP50Ms)).toBe(true);
+    const inputs = await loadReportInputs({ run: join(fixtures, 'tuning-run.json') });
+    expect(inputs.landscape).toHaveLength(rows.length);
+    expect(inputs.landscapeSource).toMatch(/computed by the twin for this report \(1820 configurations/);
+  });
+  it('says why there is none for a run on real hardware or an unknown model', async () => {
+    const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
+    expect(twinLandscape({ ...run, device: { ...run.device, id: 'jetson', kind: 'jetson' } })).toEqual({ rows: null, why: 'the run was made on jetson, not the device twin' });
+    expect(twinLandscape({ ...run, model: 'my-model.onnx' })).toEqual({ rows: null, why: '"my-model.onnx" is not a zoo model the twin can compute' });
   });
 });

@@ -47,7 +47,14 @@ export function heatmapSpec(h: HeatmapInput): TopLevelSpec {
       encoding: {
         x,
         y,
-        color: { field: 'energyMJ', type: 'quantitative', title: ENERGY_LEGEND, scale: { scheme: 'viridis' }, legend: { format: '.3~r' } },
+        color: {
+          field: 'energyMJ',
+          type: 'quantitative',
+          title: ENERGY_LEGEND,
+          // A log colour scale when one corner is far costlier, so the differences near the optimum stay visible.
+          scale: { scheme: 'viridis', type: energies.length > 0 && Math.max(...energies) / Math.min(...energies) > 2 ? 'log' : 'linear' },
+          legend: { format: '.3~r' },
+        },
         opacity: { condition: { test: 'datum.feasible', value: 1 }, value: 0.35 },
         tooltip: [
           { field: 'x', title: AXIS_TITLES[h.x] },

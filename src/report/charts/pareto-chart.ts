@@ -40,7 +40,7 @@ export function paretoChartSpec(run: TuningRun, landscape?: readonly LandscapeRo
   const frontier = [...paretoFrontierBy<Point & (typeof trials)[number], number>(trials, (p) => p.batch)].flatMap(([, f]) =>
     f.map((p, order) => ({ ...p, order })),
   );
-  const background = (landscape ?? []).map((r) => ({ latencyMs: r.latencyP99Ms, energyMJ: mj(r.energyPerQueryJ) }));
+  const background = (landscape ?? []).map((r) => ({ latencyMs: r.latencyTailMs, energyMJ: mj(r.energyPerQueryJ) }));
   const baselines = run.baselines
     .filter((b) => b.measurement.valid)
     .map((b) => ({ name: b.name, latencyMs: b.measurement.latencyTailMs, energyMJ: mj(b.measurement.energyPerQueryJ) }));
