@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as devices } from './devices.ts';
+import { register as finetune } from './finetune.ts';
 import { register as landscape } from './landscape.ts';
 import { register as models } from './models.ts';
 import { register as restore } from './restore.ts';
@@ -10,4 +11,4 @@ import { register as report } from './report.ts';
 export type RegisterCommand = (program: Command) => void;
 
 /** The command list. Add one import + one entry per command file. */
-export const commands: RegisterCommand[] = [devices, models, restore, serve, report, landscape];
+export const commands: RegisterCommand[] = [devices, models, restore, serve, report, landscape, finetune];

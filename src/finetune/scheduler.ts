@@ -52,6 +52,8 @@ export interface SchedulerOptions {
   readonly clock: () => number;
   /** Look for a Pareto-set configuration / smaller micro-batch when a job does not fit. Default true. */
   readonly allowSwitch?: boolean;
+  /** Try smaller fine-tuning micro-batches when the requested one does not fit. Default true. */
+  readonly shrinkMicroBatch?: boolean;
   readonly onEvent?: (e: SchedulerEvent) => void;
   /** Wall-clock timestamps for the store (ISO). Default: now. */
   readonly now?: () => string;
@@ -110,6 +112,11 @@ export class FinetuneScheduler {
   }
   get runningJobId(): string | undefined {
     return this.running?.jobId;
+  }
+  /** Extra inference energy the running job's switched configuration has cost so far, J. */
+  get runningSwitchEnergyJ(): number {
+    const r = this.running;
+    return r ? r.queriesSwitched * r.admission.extraEnergyPerQueryJ : 0;
   }
   get stepInFlight(): StepGrant | undefined {
     return this.running?.inFlight;
@@ -297,6 +304,7 @@ export class FinetuneScheduler {
       features: (c, mb) => env.features(c, job.model, mb),
       model: job.model,
       candidates: this.o.allowSwitch === false ? [] : env.candidates(),
+      shrinkMicroBatch: this.o.shrinkMicroBatch ?? true,
       ensureModel: (c) => env.ensureModel(c),
     });
   }

@@ -63,6 +63,7 @@ export interface TwinReplayOptions {
   readonly predictor?: 'fitted' | 'oracle';
   readonly featureSet?: FeatureSet;
   readonly allowSwitch?: boolean;
+  readonly shrinkMicroBatch?: boolean;
   readonly noise?: number;
   readonly seed?: number;
   readonly paretoSize?: number;
@@ -80,8 +81,10 @@ export interface TwinReplay {
   /** Fine-tuning samples processed per second of the replay. */
   readonly finetuneSamplesPerS: number;
   readonly configSwitches: number;
-  /** Sum of the switched jobs' reported switch energy, J. */
+  /** Extra inference energy of switched configurations (ended jobs + the running one), J. */
   readonly switchEnergyJ: number;
+  /** Inference energy per query over the replay (batches + idle), J. */
+  readonly inferenceEnergyPerQueryJ: number;
 }
 
 /** The co-run replay on the twin in virtual time: server + batcher + scheduler + jobs. */
@@ -103,6 +106,7 @@ export function runTwinReplay(o: TwinReplayOptions): TwinReplay {
     rateRps: o.rateRps,
     clock: () => now,
     allowSwitch: o.allowSwitch ?? true,
+    shrinkMicroBatch: o.shrinkMicroBatch ?? true,
     onEvent: (e) => events.push(e),
     now: () => new Date(Date.UTC(2026, 10, 26) + now).toISOString(),
   });
@@ -130,7 +134,7 @@ export function runTwinReplay(o: TwinReplayOptions): TwinReplay {
   };
   const during = result.requests.filter((r) => r.duringFinetune);
   const samples = result.steps.reduce((s, x) => s + x.microBatch, 0);
-  const switchEnergyJ = scheduler.list().reduce((s, j) => s + (j.switchEnergyJ ?? 0), 0);
+  const switchEnergyJ = scheduler.list().reduce((s, j) => s + (j.switchEnergyJ ?? 0), 0) + scheduler.runningSwitchEnergyJ;
   return {
     result,
     timeline: timeline(result, sloAt, o.durationMs),
@@ -142,5 +146,6 @@ export function runTwinReplay(o: TwinReplayOptions): TwinReplay {
     finetuneSamplesPerS: samples / (o.durationMs / 1000),
     configSwitches: events.filter((e) => e.type === 'config-switch').length,
     switchEnergyJ,
+    inferenceEnergyPerQueryJ: result.inferenceEnergyJ / Math.max(1, result.requests.length),
   };
 }

@@ -1,0 +1,179 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { badInput } from '../core/errors.ts';
+import { FinetuneAdminClient } from '../finetune/admin-client.ts';
+import type { Job } from '../finetune/job.ts';
+import { JOB_KINDS } from '../finetune/job.ts';
+import { runTwinReplay } from '../finetune/twin-replay.ts';
+import { action } from './run-action.ts';
+
+interface ConnOpts {
+  url: string;
+  token?: string;
+}
+
+function client(o: ConnOpts): FinetuneAdminClient {
+  const token = o.token ?? process.env.POLYTHROTTLE_ADMIN_TOKEN;
+  if (!token) throw badInput('no admin token', 'pass --token <token> or set POLYTHROTTLE_ADMIN_TOKEN (the token `serve` printed or was given)');
+  return new FinetuneAdminClient({ url: o.url, token });
+}
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw badInput(`${name} must be a positive integer, got ${v}`);
+  return n;
+};
+
+function msOption(name: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(v.trim());
+  if (!m) throw badInput(`${name} must be a duration like 250ms or 0.7s, got ${v}`);
+  return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+}
+
+function jobLine(j: Job): string {
+  const state = { queued: pc.yellow, running: pc.green, done: pc.dim, failed: pc.red, cancelled: pc.dim }[j.state](j.state.padEnd(9));
+  const progress = j.steps ? `${j.stepsDone}/${j.steps}` : `${j.stepsDone}`;
+  const mb = j.runMicroBatch && j.runMicroBatch !== j.microBatch ? `${j.runMicroBatch} (asked ${j.microBatch})` : `${j.microBatch}`;
+  const extra = [j.exitStatus !== undefined && j.exitStatus !== 0 ? `exit ${j.exitStatus}` : '', j.switchEnergyJ ? `switch ${j.switchEnergyJ.toFixed(2)} J` : '', j.reason ?? '']
+    .filter(Boolean)
+    .join(' · ');
+  return `${j.id}  ${state} ${j.kind.padEnd(7)} ${j.name.padEnd(16)} ${j.model.padEnd(16)} mb ${mb.padEnd(4)} steps ${progress.padEnd(8)} ${pc.dim(extra)}`;
+}
+
+export function register(program: Command): void {
+  const ft = program.command('finetune').description('fine-tuning beside inference: jobs on a running server, and a replay on the device twin');
+  const conn = (c: Command) =>
+    c.option('--url <url>', 'server address', 'http://127.0.0.1:8000').option('--token <token>', 'admin bearer token (env POLYTHROTTLE_ADMIN_TOKEN)');
+
+  conn(
+    ft
+      .command('submit')
+      .description('queue a fine-tuning job (FIFO; it starts when its predicted inference tail latency meets the SLO)')
+      .requiredOption('--kind <kind>', `${JOB_KINDS.join(' | ')}: gate = your training loop asks before each step over HTTP; command = a command from the server configuration file, paused between batches; sim = a simulated job on the twin`)
+      .option('--model <name>', 'model being fine-tuned (zoo name; default: the served model)')
+      .option('--micro-batch <n>', 'fine-tuning micro-batch (the scheduler may run a smaller one to fit)', int('--micro-batch'))
+      .option('--steps <n>', 'steps to run (required for sim jobs)', int('--steps'))
+      .option('--command <name>', 'command jobs: the name of a command in the server configuration file')
+      .option('--name <label>', 'label shown in listings')
+      .option('--json', 'print the job as JSON'),
+  ).action(
+    action(async (o: ConnOpts & { kind: string; model?: string; microBatch?: number; steps?: number; command?: string; name?: string; json?: boolean }) => {
+      if (!JOB_KINDS.includes(o.kind as Job['kind'])) throw badInput(`--kind must be one of ${JOB_KINDS.join(', ')}, got ${o.kind}`);
+      const { job } = await client(o).submit({
+        kind: o.kind as Job['kind'],
+        ...(o.name ? { name: o.name } : {}),
+        ...(o.model ? { model: o.model } : {}),
+        ...(o.microBatch ? { microBatch: o.microBatch } : {}),
+        ...(o.steps ? { steps: o.steps } : {}),
+        ...(o.command ? { command: o.command } : {}),
+      });
+      if (o.json) process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+      else process.stdout.write(`${jobLine(job)}\n`);
+    }),
+  );
+
+  conn(ft.command('list').description('the job queue in FIFO order').option('--json', 'print JSON')).action(
+    action(async (o: ConnOpts & { json?: boolean }) => {
+      const { jobs } = await client(o).list();
+      if (o.json) process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+      else if (jobs.length === 0) process.stdout.write('no fine-tuning jobs\n');
+      else for (const j of jobs) process.stdout.write(`${jobLine(j)}\n`);
+    }),
+  );
+
+  conn(ft.command('cancel').description('cancel a queued or running job (a command job\'s process is terminated)').argument('<id>', 'job id')).action(
+    action(async (id: string, o: ConnOpts) => {
+      const { job } = await client(o).cancel(id);
+      process.stdout.write(`${jobLine(job)}\n`);
+    }),
+  );
+
+  ft.command('replay')
+    .description("replay a request stream on the device twin in virtual time with fine-tuning jobs queued (the paper's Appendix D by default)")
+    .option('--device <sim:board>', 'simulated board', 'sim:tx2')
+    .option('--model <name>', 'model served', 'efficientnet-b0')
+    .option('--rate <rps>', 'Poisson arrival rate, requests/s', '30')
+    .option('--duration <s>', 'stream length, seconds', '60')
+    .option('--slo <ms>', 'SLO latency at the start', '250ms')
+    .option('--slo-change <at:latency...>', 'SLO changes, e.g. 30s:700ms (repeatable; default 30s:700ms)')
+    .option('--quantile <q>', 'SLO quantile', '0.99')
+    .option('--finetune-model <name>', 'model being fine-tuned (default: the served model)')
+    .option('--micro-batch <n>', 'fine-tuning micro-batch', int('--micro-batch'), 1)
+    .option('--jobs <n>', 'jobs queued at t = 0', int('--jobs'), 4)
+    .option('--steps <n>', 'steps per job', int('--steps'), 20)
+    .option('--no-switch', "the paper's mode: admit or wait, no Pareto switch or smaller micro-batch")
+    .option('--oracle', 'use exact co-run latencies instead of the fitted predictor')
+    .option('--seed <n>', 'random seed', '7')
+    .option('--timeline <file>', 'write the timeline JSON ({ t, sloMs, latencyMs, finetuneRunning }[]) for `report --timeline`')
+    .action(
+      action(
+        async (o: {
+          device: string;
+          model: string;
+          rate: string;
+          duration: string;
+          slo: string;
+          sloChange?: string[];
+          quantile: string;
+          finetuneModel?: string;
+          microBatch: number;
+          jobs: number;
+          steps: number;
+          switch: boolean;
+          oracle?: boolean;
+          seed: string;
+          timeline?: string;
+        }) => {
+          const m = /^sim:(.+)$/.exec(o.device);
+          if (!m) throw badInput(`replay runs on the device twin: --device sim:<board>, got ${o.device}`);
+          const rate = Number(o.rate);
+          const durationS = Number(o.duration);
+          const q = Number(o.quantile);
+          if (!(rate > 0)) throw badInput(`--rate must be > 0, got ${o.rate}`);
+          if (!(durationS > 0)) throw badInput(`--duration must be > 0 seconds, got ${o.duration}`);
+          if (!(q > 0 && q < 1)) throw badInput(`--quantile must be in (0, 1), got ${o.quantile}`);
+          const changes = (o.sloChange ?? ['30s:700ms']).map((c) => {
+            const [at, lat] = c.split(':');
+            if (!at || !lat) throw badInput(`--slo-change must look like 30s:700ms, got ${c}`);
+            return { atMs: msOption('--slo-change time', at), slo: { latencyMs: msOption('--slo-change latency', lat), quantile: q } };
+          });
+          const ftModel = o.finetuneModel ?? o.model;
+          process.stderr.write(pc.dim(`replaying ${durationS} s at ${rate} req/s on ${o.device} (virtual time)…\n`));
+          const r = runTwinReplay({
+            board: m[1]!,
+            model: o.model,
+            rateRps: rate,
+            durationMs: durationS * 1000,
+            slo: { latencyMs: msOption('--slo', o.slo), quantile: q },
+            sloChanges: changes,
+            submissions: Array.from({ length: o.jobs }, (_, i) => ({
+              atMs: 0,
+              spec: { kind: 'sim' as const, name: `ft-${i + 1}`, model: ftModel, microBatch: o.microBatch, steps: o.steps },
+            })),
+            allowSwitch: o.switch,
+            shrinkMicroBatch: o.switch,
+            predictor: o.oracle ? 'oracle' : 'fitted',
+            seed: Number(o.seed),
+          });
+          for (const e of r.events) {
+            const t = `${(e.t / 1000).toFixed(2).padStart(6)} s`;
+            if (e.type === 'job-started') process.stdout.write(`${t}  start  ${e.job.name} (micro-batch ${e.admission.option.microBatch}, predicted p${Math.round(q * 100)} ≤ ${e.admission.option.tailUpperMs.toFixed(0)} ms${e.admission.switched ? ', switched configuration' : ''})\n`);
+            else if (e.type === 'job-ended') process.stdout.write(`${t}  end    ${e.job.name} ${e.job.state} after ${e.job.stepsDone} steps\n`);
+            else if (e.type === 'job-waiting') process.stdout.write(`${t}  wait   ${e.job.name}: ${e.reason}\n`);
+            else if (e.type === 'slo-changed') process.stdout.write(`${t}  SLO    ${e.slo.latencyMs} ms\n`);
+          }
+          const samples = r.result.steps.reduce((s, x) => s + x.microBatch, 0);
+          process.stdout.write(
+            `\nSLO attainment ${(100 * r.attainment).toFixed(2)} % of ${r.result.requests.length} requests; while fine-tuning ${(100 * r.attainmentDuringFinetune).toFixed(2)} % of ${r.requestsDuringFinetune}\n` +
+              `fine-tuning: ${r.result.steps.length} steps, ${samples} samples (${r.finetuneSamplesPerS.toFixed(2)} samples/s), ${r.scheduler.list().filter((j) => j.state === 'done').length}/${o.jobs} jobs done; ` +
+              `${r.configSwitches} configuration changes, switch energy ${r.switchEnergyJ.toFixed(2)} J\n`,
+          );
+          if (o.timeline) {
+            writeFileSync(o.timeline, `${JSON.stringify(r.timeline)}\n`);
+            process.stdout.write(`timeline → ${o.timeline}\n`);
+          }
+        },
+      ),
+    );
+}
