@@ -9,3 +9,17 @@ export { inventory } from './device/inventory.ts';
 export { withDeviceGuard, installRestoreHandlers, guardDevice, GuardedDevice } from './device/safety/guard.ts';
 export { restoreFromSnapshotFiles } from './device/safety/restore-file.ts';
 export { PowerMeter, type EnergyWindow, type WindowHandle } from './measure/power-meter.ts';
+export {
+  loadReportInputs,
+  planReport,
+  renderReport,
+  writeReport,
+  renderChart,
+  readTuningRunFile,
+  parseTimeline,
+  twinLandscape,
+  type ReportInputs,
+  type ReportSources,
+  type RenderedReport,
+  type TimelinePoint,
+} from './report/index.ts';
