@@ -5,6 +5,26 @@ export * from './workload/index.ts';
 export { MeasuredTrialRunner, type MeasuredTrialOptions } from './measure/measured-trial.ts';
 export { openTrialRunner, type OpenTrialRunnerOptions, type WorkloadOptions, WORKLOAD_FLAGS, addWorkloadFlags, workloadFromFlags } from './measure/open-trial-runner.ts';
 export { openDevice, detectDevice, type OpenDeviceOptions } from './device/open.ts';
+export {
+  BOARDS,
+  loadBoard,
+  evaluateConfig,
+  createSimDevice,
+  createSimTrialRunner,
+  computeLandscape,
+  landscapeCsv,
+  writeLandscapeCsv,
+  fineTuneStepCost,
+  type BoardSpec,
+  type EvaluateOptions,
+  type Evaluation,
+  type SimDevice,
+  type SimLoad,
+  type SimTrialRunner,
+  type Landscape,
+  type LandscapeRow,
+  type FineTuneStepCost,
+} from './device/sim/index.ts';
 export { inventory } from './device/inventory.ts';
 export { withDeviceGuard, installRestoreHandlers, guardDevice, GuardedDevice } from './device/safety/guard.ts';
 export { restoreFromSnapshotFiles } from './device/safety/restore-file.ts';
