@@ -109,8 +109,9 @@ export class DryRunIo implements SysfsIo {
   resolve(rel: string): Promise<string> {
     return this.inner.resolve(rel);
   }
-  async writable(): Promise<boolean> {
-    return true;
+  /** Whether a real run could write it (a dry run itself writes nothing). */
+  writable(rel: string): Promise<boolean> {
+    return this.inner.writable(rel);
   }
 }
 
