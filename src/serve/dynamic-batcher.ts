@@ -45,6 +45,18 @@ export interface DynamicBatcherOptions {
   readonly serviceTimes?: ServiceTimeEstimator;
   /** Monotonic clock in ms (performance.now). */
   readonly now?: () => number;
+  /**
+   * Refuse (503) a queued request at dispatch when it has waited so long that its batch cannot
+   * finish inside the SLO any more, instead of serving it late (true). Never done when one batch
+   * alone exceeds the budget.
+   */
+  readonly dropLate?: boolean;
+}
+
+export interface DropEvent {
+  readonly model: string;
+  /** Requests refused because they could no longer meet the SLO. */
+  readonly requests: number;
 }
 
 export interface BatchEvent {
@@ -97,6 +109,7 @@ interface Pending {
 
 interface Listeners {
   batch: ((e: BatchEvent) => void)[];
+  drop: ((e: DropEvent) => void)[];
   idle: ((e: IdleEvent) => void)[];
   gap: ((e: GapEvent) => void)[];
 }
@@ -113,7 +126,8 @@ export class DynamicBatcher {
   readonly #margin: number;
   readonly #maxDelay: number | undefined;
   readonly #defaultMaxQueueRows: number;
-  readonly #listeners: Listeners = { batch: [], idle: [], gap: [] };
+  readonly #listeners: Listeners = { batch: [], drop: [], idle: [], gap: [] };
+  readonly #dropLate: boolean;
   readonly #tasks: { run: () => Promise<void>; resolve: () => void; reject: (e: unknown) => void }[] = [];
   #slo: Slo;
   #running: { model: string; startedAt: number; expectedMs: number } | null = null;
@@ -131,6 +145,7 @@ export class DynamicBatcher {
     this.#maxDelay = opts.maxQueueDelayMs;
     this.#defaultMaxQueueRows = opts.maxQueueRows ?? DEFAULT_MAX_QUEUE_ROWS;
     this.#now = opts.now ?? (() => performance.now());
+    this.#dropLate = opts.dropLate ?? true;
     this.serviceTimes = opts.serviceTimes ?? new ServiceTimeEstimator();
     for (const [name, m] of Object.entries(opts.models)) this.setModel(name, m);
     this.#idleSince = this.#now();
@@ -221,6 +236,17 @@ export class DynamicBatcher {
     });
   }
 
+  /**
+   * Throw the 503 that `submit` would throw for a request of `rows` rows, without queueing
+   * anything: lets the server shed load before it parses a request body.
+   */
+  checkAdmission(model: string, rows = 1): void {
+    const m = this.#models.get(model);
+    if (!m) return;
+    if (this.#closing) throw new OverloadedError('the server is shutting down', 1);
+    this.#admit(model, m, rows);
+  }
+
   #admit(model: string, m: BatchedModel, rows: number): void {
     const cap = m.maxQueueRows ?? this.#defaultMaxQueueRows;
     const queued = this.queuedRows(model);
@@ -303,6 +329,10 @@ export class DynamicBatcher {
     const now = this.#now();
     const pick = this.#pick(now);
     if (pick && 'model' in pick) {
+      if (this.#dropHopeless(pick.model, now) && this.queuedRows(pick.model) === 0) {
+        this.#schedule();
+        return;
+      }
       this.#clearTimer();
       this.#dispatch(pick.model, now);
       return;
@@ -372,6 +402,29 @@ export class DynamicBatcher {
       budget = Math.min(budget, head ? Math.max(0, head.arrivedAt + d - now) : d);
     }
     return Number.isFinite(budget) ? budget : 0;
+  }
+
+  /** Refuse the queued requests of `model` that cannot finish inside the SLO any more; true if any. */
+  #dropHopeless(model: string, now: number): boolean {
+    if (!this.#dropLate || this.#closing) return false;
+    const s = this.fullBatchMs(model);
+    if (s === undefined || s > latencyBudgetMs(this.#slo, this.#margin)) return false;
+    const q = this.#queues.get(model)!;
+    const late = q.filter((p) => now - p.arrivedAt + s > this.#slo.latencyMs);
+    if (late.length === 0) return false;
+    const err = new OverloadedError(
+      `overloaded: the request waited ${(now - late[0]!.arrivedAt).toFixed(0)} ms in the queue and could no longer finish inside the ${this.#slo.latencyMs} ms SLO`,
+      1,
+    );
+    let rows = 0;
+    for (const p of late) {
+      q.splice(q.indexOf(p), 1);
+      rows += p.rows;
+      p.reject(err);
+    }
+    this.#queuedRows.set(model, this.queuedRows(model) - rows);
+    this.#emit('drop', { model, requests: late.length });
+    return true;
   }
 
   #take(model: string): Pending[] {

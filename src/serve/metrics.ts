@@ -25,6 +25,7 @@ export class Metrics {
   readonly batchLatency: Histogram<'model'>;
   readonly batchSize: Histogram<'model'>;
   readonly sloViolations: Counter<'model'>;
+  readonly lateDrops: Counter<'model'>;
   readonly energy: Counter<'model'>;
   readonly energyPerRequest: Histogram<'model'>;
   readonly unmeteredBatches: Counter<'model'>;
@@ -75,6 +76,12 @@ export class Metrics {
     this.sloViolations = new Counter({
       name: 'polythrottle_slo_violations_total',
       help: 'Admitted requests whose latency exceeded the SLO latency',
+      labelNames: ['model'],
+      registers,
+    });
+    this.lateDrops = new Counter({
+      name: 'polythrottle_late_drops_total',
+      help: 'Queued requests refused (503) at dispatch because they could no longer finish inside the SLO',
       labelNames: ['model'],
       registers,
     });

@@ -42,6 +42,8 @@ export interface ServerOptions {
   /** Safety margin, share of the SLO (0.1). */
   readonly margin?: number;
   readonly maxQueueDelayMs?: number;
+  /** Refuse queued requests that can no longer meet the SLO instead of serving them late (true). */
+  readonly dropLate?: boolean;
   /** Service time measured beforehand per model (the profile's), used until batches are measured. */
   readonly priorServiceMs?: Readonly<Record<string, { batch: number; ms: number }>>;
   /** Warm-up batches per model before ready (3: the first is discarded as a cold start). 0 disables. */
@@ -148,6 +150,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     margin: opts.margin,
     maxQueueDelayMs: opts.maxQueueDelayMs,
     maxQueueRows: opts.maxQueueRows,
+    ...(opts.dropLate === undefined ? {} : { dropLate: opts.dropLate }),
     serviceTimes,
   });
   const metrics = new Metrics();
@@ -163,6 +166,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   ctx.setSlo(opts.slo);
   if (opts.applied) metrics.setClocks(opts.applied.applied);
   batcher.on('batch', (e) => void meterBatch(ctx, e, e.rowsPerRequest));
+  batcher.on('drop', (e) => metrics.lateDrops.inc({ model: e.model }, e.requests));
 
   const app = Fastify({
     logger: opts.logger ?? false,

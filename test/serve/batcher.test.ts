@@ -115,6 +115,27 @@ describe('DynamicBatcher', () => {
     await b.close();
   });
 
+  it('refuses at dispatch a queued request that can no longer finish inside the SLO', async () => {
+    let t = 0;
+    const st = new ServiceTimeEstimator();
+    st.setPrior('double', 4, 20); // D = 140 ms on the test's clock
+    const late = new DynamicBatcher({ backend: new FakeBackend({ fixedMs: 1 }), models: { double: { maxBatch: 4 } }, slo, serviceTimes: st, now: () => t });
+    const drops: number[] = [];
+    late.on('drop', (e) => drops.push(e.requests));
+    const p = late.submit('double', row(1), 1);
+    t = 190; // the queue-delay timer fires with the request 190 ms old: 190 + 20 > 200
+    await expect(p).rejects.toThrow(/waited 190 ms in the queue and could no longer finish inside the 200 ms SLO/);
+    expect(drops).toEqual([1]);
+    await late.close();
+
+    t = 0;
+    const keep = new DynamicBatcher({ backend: new FakeBackend({ fixedMs: 1 }), models: { double: { maxBatch: 4 } }, slo, serviceTimes: st, now: () => t, dropLate: false });
+    const q = keep.submit('double', row(1), 1);
+    t = 190;
+    expect((await q).batchSize).toBe(1);
+    await keep.close();
+  });
+
   it('enforces the hard queue bound with a message that names it', async () => {
     const backend = new FakeBackend({ fixedMs: 5 });
     const b = new DynamicBatcher({ backend, models: { double: { maxBatch: 2, maxQueueRows: 3 } }, slo });
