@@ -49,8 +49,17 @@ export function paretoChartSpec(run: TuningRun, landscape?: readonly LandscapeRo
     : [];
 
   const xs = [...trials.map((t) => t.latencyMs), ...baselines.map((b) => b.latencyMs), run.slo.latencyMs];
-  const ys = [...trials.map((t) => t.energyMJ), ...baselines.map((b) => b.energyMJ), ...rec.map((r) => r.energyMJ)];
   const x = { field: 'latencyMs', type: 'quantitative', title: PARETO_TITLES.x(run.slo.quantile), scale: scaleFor(xs) } as const;
+  // The y axis spans the measured points and reaches down to the grid's cheapest point in the latency
+  // range, so configurations cheaper than anything the run measured are never cut off.
+  const xInside = (v: number) => x.scale.domain === undefined || (v >= x.scale.domain[0] && v <= x.scale.domain[1]);
+  const gridFloor = background.filter((b) => xInside(b.latencyMs)).map((b) => b.energyMJ);
+  const ys = [
+    ...trials.map((t) => t.energyMJ),
+    ...baselines.map((b) => b.energyMJ),
+    ...rec.map((r) => r.energyMJ),
+    ...(gridFloor.length > 0 ? [Math.min(...gridFloor)] : []),
+  ];
   const y = { field: 'energyMJ', type: 'quantitative', title: PARETO_TITLES.y, scale: scaleFor(ys) } as const;
   const colour = { field: 'batch', type: 'ordinal', title: 'batch size', scale: BATCH_COLOURS } as const;
 
