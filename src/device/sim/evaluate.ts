@@ -199,11 +199,12 @@ function evaluateAt(
   // Pre-processing is a pipelined stage on the cores the launching thread leaves free: it bounds
   // the batch rate only when the CPU cannot keep up.
   const preInterval = t.preprocessCoreS / Math.max(1, online - 1);
-  const intervalS = rate === undefined ? preInterval : c.batch / rate;
+  const intervalS = rate === undefined ? 0 : c.batch / rate;
   const run: GovernorRun = simulateGovernor(board, lo, hi, {
     inferS: t.inferS,
     busyFrac: t.busyFrac,
     hostS: t.hostS,
+    minIntervalS: preInterval,
     intervalS,
     mode,
   });
@@ -251,7 +252,7 @@ function evaluateAt(
     fillP50 = fillWaitQuantileS(c.batch, rate, 0.5);
     fillTail = fillWaitQuantileS(c.batch, rate, q);
     const period = D / run.batches;
-    const demand = serviceMean + t.hostS;
+    const demand = Math.max(serviceMean + t.hostS, preInterval);
     const rho = demand / intervalS;
     if (period > intervalS * 1.005 || rho >= 1) {
       overloaded = true;

@@ -13,10 +13,9 @@ export interface PeriodicWorkload {
   readonly busyFrac: Float64Array;
   /** Host gap after each batch before the next one can start, seconds. */
   readonly hostS: number;
-  /**
-   * Saturated mode: the shortest start-to-start interval (CPU pre-processing of the next batch).
-   * Load-aware mode: the batch period B/λ (batches arrive full at this interval).
-   */
+  /** Shortest start-to-start interval the CPU pre-processing stage allows, seconds. */
+  readonly minIntervalS: number;
+  /** Load-aware mode: the batch period B/λ (batches arrive full at this interval); unused when saturated. */
   readonly intervalS: number;
   readonly mode: 'saturated' | 'load-aware';
 }
@@ -39,7 +38,7 @@ const MAX_WINDOWS = 40000;
 
 function pinned(lo: number, w: PeriodicWorkload, n: number): GovernorRun {
   const t = w.inferS[lo]!;
-  const period = w.mode === 'saturated' ? Math.max(t + w.hostS, w.intervalS) : Math.max(w.intervalS, t + w.hostS);
+  const period = Math.max(t + w.hostS, w.minIntervalS, w.mode === 'saturated' ? 0 : w.intervalS);
   const timeAt = new Float64Array(n);
   const progressAt = new Float64Array(n);
   timeAt[lo] = period;
@@ -176,10 +175,7 @@ export function simulateGovernor(board: BoardSpec, lo: number, hi: number, w: Pe
             completedMeasured++;
             service.push(now - batchStart);
           }
-          nextStart =
-            w.mode === 'saturated'
-              ? Math.max(now + w.hostS, batchStart + w.intervalS)
-              : Math.max(nextArrival, now + w.hostS);
+          nextStart = Math.max(now + w.hostS, batchStart + w.minIntervalS, w.mode === 'saturated' ? 0 : nextArrival);
           if (nextStart <= now) startBatch();
         } else {
           busyInWin += room * w.busyFrac[f]!;

@@ -86,6 +86,16 @@ describe('twin physics', () => {
     expect(e.latencyTailMs).toBeGreaterThan(1000);
   });
 
+  it('overloads when CPU pre-processing cannot keep up, even with a fast GPU', () => {
+    const c = orin.cpu.freqsHz;
+    const cfg = { ...pin(top(orin.gpu.freqsHz)), batch: 4 };
+    // 3e7 cycles per image on 11 free cores: ~800 images/s at 2.2 GHz, ~40 at 115 MHz.
+    expect(evaluateConfig(orin, dense, { ...cfg, cpuHz: top(c) }, { rateRps: 100 }).overloaded).toBe(false);
+    const slow = evaluateConfig(orin, dense, { ...cfg, cpuHz: c[0]! }, { rateRps: 100 });
+    expect(slow.overloaded).toBe(true);
+    expect(slow.throughputQps).toBeLessThan(60);
+  });
+
   it('adds the batch-fill wait: exact quantiles for Poisson arrivals', () => {
     expect(fillWaitQuantileS(1, 50, 0.99)).toBe(0);
     // Batch 2: half the requests wait Exp(λ), half do not → P(W ≤ t) = 1 − ½e^{−λt}.
