@@ -1,0 +1,163 @@
+/**
+ * Fine-tuning inside `polythrottle serve`: builds the scheduler's environment (the twin for `sim:`
+ * devices; the tuning profile's measured trials on real hardware), the job store, the service wired
+ * to the server's batcher and serving context, and the admin routes plugin. The server registers
+ * `plugin` among its admin plugins (under /v1, behind the token) and calls `close()` on shutdown.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { type Config, configKey } from '../core/config.ts';
+import type { Slo, TuningRun } from '../core/tuning-run.ts';
+import type { WorkloadProfile } from '../core/workload-profile.ts';
+import type { ServingContext } from '../serve/serving-context.ts';
+import { recommendForSlo } from '../tune/recommend-for-slo.ts';
+import type { InferenceBaseline } from './admission.ts';
+import type { CommandSpec } from './command-runner.ts';
+import { FinetuneService, type ServingHost } from './finetune-service.ts';
+import { finetuneRoutes } from './http-plugin.ts';
+import { SqliteJobStore } from './job-store.ts';
+import { paretoFromRun } from './pareto.ts';
+import { InterferencePredictor, type ProfiledRun } from './predictor.ts';
+import type { SchedulerEnvironment, SchedulerEvent } from './scheduler.ts';
+import { createSimEnvironment, interferenceFeatures } from './sim-environment.ts';
+import { TWIN_PROFILING, twinCosts } from './twin-costs.ts';
+import { cachedZooProfile, twinParetoSet } from './twin-replay.ts';
+
+export interface ServingFinetuneOptions {
+  /** SQLite file for the job queue. */
+  readonly dbFile: string;
+  /** The served model: a zoo name (its FLOPs and bytes are the predictor's inference features). */
+  readonly model: string;
+  /** Arrival rate the admission assumes, requests/s (the profile's when it has one). */
+  readonly rateRps: number;
+  /** `sim:` device board: the twin provides profiling, baselines and simulated steps. */
+  readonly board?: string;
+  /** The tuning profile: its measured Pareto set and SLO re-selection (real hardware). */
+  readonly run?: TuningRun;
+  /** Profiled co-runs per configuration key (real hardware): fits the predictor there. */
+  readonly profiledRuns?: Readonly<Record<string, readonly ProfiledRun[]>>;
+  readonly commands?: Readonly<Record<string, CommandSpec>>;
+  readonly profileOf?: (name: string) => WorkloadProfile;
+  readonly log?: (msg: string) => void;
+  readonly onEvent?: (e: SchedulerEvent) => void;
+}
+
+export interface ServingFinetune {
+  readonly service: FinetuneService;
+  readonly plugin: FastifyPluginAsync;
+  close(): Promise<void>;
+}
+
+function hostOf(ctx: ServingContext): ServingHost {
+  return {
+    runWhenIdle: (task) => ctx.batcher.runWhenIdle(task),
+    onIdle: (fn) => {
+      ctx.batcher.on('idle', (e) => fn(e.budgetMs));
+    },
+    onBatch: (fn) => {
+      ctx.batcher.on('batch', (e) => {
+        if (!e.failed) fn(e.serviceMs, e.requests);
+      });
+    },
+    onSlo: (fn) => ctx.on('slo', fn),
+    applyConfig: async (c: Config) => {
+      const { batch, ...clocks } = c;
+      await ctx.applyConfig(ctx.device ? clocks : undefined, batch);
+    },
+  };
+}
+
+/** Environment from a tuning profile's measurements (real hardware). */
+function profileEnvironment(run: TuningRun, o: ServingFinetuneOptions, predictor: InterferencePredictor): SchedulerEnvironment {
+  const profileOf = o.profileOf ?? cachedZooProfile;
+  const trials = new Map<string, InferenceBaseline>();
+  for (const t of run.trials) {
+    if (!t.measurement.valid) continue;
+    const k = configKey(t.config);
+    const prev = trials.get(k);
+    const m = t.measurement;
+    trials.set(k, {
+      tailMs: Math.max(prev?.tailMs ?? 0, m.latencyTailMs),
+      serviceMs: m.serviceMs,
+      energyPerQueryJ: m.energyPerQueryJ,
+    });
+  }
+  const candidates = paretoFromRun(run).map((p) => p.config);
+  return {
+    baseline: (c) => {
+      const b = trials.get(configKey(c));
+      if (!b) throw new RangeError(`configuration ${configKey(c)} was not measured by the profile`);
+      return b;
+    },
+    features: (c, model, mb) => interferenceFeatures(profileOf, o.model, c.batch, model, mb),
+    candidates: () => candidates,
+    selectForSlo: (slo: Slo) => {
+      const a = recommendForSlo(run, slo);
+      return a.measured?.config ?? run.recommendation?.config ?? candidates[0]!;
+    },
+    ensureModel: (c) => {
+      const k = configKey(c);
+      if (predictor.has(k)) return true;
+      const runs = o.profiledRuns?.[k];
+      if (!runs || runs.length < predictor.minRuns) return false;
+      predictor.fit(k, runs);
+      return true;
+    },
+    validate: (spec) => {
+      profileOf(spec.model);
+    },
+  };
+}
+
+export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOptions): ServingFinetune {
+  const profileOf = o.profileOf ?? cachedZooProfile;
+  profileOf(o.model); // fail early on a model without a cost profile
+  const predictor = new InterferencePredictor({ featureSet: 'roofline' });
+  let environment: SchedulerEnvironment;
+  let simStepMs: ((c: Config, m: string, mb: number) => number) | undefined;
+  if (o.board) {
+    const costs = twinCosts(o.board, profileOf, o.model);
+    const candidates = o.run ? paretoFromRun(o.run).map((p) => p.config) : twinParetoSet(o.board, o.model, o.rateRps);
+    environment = createSimEnvironment({ costs, profileOf, model: o.model, candidates, predictor, profiling: TWIN_PROFILING, noise: 0.03, seed: 1 });
+    simStepMs = (c, m, mb) => costs.finetuneStep(c, m, mb).stepMs;
+  } else if (o.run) environment = profileEnvironment(o.run, o, predictor);
+  else throw new RangeError('fine-tuning needs a simulated device or a tuning profile (its measured Pareto set and baselines)');
+  const store = new SqliteJobStore(o.dbFile);
+  const service = new FinetuneService({
+    store,
+    predictor,
+    environment,
+    slo: ctx.slo,
+    rateRps: o.rateRps,
+    clock: () => performance.now(),
+    host: hostOf(ctx),
+    ...(o.commands ? { commands: o.commands } : {}),
+    ...(simStepMs ? { simStepMs } : {}),
+    ...(o.log ? { log: o.log } : {}),
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+  });
+  return {
+    service,
+    plugin: finetuneRoutes({ service, defaultModel: o.model }),
+    close: async () => {
+      await service.close();
+      store.close();
+    },
+  };
+}
+
+/**
+ * The whole of fine-tuning as one admin plugin for `createServer({ adminPlugins: [...] })`: it reads
+ * the serving context (`app.polythrottle`), applies the scheduler's inference configuration, and
+ * stops command jobs when the server closes (queued jobs stay in the database).
+ */
+export function finetuneServePlugin(o: ServingFinetuneOptions): FastifyPluginAsync {
+  return async (app) => {
+    const ctx = app.polythrottle;
+    const ft = createServingFinetune(ctx, o);
+    app.addHook('onClose', async () => ft.close());
+    await hostOf(ctx)
+      .applyConfig(ft.service.scheduler.config)
+      .catch((e: unknown) => o.log?.(`could not apply the fine-tuning scheduler's configuration: ${e instanceof Error ? e.message : String(e)}`));
+    await app.register(ft.plugin);
+  };
+}
