@@ -62,6 +62,8 @@ export interface ModelAnalysis {
   readonly batch: number;
   /** False when every input has a fixed leading dimension: the graph runs at one batch only. */
   readonly symbolicBatch: boolean;
+  /** True when a fixed-batch model was analysed with its leading input dimension set to `batch`. */
+  readonly batchOverridden: boolean;
   readonly irVersion: number;
   readonly opset: number;
   readonly producer: string;
@@ -95,7 +97,7 @@ function graphInputs(m: OnnxModel): ValueInfo[] {
   return m.graph.inputs.filter((i) => !inits.has(i.name));
 }
 
-function resolveInputDims(m: OnnxModel, batch: number, opts: AnalyzeOptions): Map<string, number[]> {
+function resolveInputDims(m: OnnxModel, batch: number, opts: AnalyzeOptions, overrideLeading: boolean): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const batchNames = new Set<string>();
   for (const i of graphInputs(m)) {
@@ -107,7 +109,7 @@ function resolveInputDims(m: OnnxModel, batch: number, opts: AnalyzeOptions): Ma
     out.set(
       i.name,
       i.dims.map((d, k) => {
-        if (typeof d === 'number') return d;
+        if (typeof d === 'number') return overrideLeading && k === 0 ? batch : d;
         if (isBatchDim(d, k) || (typeof d === 'string' && batchNames.has(d))) return batch;
         const given = typeof d === 'string' ? opts.dims?.[d] : undefined;
         if (given !== undefined) return given;
@@ -121,8 +123,8 @@ function resolveInputDims(m: OnnxModel, batch: number, opts: AnalyzeOptions): Ma
   return out;
 }
 
-function runPass(m: OnnxModel, batch: number, opts: AnalyzeOptions, batchNames: ReadonlySet<string>): Pass {
-  const inputDims = resolveInputDims(m, batch, opts);
+function runPass(m: OnnxModel, batch: number, opts: AnalyzeOptions, batchNames: ReadonlySet<string>, overrideLeading = false): Pass {
+  const inputDims = resolveInputDims(m, batch, opts, overrideLeading);
   const resolveStored = (v: ValueInfo): number[] | undefined => {
     if (!v.dims) return undefined;
     const out: number[] = [];
@@ -222,16 +224,32 @@ export function analyzeModel(model: OnnxModel, opts: AnalyzeOptions = {}): Model
     p2 = undefined;
   }
   let at: Pass = p1;
+  const fixedBatch = symbolicBatch ? 1 : Math.max(1, (p1.inputDims.get(inputs[0]?.name ?? '') ?? [1])[0] ?? 1);
+  // Passes the symbolic shapes are read from.
+  let shape1: Pass = p1;
+  let shape2: Pass | undefined = p2;
+  let batchOverridden = false;
   if (!symbolicBatch) {
-    if (opts.batch !== undefined && opts.batch !== 1) notes.push(`the model has a fixed batch; --batch ${opts.batch} is ignored`);
+    if (opts.batch !== undefined && opts.batch !== fixedBatch) {
+      // Try the graph with its leading input dimension set to the batch asked for: most fixed-batch
+      // exports compute the same per sample (unless a node hard-codes the batch).
+      const o1 = runPass(model, 1, opts, batchNames, true);
+      const o2 = runPass(model, 2, opts, batchNames, true);
+      if (o1.inference.failures.size <= p1.inference.failures.size && o2.inference.failures.size <= o1.inference.failures.size) {
+        at = batch === 1 ? o1 : batch === 2 ? o2 : runPass(model, batch, opts, batchNames, true);
+        shape1 = o1;
+        shape2 = o2;
+        batchOverridden = true;
+        notes.push(`the model fixes its batch at ${fixedBatch}; analysed with its leading input dimension set to ${batch} (the file itself runs at batch ${fixedBatch} only)`);
+      } else notes.push(`the model has a fixed batch of ${fixedBatch} that a node depends on; --batch ${opts.batch} is ignored`);
+    }
   } else if (batch === 2 && p2) at = p2;
   else if (batch !== 1) at = runPass(model, batch, opts, batchNames);
-  const fixedBatch = symbolicBatch ? 1 : Math.max(1, (p1.inputDims.get(inputs[0]?.name ?? '') ?? [1])[0] ?? 1);
 
   const shapeOf = (outName: string | undefined): string => {
     if (!outName) return '?';
-    const d1 = p1.inference.values.get(outName)?.dims;
-    return symbolicBatch ? symbolicShape(d1, p2?.inference.values.get(outName)?.dims) : symbolicShape(d1, d1);
+    const d1 = shape1.inference.values.get(outName)?.dims;
+    return shape2 ? symbolicShape(d1, shape2.inference.values.get(outName)?.dims) : symbolicShape(d1, d1);
   };
   const nodes: NodeAnalysis[] = model.graph.nodes.map((n, i) => {
     const c = at.costs[i] as NodeCost;
@@ -262,8 +280,9 @@ export function analyzeModel(model: OnnxModel, opts: AnalyzeOptions = {}): Model
   const profile = buildProfile(model, name, dtype, counts.params, p1, p2, fixedBatch);
   return {
     model: name,
-    batch: at.batch === batch || symbolicBatch ? batch : fixedBatch,
+    batch: symbolicBatch || batchOverridden ? at.batch : fixedBatch,
     symbolicBatch,
+    batchOverridden,
     irVersion: model.irVersion,
     opset: defaultOpset(model),
     producer: model.producerName,

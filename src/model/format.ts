@@ -51,7 +51,7 @@ export function formatAnalysis(a: ModelAnalysis, top = 10): string {
   out.push(`inputs:  ${a.inputs.map((i) => `${i.name} ${i.elemType}[${i.shape}]`).join(', ')}`);
   out.push(`outputs: ${a.outputs.map((i) => `${i.name} ${i.elemType}[${i.shape}]`).join(', ')}`);
   out.push('');
-  out.push(`at batch ${a.batch}${a.symbolicBatch ? '' : ' (fixed by the model)'}:`);
+  out.push(`at batch ${a.batch}${a.symbolicBatch || a.batchOverridden ? '' : ' (fixed by the model)'}:`);
   out.push(`  MACs           ${si(t.macs)}   (${si(t.macs / a.batch)} per sample)`);
   out.push(`  FLOPs          ${si(t.flops)}`);
   out.push(`  weights read   ${bytes(t.weightBytes)}`);

@@ -153,14 +153,30 @@ describe('unmodelled operators', () => {
     expect(a.totals.flops).toBe(3 * 10 * 16);
   });
 
-  it('treats a model whose inputs have a fixed batch as running at that batch', () => {
+  it('analyses a fixed-batch model at another batch when no node depends on the batch', () => {
     const b = new GraphBuilder('fixed', 'fp32');
     const x = b.input('x', ElemType.FLOAT, [4, 10]);
     b.node('Relu', [x], {}, 'r');
     const a = analyzeModel(b.build(), { batch: 8 });
     expect(a.symbolicBatch).toBe(false);
-    expect(a.notes.join(' ')).toMatch(/fixed batch/);
+    expect(a.batchOverridden).toBe(true);
+    expect(a.batch).toBe(8);
+    expect(a.totals.flops).toBe(80);
+    expect(a.nodes[0]?.outputShape).toBe('N×10');
+    expect(a.notes.join(' ')).toMatch(/fixes its batch at 4; analysed with its leading input dimension set to 8/);
     expect(a.profile.ops[0]?.flopsPerSample).toBe(10);
+  });
+
+  it('keeps the fixed batch when a node hard-codes it', () => {
+    const b = new GraphBuilder('fixed', 'fp32');
+    const x = b.input('x', ElemType.FLOAT, [4, 10]);
+    b.node('Relu', [b.node('Reshape', [x, b.int64('shape', [4, 5, 2])], {}, 'r0')], {}, 'r');
+    const a = analyzeModel(b.build(), { batch: 8 });
+    expect(a.batchOverridden).toBe(false);
+    expect(a.batch).toBe(4);
+    expect(a.totals.flops).toBe(40);
+    expect(a.notes.join(' ')).toMatch(/fixed batch of 4 that a node depends on; --batch 8 is ignored/);
+    expect(a.profile.ops.find((o) => o.opType === 'Relu')?.flopsPerSample).toBe(10);
   });
 });
 
