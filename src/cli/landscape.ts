@@ -58,7 +58,7 @@ export function register(program: Command): void {
     .option('--device <spec>', `a simulated board: ${BOARDS.map((b) => `sim:${b}`).join(' | ')}`, 'sim:orin-agx')
     .requiredOption('--model <name|file.onnx>', 'a zoo model (see `models list`) or an .onnx file')
     .option('--batch-sizes <list>', 'batch sizes, comma-separated', parseBatchSizes, [...DEFAULT_BATCH_SIZES])
-    .option('--cpu-hz <freq>', 'fixed CPU clock (a table value, e.g. 2201600000 or 2201.6MHz; default: the maximum)', parseHz)
+    .option('--cpu-hz <freq>', 'fixed CPU clock (a table value, e.g. 2201600000 or 2201.6MHz; default: the boot power mode clock, the maximum in MAXN)', parseHz)
     .addOption(new Option('--cpu <all>', 'sweep every CPU table frequency too').choices(['all']))
     .option('--rate <rps>', 'arrival rate in requests/s (load-aware: idle power between batches counts)', positive('--rate'))
     .option('--slo-quantile <q>', 'quantile of the tail-latency column', fraction('--slo-quantile', 0.5, 1), 0.99)

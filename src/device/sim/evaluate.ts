@@ -97,15 +97,14 @@ export function serviceTableFor(board: BoardSpec, profile: WorkloadProfile, batc
   return t;
 }
 
-/** Fill in absent clocks the way the board boots: CPU and EMC at maximum, GPU governed min..max. */
+/** Fill in absent clocks the way the board boots: its default nvpmodel mode's caps, GPU governed min..max. */
 export function resolveConfig(board: BoardSpec, c: Config): Required<Config> {
-  const g = board.gpu.freqsHz;
-  const top = (a: readonly number[]) => a[a.length - 1]!;
+  const mode = board.modes.find((m) => m.name === board.defaultMode)!;
   return {
-    cpuHz: c.cpuHz ?? top(board.cpu.freqsHz),
-    gpuMinHz: c.gpuMinHz ?? g[0]!,
-    gpuMaxHz: c.gpuMaxHz ?? top(g),
-    emcHz: c.emcHz ?? top(board.emc.freqsHz),
+    cpuHz: c.cpuHz ?? mode.cpuHz,
+    gpuMinHz: c.gpuMinHz ?? board.gpu.freqsHz[0]!,
+    gpuMaxHz: c.gpuMaxHz ?? mode.gpuMaxHz,
+    emcHz: c.emcHz ?? mode.emcHz,
     batch: c.batch,
   };
 }

@@ -11,7 +11,7 @@ export interface LandscapeOptions {
   readonly board: string | BoardSpec;
   readonly profile: WorkloadProfile;
   readonly batchSizes?: readonly number[];
-  /** Fixed CPU clock (the board maximum by default). */
+  /** Fixed CPU clock (the default power mode's CPU clock by default: the maximum in MAXN). */
   readonly cpuHz?: number;
   /** Sweep every CPU table frequency too. */
   readonly cpu?: 'all';
@@ -85,7 +85,8 @@ export function computeLandscape(o: LandscapeOptions): Landscape {
   if (o.cpu === 'all' && o.cpuHz !== undefined) throw badInput('give either a fixed CPU clock or cpu: all, not both');
   if (o.cpuHz !== undefined && !cpuTable.includes(o.cpuHz))
     throw badInput(`cpu clock ${o.cpuHz} Hz is not in sim:${board.name}'s table`, `CPU table (Hz): ${cpuTable.join(', ')}`);
-  const cpus = o.cpu === 'all' ? cpuTable : [o.cpuHz ?? cpuTable[cpuTable.length - 1]!];
+  const bootCpu = board.modes.find((m) => m.name === board.defaultMode)!.cpuHz;
+  const cpus = o.cpu === 'all' ? cpuTable : [o.cpuHz ?? bootCpu];
   const q = o.quantile ?? 0.99;
   const noise = o.noise ?? 0;
   if (!(noise >= 0 && noise < 1)) throw badInput(`noise must be between 0 and 1, got ${noise}`);
