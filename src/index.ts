@@ -43,3 +43,4 @@ export {
   type RenderedReport,
   type TimelinePoint,
 } from './report/index.ts';
+export * from './finetune/index.ts';

@@ -2,18 +2,15 @@ import type { Config } from '../core/config.ts';
 import type { WorkloadProfile } from '../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from '../device/sim/board-spec.ts';
 import { evaluateConfig } from '../device/sim/evaluate.ts';
+import { fineTuneStepCost } from '../device/sim/fine-tune.ts';
 import type { DeviceCosts } from './corun-sim.ts';
-import { OPTIMIZER_BYTES_PER_PARAM, TRAINING_PASS_FACTOR } from './features.ts';
 import type { ProfilingWorkload } from './sim-environment.ts';
-
-/** Share of the EMC's peak bandwidth the optimizer's streaming update reaches. */
-const OPTIMIZER_BW_EFFICIENCY = 0.7;
 
 /**
  * Costs on the device twin: inference batches from `evaluateConfig` (saturated: service time and
- * active energy of one batch), fine-tuning steps as forward + backward ≈ 3× the forward pass at the
- * micro-batch plus the optimizer's streaming update (Adam, FP32 state) at the EMC bandwidth, idle
- * power from the twin's load-aware energy at a trickle of load.
+ * active energy of one batch), fine-tuning steps from the twin's `fineTuneStepCost` (forward +
+ * backward ≈ 3× the forward pass at the micro-batch plus the optimizer's update), idle power from the
+ * twin's load-aware energy at a trickle of load.
  */
 export function twinCosts(board: string | BoardSpec, profileOf: (name: string) => WorkloadProfile, idleModel: string): DeviceCosts {
   const spec = resolveBoard(board);
@@ -28,12 +25,8 @@ export function twinCosts(board: string | BoardSpec, profileOf: (name: string) =
       const key = `${model}|${microBatch}|${config.cpuHz}|${config.gpuMinHz}|${config.gpuMaxHz}|${config.emcHz}`;
       const hit = steps.get(key);
       if (hit) return hit;
-      const p = profileOf(model);
-      const fwd = evaluateConfig(spec, p, { ...config, batch: microBatch });
-      const emcHz = fwd.config.emcHz;
-      const optMs = (1000 * OPTIMIZER_BYTES_PER_PARAM * p.params) / (spec.emc.bytesPerCycle * emcHz * OPTIMIZER_BW_EFFICIENCY);
-      const stepMs = TRAINING_PASS_FACTOR * fwd.serviceMs + optMs;
-      const r = { stepMs, energyJ: (fwd.powerW * stepMs) / 1000 };
+      const c = fineTuneStepCost(spec, profileOf(model), config, { microBatch });
+      const r = { stepMs: c.stepS * 1000, energyJ: c.energyJ };
       steps.set(key, r);
       return r;
     },
