@@ -1,3 +1,4 @@
+import { PolyThrottleError } from '../../core/errors.ts';
 import { openDevice } from '../open.ts';
 import { restoreAndVerify } from './guard.ts';
 import { listSnapshotFiles, readSnapshotFile, removeSnapshotFile } from './snapshot-file.ts';
@@ -12,11 +13,26 @@ export interface RestoredFile {
  * Restore devices from snapshot files (after a hard kill): reopen each device, write every saved
  * value back in the safe order, read them back, and delete the file only when all came back.
  */
-export async function restoreFromSnapshotFiles(opts: { file?: string; root?: string } = {}): Promise<RestoredFile[]> {
+/** Whether a process with this id is running (then its run still owns the clocks). */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function restoreFromSnapshotFiles(opts: { file?: string; root?: string; force?: boolean } = {}): Promise<RestoredFile[]> {
   const files = opts.file ? [opts.file] : await listSnapshotFiles();
   const done: RestoredFile[] = [];
   for (const file of files) {
     const s = await readSnapshotFile(file);
+    if (!opts.force && processAlive(s.pid))
+      throw new PolyThrottleError('BAD_INPUT', `the run that wrote ${file} (pid ${s.pid}) is still running; it restores the clocks itself when it ends`, {
+        hint: 'stop it with Ctrl-C or kill (not kill -9), or add --force to restore now anyway',
+      });
     if (s.spec !== 'sim') {
       const device = await openDevice(s.spec, {
         root: opts.root ?? s.root,

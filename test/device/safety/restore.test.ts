@@ -142,6 +142,24 @@ describe('guard in-process and the restore command', () => {
     expect(await treeManifest(root)).toEqual(before);
   });
 
+  it('`restore` refuses while the run that saved the snapshot is still alive, unless --force', async () => {
+    const root = await buildBoard(tx2R32());
+    temps.push(root);
+    const file = join(await temp('pt-state-'), 'snap.json');
+    const before = await treeManifest(root);
+    const run = startChild(root, file);
+    await run.applied;
+    let r = await cli(['restore', '--snapshot', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`pid ${run.child.pid}\\) is still running`));
+    expect(existsSync(file)).toBe(true);
+    r = await cli(['restore', '--snapshot', file, '--force']);
+    expect(r.code).toBe(0);
+    expect(await treeManifest(root)).toEqual(before);
+    run.child.kill('SIGKILL');
+    await run.exited;
+  });
+
   it('`restore` with no snapshot says so; a corrupt snapshot file is one clear error', async () => {
     const state = await temp('pt-state-');
     let r = await cli(['restore'], { POLYTHROTTLE_STATE_DIR: state });
