@@ -1,10 +1,11 @@
 /**
- * `sim` backend: the device twin as an execution backend. Each batch is held for the twin's
- * service time at the active configuration (real wall-clock time, so batching, queues and SLO
- * accounting behave as on the board) and reports the twin's energy for the batch. Outputs have the
+ * `sim` backend: the device twin as an execution backend. Each batch is held for the twin's batch
+ * time at the active configuration — GPU service plus the host work that does not overlap it, i.e.
+ * the period of back-to-back batches, batch / throughput — in real wall-clock time, so batching,
+ * queues and SLO accounting behave as on the board; it reports the twin's energy for the batch. Outputs have the
  * model's declared shapes; their values are zeros, because the twin computes costs, not results.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { FrequencyConfig } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { BatchResult, InferenceBackend, ModelMetadata, Tensor } from '../core/inference.ts';
@@ -55,6 +56,25 @@ function outputData(spec: ModelMetadata['outputs'][number], n: number): Tensor['
   }
 }
 
+/** How late timers fire here, ms (moving average; a loaded machine runs them a few ms late). */
+let timerLateMs = 1;
+
+/**
+ * Waits until `deadline` (performance.now() ms) precisely: timers fire late (about a millisecond,
+ * more on a loaded machine), which at a few-ms batch time would be tens of percent. So it sleeps
+ * until a learned lateness before the deadline, then yields to the event loop until the deadline.
+ */
+export async function holdUntil(deadline: number): Promise<void> {
+  const coarse = deadline - performance.now() - timerLateMs - 0.5;
+  if (coarse > 0) {
+    const t0 = performance.now();
+    await sleep(coarse);
+    const late = Math.max(0, performance.now() - t0 - coarse);
+    timerLateMs = Math.min(20, 0.8 * timerLateMs + 0.2 * late);
+  }
+  while (performance.now() < deadline) await yieldToLoop();
+}
+
 export class SimBackend implements InferenceBackend {
   readonly kind = 'sim';
   private readonly byName = new Map<string, SimModel>();
@@ -88,12 +108,14 @@ export class SimBackend implements InferenceBackend {
       if (!inputs.some((t) => t.name === spec.name)) throw badInput(`input "${spec.name}" of model "${model}" is missing`);
     const batch = inputs[0]?.shape[0];
     if (batch === undefined || !Number.isInteger(batch) || batch < 1) throw badInput(`the batch dimension of the inputs must be a positive integer, got ${batch}`);
+    const start = performance.now();
     const clocks = await this.clocks();
     const ev = evaluateConfig(this.o.board, m.profile, { ...clocks, batch });
+    const holdMs = (1000 * batch) / ev.throughputQps;
     this.inFlight++;
     this.o.device?.setLoad({ profile: m.profile, batch });
     try {
-      await sleep(ev.serviceMs);
+      await holdUntil(start + holdMs);
     } finally {
       if (--this.inFlight === 0) this.o.device?.setLoad(null);
     }
@@ -101,7 +123,7 @@ export class SimBackend implements InferenceBackend {
       const shape = spec.shape.map((d, i) => (i === 0 ? batch : d < 0 ? 1 : d));
       return { name: spec.name, datatype: spec.datatype, shape, data: outputData(spec, shape.reduce((a, b) => a * b, 1)) };
     });
-    return { outputs, serviceMs: ev.serviceMs, energyJ: ev.energyPerQueryJ * batch };
+    return { outputs, serviceMs: holdMs, energyJ: ev.energyPerQueryJ * batch };
   }
 
   async close(): Promise<void> {
