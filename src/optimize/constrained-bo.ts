@@ -70,7 +70,7 @@ export class ConstrainedBo implements Optimizer {
   private objHyper: GpHyperparameters | undefined;
   private conHyper: GpHyperparameters | undefined;
   private last: BoState = { mode: 'initial', objective: null, constraint: null, bestObserved: null };
-  private stopped = false;
+  private stopped: 'converged' | 'exhausted' | null = null;
   private fits = 0;
 
   constructor(opts: ConstrainedBoOptions) {
@@ -90,6 +90,11 @@ export class ConstrainedBo implements Optimizer {
   /** The surrogates and mode behind the latest suggestion. */
   get state(): BoState {
     return this.last;
+  }
+
+  /** Why suggest() returned null: the best acquisition was negligible, or nothing is left to measure. */
+  get stopReason(): 'converged' | 'exhausted' | null {
+    return this.stopped;
   }
 
   /** Grid size scored per suggestion (null when sampling). */
@@ -114,24 +119,28 @@ export class ConstrainedBo implements Optimizer {
   suggest(): Suggestion | null {
     const t0 = performance.now();
     if (this.stopped) return null;
+    const exhausted = () => {
+      this.stopped = 'exhausted';
+      return null;
+    };
     while (this.design.length > 0) {
       const p = this.design.shift()!;
       if (!this.visited.has(pointKey(p))) return { point: p, source: 'initial', suggestMs: performance.now() - t0 };
     }
-    if (this.grid && this.visited.size >= this.grid.size) return null;
+    if (this.grid && this.visited.size >= this.grid.size) return exhausted();
     if (this.measured.length < 2) {
       // too little data for a model (e.g. invalid windows): keep exploring quasi-randomly
       const more = initialDesign(this.space, 1, this.rng, this.visited);
-      if (more.length === 0) return null;
+      if (more.length === 0) return exhausted();
       return { point: more[0]!, source: 'initial', suggestMs: performance.now() - t0 };
     }
     const models = this.fit();
     const best = this.incumbent(models.objective);
     const pick = this.grid ? this.maximiseOnGrid(models, best) : this.maximiseBySampling(models, best);
-    if (!pick) return null;
+    if (!pick) return exhausted();
     this.last = { mode: pick.mode, objective: models.objective, constraint: models.constraint, bestObserved: this.bestObserved() };
     if (pick.mode === 'log-ei-pof' && pick.value < Math.log(this.opts.minImprovement ?? 1e-4)) {
-      this.stopped = true;
+      this.stopped = 'converged';
       return null;
     }
     return { point: pick.point, source: 'bo', acquisition: pick.value, suggestMs: performance.now() - t0 };

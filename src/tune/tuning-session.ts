@@ -1,0 +1,99 @@
+/**
+ * A tuning run with its store: the run and every trial are written as they happen, a resumed run
+ * re-uses the finished trials of the interrupted one, and the finished run becomes a profile.
+ */
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_BATCH_SIZES } from '../core/config.ts';
+import { PolyThrottleError } from '../core/errors.ts';
+import type { TuningRun } from '../core/tuning-run.ts';
+import type { TuningStore } from '../store/tuning-store.ts';
+import { type TuneOptions, tune } from './tune.ts';
+
+export interface TuningSessionOptions extends Omit<TuneOptions, 'resumeFrom' | 'runId' | 'createdAt'> {
+  readonly store: TuningStore;
+  /** true: the latest unfinished run with the same settings; a string: that run id (or prefix). */
+  readonly resume?: boolean | string;
+  /** Further settings that must match for a resume (device string, twin noise…). */
+  readonly settings?: Readonly<Record<string, unknown>>;
+  /** Told when a run is resumed (id, trials available) or when an unfinished one could have been. */
+  readonly onResume?: (info: { readonly runId: string; readonly trials: number; readonly resumed: boolean }) => void;
+}
+
+export interface TuningSessionResult {
+  readonly run: TuningRun;
+  readonly profileId: string;
+  /** Id of the run this one continued, when resumed. */
+  readonly resumedRun: string | null;
+}
+
+/** The settings a resumed run must share with the interrupted one. */
+export function settingsKey(o: TuningSessionOptions, deviceId: string): string {
+  return JSON.stringify({
+    device: deviceId,
+    model: o.model,
+    slo: o.slo,
+    rateRps: o.rateRps ?? null,
+    budget: o.budget ?? 30,
+    seed: o.seed ?? 0,
+    batchSizes: [...new Set(o.batchSizes ?? DEFAULT_BATCH_SIZES)].sort((a, b) => a - b),
+    joint: o.joint ?? false,
+    margin: o.margin ?? null,
+    optimizer: o.optimizer ?? 'cbo',
+    trial: o.trial ?? null,
+    baselines: o.baselines ?? true,
+    ...o.settings,
+  });
+}
+
+export async function runTuningSession(o: TuningSessionOptions): Promise<TuningSessionResult> {
+  const device = await o.runner.describe();
+  const key = settingsKey(o, device.id);
+  const previous = o.resume ? o.store.findResumable(key, typeof o.resume === 'string' ? o.resume : undefined) : null;
+  if (o.resume && typeof o.resume === 'string' && !previous)
+    throw new PolyThrottleError('NOT_FOUND', `no run "${o.resume}" in ${o.store.path}`);
+  if (!o.resume) {
+    const unfinished = o.store.findResumable(key);
+    if (unfinished) o.onResume?.({ runId: unfinished.id, trials: unfinished.trials, resumed: false });
+  }
+  const runId = previous?.id ?? randomUUID();
+  const createdAt = previous?.createdAt ?? new Date().toISOString();
+  const resumeFrom = previous ? o.store.loadTrials(previous.id) : [];
+  if (previous) {
+    o.store.reopenRun(previous.id);
+    o.onResume?.({ runId: previous.id, trials: resumeFrom.length, resumed: true });
+  } else
+    o.store.createRun({
+      id: runId,
+      device,
+      model: o.model,
+      sloMs: o.slo.latencyMs,
+      quantile: o.slo.quantile,
+      ...(o.rateRps === undefined ? {} : { rateRps: o.rateRps }),
+      optimizer: o.optimizer ?? 'cbo',
+      seed: o.seed ?? 0,
+      budget: o.budget ?? 30,
+      settingsKey: key,
+      createdAt,
+    });
+  // fresh measurements are appended after the stored ones, so nothing stored is overwritten before
+  // it is re-used (a second interruption loses nothing)
+  let nextIndex = resumeFrom.reduce((m, t) => Math.max(m, t.index + 1), 0);
+  let run: TuningRun;
+  try {
+    run = await tune({
+      ...o,
+      runId,
+      createdAt,
+      resumeFrom,
+      onTrial: async (rec, info) => {
+        if (!info.reused) o.store.saveTrial(runId, { ...rec, index: nextIndex++ });
+        await o.onTrial?.(rec, info);
+      },
+    });
+  } catch (e) {
+    o.store.markFailed(runId);
+    throw e;
+  }
+  const profileId = o.store.finishRun(run);
+  return { run: { ...run, profileId }, profileId, resumedRun: previous?.id ?? null };
+}
