@@ -11,3 +11,4 @@ export * from './tuning-run-file.ts';
 export * from './write-report.ts';
 export * from './load-inputs.ts';
 export * from './twin-landscape.ts';
+export * from './surrogate-landscape.ts';

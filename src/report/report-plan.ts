@@ -10,6 +10,7 @@ import type { TimelinePoint } from './finetune-timeline.ts';
 import { finetuneSpans, sloViolations } from './finetune-timeline.ts';
 import { bestPoint, busiestBatch, type EnergyPoint, heatCells, heatmapBatch, landscapePoints, trialPoints } from './heatmap-data.ts';
 import { describeKnobs, rankKnobs } from './knob-importance.ts';
+import { surrogateLandscape } from './surrogate-landscape.ts';
 import type { LandscapeRow } from './landscape.ts';
 import { type ComparisonRow, comparisonRows, formatEnergy, headline, quantileName } from './summary.ts';
 
@@ -125,18 +126,24 @@ function paretoSection(inputs: ReportInputs): SectionPlan {
 function landscapeSection(inputs: ReportInputs): SectionPlan {
   const { run } = inputs;
   const fromTwin = inputs.landscape !== undefined && inputs.landscape.length > 0;
-  const all: EnergyPoint[] = fromTwin ? landscapePoints(inputs.landscape!) : trialPoints(run);
-  const batch = fromTwin ? heatmapBatch(all) : busiestBatch(all, run.recommendation?.config.batch);
+  const surrogate = fromTwin ? null : surrogateLandscape(run);
+  const predicted = surrogate?.points ?? null;
+  const kind: 'landscape' | 'surrogate' | 'measured' = fromTwin ? 'landscape' : predicted ? 'surrogate' : 'measured';
+  const all: EnergyPoint[] = kind === 'landscape' ? landscapePoints(inputs.landscape!) : (predicted ?? trialPoints(run));
+  const batch = kind === 'measured' ? busiestBatch(all, run.recommendation?.config.batch) : heatmapBatch(all);
   const heading = 'Energy landscape';
   const gpuTable = run.device.knobs.gpuHz;
   const emcTable = run.device.knobs.emcHz;
   if (batch === null)
     return { id: 'landscape', heading, paragraphs: [], charts: [], missing: 'The run has no valid measurement to draw.' };
   const slice = all.filter((p) => p.config.batch === batch);
-  const measured = run.trials.filter((t) => t.config.batch === batch).map((t) => t.config);
-  const source: string[] = fromTwin
-    ? [`From the twin’s landscape: ${inputs.landscapeSource ?? `${inputs.landscape!.length} configurations`}.`, 'Dots: configurations the run measured.']
-    : ['From measured configurations only: no surrogate prediction is available,', 'so unmeasured cells are blank.'];
+  const measured = kind === 'measured' ? [] : run.trials.filter((t) => t.config.batch === batch).map((t) => t.config);
+  const source: string[] =
+    kind === 'landscape'
+      ? [`From the twin’s landscape: ${inputs.landscapeSource ?? `${inputs.landscape!.length} configurations`}.`, 'Dots: configurations the run measured.']
+      : kind === 'surrogate'
+        ? [`Predicted by the run’s fitted surrogates (posterior median) on all ${all.length} configurations.`, 'Dots: configurations the run measured.']
+        : ['From measured configurations only: no surrogate prediction is available,', 'so unmeasured cells are blank.'];
   const charts: ChartPlan[] = [];
   const paragraphs: string[] = [];
   const domain = (table: readonly number[] | undefined, key: 'gpuMaxHz' | 'gpuMinHz' | 'emcHz') =>
@@ -156,7 +163,7 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
         cells: heatCells(slice, 'gpuMaxHz', 'emcHz', run.slo.latencyMs),
         xDomainHz: domain(gpuTable, 'gpuMaxHz'),
         yDomainHz: domain(emcTable, 'emcHz'),
-        measured: fromTwin ? measured : [],
+        measured,
         highlight: best?.config ?? null,
         highlightLabel: 'best',
         sloMs: run.slo.latencyMs,
@@ -182,7 +189,7 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
         cells: heatCells(atEmc, 'gpuMaxHz', 'gpuMinHz', run.slo.latencyMs),
         xDomainHz: domain(gpuTable, 'gpuMaxHz'),
         yDomainHz: domain(gpuTable, 'gpuMinHz'),
-        measured: fromTwin ? measured.filter((c) => c.emcHz === emc) : [],
+        measured: measured.filter((c) => c.emcHz === emc),
         highlight: bestHere?.config ?? null,
         highlightLabel: 'best',
         sloMs: run.slo.latencyMs,
@@ -192,14 +199,17 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
   }
   if (charts.length === 0)
     return { id: 'landscape', heading, paragraphs: [], charts: [], missing: 'This device exposes no GPU and memory clocks, so there is no clock landscape to draw.' };
+  const whose = { landscape: 'the landscape’s', surrogate: 'the surrogates’ predicted', measured: 'the measured' }[kind];
   if (best)
     paragraphs.push(
-      `At batch ${batch} the ${fromTwin ? 'landscape’s' : 'measured'} lowest energy${best.latencyMs <= run.slo.latencyMs ? ' within the SLO' : ' (nothing met the SLO)'} is ${formatEnergy(best.energyJ)} per query at ${formatConfig(best.config)}.`,
+      `At batch ${batch} ${whose} lowest energy${best.latencyMs <= run.slo.latencyMs ? ' within the SLO' : ' (nothing met the SLO)'} is ${formatEnergy(best.energyJ)} per query at ${formatConfig(best.config)}.`,
     );
-  if (fromTwin && batch !== 1) paragraphs.push(`The landscape has no batch-1 rows, so the maps show batch ${batch}, its smallest.`);
-  if (!fromTwin)
+  if (kind === 'landscape' && batch !== 1) paragraphs.push(`The landscape has no batch-1 rows, so the maps show batch ${batch}, its smallest.`);
+  if (kind === 'surrogate')
+    paragraphs.push('Predictions are the surrogates’ posterior medians: trust them near the dots, less far from any measurement.');
+  if (kind === 'measured')
     paragraphs.push(
-      `Without a landscape the maps show what the run measured at batch ${batch}, the batch size it measured most; give --landscape for the whole grid.`,
+      `Without a landscape${surrogate && !surrogate.points ? ` (and ${surrogate.why})` : ''} the maps show what the run measured at batch ${batch}, the batch size it measured most; give --landscape for the whole grid.`,
     );
   const lq = inputs.landscape?.[0]?.tailQuantile;
   if (fromTwin && lq !== undefined && Math.abs(lq - run.slo.quantile) > 1e-9)

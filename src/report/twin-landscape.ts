@@ -9,8 +9,9 @@ export type TwinLandscape = { readonly rows: LandscapeRow[]; readonly note: stri
 /**
  * The exact (noise-free) landscape of a run made on the device twin, computed now: the run's board and
  * zoo model, its SLO quantile and arrival rate, the CPU clock it recommends (else the board's top),
- * and the default batch sizes plus any the run tried. Null with the reason when the run was not on
- * the twin or its model is not in the zoo.
+ * and the default batch sizes plus any the run tried, at the zoo's default precision (fp32: a run does
+ * not record its precision; give a landscape file for another). Null with the reason when the run was
+ * not on the twin or its model is not in the zoo.
  */
 export function twinLandscape(run: TuningRun, onProgress?: (done: number, total: number) => void): TwinLandscape {
   if (run.device.kind !== 'sim' || !run.device.id.startsWith('sim:'))
@@ -45,5 +46,5 @@ export function twinLandscape(run: TuningRun, onProgress?: (done: number, total:
     powerW: r.power_w,
     throughputQps: r.throughput_qps,
   }));
-  return { rows, note: `computed by the twin for this report (${rows.length} configurations, no measurement noise)` };
+  return { rows, note: `computed by the twin for this report (${rows.length} configurations, fp32, no measurement noise)` };
 }

@@ -46,7 +46,7 @@ describe('polythrottle report', () => {
   });
 
   it('--json lists files and what could not be drawn', async () => {
-    const r = await cli('report', join(fixtures, 'tuning-run.json'), '-o', join(dir, 'json'), '--json');
+    const r = await cli('report', join(fixtures, 'tuning-run.json'), '-o', join(dir, 'json'), '--json', '--no-twin');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as { files: string[]; summary: string[]; missing: { section: string }[] };
     expect(j.files).toHaveLength(5);

@@ -2,9 +2,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configKey } from '../../src/core/config.ts';
+import type { StoredSurrogates, TrialRecord, TuningRun } from '../../src/core/tuning-run.ts';
+import { fitGp } from '../../src/optimize/gp.ts';
+import { createRng } from '../../src/optimize/rng.ts';
+import { createEncoder } from '../../src/optimize/search-space.ts';
 import { loadReportInputs } from '../../src/report/load-inputs.ts';
 import type { ChartId, ReportInputs } from '../../src/report/report-plan.ts';
 import { planReport } from '../../src/report/report-plan.ts';
+import { surrogateLandscape } from '../../src/report/surrogate-landscape.ts';
 import { readTuningRunFile } from '../../src/report/tuning-run-file.ts';
 import { twinLandscape } from '../../src/report/twin-landscape.ts';
 import { type RenderedReport, renderReport, writeReport } from '../../src/report/write-report.ts';
@@ -125,11 +131,72 @@ describe('a run made on the device twin', () => {
     expect(rows.every((r) => r.energyPerQueryJ > 0 && r.latencyTailMs >= r.latencyP50Ms)).toBe(true);
     const inputs = await loadReportInputs({ run: join(fixtures, 'tuning-run.json') });
     expect(inputs.landscape).toHaveLength(rows.length);
-    expect(inputs.landscapeSource).toMatch(/computed by the twin for this report \(1820 configurations/);
+    expect(inputs.landscapeSource).toMatch(/computed by the twin for this report \(1820 configurations, fp32/);
   });
   it('says why there is none for a run on real hardware or an unknown model', async () => {
     const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
     expect(twinLandscape({ ...run, device: { ...run.device, id: 'jetson', kind: 'jetson' } })).toEqual({ rows: null, why: 'the run was made on jetson, not the device twin' });
     expect(twinLandscape({ ...run, model: 'my-model.onnx' })).toEqual({ rows: null, why: '"my-model.onnx" is not a zoo model the twin can compute' });
+  });
+});
+
+describe('a run on real hardware with stored surrogates', () => {
+  /** The fixture run as if measured on a real board, with GPs fitted to its trials the way the tuner stores them. */
+  async function runWithSurrogates(): Promise<TuningRun> {
+    const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
+    const gpu = run.device.knobs.gpuHz!;
+    const dims: StoredSurrogates['dims'] = [
+      { name: 'gpuMinHz', values: gpu, scale: 'ordinal' },
+      { name: 'gpuMaxHz', values: gpu, scale: 'ordinal' },
+      { name: 'emcHz', values: run.device.knobs.emcHz!, scale: 'ordinal' },
+      { name: 'batch', values: [1, 2, 4, 8], scale: 'log' },
+    ];
+    const encode = createEncoder({ dims });
+    const valid = run.trials.filter((t) => t.measurement.valid);
+    const x = new Float64Array(valid.length * dims.length);
+    valid.forEach((t, i) => {
+      encode(
+        dims.map((d) => d.values.indexOf(t.config[d.name]!)),
+        x,
+        i * dims.length,
+      );
+    });
+    const fitLog = (f: (t: TrialRecord) => number) => fitGp(x, Float64Array.from(valid, (t) => Math.log(f(t))), dims.length, { rng: createRng(3) }).state;
+    const surrogates: StoredSurrogates = {
+      dims,
+      fixed: { cpuHz: run.recommendation!.config.cpuHz! },
+      objective: fitLog((t) => t.measurement.energyPerQueryJ),
+      constraint: fitLog((t) => t.measurement.latencyTailMs),
+    };
+    return { ...run, device: { ...run.device, id: 'jetson:tegra234', kind: 'jetson' }, surrogates };
+  }
+
+  it('predicts every configuration of the search space, close to the measurements where it measured', async () => {
+    const run = await runWithSurrogates();
+    const s = surrogateLandscape(run);
+    expect(s.points).not.toBeNull();
+    expect(s.points!.length).toBe(91 * 4 * 4);
+    expect(s.points!.every((p) => p.config.cpuHz === run.recommendation!.config.cpuHz && p.config.gpuMinHz! <= p.config.gpuMaxHz!)).toBe(true);
+    const rec = run.recommendation!;
+    const atRec = s.points!.find((p) => configKey(p.config) === configKey(rec.config))!;
+    expect(Math.abs(atRec.energyJ / rec.measurement.energyPerQueryJ - 1)).toBeLessThan(0.15);
+    expect(Math.abs(atRec.latencyMs / rec.measurement.latencyTailMs - 1)).toBeLessThan(0.15);
+  });
+
+  it('draws the heatmaps from the predictions with the measured points marked', async () => {
+    const report = await renderReport({ run: await runWithSurrogates() });
+    expect(report.pngs.has('heatmap-gpu-emc')).toBe(true);
+    expect(report.html).toContain('Predicted by the run’s fitted surrogates (posterior median) on all 1456 configurations.');
+    expect(report.html).toMatch(/At batch 1 the surrogates’ predicted lowest energy/);
+    expect(report.warnings).toEqual([]);
+  });
+
+  it('falls back to measured points, saying why, when the surrogates do not fit their space', async () => {
+    const run = await runWithSurrogates();
+    const broken = { ...run, surrogates: { ...run.surrogates!, dims: run.surrogates!.dims.slice(1) } };
+    expect(surrogateLandscape(broken)).toEqual({ points: null, why: 'the stored surrogates do not match their search space' });
+    expect(planReport({ run: broken }).sections.find((x) => x.id === 'landscape')!.paragraphs.join(' ')).toContain(
+      'Without a landscape (and the stored surrogates do not match their search space) the maps show what the run measured',
+    );
   });
 });
