@@ -126,9 +126,15 @@ export function createSimDevice(boardIn: string | BoardSpec, opts: SimDeviceOpti
       });
       return { ...e.railsW };
     }
-    // Idle: the governor parks the GPU at its minimum; everything else at its set clock.
-    const w = basePowerW(board, clocks.gpuMinHz, clocks.emcHz, clocks.cpuHz, mode.onlineCpus, leakFactor(board, board.thermal.ambientC + 10), new Float64Array(NC));
-    return railPowers(board, w).railsW;
+    // Idle: the governor parks the GPU at its minimum; everything else at its set clock. Leakage at
+    // the reference die temperature, or (thermal model) at the idle steady state.
+    const th = board.thermal;
+    const idleAt = (tempC: number) =>
+      railPowers(board, basePowerW(board, clocks.gpuMinHz, clocks.emcHz, clocks.cpuHz, mode.onlineCpus, leakFactor(board, tempC), new Float64Array(NC)));
+    if (!opts.thermal) return idleAt(th.leakRefC).railsW;
+    let r = idleAt(th.ambientC);
+    for (let k = 0; k < 4; k++) r = idleAt(th.ambientC + th.rthCPerW * r.totalW);
+    return r.railsW;
   };
 
   const sample = (): Record<string, number> => {
