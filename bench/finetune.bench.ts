@@ -114,11 +114,14 @@ const BOARDS = quick ? ['tx2', 'orin-agx'] : ['tx2', 'xavier-nx', 'orin-nano', '
 const MODELS = quick ? ['efficientnet-b0', 'resnet-50'] : ['efficientnet-b0', 'mobilenet-v2', 'resnet-50', 'efficientnet-b3'];
 out('### Boards × models: one long job fine-tuning the served model (micro-batch 8) for the whole 60 s');
 out();
-out('Load: 30 % of the board\'s max-clock batch-8 throughput. SLO: 2 × the max-clock p99 at that load + 1.2 × the max-clock step time. Throughput ratio = samples/s with the fitted predictor ÷ with the oracle (same scheduler, exact latencies, zero-width interval). The scheduler picks the least-energy configuration where the job fits, so a more conservative predictor can switch to a faster (costlier) configuration and fine-tune faster than the oracle: read throughput together with inference energy per query. Switch energy = extra inference energy at the switched configuration over the queries served there.');
+out(
+  "Load: 30 % of the board's max-clock batch-8 throughput. Two SLOs per cell: loose = 2 × the max-clock p99 at that load + 1.2 × the max-clock step time; tight = the max-clock p99 + 0.5 × the max-clock step time (the job fits only at fast configurations or a smaller micro-batch). Throughput ratio = samples/s with the fitted predictor ÷ with the oracle (same scheduler, exact latencies, zero-width interval). The scheduler picks the least-energy configuration where the job fits, so a more conservative predictor can pick a faster (costlier) configuration and fine-tune faster than the oracle: read throughput together with inference energy per query. Switch energy = extra inference energy at the switched configuration over the queries served there.",
+);
 out();
-out('| board | model | load (req/s) | SLO (ms) | attainment while fine-tuning | oracle attainment | samples/s (fitted) | samples/s (oracle) | ratio | inference mJ/query fitted / oracle | switches | switch energy |');
-out('|---|---|---|---|---|---|---|---|---|---|---|---|');
+out('| board | model | load (req/s) | SLO | SLO (ms) | attainment while fine-tuning | oracle attainment | samples/s (fitted) | samples/s (oracle) | ratio | inference mJ/query fitted / oracle | config changes | switch energy |');
+out('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 let minAtt = 1;
+let minAttOracle = 1;
 const ratios: number[] = [];
 for (const board of BOARDS)
   for (const model of MODELS) {
@@ -129,29 +132,36 @@ for (const board of BOARDS)
     const rate = Math.max(1, Math.round(0.3 * sat.throughputQps));
     const atRate = evaluateConfig(spec, profile, top, { rateRps: rate });
     const step = twinCosts(spec, cachedZooProfile, model).finetuneStep(top, model, 8).stepMs;
-    const sloMs = Math.round(2 * atRate.latencyTailMs + 1.2 * step);
-    const run = (p: 'fitted' | 'oracle') =>
-      runTwinReplay({
-        board,
-        model,
-        rateRps: rate,
-        durationMs: 60_000,
-        slo: slo(sloMs),
-        submissions: [{ atMs: 0, spec: { kind: 'sim', name: 'long', model, microBatch: 8, steps: 1_000_000 } }],
-        predictor: p,
-        seed: 11,
-      });
-    const f = run('fitted');
-    const o = run('oracle');
-    const ratio = o.finetuneSamplesPerS > 0 ? f.finetuneSamplesPerS / o.finetuneSamplesPerS : Number.NaN;
-    if (f.requestsDuringFinetune > 0) minAtt = Math.min(minAtt, f.attainmentDuringFinetune);
-    if (Number.isFinite(ratio)) ratios.push(ratio);
-    out(
-      `| ${board} | ${model} | ${rate} | ${sloMs} | ${f.requestsDuringFinetune ? pct(f.attainmentDuringFinetune) : '— (not admitted)'} | ${o.requestsDuringFinetune ? pct(o.attainmentDuringFinetune) : '—'} | ${f.finetuneSamplesPerS.toFixed(1)} | ${o.finetuneSamplesPerS.toFixed(1)} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} | ${(f.inferenceEnergyPerQueryJ * 1000).toFixed(1)} / ${(o.inferenceEnergyPerQueryJ * 1000).toFixed(1)} | ${f.configSwitches} | ${f.switchEnergyJ.toFixed(1)} J |`,
-    );
+    for (const [level, sloMs] of [
+      ['loose', Math.round(2 * atRate.latencyTailMs + 1.2 * step)],
+      ['tight', Math.round(atRate.latencyTailMs + 0.5 * step)],
+    ] as const) {
+      const run = (p: 'fitted' | 'oracle') =>
+        runTwinReplay({
+          board,
+          model,
+          rateRps: rate,
+          durationMs: 60_000,
+          slo: slo(sloMs),
+          submissions: [{ atMs: 0, spec: { kind: 'sim', name: 'long', model, microBatch: 8, steps: 1_000_000 } }],
+          predictor: p,
+          seed: 11,
+        });
+      const f = run('fitted');
+      const o = run('oracle');
+      const ratio = o.finetuneSamplesPerS > 0 ? f.finetuneSamplesPerS / o.finetuneSamplesPerS : Number.NaN;
+      if (f.requestsDuringFinetune > 0) minAtt = Math.min(minAtt, f.attainmentDuringFinetune);
+      if (o.requestsDuringFinetune > 0) minAttOracle = Math.min(minAttOracle, o.attainmentDuringFinetune);
+      if (Number.isFinite(ratio)) ratios.push(ratio);
+      out(
+        `| ${board} | ${model} | ${rate} | ${level} | ${sloMs} | ${f.requestsDuringFinetune ? pct(f.attainmentDuringFinetune) : '— (not admitted)'} | ${o.requestsDuringFinetune ? pct(o.attainmentDuringFinetune) : '— (not admitted)'} | ${f.finetuneSamplesPerS.toFixed(1)} | ${o.finetuneSamplesPerS.toFixed(1)} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} | ${(f.inferenceEnergyPerQueryJ * 1000).toFixed(1)} / ${(o.inferenceEnergyPerQueryJ * 1000).toFixed(1)} | ${f.configSwitches} | ${f.switchEnergyJ.toFixed(1)} J |`,
+      );
+    }
   }
 out();
-out(`Lowest attainment while fine-tuning (fitted): ${pct(minAtt)} (target ≥ 99 %). Throughput vs oracle: median ${median(ratios).toFixed(2)}, min ${Math.min(...ratios).toFixed(2)}.`);
+out(
+  `Lowest attainment while fine-tuning: fitted ${pct(minAtt)}, oracle ${pct(minAttOracle)} (target ≥ 99 %). Throughput vs oracle: median ${median(ratios).toFixed(2)}, min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)}.`,
+);
 out();
 
 // ---- 3. Predictor accuracy -----------------------------------------------------------------------

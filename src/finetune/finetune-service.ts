@@ -29,6 +29,12 @@ export interface FinetuneServiceOptions extends Omit<SchedulerOptions, 'onEvent'
   readonly onEvent?: (e: SchedulerEvent) => void;
   /** Where errors of background work go (a failed clock switch…). */
   readonly log?: (msg: string) => void;
+  /**
+   * Re-estimate the arrival rate from the batches served over this window (ms, default 10 s) and tell
+   * the scheduler when it moved by more than `loadChangeShare` (default 0.25). 0 disables.
+   */
+  readonly loadWindowMs?: number;
+  readonly loadChangeShare?: number;
 }
 
 /**
@@ -44,10 +50,13 @@ export class FinetuneService {
   private readonly gateDone = new Map<string, (ms: number) => void>();
   private busy = false;
   private closed = false;
+  private windowStart: number;
+  private windowRequests = 0;
 
   constructor(o: FinetuneServiceOptions) {
     this.o = o;
     const { host } = o;
+    this.windowStart = o.clock();
     this.scheduler = new FinetuneScheduler({
       ...o,
       environment: {
@@ -64,7 +73,10 @@ export class FinetuneService {
       onEvent: (e) => this.onEvent(e),
     });
     host.onIdle(() => this.pump());
-    host.onBatch((ms, n) => this.scheduler.batchDone(ms, n));
+    host.onBatch((ms, n) => {
+      this.scheduler.batchDone(ms, n);
+      this.trackLoad(n);
+    });
     host.onSlo((slo) => {
       if (slo.latencyMs !== this.scheduler.currentSlo.latencyMs || slo.quantile !== this.scheduler.currentSlo.quantile) this.scheduler.setSlo(slo);
       this.pump();
@@ -119,6 +131,23 @@ export class FinetuneService {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.procs.values()].map((p) => p.terminate()));
+  }
+
+  /** Measured arrival rate over the last window; a large move re-takes the fine-tuning decision. */
+  private trackLoad(requests: number): void {
+    const win = this.o.loadWindowMs ?? 10_000;
+    if (!(win > 0)) return;
+    this.windowRequests += requests;
+    const now = this.o.clock();
+    if (now - this.windowStart < win) return;
+    const rate = (this.windowRequests * 1000) / (now - this.windowStart);
+    this.windowStart = now;
+    this.windowRequests = 0;
+    const prev = this.scheduler.rateRps;
+    if (prev > 0 ? Math.abs(rate - prev) / prev > (this.o.loadChangeShare ?? 0.25) : rate > 0) {
+      this.scheduler.setLoad(Number(rate.toPrecision(2)));
+      this.pump();
+    }
   }
 
   /** Offer the device to the running job if it is idle-eligible. */

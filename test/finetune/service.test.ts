@@ -23,7 +23,13 @@ class FakeHost implements ServingHost {
   onIdle(fn: (b: number) => void): void {
     this.idle.push(fn);
   }
-  onBatch(): void {}
+  private readonly batches: ((ms: number, n: number) => void)[] = [];
+  onBatch(fn: (ms: number, n: number) => void): void {
+    this.batches.push(fn);
+  }
+  batch(ms: number, n: number): void {
+    for (const f of this.batches) f(ms, n);
+  }
   onSlo(fn: (s: Slo) => void): void {
     this.slo.push(fn);
   }
@@ -40,7 +46,7 @@ afterEach(async () => {
   for (const s of services.splice(0)) await s.close();
 });
 
-function service(sloMs: number, commands: Record<string, CommandSpec> = {}) {
+function service(sloMs: number, commands: Record<string, CommandSpec> = {}, clock: () => number = () => performance.now()) {
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   const costs = rooflineCosts();
   const environment = createSimEnvironment({ costs, profileOf, model: 'medium', candidates: grid([1, 2]), predictor, profiling: PROFILING, noise: 0.02, seed: 1, baselineRequests: 400 });
@@ -51,8 +57,9 @@ function service(sloMs: number, commands: Record<string, CommandSpec> = {}) {
     environment,
     slo: { latencyMs: sloMs, quantile: 0.99 },
     rateRps: 20,
-    clock: () => performance.now(),
+    clock,
     allowSwitch: false,
+    loadWindowMs: 1000,
     host,
     commands,
     simStepMs: (c, m, mb) => Math.min(5, costs.finetuneStep(c, m, mb).stepMs),
@@ -139,6 +146,24 @@ describe('fine-tuning admin API', () => {
     expect(svc.scheduler.currentSlo.latencyMs).toBe(900);
     // Whatever the re-selection chose is what the server was told to apply.
     expect(host.applied.at(-1) ?? initial).toEqual(svc.scheduler.config);
+  });
+});
+
+describe('load tracking', () => {
+  it('re-estimates the arrival rate from served batches and re-takes the decision on a large change', () => {
+    let now = 0;
+    const { svc, host } = service(900, {}, () => now);
+    expect(svc.scheduler.rateRps).toBe(20);
+    for (let i = 0; i < 10; i++) {
+      now += 100;
+      host.batch(5, 2); // 20 req/s: no change
+    }
+    expect(svc.scheduler.rateRps).toBe(20);
+    for (let i = 0; i < 10; i++) {
+      now += 100;
+      host.batch(5, 8); // 80 req/s
+    }
+    expect(svc.scheduler.rateRps).toBe(80);
   });
 });
 
