@@ -2,7 +2,8 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTrialRunner, workloadFromFlags } from '../../src/measure/open-trial-runner.ts';
+import { Command } from 'commander';
+import { addWorkloadFlags, openTrialRunner, workloadFromFlags } from '../../src/measure/open-trial-runner.ts';
 import { FakeKernel } from '../fixtures/hardware/fake-kernel.ts';
 import { buildBoard, treeManifest, x86Desktop } from '../fixtures/hardware/fake-tree.ts';
 import { type KServeFixture, startKServeFixture } from '../fixtures/kserve-fixture.ts';
@@ -127,6 +128,20 @@ describe('openTrialRunner on a Linux CPU (fake cpufreq + RAPL tree)', () => {
 });
 
 describe('shared --workload flags', () => {
+  it('registers on a commander command and round-trips through opts()', async () => {
+    let got: ReturnType<typeof workloadFromFlags> | undefined;
+    const program = new Command().exitOverride();
+    addWorkloadFlags(program.command('tune')).action((o: Record<string, unknown>) => {
+      got = workloadFromFlags(o);
+    });
+    await program.parseAsync(['tune', '--workload', 'command', '--command', 'trtexec --batch={batch}', '--latency-pattern', 'Host latency: ([0-9.]+) ms', '--warmup', '0'], { from: 'user' });
+    expect(got).toEqual({
+      workload: 'command',
+      workloadOptions: { command: 'trtexec --batch={batch}', latencyPattern: 'Host latency: ([0-9.]+) ms' },
+      trial: { warmupS: 0 },
+    });
+  });
+
   it('parses and validates the flags commander hands over', () => {
     const r = workloadFromFlags({
       workload: 'http',
