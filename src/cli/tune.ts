@@ -1,0 +1,236 @@
+/** `polythrottle tune`: find the configuration with the least energy per query that meets the latency SLO. */
+import { SingleBar } from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import pc from 'picocolors';
+import { DEFAULT_BATCH_SIZES, formatConfig } from '../core/config.ts';
+import { badInput } from '../core/errors.ts';
+import type { TrialRunner } from '../core/measurement.ts';
+import type { TuningRun } from '../core/tuning-run.ts';
+import type { DType } from '../core/workload-profile.ts';
+import { DEFAULT_SIM_SPEC, detectDevice } from '../device/open.ts';
+import { addWorkloadFlags, openTrialRunner, workloadFromFlags } from '../measure/open-trial-runner.ts';
+import { defaultDbPath } from '../store/paths.ts';
+import { TuningStore } from '../store/tuning-store.ts';
+import { parseLatencyMs, parseQuantile } from '../tune/slo.ts';
+import { runTuningSession } from '../tune/tuning-session.ts';
+import type { TuneOptimizer, TuneProgress } from '../tune/tune.ts';
+import { parseBatchSizes } from './landscape.ts';
+import { action } from './run-action.ts';
+
+interface TuneCliOptions extends Record<string, unknown> {
+  device: string;
+  model: string;
+  slo: string;
+  quantile: string;
+  rate?: number;
+  budget: number;
+  resume?: boolean | string;
+  seed: number;
+  json?: boolean;
+  db?: string;
+  noise?: number;
+  batchSizes: number[];
+  joint?: boolean;
+  margin: number;
+  optimizer: TuneOptimizer;
+  baselines: boolean;
+  dtype?: DType;
+  seq?: number;
+}
+
+const int = (what: string, min: number) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer ≥ ${min}`);
+  return n;
+};
+const num = (what: string, ok: (n: number) => boolean, range: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || !ok(n)) throw new InvalidArgumentError(`${what} must be ${range}`);
+  return n;
+};
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('tune')
+    .description('find the clocks and batch size with the least energy per query that meet a latency SLO (constrained Bayesian optimisation)')
+    .option('--device <spec>', `auto | jetson | nvidia | linux-cpu | sim:<board> (auto: a Jetson when found, else ${DEFAULT_SIM_SPEC})`, 'auto')
+    .option('--model <name|file.onnx>', 'a zoo model (see `models list`) or an .onnx file', 'efficientnet-b0')
+    .option('--slo <latency>', 'latency SLO on the tail, e.g. 50ms or 0.05s', '50ms')
+    .option('--quantile <q>', 'latency quantile the SLO applies to (0.99, p99, 95%)', '0.99')
+    .option('--rate <rps>', 'arrival rate in requests/s (load-aware: batch-fill wait and idle power count); default: saturated', num('--rate', (n) => n > 0, 'positive'))
+    .option('--budget <n>', 'search trials (the CPU phase, baselines and confirmation come on top)', int('--budget', 1), 30)
+    .option('--resume [run-id]', 're-use the finished trials of an interrupted run with the same settings (the latest, or this id)')
+    .option('--seed <n>', 'seed of the optimiser (and of the twin noise)', int('--seed', 0), 0)
+    .option('--json', 'print the whole run as JSON (every trial, the recommendation, the savings)')
+    .option('--db <file>', `SQLite store of runs and profiles (default: ${defaultDbPath()})`)
+    .option('--noise <sd>', 'twin only: relative measurement noise (default 0.03)', num('--noise', (n) => n >= 0 && n < 1, 'in [0, 1)'))
+    .option('--batch-sizes <list>', 'batch sizes to search, comma-separated', parseBatchSizes, [...DEFAULT_BATCH_SIZES])
+    .option('--joint', 'search the CPU clock together with the other knobs instead of first, on its own')
+    .option('--margin <fraction>', 'the recommendation must measure at most SLO × (1 − margin)', num('--margin', (n) => n >= 0 && n < 0.5, 'in [0, 0.5)'), 0.02)
+    .addOption(new Option('--optimizer <name>', 'search strategy').choices(['cbo', 'random', 'grid']).default('cbo'))
+    .option('--no-baselines', 'skip measuring the default and the power-mode presets')
+    .addOption(new Option('--dtype <dtype>', 'precision of a zoo model').choices(['fp32', 'fp16']))
+    .option('--seq <L>', 'sequence length of the BERT models', int('--seq', 1));
+  addWorkloadFlags(cmd);
+  cmd
+    .addHelpText(
+      'after',
+      `
+Examples:
+  polythrottle tune                                              # efficientnet-b0, p99 ≤ 50 ms, on the simulated AGX Orin
+  polythrottle tune --device sim:tx2 --model efficientnet-b7 --slo 400ms --budget 40
+  polythrottle tune --model bert-base --slo 80ms --rate 60 --json > run.json
+  polythrottle tune --resume                                      # continue the interrupted run with these settings`,
+    )
+    .action(action(async (o: TuneCliOptions) => runTune(o)));
+}
+
+/** `auto` picks a Jetson when there is one, else the twin: tuning a desktop CPU/GPU must be asked for by name. */
+async function resolveDeviceSpec(spec: string): Promise<{ spec: string; note?: string }> {
+  if (spec !== 'auto') return { spec };
+  const d = await detectDevice();
+  if (d.spec === 'jetson') return { spec: 'jetson' };
+  const other = d.spec === DEFAULT_SIM_SPEC ? '' : ` (${d.spec} found: pass --device ${d.spec} to tune it)`;
+  return { spec: DEFAULT_SIM_SPEC, note: `no Jetson found; tuning the simulated AGX Orin${other}` };
+}
+
+async function runTune(o: TuneCliOptions): Promise<void> {
+  const slo = { latencyMs: parseLatencyMs(o.slo), quantile: parseQuantile(o.quantile) };
+  const { spec, note } = await resolveDeviceSpec(o.device);
+  const isSim = spec.startsWith('sim:');
+  if (o.noise !== undefined && !isSim) throw badInput('--noise sets the twin\'s measurement noise; it needs --device sim:<board>');
+  const log = (s: string) => {
+    if (!o.json) process.stderr.write(`${s}\n`);
+  };
+  if (note) log(pc.dim(note));
+  const w = workloadFromFlags(o);
+  const runner: TrialRunner = await openTrialRunner({
+    device: spec,
+    model: o.model,
+    ...(o.seq === undefined ? {} : { seq: o.seq }),
+    ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
+    ...(w.workload === undefined ? {} : { workload: w.workload }),
+    workloadOptions: w.workloadOptions,
+    trial: w.trial,
+    ...(o.noise === undefined ? {} : { noise: o.noise }),
+    seed: o.seed,
+  });
+  const store = new TuningStore(o.db ?? defaultDbPath());
+  const bar = o.json ? null : progressBar(o.budget);
+  try {
+    const res = await runTuningSession({
+      runner,
+      store,
+      model: o.model,
+      slo,
+      ...(o.rate === undefined ? {} : { rateRps: o.rate }),
+      budget: o.budget,
+      seed: o.seed,
+      batchSizes: o.batchSizes,
+      joint: o.joint === true,
+      margin: o.margin,
+      optimizer: o.optimizer,
+      baselines: o.baselines,
+      ...(o.resume === undefined ? {} : { resume: o.resume }),
+      ...(w.trial.repeats === undefined && w.trial.windowS === undefined
+        ? {}
+        : { trial: { ...(w.trial.repeats === undefined ? {} : { repeats: w.trial.repeats }), ...(w.trial.windowS === undefined ? {} : { windowS: w.trial.windowS }) } }),
+      settings: { device: spec, noise: o.noise ?? null, dtype: o.dtype ?? null, seq: o.seq ?? null, workload: w.workload ?? null },
+      onResume: (i) =>
+        log(
+          i.resumed
+            ? `resuming run ${i.runId.slice(0, 8)}: ${i.trials} finished trials will be re-used`
+            : pc.dim(`an interrupted run with these settings exists (${i.runId.slice(0, 8)}, ${i.trials} trials): add --resume to continue it`),
+        ),
+      ...(bar ? { onProgress: bar.update } : {}),
+    });
+    bar?.stop();
+    if (o.json) process.stdout.write(`${JSON.stringify(res.run, null, 2)}\n`);
+    else process.stdout.write(formatRun(res.run, store.path));
+    if (!res.run.recommendation) process.exitCode = 5;
+  } finally {
+    bar?.stop();
+    store.close();
+    await runner.close();
+  }
+}
+
+function progressBar(budget: number) {
+  const tty = process.stderr.isTTY === true;
+  const b = new SingleBar(
+    {
+      format: 'tune [{bar}] {value}/{total} search trials · {phase} · {trials} measured · best {best} · saving {saving}',
+      barsize: 20,
+      hideCursor: tty,
+      noTTYOutput: !tty,
+      notTTYSchedule: 2000,
+      stream: process.stderr,
+    },
+  );
+  b.start(budget, 0, { phase: 'baselines', trials: 0, best: '–', saving: '–' });
+  let stopped = false;
+  return {
+    update: (p: TuneProgress) =>
+      b.update(p.done, {
+        phase: p.phase,
+        trials: p.trials,
+        best: p.best ? `${p.best.energyPerQueryJ.toPrecision(3)} J @ ${p.best.latencyTailMs.toFixed(1)} ms` : '–',
+        saving: p.saving === null ? '–' : `${(p.saving * 100).toFixed(1)} %`,
+      }),
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      b.stop();
+    },
+  };
+}
+
+const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`);
+
+/** The human-readable result. */
+export function formatRun(run: TuningRun, dbPath: string): string {
+  const q = `p${+(run.slo.quantile * 100).toFixed(3)}`;
+  const count = (s: string) => run.trials.filter((t) => t.source === s).length;
+  const searched = run.trials.filter((t) => ['initial', 'bo', 'random', 'grid', 'exhaustive'].includes(t.source)).length;
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(`${pc.bold(run.device.name)} · ${run.model} · SLO ${q} ≤ ${run.slo.latencyMs} ms · ${run.rateRps ? `${run.rateRps} req/s` : 'saturated'}`);
+  lines.push(
+    pc.dim(
+      `${searched} search trials (${run.optimizer}, stopped: ${run.stopReason ?? 'budget'}) + ${count('cpu-phase')} CPU-phase + ${count('baseline')} baseline + ${count('confirm')} confirmation` +
+        (run.reusedTrials ? ` · ${run.reusedTrials} re-used from the interrupted run` : ''),
+    ),
+  );
+  if (run.surrogates?.fixed.cpuHz !== undefined) lines.push(pc.dim(`CPU clock chosen in the first phase: ${(run.surrogates.fixed.cpuHz / 1e9).toFixed(2)} GHz`));
+  lines.push('');
+  if (!run.recommendation) {
+    lines.push(pc.red(run.infeasibleReason ?? 'infeasible'));
+  } else {
+    const m = run.recommendation.measurement;
+    lines.push(`${pc.green('recommended')}  ${formatConfig(run.recommendation.config)}`);
+    lines.push(
+      `             ${m.energyPerQueryJ.toPrecision(4)} J/query · ${q} ${m.latencyTailMs.toFixed(1)} ms · p50 ${m.latencyP50Ms.toFixed(1)} ms · ${m.powerW.toFixed(1)} W · ${m.throughputQps.toFixed(0)} queries/s (confirmed by a second measurement)`,
+    );
+  }
+  if (run.baselines.length > 0) {
+    lines.push('');
+    lines.push('measured in this run:');
+    const rows = run.baselines.map((b) => [
+      b.name === 'default' ? 'default (all clocks max)' : b.name,
+      String(b.config.batch),
+      b.measurement.valid ? b.measurement.energyPerQueryJ.toPrecision(4) : 'invalid',
+      b.measurement.valid ? b.measurement.latencyTailMs.toFixed(1) : '–',
+      b.feasible ? 'meets' : 'misses',
+      pct(b.saving),
+    ]);
+    const head = ['baseline', 'batch', 'J/query', `${q} ms`, 'SLO', 'saving'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const fmt = (r: string[]) => `  ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
+    lines.push(pc.dim(fmt(head)));
+    for (const r of rows) lines.push(fmt(r));
+  }
+  lines.push('');
+  lines.push(pc.dim(`run ${run.id} · profile ${run.profileId ?? '–'} in ${dbPath}`));
+  if (run.profileId) lines.push(pc.dim(`another SLO without measuring: polythrottle recommend --profile ${run.profileId.slice(0, 8)} --slo <latency>`));
+  return `${lines.join('\n')}\n`;
+}
