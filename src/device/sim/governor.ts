@@ -35,6 +35,8 @@ const WARMUP_S = 1;
 const MEASURE_S = 2;
 const MIN_MEASURED_BATCHES = 3;
 const MAX_WINDOWS = 40000;
+/** At this many batches per poll window or more, the window is computed as a steady flow. */
+const FLUID_BATCHES_PER_WINDOW = 8;
 
 function pinned(lo: number, w: PeriodicWorkload, n: number): GovernorRun {
   const t = w.inferS[lo]!;
@@ -132,8 +134,42 @@ export function simulateGovernor(board: BoardSpec, lo: number, hi: number, w: Pe
     }
   };
 
+  // Period of the batch loop at table index i when nothing else limits it.
+  const periodAt = (i: number) => Math.max(w.inferS[i]! + w.hostS, w.minIntervalS, w.mode === 'saturated' ? 0 : w.intervalS);
+  const fluidPeriod = poll / FLUID_BATCHES_PER_WINDOW;
+
   let windows = 0;
   while (!done && windows < MAX_WINDOWS) {
+    // Fluid fast path: many short batches per poll window behave like a steady flow of work (a batch
+    // in progress is absorbed into the flow: at most one short batch of error per switch).
+    if (windowEnd - now >= poll - 1e-12 && periodAt(f) <= fluidPeriod) {
+      busy = false;
+      remaining = 0;
+      if (!measuring && now >= WARMUP_S && completedTotal >= 1) {
+        measuring = true;
+        measureStart = now;
+      } else if (measuring && now - measureStart >= MEASURE_S && completedMeasured >= MIN_MEASURED_BATCHES) {
+        break;
+      }
+      const p = periodAt(f);
+      const nb = poll / p;
+      busyInWin = nb * w.inferS[f]! * w.busyFrac[f]!;
+      if (measuring) {
+        timeAt[f] = timeAt[f]! + poll;
+        progressAt[f] = progressAt[f]! + nb;
+        completedMeasured += nb;
+        service.push(w.inferS[f]!);
+      }
+      completedTotal += nb;
+      now = windowEnd;
+      nextStart = now;
+      nextArrival = now;
+      decide();
+      busyInWin = 0;
+      windowEnd += poll;
+      windows++;
+      continue;
+    }
     // Fast-forward through long busy stretches pinned at the top by a saturating load.
     if (busy && f === hi && windowEnd - now >= poll - 1e-12 && w.busyFrac[hi]! * 1000 > gv.loadMax) {
       const t = w.inferS[hi]!;
