@@ -1,18 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import type { Config } from '../core/config.ts';
 import { formatConfig } from '../core/config.ts';
-import { badInput } from '../core/errors.ts';
+import { badInput, PolyThrottleError } from '../core/errors.ts';
 import { openDevice } from '../device/open.ts';
 import { guardDevice } from '../device/safety/guard.ts';
 import { BACKEND_KINDS, type BackendKind, openBackend } from '../serve/open-backend.ts';
 import { shutdownOnSignals, startServing } from '../serve/serve-session.ts';
-import { checkConfig, type LoadedProfile, loadConfigOption, loadProfileFile, type PartialConfig, resolveSlo } from '../serve/serving-config.ts';
+import { checkConfig, type LoadedProfile, loadConfigOption, loadProfileFile, type PartialConfig, profileFromRun, resolveSlo } from '../serve/serving-config.ts';
+import { defaultDbPath } from '../store/paths.ts';
+import { TuningStore } from '../store/tuning-store.ts';
 import { action } from './run-action.ts';
 
 interface ServeCliOptions {
   profile?: string;
+  db?: string;
   config?: string;
   model: string[];
   backend?: string;
@@ -36,6 +40,22 @@ interface ServeCliOptions {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
+/** `--profile`: a file (a tuning run as JSON), else a profile or run id (or prefix) in the store. */
+async function loadProfile(ref: string, db: string | undefined): Promise<LoadedProfile> {
+  if (existsSync(ref) || ref.endsWith('.json')) return loadProfileFile(ref);
+  const store = new TuningStore(db ?? defaultDbPath());
+  try {
+    const run = store.getRun(ref);
+    if (!run)
+      throw new PolyThrottleError('NOT_FOUND', `no profile "${ref}": neither a file nor a profile id in ${store.path}`, {
+        hint: 'list the stored profiles with `polythrottle recommend --list`, or pass a file written by `tune --json`',
+      });
+    return profileFromRun(run, `${ref} in ${store.path}`);
+  } finally {
+    store.close();
+  }
+}
+
 function positiveInt(text: string, what: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw badInput(`${what} must be a positive integer, got "${text}"`);
@@ -52,7 +72,7 @@ function bytes(text: string): number {
 
 async function serve(o: ServeCliOptions): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  let loaded: LoadedProfile | undefined = o.profile ? await loadProfileFile(o.profile) : undefined;
+  let loaded: LoadedProfile | undefined = o.profile ? await loadProfile(o.profile, o.db) : undefined;
   let manual: PartialConfig = {};
   if (o.config) {
     const c = await loadConfigOption(o.config);
@@ -65,9 +85,9 @@ async function serve(o: ServeCliOptions): Promise<void> {
   const slo = resolveSlo(o.slo, o.quantile === undefined ? undefined : Number(o.quantile), loaded?.profile);
   const margin = Number(o.margin);
   if (!(margin >= 0 && margin < 1)) throw badInput(`--margin must be in [0, 1), got "${o.margin}"`);
-  const kind = (o.backend ?? 'onnx') as BackendKind;
+  const kind = (o.backend ?? (o.device.startsWith('sim:') ? 'sim' : 'onnx')) as BackendKind;
   if (!BACKEND_KINDS.includes(kind)) throw badInput(`--backend must be one of ${BACKEND_KINDS.join(', ')}, got "${o.backend}"`);
-  const models = o.model.length > 0 ? o.model : kind === 'http' && loaded?.profile.model ? [loaded.profile.model] : [];
+  const models = o.model.length > 0 ? o.model : loaded?.profile.model ? [loaded.profile.model] : [];
   const token = o.adminToken ?? process.env.POLYTHROTTLE_ADMIN_TOKEN ?? randomBytes(18).toString('base64url');
   if (token.length < 8) throw badInput('the admin token must be at least 8 characters');
 
@@ -89,11 +109,19 @@ async function serve(o: ServeCliOptions): Promise<void> {
   if (hasClocks && device && description) checkConfig(config, await device.domains(), description);
   if (loaded?.run && description && loaded.run.device.id !== description.id)
     log(`${pc.yellow('warning:')} the profile was tuned on ${loaded.run.device.name}, serving on ${description.name}`);
-  if (device?.kind === 'sim') log(`${pc.yellow('warning:')} ${kind} backend on a simulated device: the clocks are the twin's, the execution is real`);
+  if (device?.kind === 'sim' && kind !== 'sim')
+    log(`${pc.yellow('warning:')} ${kind} backend on a simulated device: the clocks are the twin's, the execution is real`);
 
   let backend: Awaited<ReturnType<typeof openBackend>>;
   try {
-    backend = await openBackend({ kind, models, ...(o.upstream ? { upstream: o.upstream } : {}), ...(o.workers ? { workers: positiveInt(o.workers, '--workers') } : {}) });
+    backend = await openBackend({
+      kind,
+      models,
+      log,
+      ...(device ? { device } : {}),
+      ...(o.upstream ? { upstream: o.upstream } : {}),
+      ...(o.workers ? { workers: positiveInt(o.workers, '--workers') } : {}),
+    });
   } catch (e) {
     await device?.close();
     throw e;
@@ -143,10 +171,11 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('serve models over KServe v2 at a tuned configuration: dynamic batching under the SLO, energy metering, /metrics')
-    .option('--profile <file>', 'tuned profile (a tuning run as written by `tune --json`): configuration, SLO, measured service time')
+    .option('--profile <id|file>', 'tuned profile: an id in the store, or a tuning run written by `tune --json` (configuration, SLO, service time)')
+    .option('--db <file>', `store of tuned profiles (default: ${defaultDbPath()})`)
     .option('--config <spec|file>', 'configuration by hand: cpu=…,gpu-min=…,gpu-max=…,emc=…,batch=… (Hz or kHz/MHz/GHz) or a JSON file')
-    .option('--model <model>', 'model to serve (repeatable): onnx: path.onnx or name=path.onnx; http: the upstream model name', collect, [])
-    .option('--backend <kind>', `execution backend: ${BACKEND_KINDS.join(' | ')}`, 'onnx')
+    .option('--model <model>', 'model to serve (repeatable): a zoo name or path.onnx, optionally name=…; http: the upstream model name (default: the profile\'s)', collect, [])
+    .option('--backend <kind>', `execution backend: ${BACKEND_KINDS.join(' | ')} (default: sim on a sim: device, else onnx)`)
     .option('--upstream <url>', 'http backend: the upstream KServe v2 endpoint, e.g. Triton at http://127.0.0.1:8000')
     .option('--workers <n>', 'onnx backend: worker threads')
     .option('--slo <latency>', 'latency SLO, e.g. 50ms (default: the profile\'s)')
@@ -167,8 +196,9 @@ export function register(program: Command): void {
       'after',
       `
 Examples:
-  polythrottle serve --model efficientnet-b0=models/efficientnet-b0.onnx --slo 50ms --batch 4
-  polythrottle serve --profile profile.json --backend http --upstream http://127.0.0.1:8000 --device jetson`,
+  polythrottle serve --device sim:orin-agx --model bert-base --slo 200ms --config gpu-min=918MHz,gpu-max=1.3GHz,batch=8
+  polythrottle serve --device none --model resnet=models/resnet50.onnx --slo 300ms --batch 4
+  polythrottle serve --profile 3f9c --backend http --upstream http://127.0.0.1:8000 --device jetson`,
     )
     .action(action(serve));
 }

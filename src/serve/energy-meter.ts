@@ -52,9 +52,14 @@ export function integrateWindow(samples: readonly Sample[], t0: number, t1: numb
   return j;
 }
 
-/** Polls one power source ('power' in W, or an 'energy-counter' in J that wraps at wrapJ). */
+/**
+ * Polls power sources and sums them: the board's total sensor, or every rail when the board has
+ * none (as the measurement layer does). Each is 'power' in W, or an 'energy-counter' in J that
+ * wraps at wrapJ.
+ */
 export class PowerSampler implements EnergyMeter {
-  readonly #source: PowerSource;
+  readonly #sources: readonly PowerSource[];
+  readonly #lastCounter: ({ t: number; j: number } | null)[];
   readonly #intervalMs: number;
   readonly #keepMs: number;
   readonly #now: () => number;
@@ -63,17 +68,18 @@ export class PowerSampler implements EnergyMeter {
   #timer: NodeJS.Timeout | null = null;
   #reading = false;
   #total = 0;
-  #lastCounter: { t: number; j: number } | null = null;
 
-  constructor(source: PowerSource, opts: PowerSamplerOptions = {}) {
-    this.#source = source;
+  constructor(sources: PowerSource | readonly PowerSource[], opts: PowerSamplerOptions = {}) {
+    this.#sources = Array.isArray(sources) ? sources : [sources as PowerSource];
+    if (this.#sources.length === 0) throw new Error('PowerSampler needs at least one power source');
+    this.#lastCounter = this.#sources.map(() => null);
     this.#intervalMs = opts.intervalMs ?? 20;
     this.#keepMs = opts.keepMs ?? 30_000;
     this.#now = opts.now ?? (() => performance.now());
   }
 
-  get source(): PowerSource {
-    return this.#source;
+  get sources(): readonly PowerSource[] {
+    return this.#sources;
   }
 
   /** Take the first sample and start polling. */
@@ -83,18 +89,29 @@ export class PowerSampler implements EnergyMeter {
     this.#timer.unref();
   }
 
-  async #read(): Promise<number> {
-    const v = await this.#source.read();
-    if (!Number.isFinite(v)) throw new Error(`power source ${this.#source.name} returned ${v}`);
-    if (this.#source.kind === 'power') return v;
+  async #readOne(i: number): Promise<number> {
+    const source = this.#sources[i]!;
+    const v = await source.read();
+    if (!Number.isFinite(v)) throw new Error(`power source ${source.name} returned ${v}`);
+    if (source.kind === 'power') return v;
     const t = this.#now();
-    const prev = this.#lastCounter;
-    this.#lastCounter = { t, j: v };
+    const prev = this.#lastCounter[i]!;
+    this.#lastCounter[i] = { t, j: v };
     if (!prev) return Number.NaN;
     let dj = v - prev.j;
-    if (dj < 0 && this.#source.wrapJ) dj += this.#source.wrapJ;
+    if (dj < 0 && source.wrapJ) dj += source.wrapJ;
     if (dj < 0 || t <= prev.t) return Number.NaN;
     return dj / ((t - prev.t) / 1000);
+  }
+
+  async #read(): Promise<number> {
+    const w = await Promise.all(this.#sources.map((_, i) => this.#readOne(i)));
+    return w.reduce((a, b) => a + b, 0);
+  }
+
+  /** Take one sample now (besides the periodic ones). */
+  sample(): Promise<void> {
+    return this.#tick();
   }
 
   async #tick(): Promise<void> {

@@ -1,52 +1,73 @@
 /**
  * The execution backend the server forwards its batches to: `onnx` (onnxruntime-node in worker
- * threads, the default), `http` (an upstream KServe v2 endpoint such as Triton on the Jetson GPU).
+ * threads, on the CPU), `http` (an upstream KServe v2 endpoint such as Triton on the Jetson GPU),
+ * `sim` (the device twin: each batch held for the twin's time at the applied clocks, its energy
+ * reported).
  */
-import { existsSync } from 'node:fs';
-import { basename } from 'node:path';
 import { badInput } from '../core/errors.ts';
+import type { Device, FrequencyConfig } from '../core/device.ts';
 import type { InferenceBackend } from '../core/inference.ts';
+import type { SimLoad } from '../device/sim/sim-device.ts';
 import { HttpBackend } from '../workload/http-backend.ts';
+import { modelMetadata, modelName, modelProfile, onnxModelFile } from '../workload/model-source.ts';
 import { OnnxBackend } from '../workload/onnx-backend.ts';
+import { SimBackend } from '../workload/sim-backend.ts';
 
-export type BackendKind = 'onnx' | 'http';
-export const BACKEND_KINDS: readonly BackendKind[] = ['onnx', 'http'];
+export type BackendKind = 'onnx' | 'http' | 'sim';
+export const BACKEND_KINDS: readonly BackendKind[] = ['onnx', 'http', 'sim'];
 
 export interface OpenBackendOptions {
   readonly kind: BackendKind;
-  /** onnx: `path.onnx` or `name=path.onnx`; http: model names on the upstream. */
+  /**
+   * onnx / sim: a zoo model name or an .onnx path, optionally `name=` before it; http: the
+   * upstream's model names.
+   */
   readonly models: readonly string[];
   /** http: the upstream's base URL. */
   readonly upstream?: string;
   /** onnx: worker threads. */
   readonly workers?: number;
+  /** sim: the simulated device (its clocks drive the twin; its power follows the load). */
+  readonly device?: Device;
+  /** Progress lines (building a zoo model's file the first time). */
+  readonly log?: (line: string) => void;
 }
 
-/** `name=path.onnx` or `path.onnx` → the name it is served under and its file. */
-export function onnxModelArg(arg: string): { name: string; path: string } {
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** `name=model` or `model` → the name it is served under and the model (zoo name or .onnx path). */
+export function modelArg(arg: string): { name: string; model: string } {
   const eq = arg.indexOf('=');
-  const name = eq > 0 ? arg.slice(0, eq) : basename(arg).replace(/\.onnx$/i, '');
-  const path = eq > 0 ? arg.slice(eq + 1) : arg;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+  const model = eq > 0 ? arg.slice(eq + 1) : arg;
+  const name = eq > 0 ? arg.slice(0, eq) : modelName(model);
+  if (!NAME.test(name))
     throw badInput(`model name "${name}" must be letters, digits, '.', '_' or '-' (it appears in URLs)`, 'name it explicitly: --model name=path.onnx');
-  if (!existsSync(path))
-    throw badInput(
-      `--model ${arg}: no such ONNX file ${path}`,
-      /\.onnx$/i.test(path) ? undefined : 'give the path of an .onnx file (zoo models: `polythrottle models build <name>` writes one)',
-    );
-  return { name, path };
+  return { name, model };
 }
+
+function uniqueNames<T extends { name: string }>(models: T[]): T[] {
+  const seen = new Set<string>();
+  for (const m of models) {
+    if (seen.has(m.name)) throw badInput(`two models are named "${m.name}"; name one: --model other=<model>`);
+    seen.add(m.name);
+  }
+  return models;
+}
+
+type SimCapable = Device & { readonly board: { readonly name: string }; setLoad(load: SimLoad | null): void };
+const isSimDevice = (d: Device | undefined): d is SimCapable =>
+  d !== undefined && d.kind === 'sim' && typeof (d as Partial<SimCapable>).setLoad === 'function';
 
 export async function openBackend(o: OpenBackendOptions): Promise<InferenceBackend> {
   if (o.models.length === 0) throw badInput('no model to serve: give --model (repeat it to serve several)');
-  const names = new Set<string>();
   switch (o.kind) {
     case 'onnx': {
-      const models = o.models.map(onnxModelArg);
-      for (const m of models) {
-        if (names.has(m.name)) throw badInput(`two models are named "${m.name}"; name one: --model other=path.onnx`);
-        names.add(m.name);
-      }
+      const models = uniqueNames(
+        o.models.map(modelArg).map((m) => ({
+          name: m.name,
+          path: onnxModelFile(m.model, { onBuild: (done, total) => o.log?.(`building ${m.model}: ${Math.round((100 * done) / Math.max(1, total))} %`) }),
+        })),
+      );
       return OnnxBackend.create({ models, ...(o.workers === undefined ? {} : { workers: o.workers }) });
     }
     case 'http': {
@@ -57,6 +78,21 @@ export async function openBackend(o: OpenBackendOptions): Promise<InferenceBacke
         throw badInput(`--upstream: "${o.upstream}" is not a URL`);
       }
       return HttpBackend.connect({ url: o.upstream, models: o.models });
+    }
+    case 'sim': {
+      const inner = o.device && 'inner' in o.device ? (o.device as { inner: Device }).inner : o.device;
+      if (!isSimDevice(inner)) throw badInput('--backend sim needs a simulated device', 'add --device sim:<board>, e.g. sim:orin-agx');
+      const models = uniqueNames(
+        await Promise.all(
+          o.models.map(modelArg).map(async (m) => ({ name: m.name, metadata: { ...modelMetadata(m.model), name: m.name, platform: 'sim' }, profile: await modelProfile(m.model) })),
+        ),
+      );
+      const device = inner;
+      return new SimBackend({
+        board: device.board.name,
+        models: models.map((m) => ({ metadata: m.metadata, profile: m.profile })),
+        device: { readClocks: (): Promise<FrequencyConfig> => device.readClocks(), setLoad: (l) => device.setLoad(l) },
+      });
     }
   }
 }

@@ -36,13 +36,16 @@ const hasClocks = (c: FrequencyConfig | undefined): c is FrequencyConfig =>
   c !== undefined && Object.values(c).some((v) => v !== undefined);
 
 async function openMeter(device: Device, intervalMs: number, log: (l: string) => void): Promise<EnergyMeter | undefined> {
-  if (device.kind === 'sim') return undefined; // the twin's backend reports each batch's energy itself
-  const total = (await device.powerSources()).find((s) => s.role === 'total');
-  if (!total) {
-    log('warning: the device has no board power sensor; energy will not be metered');
+  // On the twin the sim backend reports each batch's energy; its power sensor still gives the board
+  // power and idle energy (it follows the load the backend sets).
+  const sources = await device.powerSources();
+  const totals = sources.filter((s) => s.role === 'total');
+  if (sources.length === 0) {
+    log('warning: the device has no power sensor; energy will not be metered');
     return undefined;
   }
-  const sampler = new PowerSampler(total, { intervalMs });
+  if (totals.length === 0) log(`note: no board input sensor; board power is the sum of the rails ${sources.map((s) => s.name).join(', ')}`);
+  const sampler = new PowerSampler(totals.length > 0 ? totals : sources, { intervalMs: device.kind === 'sim' ? Math.max(intervalMs, 100) : intervalMs });
   await sampler.start();
   return sampler;
 }
