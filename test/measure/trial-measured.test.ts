@@ -28,13 +28,15 @@ describe('measured trial on a device with a power meter', () => {
     expect(slow.valid).toBe(true);
     // Batch of 4 at 10 ms/sample/GHz: 20 ms at 2 GHz, 40 ms at 1 GHz (timers only add).
     expect(fast.serviceMs).toBeGreaterThanOrEqual(20);
-    expect(fast.serviceMs).toBeLessThan(30);
     expect(slow.serviceMs).toBeGreaterThanOrEqual(40);
-    // Busy power 5 W at 2 GHz → 5 W × 20 ms / 4 = 25 mJ per query; 3.5 W × 40 ms / 4 = 35 mJ at 1 GHz.
-    expect(fast.energyPerQueryJ).toBeGreaterThan(0.025 * 0.85);
-    expect(fast.energyPerQueryJ).toBeLessThan(0.025 * 1.3);
-    expect(slow.energyPerQueryJ).toBeGreaterThan(0.035 * 0.85);
-    expect(slow.energyPerQueryJ).toBeLessThan(0.035 * 1.3);
+    expect(slow.serviceMs).toBeGreaterThan(fast.serviceMs * 1.4);
+    // The board draws 5 W busy at 2 GHz and 3.5 W at 1 GHz (2 W idle between batches): energy per
+    // query is about busy power × batch time / 4, whatever the timers added to the batch time.
+    const ratio = (m: typeof fast, busyW: number) => m.energyPerQueryJ / ((busyW * m.serviceMs) / 1000 / 4);
+    expect(ratio(fast, 5)).toBeGreaterThan(0.8);
+    expect(ratio(fast, 5)).toBeLessThan(1.15);
+    expect(ratio(slow, 3.5)).toBeGreaterThan(0.8);
+    expect(ratio(slow, 3.5)).toBeLessThan(1.15);
     expect(fast.powerW).toBeGreaterThan(4);
     expect(fast.powerW).toBeLessThanOrEqual(5.01);
     expect(fast.railsW.board).toBeCloseTo(fast.powerW, 6);
@@ -52,12 +54,13 @@ describe('measured trial on a device with a power meter', () => {
   it('adds batch-fill waiting and idle power in load-aware mode', async () => {
     const { trials } = setup();
     const saturated = await trials.measure({ cpuHz: 2e9, batch: 4 });
-    const loaded = await trials.measure({ cpuHz: 2e9, batch: 4 }, { rateRps: 40 });
-    // At 40 req/s a batch of 4 takes 75 ms to fill: the first request waits 75 ms more.
-    expect(loaded.latencyTailMs - saturated.latencyTailMs).toBeGreaterThan(60);
-    // 100 ms period, ~20 ms busy: 80 ms at 2 W idle = 160 mJ per batch, 40 mJ more per query.
-    expect(loaded.energyPerQueryJ - saturated.energyPerQueryJ).toBeGreaterThan(0.03);
-    expect(loaded.throughputQps).toBe(40);
+    const loaded = await trials.measure({ cpuHz: 2e9, batch: 4 }, { rateRps: 20 });
+    // At 20 req/s the first request of a batch of 4 waits for 3 more arrivals (150 ms on average).
+    expect(loaded.latencyTailMs - saturated.latencyTailMs).toBeGreaterThan(100);
+    // 200 ms period, ≤ 40 ms busy: ≥ 160 ms at 2 W idle = ≥ 320 mJ per batch, ≥ 80 mJ more per query.
+    expect(loaded.energyPerQueryJ - saturated.energyPerQueryJ).toBeGreaterThan(0.06);
+    expect(loaded.energyPerQueryJ - saturated.energyPerQueryJ).toBeLessThan(0.11);
+    expect(loaded.throughputQps).toBe(20);
     await trials.close();
   });
 
