@@ -1,6 +1,15 @@
-import type { TrialRecord } from '../core/tuning-run.ts';
+import type { TrialRecord, TrialSource } from '../core/tuning-run.ts';
 
-/** Best feasible energy per query after each trial (1-based); null until a feasible trial was seen. */
+/** Trials an optimiser proposed (not the CPU phase, baselines or confirmations of a recommendation). */
+export const SEARCH_SOURCES: ReadonlySet<TrialSource> = new Set(['initial', 'bo', 'random', 'grid', 'exhaustive']);
+
+/** The search trials of a run in order, or every trial when none is marked as one. */
+export function searchTrials(trials: readonly TrialRecord[]): TrialRecord[] {
+  const search = trials.filter((t) => SEARCH_SOURCES.has(t.source));
+  return [...(search.length > 0 ? search : trials)].sort((a, b) => a.index - b.index);
+}
+
+/** Best feasible energy per query after each trial (1-based, in index order); null until a feasible trial was seen. */
 export function bestFeasibleSoFar(trials: readonly TrialRecord[]): (number | null)[] {
   const out: (number | null)[] = [];
   let best: number | null = null;

@@ -18,11 +18,11 @@ footer{margin-top:3rem;font-size:.8rem;color:#777}
 `;
 
 function table(rows: readonly ComparisonRow[]): string {
-  const head = ['', 'configuration', 'energy / query', 'tail latency', 'meets SLO', 'recommended saves'];
+  const head = ['', 'batch', 'configuration', 'energy / query', 'tail latency', 'meets SLO', 'recommended saves'];
   const body = rows
     .map(
       (r) =>
-        `<tr class="${r.name === 'recommended' ? 'recommended' : ''}"><td>${escapeHtml(r.name)}</td><td>${escapeHtml(r.config)}</td>` +
+        `<tr class="${r.name === 'recommended' ? 'recommended' : ''}"><td>${escapeHtml(r.name)}</td><td class="num">${r.batch}</td><td>${escapeHtml(r.config)}</td>` +
         `<td class="num">${escapeHtml(r.energy)}</td><td class="num">${escapeHtml(r.latency)}</td>` +
         `<td class="${r.meetsSlo ? '' : 'no'}">${r.meetsSlo ? 'yes' : 'no'}</td><td class="num">${escapeHtml(r.saving)}</td></tr>`,
     )

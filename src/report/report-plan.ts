@@ -5,7 +5,7 @@ import { type ConvergenceInput, convergenceSpec } from './charts/convergence-cha
 import { heatmapSpec } from './charts/heatmap-chart.ts';
 import { paretoChartSpec } from './charts/pareto-chart.ts';
 import { timelineSpec } from './charts/timeline-chart.ts';
-import { bestFeasibleSoFar, type ConvergenceCurve, curvesFromBenchmark, randomSearchQuantiles } from './convergence.ts';
+import { bestFeasibleSoFar, type ConvergenceCurve, curvesFromBenchmark, randomSearchQuantiles, SEARCH_SOURCES, searchTrials } from './convergence.ts';
 import type { TimelinePoint } from './finetune-timeline.ts';
 import { finetuneSpans, sloViolations } from './finetune-timeline.ts';
 import { bestPoint, busiestBatch, type EnergyPoint, heatCells, heatmapBatch, landscapePoints, trialPoints } from './heatmap-data.ts';
@@ -73,15 +73,19 @@ export function planReport(inputs: ReportInputs): ReportPlan {
   };
 }
 
+const list = (xs: readonly string[]) => (xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
+
 function recommendationSection(run: TuningRun): SectionPlan {
   const rows = comparisonRows(run);
   const presets = rows.filter((r) => r.name !== 'recommended' && r.name !== 'default' && r.savingValue !== null);
   const paragraphs = [...headline(run)];
   if (presets.length > 0) {
-    const missing = presets.filter((r) => !r.meetsSlo).map((r) => r.name);
+    const names = [...new Set(presets.map((r) => r.name))];
+    const several = presets.length > names.length;
+    const missing = [...new Set(presets.filter((r) => !r.meetsSlo).map((r) => (several ? `${r.name} at batch ${r.batch}` : r.name)))];
     paragraphs.push(
-      `Against the power presets: ${presets.map((r) => `${r.name} ${r.saving}`).join('; ')}.` +
-        (missing.length > 0 ? ` ${missing.join(', ')} ${missing.length > 1 ? 'miss' : 'misses'} the SLO, so ${missing.length > 1 ? 'they are' : 'it is'} no real alternative.` : ''),
+      `Against the power presets: ${presets.map((r) => `${r.name}${several ? ` at batch ${r.batch}` : ''} ${r.saving}`).join('; ')}.` +
+        (missing.length > 0 ? ` ${list(missing)} ${missing.length > 1 ? 'miss' : 'misses'} the SLO, so ${missing.length > 1 ? 'they are' : 'it is'} no real alternative.` : ''),
     );
   }
   paragraphs.push('Energy and latency are means over repeated measurement windows; ± is their coefficient of variation, and a saving’s ± combines both measurements’.');
@@ -219,8 +223,8 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
 
 function convergenceSection(inputs: ReportInputs): SectionPlan {
   const { run } = inputs;
-  const curves: ConvergenceCurve[] = [{ label: `${run.optimizer} (this run)`, bestJ: bestFeasibleSoFar(run.trials) }];
-  for (const other of inputs.compareRuns ?? []) curves.push({ label: `${other.optimizer} (run ${other.id})`, bestJ: bestFeasibleSoFar(other.trials) });
+  const curves: ConvergenceCurve[] = [{ label: `${run.optimizer} (this run)`, bestJ: bestFeasibleSoFar(searchTrials(run.trials)) }];
+  for (const other of inputs.compareRuns ?? []) curves.push({ label: `${other.optimizer} (run ${other.id.slice(0, 8)})`, bestJ: bestFeasibleSoFar(searchTrials(other.trials)) });
   if (inputs.benchmark !== undefined) curves.push(...curvesFromBenchmark(inputs.benchmark, { model: run.model }));
   const conv: { randomSearch?: ConvergenceInput['randomSearch']; optimumJ?: number } = {};
   const paragraphs: string[] = [];
@@ -249,6 +253,8 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
     }
     paragraphs.unshift(`${text}.`);
   } else paragraphs.unshift('No trial of this run met the SLO.');
+  if (run.trials.some((t) => !SEARCH_SOURCES.has(t.source)) && run.trials.some((t) => SEARCH_SOURCES.has(t.source)))
+    paragraphs.push('Trials count the optimiser’s search only: the CPU phase, baselines and confirmation runs are left out.');
   if (curves.length === 1 && conv.randomSearch === undefined)
     paragraphs.push('Nothing to compare against: give a landscape (--landscape), a random-search run (--compare) or the tuner benchmark (--benchmark) to draw random search beside it.');
   return {

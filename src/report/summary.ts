@@ -1,6 +1,6 @@
-import { formatConfig } from '../core/config.ts';
+import { type Config, formatConfig } from '../core/config.ts';
 import type { TrialMeasurement } from '../core/measurement.ts';
-import type { TuningRun } from '../core/tuning-run.ts';
+import type { BaselineResult, TuningRun } from '../core/tuning-run.ts';
 
 /** Energy per query in the unit that reads best: mJ below 1 J. */
 export function formatEnergy(j: number): string {
@@ -18,7 +18,9 @@ export const quantileName = (q: number): string => `p${+(q * 100).toFixed(2)}`;
 
 /** One row of the "recommended vs baselines" table. */
 export interface ComparisonRow {
+  /** "recommended", "default" or a preset's name. */
   readonly name: string;
+  readonly batch: number;
   readonly config: string;
   readonly energy: string;
   readonly latency: string;
@@ -41,9 +43,10 @@ export function savingWithNoise(rec: TrialMeasurement, base: TrialMeasurement, s
   return { value: saving, text: spread > 0 ? `${pct(saving)} ± ${pct(spread)}` : pct(saving) };
 }
 
-function row(name: string, config: TuningRun['trials'][number]['config'], m: TrialMeasurement, feasible: boolean, saving: { value: number | null; text: string }): ComparisonRow {
+function row(name: string, config: Config, m: TrialMeasurement, feasible: boolean, saving: { value: number | null; text: string }): ComparisonRow {
   return {
     name,
+    batch: config.batch,
     config: formatConfig(config),
     energy: `${formatEnergy(m.energyPerQueryJ)} ${formatNoise(m.noise.energyCv)}`,
     latency: `${formatMs(m.latencyTailMs)} ${formatNoise(m.noise.latencyTailCv)}`,
@@ -53,16 +56,28 @@ function row(name: string, config: TuningRun['trials'][number]['config'], m: Tri
   };
 }
 
-/** The recommendation first, then each baseline (default, nvpmodel presets) with its measured saving. */
+/**
+ * The recommendation first, then the default and each preset (the tuner measures them at several
+ * batch sizes: one row each, default first, then by name and batch size) with the measured saving.
+ */
 export function comparisonRows(run: TuningRun): ComparisonRow[] {
   const rows: ComparisonRow[] = [];
   const rec = run.recommendation;
   if (rec) rows.push(row('recommended', rec.config, rec.measurement, true, { value: null, text: '—' }));
-  for (const b of run.baselines) {
+  const order = (name: string) => (name === 'default' ? 0 : 1);
+  const baselines = [...run.baselines].sort((a, b) => order(a.name) - order(b.name) || a.name.localeCompare(b.name) || a.config.batch - b.config.batch);
+  for (const b of baselines) {
     const s = rec ? savingWithNoise(rec.measurement, b.measurement, b.saving) : { value: null, text: '—' };
     rows.push(row(b.name, b.config, b.measurement, b.feasible, s));
   }
   return rows;
+}
+
+/** The baseline of a name to quote: the one at the recommendation's batch size, else batch 1, else the first. */
+export function baselineAtBatch(run: TuningRun, name: string): BaselineResult | undefined {
+  const all = run.baselines.filter((b) => b.name === name);
+  const batch = run.recommendation?.config.batch;
+  return all.find((b) => b.config.batch === batch) ?? all.find((b) => b.config.batch === 1) ?? all[0];
 }
 
 /** The headline sentences: what to run, and what it saves against the default. */
@@ -80,14 +95,16 @@ export function headline(run: TuningRun): string[] {
       `${q} latency ${formatMs(m.latencyTailMs)} ${formatNoise(m.noise.latencyTailCv)} against an SLO of ${formatMs(run.slo.latencyMs)}, ` +
       `${m.throughputQps.toFixed(1)} queries/s at ${m.powerW.toFixed(1)} W.`,
   ];
-  const def = run.baselines.find((b) => b.name === 'default');
+  const def = baselineAtBatch(run, 'default');
   if (def) {
     const s = savingWithNoise(m, def.measurement, def.saving);
-    if (s.value !== null)
+    if (s.value !== null) {
+      const text = s.value >= 0 ? `saves ${s.text}` : `costs ${s.text.replace(/^-/, '')} more`;
       out.push(
-        `That ${s.value >= 0 ? 'saves' : 'costs'} ${s.text.replace('-', '')} energy per query against the default (every clock at maximum, ` +
-          `${formatEnergy(def.measurement.energyPerQueryJ)} per query at ${formatMs(def.measurement.latencyTailMs)}).`,
+        `That ${text} energy per query against the default (every clock at maximum) at batch ${def.config.batch}: ` +
+          `${formatEnergy(def.measurement.energyPerQueryJ)} per query at ${formatMs(def.measurement.latencyTailMs)}${def.feasible ? '' : ', which misses the SLO'}.`,
       );
+    }
   }
   return out;
 }

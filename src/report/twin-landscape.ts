@@ -46,5 +46,5 @@ export function twinLandscape(run: TuningRun, onProgress?: (done: number, total:
     powerW: r.power_w,
     throughputQps: r.throughput_qps,
   }));
-  return { rows, note: `computed by the twin for this report (${rows.length} configurations, fp32, no measurement noise)` };
+  return { rows, note: `computed for this report (${rows.length} configurations, fp32, noise-free)` };
 }

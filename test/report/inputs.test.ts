@@ -140,11 +140,23 @@ describe('summary text', () => {
   it('puts the recommendation first and every baseline with its measured saving', async () => {
     const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
     const rows = comparisonRows(run);
-    expect(rows.map((r) => r.name)).toEqual(['recommended', ...run.baselines.map((b) => b.name)]);
+    expect(rows.map((r) => r.name)).toEqual(['recommended', 'default', '15W', '30W', '50W', 'MAXN']);
     const def = rows.find((r) => r.name === 'default')!;
     expect(def.savingValue).toBe(run.baselines.find((b) => b.name === 'default')!.saving);
     expect(def.saving).toMatch(/^\d+\.\d % ± \d+\.\d %$/);
     expect(headline(run)[1]).toMatch(/^That saves \d+\.\d % ± \d+\.\d % energy per query against the default/);
+  });
+  it('quotes the default at the recommendation’s batch size when the default was measured at several', async () => {
+    const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
+    const def = run.baselines.find((b) => b.name === 'default')!;
+    const recBatch = run.recommendation!.config.batch;
+    const other = { ...def, config: { ...def.config, batch: 1 }, saving: 0.5, measurement: { ...def.measurement, energyPerQueryJ: 0.9 } };
+    const atRec = { ...def, saving: 0.1 };
+    const multi = { ...run, baselines: [other, atRec, ...run.baselines.filter((b) => b.name !== 'default')] } as TuningRun;
+    expect(headline(multi)[1]).toMatch(new RegExp(`^That saves 10\\.0 % ± [\\d.]+ % energy per query against the default \\(every clock at maximum\\) at batch ${recBatch}:`));
+    const rows = comparisonRows(multi).filter((r) => r.name === 'default');
+    expect(rows.map((r) => r.batch)).toEqual([1, recBatch]);
+    expect(rows.map((r) => r.savingValue)).toEqual([0.5, 0.1]);
   });
   it('explains an infeasible run instead of recommending', async () => {
     const run = { ...(await readTuningRunFile(join(fixtures, 'tuning-run.json'))), recommendation: null, infeasibleReason: 'infeasible: the fastest configuration measured 61.2 ms at p99' } as TuningRun;

@@ -131,7 +131,7 @@ describe('a run made on the device twin', () => {
     expect(rows.every((r) => r.energyPerQueryJ > 0 && r.latencyTailMs >= r.latencyP50Ms)).toBe(true);
     const inputs = await loadReportInputs({ run: join(fixtures, 'tuning-run.json') });
     expect(inputs.landscape).toHaveLength(rows.length);
-    expect(inputs.landscapeSource).toMatch(/computed by the twin for this report \(1820 configurations, fp32/);
+    expect(inputs.landscapeSource).toMatch(/computed for this report \(1820 configurations, fp32/);
   });
   it('says why there is none for a run on real hardware or an unknown model', async () => {
     const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));

@@ -16,8 +16,16 @@ export const chartConfig = {
   legend: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 'normal', labelLimit: 0 },
 } as const;
 
-/** Sequential palette for batch sizes (ordered, dark = small batch), clipped before its pale end. */
-export const BATCH_COLOURS: { scheme: { name: string; extent: number[] } } = { scheme: { name: 'viridis', extent: [0.0, 0.88] } };
+/**
+ * Batch-size colours: ordered cool → warm (small batch blue, large batch red) yet far enough apart
+ * to tell neighbours from each other; more batch sizes than colours cycle.
+ */
+const BATCH_PALETTE = ['#253494', '#2c7fb8', '#17becf', '#2ca02c', '#ff7f0e', '#d62728', '#8c2d04', '#7b3294'];
+
+export function batchColours(batches: readonly number[]): { domain: number[]; range: string[] } {
+  const domain = [...new Set(batches)].sort((a, b) => a - b);
+  return { domain, range: domain.map((_, i) => BATCH_PALETTE[i % BATCH_PALETTE.length]!) };
+}
 
 export const SLO_COLOUR = '#d62728';
 export const FINETUNE_COLOUR = '#ff9f1c';

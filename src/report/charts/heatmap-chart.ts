@@ -39,6 +39,14 @@ export function heatmapSpec(h: HeatmapInput): TopLevelSpec {
   const energies = cells.map((c) => c.energyMJ);
   const mid = energies.length > 0 ? (Math.min(...energies) + Math.max(...energies)) / 2 : 0;
   const labelled = cells.length > 0 && cells.length <= 64;
+  const lo = Math.min(...energies);
+  const hi = Math.max(...energies);
+  const logColour = energies.length > 0 && hi / lo > 2;
+  // Five legend labels from the lowest to the highest cell, spaced as the colour scale is.
+  const legendValues =
+    energies.length === 0 || hi === lo
+      ? [...new Set(energies)]
+      : [0, 0.25, 0.5, 0.75, 1].map((f) => Number((logColour ? lo * (hi / lo) ** f : lo + (hi - lo) * f).toPrecision(3)));
 
   const layer: Layers = [
     {
@@ -52,8 +60,8 @@ export function heatmapSpec(h: HeatmapInput): TopLevelSpec {
           type: 'quantitative',
           title: ENERGY_LEGEND,
           // A log colour scale when one corner is far costlier, so the differences near the optimum stay visible.
-          scale: { scheme: 'viridis', type: energies.length > 0 && Math.max(...energies) / Math.min(...energies) > 2 ? 'log' : 'linear' },
-          legend: { format: '.3~r' },
+          scale: { scheme: 'viridis', type: logColour ? 'log' : 'linear' },
+          legend: { format: '.3~r', values: legendValues },
         },
         opacity: { condition: { test: 'datum.feasible', value: 1 }, value: 0.35 },
         tooltip: [

@@ -4,7 +4,7 @@ import type { TuningRun } from '../../core/tuning-run.ts';
 import type { LandscapeRow } from '../landscape.ts';
 import { paretoFrontierBy } from '../pareto.ts';
 import { quantileName } from '../summary.ts';
-import { BATCH_COLOURS, chartConfig, type Layers, mj, SLO_COLOUR, scaleFor } from './chart-style.ts';
+import { batchColours, chartConfig, type Layers, mj, SLO_COLOUR, scaleFor } from './chart-style.ts';
 
 export const PARETO_TITLES = {
   title: 'Energy per query against latency',
@@ -43,7 +43,7 @@ export function paretoChartSpec(run: TuningRun, landscape?: readonly LandscapeRo
   const background = (landscape ?? []).map((r) => ({ latencyMs: r.latencyTailMs, energyMJ: mj(r.energyPerQueryJ) }));
   const baselines = run.baselines
     .filter((b) => b.measurement.valid)
-    .map((b) => ({ name: b.name, latencyMs: b.measurement.latencyTailMs, energyMJ: mj(b.measurement.energyPerQueryJ) }));
+    .map((b) => ({ name: b.name, batch: b.config.batch, latencyMs: b.measurement.latencyTailMs, energyMJ: mj(b.measurement.energyPerQueryJ) }));
   const rec = run.recommendation
     ? [{ latencyMs: run.recommendation.measurement.latencyTailMs, energyMJ: mj(run.recommendation.measurement.energyPerQueryJ), name: 'recommended' }]
     : [];
@@ -61,7 +61,7 @@ export function paretoChartSpec(run: TuningRun, landscape?: readonly LandscapeRo
     ...(gridFloor.length > 0 ? [Math.min(...gridFloor)] : []),
   ];
   const y = { field: 'energyMJ', type: 'quantitative', title: PARETO_TITLES.y, scale: scaleFor(ys) } as const;
-  const colour = { field: 'batch', type: 'ordinal', title: 'batch size', scale: BATCH_COLOURS } as const;
+  const colour = { field: 'batch', type: 'ordinal', title: 'batch size', scale: batchColours(trials.map((t) => t.batch)) } as const;
 
   const layer: Layers = [];
   // The grid is context: only its part inside the measured ranges is drawn (filtered here, not clipped by
@@ -113,7 +113,8 @@ export function paretoChartSpec(run: TuningRun, landscape?: readonly LandscapeRo
       encoding: {
         x,
         y,
-        shape: { field: 'name', type: 'nominal', title: 'baselines', scale: { domain: baselines.map((b) => b.name), range: BASELINE_SHAPES } },
+        shape: { field: 'name', type: 'nominal', title: 'baselines', scale: { domain: [...new Set(baselines.map((b) => b.name))], range: BASELINE_SHAPES } },
+        tooltip: [{ field: 'name' }, { field: 'batch', title: 'batch' }],
       },
     });
   if (rec.length > 0)
