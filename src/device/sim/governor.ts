@@ -52,7 +52,7 @@ function pinned(lo: number, w: PeriodicWorkload, n: number): GovernorRun {
  * Run the governor with limits [lo, hi] (indices into the board's GPU table). With lo = hi the clock
  * is pinned and the answer is exact and closed-form.
  */
-export function simulateGovernor(board: BoardSpec, lo: number, hi: number, w: PeriodicWorkload): GovernorRun {
+export function simulateGovernor(board: BoardSpec, lo: number, hi: number, w: PeriodicWorkload, opts: { fluid?: boolean } = {}): GovernorRun {
   const freqs = board.gpu.freqsHz;
   const n = freqs.length;
   if (lo === hi) return pinned(lo, w, n);
@@ -136,7 +136,7 @@ export function simulateGovernor(board: BoardSpec, lo: number, hi: number, w: Pe
 
   // Period of the batch loop at table index i when nothing else limits it.
   const periodAt = (i: number) => Math.max(w.inferS[i]! + w.hostS, w.minIntervalS, w.mode === 'saturated' ? 0 : w.intervalS);
-  const fluidPeriod = poll / FLUID_BATCHES_PER_WINDOW;
+  const fluidPeriod = opts.fluid === false ? -1 : poll / FLUID_BATCHES_PER_WINDOW;
 
   let windows = 0;
   while (!done && windows < MAX_WINDOWS) {
