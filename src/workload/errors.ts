@@ -30,8 +30,3 @@ export function isWorkloadError(e: unknown): e is WorkloadError {
   return e instanceof WorkloadError;
 }
 
-/** One line describing any thrown value. */
-export function describeError(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return String(e);
-}
