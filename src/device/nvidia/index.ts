@@ -111,7 +111,10 @@ export class NvidiaDevice implements Device {
       });
     const { gpuHz = [], emcHz = [] } = await this.domains();
     const idx = ['-i', String(this.info.index)];
-    if (wantsGpu) {
+    if (wantsGpu && gpuHz.length === 0) {
+      for (const k of ['gpuMinHz', 'gpuMaxHz'] as const)
+        if (clocks[k] !== undefined) adjustments.push({ knob: k, requested: clocks[k], got: undefined, kind: 'refused', detail: 'nvidia-smi lists no supported graphics clocks' });
+    } else if (wantsGpu) {
       const lo = clocks.gpuMinHz ?? gpuHz[0]!;
       const hi = clocks.gpuMaxHz ?? gpuHz[gpuHz.length - 1]!;
       const a = Math.round((nearest(gpuHz, lo) ?? lo) / MHZ);
@@ -127,7 +130,9 @@ export class NvidiaDevice implements Device {
       check('gpuMinHz', clocks.gpuMinHz, a, got?.[0]);
       check('gpuMaxHz', clocks.gpuMaxHz, b, got?.[1]);
     }
-    if (clocks.emcHz !== undefined) {
+    if (clocks.emcHz !== undefined && emcHz.length === 0) {
+      adjustments.push({ knob: 'emcHz', requested: clocks.emcHz, got: undefined, kind: 'refused', detail: 'this GPU has a single memory clock' });
+    } else if (clocks.emcHz !== undefined) {
       const m = Math.round((nearest(emcHz, clocks.emcHz) ?? clocks.emcHz) / MHZ);
       const out = await this.smi([...idx, '-lmc', `${m},${m}`]);
       const got = this.opts.dryRun ? ([m, m] as [number, number]) : parseClocksSet(out);

@@ -158,13 +158,22 @@ export function installRestoreHandlers(guard: GuardedDevice, opts: { log?: (line
 export async function withDeviceGuard<T>(device: Device, fn: (device: GuardedDevice) => Promise<T>, opts: GuardOptions = {}): Promise<T> {
   const guard = guardDevice(device, opts);
   const uninstall = installRestoreHandlers(guard, opts.log ? { log: opts.log } : {});
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  let result: T;
   try {
-    return await fn(guard);
-  } finally {
-    try {
-      await guard.restoreOriginal('end of run');
-    } finally {
-      uninstall();
-    }
+    result = await fn(guard);
+  } catch (runError) {
+    // The run's own error is the one to report; a failed restore is logged beside it.
+    await guard.restoreOriginal('run failed').catch((e: unknown) => {
+      log(`error: could not restore ${guard.id}: ${(e as Error).message} (run \`polythrottle restore --snapshot ${guard.file}\`)`);
+    });
+    uninstall();
+    throw runError;
   }
+  try {
+    await guard.restoreOriginal('end of run');
+  } finally {
+    uninstall();
+  }
+  return result;
 }

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDevice } from '../../../src/device/open.ts';
 import { withDeviceGuard } from '../../../src/device/safety/guard.ts';
+import { restoreFromSnapshotFiles } from '../../../src/device/safety/restore-file.ts';
 import { readSnapshotFile } from '../../../src/device/safety/snapshot-file.ts';
 import { FakeKernel } from '../../fixtures/hardware/fake-kernel.ts';
 import { buildBoard, treeManifest, tx2R32, x86Desktop } from '../../fixtures/hardware/fake-tree.ts';
@@ -142,19 +143,16 @@ describe('guard in-process and the restore command', () => {
     expect(await treeManifest(root)).toEqual(before);
   });
 
-  it('`restore` refuses while the run that saved the snapshot is still alive, unless --force', async () => {
+  it('restore refuses while the run that saved the snapshot is still alive, unless forced', async () => {
     const root = await buildBoard(tx2R32());
     temps.push(root);
     const file = join(await temp('pt-state-'), 'snap.json');
     const before = await treeManifest(root);
     const run = startChild(root, file);
     await run.applied;
-    let r = await cli(['restore', '--snapshot', file]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`pid ${run.child.pid}\\) is still running`));
+    await expect(restoreFromSnapshotFiles({ file })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining(`(pid ${run.child.pid}) is still running`) });
     expect(existsSync(file)).toBe(true);
-    r = await cli(['restore', '--snapshot', file, '--force']);
-    expect(r.code).toBe(0);
+    await restoreFromSnapshotFiles({ file, force: true });
     expect(await treeManifest(root)).toEqual(before);
     run.child.kill('SIGKILL');
     await run.exited;
