@@ -2,6 +2,7 @@
 export { type Admission, type AdmissionOption, decideAdmission, type InferenceBaseline } from './admission.ts';
 export { FinetuneAdminClient, type SubmitRequest } from './admin-client.ts';
 export { type CommandSpec, CommandProcess, commandsSchema } from './command-runner.ts';
+export { type FinetuneConfig, loadFinetuneConfig, parseFinetuneConfig } from './config-file.ts';
 export { type DeviceCosts, latencyQuantile, type SimResult, simulateCoRun, sloAttainment, type TimelinePoint as FinetuneTimelinePoint, timeline } from './corun-sim.ts';
 export { type FeatureSet, finetuneStepFeatures, inferenceFeatures, type InterferenceFeatures } from './features.ts';
 export { FinetuneService, type ServingHost } from './finetune-service.ts';
