@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WorkloadProfile } from '../../../src/core/workload-profile.ts';
-import { BOARDS, computeLandscape, evaluateConfig, loadBoard, presetsOf } from '../../../src/device/sim/index.ts';
+import { BOARDS, computeLandscape, createSimDevice, evaluateConfig, loadBoard, presetsOf } from '../../../src/device/sim/index.ts';
 import { zooProfile } from '../../../src/model/zoo/index.ts';
 
 /**
@@ -98,6 +98,18 @@ describe('calibration: board power stays inside the real envelopes', () => {
       expect(idle.powerW).toBeGreaterThan(2);
       expect(idle.powerW).toBeLessThan(envelope[board]! * 0.4);
     });
+
+  it('an idle TX2 reads like its tegrastats line, rail by rail', async () => {
+    // hardware.md §5.3 (jtop's fixture of a real R32 TX2): CPU at 345.6 MHz with the Denver pair off,
+    // GPU at its floor, EMC 665.6 MHz: VDD_IN 1383, CPU 153, GPU 76, SOC 384, WIFI 364, DDR 192 mW.
+    const d = createSimDevice('tx2', { mode: 'MAXP_CORE_ARM' });
+    await d.apply({ cpuHz: 345600000, gpuMinHz: 114750000, gpuMaxHz: 114750000, emcHz: 665600000 });
+    const mW: Record<string, number> = {};
+    for (const s of await d.powerSources()) mW[s.name] = (await s.read()) * 1000;
+    const real: Record<string, number> = { VDD_IN: 1383, VDD_SYS_CPU: 153, VDD_SYS_GPU: 76, VDD_SYS_SOC: 384, VDD_4V0_WIFI: 364, VDD_SYS_DDR: 192 };
+    expect(Math.abs(mW.VDD_IN! - real.VDD_IN!) / real.VDD_IN!).toBeLessThan(0.1);
+    for (const [rail, v] of Object.entries(real)) expect(Math.abs(mW[rail]! - v)).toBeLessThan(60);
+  });
 
   it('AGX Orin at NVIDIA’s MLPerf MaxQ SingleStream clocks draws about what the wall meter showed', () => {
     // calibration.md §2.5 (GPU 612 MHz → table 624.75, EMC 2133 MHz, CPU 652.8 MHz, 4 cores) and §3.1:
