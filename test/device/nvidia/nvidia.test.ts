@@ -106,3 +106,19 @@ describe('nvidia backend against the nvidia-smi stub', () => {
     await dev.close();
   });
 });
+
+describe('nvidia restore after a hard kill', () => {
+  it('the guard persists a snapshot before locking; restoring from the file resets the locks', async () => {
+    const { guardDevice } = await import('../../../src/device/safety/guard.ts');
+    const { restoreFromSnapshotFiles } = await import('../../../src/device/safety/restore-file.ts');
+    const file = join(dir, 'snapshot.json');
+    const guarded = guardDevice(await openDevice('nvidia', { allowClockChanges: true }), { file, log: () => {} });
+    await guarded.apply({ gpuMinHz: 1500e6, gpuMaxHz: 1500e6 });
+    await guarded.inner.close(); // as if the process died: no restore
+    expect(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')).gr).toEqual([1500, 1500]);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ spec: 'nvidia', snapshot: { values: { 'graphics-clocks': 'reset' } } });
+    const done = await restoreFromSnapshotFiles({ file });
+    expect(done).toHaveLength(1);
+    expect(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'))).toEqual({ gr: null, mem: null });
+  });
+});
