@@ -1,16 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import type { FastifyPluginAsync } from 'fastify';
 import pc from 'picocolors';
 import type { Config } from '../core/config.ts';
 import { formatConfig } from '../core/config.ts';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
 import { openDevice } from '../device/open.ts';
 import { guardDevice } from '../device/safety/guard.ts';
-import { BACKEND_KINDS, type BackendKind, openBackend } from '../serve/open-backend.ts';
+import { loadFinetuneConfig } from '../finetune/config-file.ts';
+import { finetuneServePlugin } from '../finetune/serving.ts';
+import { BACKEND_KINDS, type BackendKind, modelArg, openBackend } from '../serve/open-backend.ts';
 import { shutdownOnSignals, startServing } from '../serve/serve-session.ts';
 import { checkConfig, type LoadedProfile, loadConfigOption, loadProfileFile, type PartialConfig, profileFromRun, resolveSlo } from '../serve/serving-config.ts';
-import { defaultDbPath } from '../store/paths.ts';
+import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
 import { action } from './run-action.ts';
 
@@ -36,6 +40,9 @@ interface ServeCliOptions {
   bodyLimit: string;
   margin: string;
   maxQueueDelay?: string;
+  finetune?: boolean;
+  finetuneConfig?: string;
+  rate?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -88,9 +95,31 @@ async function serve(o: ServeCliOptions): Promise<void> {
   const kind = (o.backend ?? (o.device.startsWith('sim:') ? 'sim' : 'onnx')) as BackendKind;
   if (!BACKEND_KINDS.includes(kind)) throw badInput(`--backend must be one of ${BACKEND_KINDS.join(', ')}, got "${o.backend}"`);
   const models = o.model.length > 0 ? o.model : loaded?.profile.model ? [loaded.profile.model] : [];
+  if (models.length === 0) throw badInput('no model to serve: give --model (repeat it to serve several) or a --profile');
   const token = o.adminToken ?? process.env.POLYTHROTTLE_ADMIN_TOKEN ?? randomBytes(18).toString('base64url');
   if (token.length < 8) throw badInput('the admin token must be at least 8 characters');
 
+  const adminPlugins: FastifyPluginAsync[] = [];
+  if (o.finetune || o.finetuneConfig) {
+    const ftConfig = o.finetuneConfig ? loadFinetuneConfig(o.finetuneConfig) : undefined;
+    const rateRps = o.rate !== undefined ? Number(o.rate) : loaded?.run?.rateRps;
+    if (rateRps === undefined || !(rateRps > 0))
+      throw badInput('fine-tuning admission needs the arrival rate: give --rate <requests/s> (or a profile tuned with --rate)');
+    const first = modelArg(models[0]!);
+    const dbFile = ftConfig?.db ?? join(userDataDir(), 'finetune.db');
+    mkdirSync(dirname(dbFile), { recursive: true });
+    adminPlugins.push(
+      finetuneServePlugin({
+        dbFile,
+        model: first.model,
+        rateRps,
+        ...(o.device.startsWith('sim:') ? { board: o.device.slice(4) } : {}),
+        ...(loaded?.run ? { run: loaded.run } : {}),
+        ...(ftConfig ? { commands: ftConfig.commands } : {}),
+        log: (m) => log(`finetune: ${m}`),
+      }),
+    );
+  }
   const device =
     o.device === 'none'
       ? undefined
@@ -139,6 +168,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
     ...(o.maxQueueDelay ? { maxQueueDelayMs: Number(o.maxQueueDelay) } : {}),
     ...(prior ? { priorServiceMs: Object.fromEntries(backend.models().map((m) => [m.name, prior])) } : {}),
     adminToken: token,
+    adminPlugins,
     profile: loaded?.profile ?? { source: 'manual', config, slo, ...(description ? { device: description.name } : {}) },
     host: o.host,
     port: positiveInt(o.port, '--port'),
@@ -192,6 +222,9 @@ export function register(program: Command): void {
     .option('--body-limit <size>', 'largest request body', '8MiB')
     .option('--margin <share>', 'share of the SLO kept as safety margin', '0.1')
     .option('--max-queue-delay <ms>', 'cap on the queue delay derived from the SLO')
+    .option('--finetune', 'accept fine-tuning jobs (admin API /v1/finetune/…; see `polythrottle finetune`)')
+    .option('--finetune-config <file>', 'fine-tuning configuration (JSON: db, commands); implies --finetune')
+    .option('--rate <rps>', 'arrival rate fine-tuning admission assumes (default: the profile\'s)')
     .addHelpText(
       'after',
       `
