@@ -111,6 +111,17 @@ describe('calibration: board power stays inside the real envelopes', () => {
     for (const [rail, v] of Object.entries(real)) expect(Math.abs(mW[rail]! - v)).toBeLessThan(60);
   });
 
+  it('an idle AGX Orin reads like its tegrastats line, rail by rail', async () => {
+    // hardware.md §5.3 (JP5): EMC 204 MHz, GPU idle: VDD_GPU_SOC 2390, VDD_CPU_CV 796, VIN_SYS_5V0 3522,
+    // VDDQ_VDD2_1V8AO 301 mW. CPU clocks are not in the line: taken at nvpmodel's Orin minimum, 729.6 MHz.
+    const d = createSimDevice('orin-agx');
+    await d.apply({ cpuHz: 729600000, gpuMinHz: 114750000, gpuMaxHz: 1300500000, emcHz: 204000000 });
+    const mW: Record<string, number> = {};
+    for (const s of await d.powerSources()) mW[s.name] = (await s.read()) * 1000;
+    const real: Record<string, number> = { VDD_GPU_SOC: 2390, VDD_CPU_CV: 796, VIN_SYS_5V0: 3522, VDDQ_VDD2_1V8AO: 301 };
+    for (const [rail, v] of Object.entries(real)) expect(Math.abs(mW[rail]! - v) / v).toBeLessThan(0.15);
+  });
+
   it('AGX Orin at NVIDIA’s MLPerf MaxQ SingleStream clocks draws about what the wall meter showed', () => {
     // calibration.md §2.5 (GPU 612 MHz → table 624.75, EMC 2133 MHz, CPU 652.8 MHz, 4 cores) and §3.1:
     // ≈14.9 W at the AC wall incl. adapter and carrier; the module rails must be below that, above idle.
