@@ -15,6 +15,7 @@ const scale = (v: string): number => {
 
 interface ReportCliOptions {
   out?: string;
+  db?: string;
   landscape?: string;
   compare?: string[];
   benchmark?: string;
@@ -27,7 +28,8 @@ interface ReportCliOptions {
 export function register(program: Command): void {
   program
     .command('report <run>')
-    .description('write a self-contained HTML report and PNG charts of a tuning run (a `tune --json` file, or - for stdin)')
+    .description('write a self-contained HTML report and PNG charts of a tuning run: a `tune --json` file, - for stdin, or a stored run/profile id (or latest)')
+    .option('--db <file>', 'tuning store to look run ids up in (default: $POLYTHROTTLE_DB or the user data directory)')
     .option('-o, --out <dir>', 'output folder (default: report-<run id>)')
     .option('--landscape <csv>', 'the twin’s exhaustive grid (`polythrottle landscape --out grid.csv`): heatmaps, exact random search, optimum')
     .option('--no-twin', 'do not compute the landscape with the device twin for a run made on it')
@@ -41,6 +43,7 @@ export function register(program: Command): void {
         const quiet = o.json === true;
         const inputs = await loadReportInputs({
           run: runSource,
+          ...(o.db ? { db: o.db } : {}),
           twin: o.twin,
           ...(quiet ? {} : { onTwinProgress: (done: number, total: number) => process.stderr.write(pc.dim(`\rtwin landscape ${done}/${total}${done === total ? '\n' : ''}`)) }),
           ...(o.landscape ? { landscape: o.landscape } : {}),

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../src/cli/main.ts';
+import { readTuningRunFile } from '../../src/report/tuning-run-file.ts';
+import { TuningStore } from '../../src/store/tuning-store.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const dir = mkdtempSync(join(tmpdir(), 'pt-cli-report-'));
@@ -62,6 +64,39 @@ describe('polythrottle report', () => {
     const m = await cli('report', join(dir, 'missing.json'));
     expect(m.code).toBe(2);
     expect(m.err).toContain('no such file');
+  });
+
+  it('looks a run up in the tuning store by id prefix or `latest`, and lists recent runs when the id is unknown', async () => {
+    const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
+    const db = join(dir, 'store.db');
+    const store = new TuningStore(db);
+    store.createRun({
+      id: run.id,
+      device: run.device,
+      model: run.model,
+      sloMs: run.slo.latencyMs,
+      quantile: run.slo.quantile,
+      optimizer: run.optimizer,
+      seed: run.seed,
+      budget: run.budget,
+      settingsKey: 'k',
+      createdAt: run.createdAt,
+    });
+    store.finishRun(run);
+    store.close();
+    for (const id of [run.id.slice(0, 12), 'latest']) {
+      const r = await cli('report', id, '--db', db, '-o', join(dir, `store-${id}`), '--json', '--no-twin');
+      expect(r.code, r.err).toBe(0);
+      expect(existsSync(join(dir, `store-${id}`, 'pareto.png'))).toBe(true);
+    }
+    const missing = await cli('report', 'nonexistent-id', '--db', db);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('no finished run or profile "nonexistent-id"');
+    expect(missing.err).toContain(`recent runs: ${run.id.slice(0, 8)} (efficientnet-b0 on sim:orin-agx`);
+    const noStore = await cli('report', 'some-id', '--db', join(dir, 'absent.db'));
+    expect(noStore.code).toBe(2);
+    expect(noStore.err).toContain('no file "some-id" and no tuning store at');
+    expect(existsSync(join(dir, 'absent.db'))).toBe(false);
   });
 
   it('reads the run from stdin with -', () => {
