@@ -35,7 +35,8 @@ export async function readSensors(sources: readonly PowerSource[], counterGapMs 
         const t0 = performance.now();
         await new Promise((r) => setTimeout(r, counterGapMs));
         const b = await s.read();
-        const d = b >= a ? b - a : b + (s.wrapJ ?? Number.NaN) - a;
+        if (b < a && !s.wrapJ) throw new Error(`energy counter went backwards (${a} → ${b} J)`);
+        const d = b >= a ? b - a : b + s.wrapJ! - a;
         out.push({ ...base, watts: d / ((performance.now() - t0) / 1000) });
       }
     } catch (e) {
