@@ -132,7 +132,7 @@ export function simulateCoRun(o: SimOptions): SimResult {
         sched?.batchDone(b.serviceMs, b.reqs.length);
       } else {
         steps.push(b.step);
-        sched?.stepDone(b.step.jobId, b.step.endMs - b.step.startMs);
+        if (sched && !['done', 'failed', 'cancelled'].includes(sched.get(b.step.jobId)?.state ?? 'done')) sched.stepDone(b.step.jobId, b.step.endMs - b.step.startMs);
       }
     }
     while (ci < changes.length && changes[ci]!.atMs <= t) {

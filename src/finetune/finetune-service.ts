@@ -178,14 +178,14 @@ export class FinetuneService {
       const job = s.get(g.jobId)!;
       const ms = this.o.simStepMs!(s.config, job.model, g.microBatch);
       await new Promise((r) => setTimeout(r, ms));
-      if (s.stepInFlight?.jobId === g.jobId) s.stepDone(g.jobId, ms);
+      this.report(g.jobId, ms);
       return;
     }
     if (g.kind === 'command') {
       const p = this.procs.get(g.jobId);
       if (!p?.alive) return;
       const ran = await p.slice(Math.max(1, g.expectedMs));
-      if (s.stepInFlight?.jobId === g.jobId) s.stepDone(g.jobId, ran);
+      this.report(g.jobId, ran);
       return;
     }
     // Gate: the loop runs its step now; the device stays lent until it reports (or times out).
@@ -202,7 +202,16 @@ export class FinetuneService {
         resolve(d);
       });
     });
-    if (s.stepInFlight?.jobId === g.jobId) s.stepDone(g.jobId, ms);
+    this.report(g.jobId, ms);
+  }
+
+  /** Count a finished step, also when its job was suspended meanwhile; not when it ended. */
+  private report(jobId: string, ms: number): void {
+    try {
+      this.scheduler.stepDone(jobId, ms);
+    } catch {
+      // The job ended (cancelled, failed) while its step ran.
+    }
   }
 
   private onEvent(e: SchedulerEvent): void {

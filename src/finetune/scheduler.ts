@@ -87,6 +87,8 @@ export class FinetuneScheduler {
   private baseConfig: Config;
   private active: Config;
   private running: Running | undefined;
+  /** The job of the last step granted and not yet reported (survives a suspension). */
+  private lastGranted: string | undefined;
   private readonly gateWaiters = new Map<string, GateWaiter>();
   private readonly ids = new Set<string>();
   private readonly o: SchedulerOptions;
@@ -191,6 +193,7 @@ export class FinetuneScheduler {
     if (Number.isFinite(gapMs) && oldestWaitMs + r.admission.option.prediction.meanMs > this.slo.latencyMs) return null;
     const grant: StepGrant = { jobId: job.id, kind: job.kind, microBatch: r.admission.option.microBatch, expectedMs, grantedAt: this.o.clock() };
     r.inFlight = grant;
+    this.lastGranted = job.id;
     this.emit({ type: 'step-granted', t: grant.grantedAt, grant });
     const w = this.gateWaiters.get(job.id);
     if (w) {
@@ -209,8 +212,17 @@ export class FinetuneScheduler {
   /** A step (or a command job's time slice) ended after `durationMs`. */
   stepDone(jobId: string, durationMs: number): Job {
     const r = this.running;
-    if (!r || r.jobId !== jobId || !r.inFlight) throw new RangeError(`job ${jobId} has no step in flight`);
     if (!(durationMs >= 0)) throw new RangeError(`step duration must be ≥ 0 ms, got ${durationMs}`);
+    if (!r || r.jobId !== jobId || !r.inFlight) {
+      // A step granted before the job was suspended still ran: count it.
+      const j = this.o.store.get(jobId);
+      if (j && j.state === 'queued' && this.lastGranted === jobId) {
+        this.lastGranted = undefined;
+        return this.o.store.update(jobId, { stepsDone: j.stepsDone + 1 });
+      }
+      throw new RangeError(`job ${jobId} has no step in flight`);
+    }
+    this.lastGranted = undefined;
     r.inFlight = undefined;
     r.pendingStepMs = durationMs;
     const job = this.o.store.update(jobId, { stepsDone: this.o.store.get(jobId)!.stepsDone + 1 });

@@ -125,6 +125,16 @@ describe('FinetuneScheduler admission', () => {
     expect(j.stepsDone).toBe(1);
   });
 
+  it('counts a step that was in flight when its job was suspended', () => {
+    const { sched } = setup({ sloMs: 900, allowSwitch: false });
+    const job = sched.submit({ kind: 'sim', name: 'ft', model: 'large', microBatch: 8, steps: 50 });
+    expect(sched.gap(Number.POSITIVE_INFINITY)?.jobId).toBe(job.id);
+    sched.setSlo(slo(60)); // suspended mid-step
+    expect(sched.get(job.id)!.state).toBe('queued');
+    expect(sched.stepDone(job.id, 30).stepsDone).toBe(1);
+    expect(() => sched.stepDone(job.id, 30)).toThrow(/no step in flight/);
+  });
+
   it('marks a job whose process died as failed with its exit status and starts the next one', () => {
     const { sched } = setup({ sloMs: 900 });
     const a = sched.submit({ kind: 'gate', name: 'a', model: 'small', microBatch: 2 });
