@@ -5,7 +5,7 @@
  */
 import { matern52, matern52LengthscaleFactor, scaledSqDist } from './kernel.ts';
 import { lbfgs } from './lbfgs.ts';
-import { choleskyInverse, choleskyLogDet, choleskySolve, type CholeskyResult, solveLower, stableCholesky } from './linalg.ts';
+import { choleskyInverse, choleskyLogDet, choleskySolve, type CholeskyResult, lowerInverse, stableCholesky } from './linalg.ts';
 import { DEFAULT_PRIORS, type GpPriors, negLogPrior } from './prior.ts';
 import type { Rng } from './rng.ts';
 
@@ -267,6 +267,9 @@ export function gpFromState(state: GpState): Gp {
   const { l } = stableCholesky(kmat, n);
   const ys = Float64Array.from(state.y, (v) => (v - yMean) / yStd);
   const alpha = choleskySolve(l, n, ys);
+  // L⁻¹ once, so each prediction's variance is one triangular mat-vec without divisions
+  const linv = lowerInverse(l, n);
+  const SQRT5 = Math.sqrt(5);
   return {
     state,
     predict(xs: Float64Array, m: number): GpPrediction {
@@ -275,14 +278,26 @@ export function gpFromState(state: GpState): Gp {
       const ks = new Float64Array(n);
       for (let p = 0; p < m; p++) {
         let mu = 0;
+        const xp = p * d;
         for (let i = 0; i < n; i++) {
-          const kv = sf2 * matern52(Math.sqrt(scaledSqDist(xs, p, x, i, invLs2, d)));
+          let r2 = 0;
+          const xi = i * d;
+          for (let k = 0; k < d; k++) {
+            const diff = xs[xp + k]! - x[xi + k]!;
+            r2 += diff * diff * invLs2[k]!;
+          }
+          const sr = SQRT5 * Math.sqrt(r2);
+          const kv = sf2 * (1 + sr + (sr * sr) / 3) * Math.exp(-sr);
           ks[i] = kv;
           mu += kv * alpha[i]!;
         }
-        const v = solveLower(l, n, ks);
         let vv = 0;
-        for (let i = 0; i < n; i++) vv += v[i]! * v[i]!;
+        for (let i = 0; i < n; i++) {
+          let v = 0;
+          const row = i * n;
+          for (let k = 0; k <= i; k++) v += linv[row + k]! * ks[k]!;
+          vv += v * v;
+        }
         mean[p] = yMean + yStd * mu;
         variance[p] = Math.max(sf2 - vv, 1e-12) * yStd * yStd;
       }

@@ -76,9 +76,8 @@ export function choleskySolve(l: Float64Array, n: number, b: Float64Array): Floa
   return solveUpperT(l, n, solveLower(l, n, b));
 }
 
-/** A⁻¹ = L⁻ᵀ L⁻¹ from its Cholesky factor (row-major n×n). */
-export function choleskyInverse(l: Float64Array, n: number): Float64Array {
-  // M = L⁻¹ (lower-triangular), by forward substitution column by column
+/** L⁻¹ of a lower-triangular L (row-major n×n), itself lower-triangular. */
+export function lowerInverse(l: Float64Array, n: number): Float64Array {
   const m = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     m[j * n + j] = 1 / l[j * n + j]!;
@@ -89,6 +88,12 @@ export function choleskyInverse(l: Float64Array, n: number): Float64Array {
       m[ri + j] = s / l[ri + i]!;
     }
   }
+  return m;
+}
+
+/** A⁻¹ = L⁻ᵀ L⁻¹ from its Cholesky factor (row-major n×n). */
+export function choleskyInverse(l: Float64Array, n: number): Float64Array {
+  const m = lowerInverse(l, n);
   // A⁻¹[i][j] = Σ_{k ≥ max(i,j)} M[k][i]·M[k][j]
   const inv = new Float64Array(n * n);
   for (let i = 0; i < n; i++)
