@@ -30,6 +30,7 @@ export interface WorkloadOptions {
   readonly concurrency?: number;
   readonly timeoutMs?: number;
   readonly headers?: Readonly<Record<string, string>>;
+  readonly binary?: boolean;
   // command
   readonly command?: string;
   readonly latencyPattern?: string;
@@ -120,6 +121,7 @@ export function workloadSettings(kind: WorkloadKind, o: WorkloadOptions, common:
         ...(o.concurrency === undefined ? {} : { concurrency: o.concurrency }),
         ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
         ...(o.headers === undefined ? {} : { headers: o.headers }),
+        ...(o.binary === undefined ? {} : { binary: o.binary }),
         ...inputs,
       };
     case 'command':
@@ -216,6 +218,7 @@ export const WORKLOAD_FLAGS: readonly FlagSpec[] = [
   { flags: '--concurrency <n>', description: 'http/sim: batches kept in flight (default 1)' },
   { flags: '--request-timeout <ms>', description: 'http: per-request timeout in ms (default 30000)' },
   { flags: '--header <name:value...>', description: 'http: extra request header(s), e.g. "Authorization: Bearer …"' },
+  { flags: '--binary-data', description: 'http: tensors as raw bytes (Triton binary tensor extension) instead of JSON numbers' },
   { flags: '--command <template>', description: 'command: benchmark command line; placeholders {model} {batch} {duration} {durationMs} {batches} {concurrency}' },
   { flags: '--latency-pattern <regex>', description: 'command: regex with one group (or (?<latency>…)) per latency line; default: wall time per run' },
   { flags: '--latency-unit <unit>', description: 'command: unit of the matched latency: us | ms | s (default ms)' },
@@ -290,6 +293,7 @@ export function workloadFromFlags(flags: Readonly<Record<string, unknown>>): {
     ...pick('concurrency', posInt(flags.concurrency, '--concurrency')),
     ...pick('timeoutMs', posNum(flags.requestTimeout, '--request-timeout')),
     ...pick('headers', parseHeaders(flags.header)),
+    ...pick('binary', flags.binaryData === true ? true : undefined),
     ...pick('command', flags.command as string | undefined),
     ...pick('latencyPattern', flags.latencyPattern as string | undefined),
     ...pick('latencyUnit', unit as LatencyUnit | undefined),

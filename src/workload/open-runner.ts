@@ -52,6 +52,8 @@ export type WorkloadSettings =
       readonly concurrency?: number;
       readonly timeoutMs?: number;
       readonly headers?: Readonly<Record<string, string>>;
+      /** Triton's binary tensor extension instead of JSON numbers. */
+      readonly binary?: boolean;
     })
   | {
       readonly kind: 'command';
@@ -107,6 +109,7 @@ export async function openWorkloadRunner(model: string, s: WorkloadSettings): Pr
         ...(s.concurrency === undefined ? {} : { concurrency: s.concurrency }),
         ...(s.timeoutMs === undefined ? {} : { timeoutMs: s.timeoutMs }),
         ...(s.headers === undefined ? {} : { headers: s.headers }),
+        ...(s.binary === undefined ? {} : { binary: s.binary }),
         ...(await inputOptions(s)),
       });
     case 'command':

@@ -14,6 +14,21 @@ describe('http runner against a KServe v2 server on loopback', () => {
   beforeEach(() => {
     Object.assign(srv.behaviour, { delayMs: 2, failStatus: 0, hang: false, drop: false });
     srv.received.length = 0;
+    srv.encodings.length = 0;
+  });
+
+  it('speaks Triton’s binary tensor extension when asked: raw bytes both ways', async () => {
+    const b = await HttpBackend.connect({ url: srv.url, models: ['doubler'], binary: true });
+    const r = await b.infer('doubler', [{ name: 'x', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 0.5] }]);
+    expect(srv.encodings).toEqual(['binary']);
+    expect(r.outputs[0]!.shape).toEqual([2, 4]);
+    expect(Array.from(r.outputs[0]!.data as Float32Array)).toEqual([2, 4, 6, 8, 10, 12, 14, 1]);
+    const runner = await createHttpRunner({ url: srv.url, model: 'doubler', binary: true });
+    const run = await runner.run({ batch: 3, length: { batches: 2 } });
+    expect(run.errorReasons).toEqual([]);
+    expect(run.served).toBe(6);
+    expect(srv.encodings).toEqual(['binary', 'binary', 'binary']);
+    await runner.close();
   });
 
   it('reads the model metadata and returns the outputs of a batch', async () => {
