@@ -122,6 +122,18 @@ describe('calibration: board power stays inside the real envelopes', () => {
     for (const [rail, v] of Object.entries(real)) expect(Math.abs(mW[rail]! - v) / v).toBeLessThan(0.15);
   });
 
+  it('an Orin Nano at its lowest clocks stays above the measured floor of a stripped-down board', async () => {
+    // calibration.md §3.2: VDD_IN 2180 mW with 2 cores, engines disabled in the device tree, PCIe off —
+    // a floor; the twin keeps all 6 cores and every engine, so it must sit above it, but not far.
+    const b = loadBoard('orin-nano');
+    const d = createSimDevice(b, { mode: '15W' });
+    await d.apply({ cpuHz: b.cpu.freqsHz[0]!, gpuMinHz: b.gpu.freqsHz[0]!, gpuMaxHz: b.gpu.freqsHz[0]!, emcHz: b.emc.freqsHz[0]! });
+    const vin = (await d.powerSources()).find((s) => s.name === 'VDD_IN')!;
+    const w = await vin.read();
+    expect(w).toBeGreaterThan(2.18);
+    expect(w).toBeLessThan(2 * 2.18);
+  });
+
   it('AGX Orin at NVIDIA’s MLPerf MaxQ SingleStream clocks draws about what the wall meter showed', () => {
     // calibration.md §2.5 (GPU 612 MHz → table 624.75, EMC 2133 MHz, CPU 652.8 MHz, 4 cores) and §3.1:
     // ≈14.9 W at the AC wall incl. adapter and carrier; the module rails must be below that, above idle.
