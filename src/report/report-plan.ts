@@ -67,7 +67,7 @@ export function planReport(inputs: ReportInputs): ReportPlan {
       ['Device', `${run.device.name} (${run.device.id})`],
       ['Model', run.model],
       ['SLO', `${quantileName(run.slo.quantile)} latency ≤ ${run.slo.latencyMs} ms${run.rateRps !== undefined ? ` at ${run.rateRps} requests/s` : ' (saturated)'}`],
-      ['Optimizer', `${run.optimizer}, seed ${run.seed}, ${run.trials.length} of ${run.budget} trials`],
+      ['Optimizer', `${run.optimizer}, seed ${run.seed}: ${searchTrials(run.trials).length} search trials of a budget of ${run.budget}, ${run.trials.length} measurements in all`],
     ],
     sections: [recommendationSection(run), knobsSection(run), paretoSection(inputs), landscapeSection(inputs), convergenceSection(inputs), timelineSection(inputs)],
   };
@@ -121,7 +121,7 @@ function paretoSection(inputs: ReportInputs): SectionPlan {
     heading: 'Energy against latency',
     paragraphs: [
       'Each point is a configuration the run measured; the lines join each batch size’s Pareto-optimal points (nothing else of that batch size is both faster and cheaper). ' +
-        'Points right of the dashed SLO line are too slow. Larger batches buy energy with latency.',
+        'Points right of the dashed SLO line are too slow.',
     ],
     charts: [{ id: 'pareto', spec, axisTitles: [`${quantileName(run.slo.quantile)} request latency (ms)`, 'Energy per query (mJ)', 'batch size'] }],
   };
@@ -247,9 +247,11 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
       const gap = final / conv.optimumJ - 1;
       const within = (tol: number) => mine.findIndex((b) => b !== null && b <= conv.optimumJ! * (1 + tol));
       const w5 = within(0.05);
-      text += `, ${(gap * 100).toFixed(1)} % above the landscape’s optimum (${formatEnergy(conv.optimumJ)})`;
+      text +=
+        gap >= 0
+          ? `, ${(gap * 100).toFixed(1)} % above the landscape’s optimum (${formatEnergy(conv.optimumJ)})`
+          : `, ${(-gap * 100).toFixed(1)} % below the landscape’s optimum (${formatEnergy(conv.optimumJ)}: the run’s measurements are noisy, the landscape is exact)`;
       text += w5 >= 0 ? `; it came within 5 % at trial ${w5 + 1}` : '; it never came within 5 %';
-      if (gap < 0) text += ' (below the optimum: measurement noise between the run and the landscape)';
     }
     paragraphs.unshift(`${text}.`);
   } else paragraphs.unshift('No trial of this run met the SLO.');
