@@ -171,7 +171,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
     adminPlugins,
     profile: loaded?.profile ?? { source: 'manual', config, slo, ...(description ? { device: description.name } : {}) },
     host: o.host,
-    port: positiveInt(o.port, '--port'),
+    port: o.port === '0' ? 0 : positiveInt(o.port, '--port'),
     log,
   });
   const ctx = session.app.polythrottle;
@@ -216,7 +216,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'print each clock write instead of doing it')
     .option('--allow-clock-changes', 'allow locking clocks on a desktop/server NVIDIA GPU')
     .option('--host <addr>', 'address to bind', '127.0.0.1')
-    .option('--port <n>', 'port to listen on', '8000')
+    .option('--port <n>', 'port to listen on (0: any free port)', '8000')
     .option('--admin-token <token>', 'bearer token of the /v1 admin API (env POLYTHROTTLE_ADMIN_TOKEN; generated and printed if absent)')
     .option('--max-queue <rows>', 'most rows waiting per model before 503', '1024')
     .option('--body-limit <size>', 'largest request body', '8MiB')

@@ -47,8 +47,8 @@ export interface DynamicBatcherOptions {
   readonly now?: () => number;
   /**
    * Refuse (503) a queued request at dispatch when it has waited so long that its batch cannot
-   * finish inside the SLO any more, instead of serving it late (true). Never done when one batch
-   * alone exceeds the budget.
+   * finish inside the SLO any more, instead of serving it late (true). Only under contention (more
+   * queued than one batch takes), and never when one batch alone exceeds the budget.
    */
   readonly dropLate?: boolean;
 }
@@ -409,6 +409,11 @@ export class DynamicBatcher {
     if (!this.#dropLate || this.#closing) return false;
     const s = this.fullBatchMs(model);
     if (s === undefined || s > latencyBudgetMs(this.#slo, this.#margin)) return false;
+    // Only under contention: when everything queued fits in this one batch, serving a late request
+    // costs no one else anything, and a late answer beats a refusal.
+    let othersQueued = 0;
+    for (const [name, rows] of this.#queuedRows) if (name !== model) othersQueued += rows;
+    if (othersQueued === 0 && this.queuedRows(model) <= this.#models.get(model)!.maxBatch) return false;
     const q = this.#queues.get(model)!;
     const late = q.filter((p) => now - p.arrivedAt + s > this.#slo.latencyMs);
     if (late.length === 0) return false;

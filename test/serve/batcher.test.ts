@@ -119,21 +119,32 @@ describe('DynamicBatcher', () => {
     let t = 0;
     const st = new ServiceTimeEstimator();
     st.setPrior('double', 4, 20); // D = 140 ms on the test's clock
-    const late = new DynamicBatcher({ backend: new FakeBackend({ fixedMs: 1 }), models: { double: { maxBatch: 4 } }, slo, serviceTimes: st, now: () => t });
+    // the test's clock jumps, so keep the service time at its prior instead of measuring it
+    const fixed = new (class extends ServiceTimeEstimator {
+      override record(): void {}
+    })();
+    fixed.setPrior('double', 4, 20);
+    const late = new DynamicBatcher({ backend: new FakeBackend({ fixedMs: 30, perRowMs: 0 }), models: { double: { maxBatch: 4 } }, slo, serviceTimes: fixed, now: () => t });
     const drops: number[] = [];
     late.on('drop', (e) => drops.push(e.requests));
-    const p = late.submit('double', row(1), 1);
-    t = 190; // the queue-delay timer fires with the request 190 ms old: 190 + 20 > 200
-    await expect(p).rejects.toThrow(/waited 190 ms in the queue and could no longer finish inside the 200 ms SLO/);
-    expect(drops).toEqual([1]);
+    // a full batch runs (30 ms of real time) while five more queue behind it: contention
+    const running = [1, 2, 3, 4].map((v) => late.submit('double', row(v), 1));
+    const queued = [5, 6, 7, 8, 9].map((v) => late.submit('double', row(v), 1));
+    t = 190; // when the running batch ends, the queued ones are 190 ms old: 190 + 20 > 200
+    expect((await Promise.all(running)).map((r) => r.batchSize)).toEqual([4, 4, 4, 4]);
+    const out = await Promise.allSettled(queued);
+    expect(out.every((o) => o.status === 'rejected')).toBe(true);
+    expect(String((out[0] as PromiseRejectedResult).reason.message)).toMatch(/waited 190 ms in the queue and could no longer finish inside the 200 ms SLO/);
+    expect(drops).toEqual([5]);
     await late.close();
 
+    // without contention a late request is served late rather than refused
     t = 0;
-    const keep = new DynamicBatcher({ backend: new FakeBackend({ fixedMs: 1 }), models: { double: { maxBatch: 4 } }, slo, serviceTimes: st, now: () => t, dropLate: false });
-    const q = keep.submit('double', row(1), 1);
+    const alone = new DynamicBatcher({ backend: new FakeBackend({ fixedMs: 1 }), models: { double: { maxBatch: 4 } }, slo, serviceTimes: st, now: () => t });
+    const q = alone.submit('double', row(1), 1);
     t = 190;
     expect((await q).batchSize).toBe(1);
-    await keep.close();
+    await alone.close();
   });
 
   it('enforces the hard queue bound with a message that names it', async () => {
