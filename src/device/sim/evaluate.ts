@@ -178,6 +178,12 @@ function evaluateThermal(board: BoardSpec, profile: WorkloadProfile, c: Required
   }
 }
 
+// Scratch buffers reused by every evaluation (evaluateAt is synchronous and not re-entrant).
+const SCRATCH_ENERGY = new Float64Array(NC);
+const SCRATCH_BASE = new Float64Array(NC);
+const SCRATCH_EXTRA = new Float64Array(NC);
+const SCRATCH_MEAN = new Float64Array(NC);
+
 function evaluateAt(
   board: BoardSpec,
   profile: WorkloadProfile,
@@ -210,9 +216,9 @@ function evaluateAt(
 
   // Energy over the measured interval, per component.
   const leak = leakFactor(board, tempC);
-  const energy = new Float64Array(NC);
-  const base = new Float64Array(NC);
-  const extra = new Float64Array(NC);
+  const energy = SCRATCH_ENERGY.fill(0);
+  const base = SCRATCH_BASE;
+  const extra = SCRATCH_EXTRA;
   let busyS = 0;
   let hzBusy = 0;
   let computeS = 0;
@@ -231,7 +237,7 @@ function evaluateAt(
     serviceSum += wall;
   }
   const D = run.durationS;
-  const meanW = new Float64Array(NC);
+  const meanW = SCRATCH_MEAN;
   for (let k = 0; k < NC; k++) meanW[k] = energy[k]! / D;
   const rails = railPowers(board, meanW);
   const queries = run.batches * c.batch;
