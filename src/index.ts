@@ -45,3 +45,40 @@ export {
   type TimelinePoint,
 } from './report/index.ts';
 export * from './finetune/index.ts';
+export {
+  ConstrainedBo,
+  type ConstrainedBoOptions,
+  randomSearch,
+  gridSearch,
+  exhaustiveSearch,
+  createKnobSpace,
+  type KnobSpace,
+  type Optimizer,
+  type Observation,
+  type Suggestion,
+  type SearchSpace,
+  type Dimension,
+  enumerateGrid,
+  fitGp,
+  gpFromState,
+  type Gp,
+  type GpState,
+  type GpPrediction,
+  scoreAcquisition,
+  logExpectedImprovement,
+  logProbabilityOfFeasibility,
+} from './optimize/index.ts';
+export {
+  tune,
+  type TuneOptions,
+  type TuneProgress,
+  runTuningSession,
+  type TuningSessionOptions,
+  type TuningSessionResult,
+  recommendForSlo,
+  type SloAnswer,
+  type RecommendOptions,
+  chooseCpuClock,
+  paretoSet,
+} from './tune/index.ts';
+export { TuningStore, defaultDbPath } from './store/index.ts';
