@@ -83,6 +83,12 @@ export class FinetuneService {
     });
   }
 
+  /** The configured command's model and micro-batch (defaults for a command job). */
+  commandDefaults(name: string): { model: string; microBatch: number } | undefined {
+    const c = this.o.commands?.[name];
+    return c ? { model: c.model, microBatch: c.microBatch } : undefined;
+  }
+
   submit(spec: JobSpec): Job {
     const j = this.scheduler.submit(spec);
     this.pump();

@@ -94,14 +94,15 @@ export function finetuneRoutes(o: FinetuneRoutesOptions): FastifyPluginAsync {
 
     app.post('/finetune/jobs', async (req, reply) => {
       const b = parse(jobBody, req.body);
-      const model = b.model ?? o.defaultModel;
+      const fromCommand = b.kind === 'command' && b.command ? svc.commandDefaults(b.command) : undefined;
+      const model = b.model ?? fromCommand?.model ?? o.defaultModel;
       if (!model) throw new RouteError(400, 'model: the model being fine-tuned is required');
       try {
         const job = svc.submit({
           kind: b.kind as (typeof JOB_KINDS)[number],
           name: b.name ?? `${b.kind}-${model}`,
           model,
-          microBatch: b.microBatch ?? o.defaultMicroBatch ?? 8,
+          microBatch: b.microBatch ?? fromCommand?.microBatch ?? o.defaultMicroBatch ?? 8,
           ...(b.steps === undefined ? {} : { steps: b.steps }),
           ...(b.command === undefined ? {} : { command: b.command }),
         });

@@ -363,7 +363,8 @@ export class FinetuneScheduler {
       state,
       finishedAt: this.stamp(),
       ...(r.admission.switched ? { switchEnergyJ } : {}),
-      ...(extra.reason === undefined ? {} : { reason: extra.reason }),
+      // The running note ("running at a switched configuration") no longer applies.
+      reason: extra.reason,
       ...(extra.exitStatus === undefined ? {} : { exitStatus: extra.exitStatus }),
     });
     this.o.predictor.forget(r.jobId);

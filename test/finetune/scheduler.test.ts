@@ -89,6 +89,7 @@ describe('FinetuneScheduler admission', () => {
     const done = sched.get(job.id)!;
     expect(done.state).toBe('done');
     expect(done.switchEnergyJ).toBeGreaterThan(0);
+    expect(done.reason).toBeUndefined(); // the "running at a switched configuration" note is gone
     expect(configKey(sched.config)).toBe(configKey(base));
     const switches = events.filter((e) => e.type === 'config-switch');
     expect(switches.length).toBe(2);

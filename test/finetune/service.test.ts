@@ -86,12 +86,14 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 
 describe('fine-tuning admin API', () => {
   it('needs the token and validates submissions', async () => {
-    const { svc } = service(900);
+    const { svc } = service(60, { cfg: { argv: [process.execPath, '-e', 'setTimeout(() => {}, 5000)'], model: 'large', microBatch: 3 } });
     const a = await app(svc);
     expect((await a.inject({ method: 'GET', url: '/v1/finetune/jobs' })).statusCode).toBe(401);
     const bad = await a.inject({ method: 'POST', url: '/v1/finetune/jobs', headers: auth, payload: { kind: 'shell', cmd: 'rm -rf /' } });
     expect(bad.statusCode).toBe(400);
     const noCmd = await a.inject({ method: 'POST', url: '/v1/finetune/jobs', headers: auth, payload: { kind: 'command', command: 'nope' } });
+    const fromCfg = await a.inject({ method: 'POST', url: '/v1/finetune/jobs', headers: auth, payload: { kind: 'command', command: 'cfg' } });
+    expect(fromCfg.json().job).toMatchObject({ model: 'large', microBatch: 3, command: 'cfg' });
     expect(noCmd.statusCode).toBe(400);
     expect(noCmd.json().message).toMatch(/no command named 'nope'/);
     const missing = await a.inject({ method: 'GET', url: '/v1/finetune/jobs/zzz', headers: auth });
