@@ -223,6 +223,8 @@ export class MeasuredTrialRunner implements TrialRunner {
       if (run.served === 0) return invalidMeasurement(config, `no query completed in the ${windowS} s window`, q);
       if (!energy) return invalidMeasurement(config, 'the workload never started its measured part', q);
       if (!energy.valid) return invalidMeasurement(config, `the power window is invalid: ${energy.reason ?? 'unknown reason'}`, q);
+      if (!(energy.energyJ > 0))
+        return invalidMeasurement(config, `the power sensors read no energy over the ${energy.durationS.toFixed(2)} s window (a stuck or cached counter?)`, q);
       // Bill the queries the energy of the part of the window they ran in (a program's start-up and
       // exit are outside it).
       const active = energy.durationS > 0 ? Math.min(1, run.wallS / energy.durationS) : 1;

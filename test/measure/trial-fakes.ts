@@ -15,6 +15,8 @@ export class FakeCpuDevice implements Device {
   cpuHz = 2_000_000_000;
   busy = 0;
   failReads = false;
+  /** The sensor reads 0 W (a stuck or cached reading). */
+  stuckPower = false;
   closed = false;
   restored: DeviceSnapshot | undefined;
   readonly applied: FrequencyConfig[] = [];
@@ -53,7 +55,7 @@ export class FakeCpuDevice implements Device {
         kind: 'power',
         read: async () => {
           if (this.failReads) throw new Error('EIO reading the sensor');
-          return this.powerW();
+          return this.stuckPower ? 0 : this.powerW();
         },
       },
     ];

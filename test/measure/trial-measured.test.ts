@@ -77,6 +77,11 @@ describe('measured trial on a device with a power meter', () => {
     expect(badPower.valid).toBe(false);
     expect(badPower.invalidReason).toMatch(/power window is invalid: .*EIO reading the sensor/);
     device.failReads = false;
+    device.stuckPower = true;
+    const stuck = await trials.measure({ cpuHz: 2e9, batch: 2 });
+    expect(stuck.valid).toBe(false);
+    expect(stuck.invalidReason).toMatch(/read no energy/);
+    device.stuckPower = false;
     const snapped = await trials.measure({ cpuHz: 1.4e9, batch: 2 });
     expect(snapped.valid).toBe(false);
     expect(snapped.invalidReason).toMatch(/did not take the configuration: cpuHz snapped/);
