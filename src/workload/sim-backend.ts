@@ -2,7 +2,8 @@
  * `sim` backend: the device twin as an execution backend. Each batch is held for the twin's batch
  * time at the active configuration — GPU service plus the host work that does not overlap it, i.e.
  * the period of back-to-back batches, batch / throughput — in real wall-clock time, so batching,
- * queues and SLO accounting behave as on the board; it reports the twin's energy for the batch. Outputs have the
+ * queues and SLO accounting behave as on the board; it reports the twin's energy for the batch.
+ * Like the board's GPU it runs one batch at a time: concurrent batches queue. Outputs have the
  * model's declared shapes; their values are zeros, because the twin computes costs, not results.
  */
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
@@ -92,7 +93,8 @@ export class SimBackend implements InferenceBackend {
     return [...this.byName.values()].map((m) => m.metadata);
   }
 
-  private inFlight = 0;
+  /** The board runs one batch at a time: each batch starts when the one before it ends. */
+  private lane: Promise<unknown> = Promise.resolve();
 
   private async clocks(): Promise<FrequencyConfig> {
     if (this.o.device) return this.o.device.readClocks();
@@ -108,22 +110,29 @@ export class SimBackend implements InferenceBackend {
       if (!inputs.some((t) => t.name === spec.name)) throw badInput(`input "${spec.name}" of model "${model}" is missing`);
     const batch = inputs[0]?.shape[0];
     if (batch === undefined || !Number.isInteger(batch) || batch < 1) throw badInput(`the batch dimension of the inputs must be a positive integer, got ${batch}`);
-    const start = performance.now();
-    const clocks = await this.clocks();
-    const ev = evaluateConfig(this.o.board, m.profile, { ...clocks, batch });
-    const holdMs = (1000 * batch) / ev.throughputQps;
-    this.inFlight++;
-    this.o.device?.setLoad({ profile: m.profile, batch });
-    try {
-      await holdUntil(start + holdMs);
-    } finally {
-      if (--this.inFlight === 0) this.o.device?.setLoad(null);
-    }
+    const run = this.lane.then(() => this.hold(m, batch));
+    this.lane = run.catch(() => undefined);
+    const { holdMs, energyJ } = await run;
     const outputs = m.metadata.outputs.map((spec) => {
       const shape = spec.shape.map((d, i) => (i === 0 ? batch : d < 0 ? 1 : d));
       return { name: spec.name, datatype: spec.datatype, shape, data: outputData(spec, shape.reduce((a, b) => a * b, 1)) };
     });
-    return { outputs, serviceMs: holdMs, energyJ: ev.energyPerQueryJ * batch };
+    return { outputs, serviceMs: holdMs, energyJ };
+  }
+
+  /** Holds one batch on the board at its clocks now; the device (if any) reads busy meanwhile. */
+  private async hold(m: SimModel, batch: number): Promise<{ holdMs: number; energyJ: number }> {
+    const start = performance.now();
+    const clocks = await this.clocks();
+    const ev = evaluateConfig(this.o.board, m.profile, { ...clocks, batch });
+    const holdMs = (1000 * batch) / ev.throughputQps;
+    this.o.device?.setLoad({ profile: m.profile, batch });
+    try {
+      await holdUntil(start + holdMs);
+    } finally {
+      this.o.device?.setLoad(null);
+    }
+    return { holdMs, energyJ: ev.energyPerQueryJ * batch };
   }
 
   async close(): Promise<void> {

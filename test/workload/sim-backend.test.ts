@@ -35,13 +35,16 @@ describe('sim backend (the twin as an execution backend)', () => {
     await expect(backend.infer('resnet-50', inputs)).rejects.toMatchObject({ failure: 'closed' });
   });
 
-  it('marks the simulated device busy while a batch runs, idle after', async () => {
+  it('runs one batch at a time and marks the simulated device busy while one runs, idle after', async () => {
     const loads: (SimLoad | null)[] = [];
     const device = { readClocks: async () => ({}), setLoad: (l: SimLoad | null) => void loads.push(l) };
     const backend = new SimBackend({ board: 'orin-agx', models: [{ metadata, profile }], device });
     const inputs = InputFactory.forModel(metadata).batch(2);
-    await Promise.all([backend.infer('resnet-50', inputs), backend.infer('resnet-50', inputs)]);
-    expect(loads.map((l) => l?.batch ?? null)).toEqual([2, 2, null]);
+    const t0 = performance.now();
+    const [a, b] = await Promise.all([backend.infer('resnet-50', inputs), backend.infer('resnet-50', inputs)]);
+    // One batch at a time, like the board's GPU: the second waited for the first.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(a.serviceMs + b.serviceMs);
+    expect(loads.map((l) => l?.batch ?? null)).toEqual([2, null, 2, null]);
   });
 
   it('rejects an unknown board at once and a missing input per batch', async () => {
