@@ -74,44 +74,81 @@ export interface ConvergenceCurve {
   readonly bestJ: readonly (number | null)[];
 }
 
+/** What a tuner benchmark contributes to one run's convergence chart. */
+export interface BenchmarkCurves {
+  readonly curves: ConvergenceCurve[];
+  /** Why nothing (or what) was taken from the benchmark, for the text beside the chart. */
+  readonly note?: string;
+}
+
+export interface BenchmarkFilter {
+  readonly model: string;
+  readonly device: string;
+  readonly sloMs: number;
+}
+
+const isCurve = (x: unknown): x is (number | null)[] =>
+  Array.isArray(x) && x.length > 0 && x.every((y) => y === null || (typeof y === 'number' && Number.isFinite(y)));
+
 /**
- * Curves from a tuner benchmark's JSON, read defensively: any object holding an optimiser name
+ * Curves from a tuner benchmark's JSON. The benchmark's own format (`scenarios` of device, model,
+ * SLO level and `sloMs`; `runs` with `optimizer` and `bestSoFarJ`) is matched to the run's device,
+ * model and SLO — curves of another SLO describe another problem and are left out, saying so.
+ * Any other document is read defensively: every object with an optimiser name
  * (`optimizer`/`method`/`name`) and a numeric best-so-far array (`bestSoFar`, `bestSoFarJ`, `best`,
- * `trace`, `curve`, `bestEnergyJ`) anywhere in the document is one curve; curves of one optimiser
- * (several seeds or scenarios) are combined into the per-trial median. Returns [] when nothing fits.
+ * `trace`, `curve`) of the run's model is one curve. Curves of one optimiser (seeds) are combined
+ * into the per-trial median.
  */
-export function curvesFromBenchmark(doc: unknown, filter?: { model?: string; device?: string }): ConvergenceCurve[] {
+export function curvesFromBenchmark(doc: unknown, filter: BenchmarkFilter): BenchmarkCurves {
   const byName = new Map<string, (number | null)[][]>();
-  const visit = (v: unknown, ctx: { model?: string; device?: string }): void => {
-    if (Array.isArray(v)) {
-      for (const x of v) visit(x, ctx);
-      return;
-    }
-    if (v === null || typeof v !== 'object') return;
-    const o = v as Record<string, unknown>;
-    const here = {
-      model: typeof o.model === 'string' ? o.model : ctx.model,
-      device: typeof o.device === 'string' ? o.device : ctx.device,
-    };
-    const name = [o.optimizer, o.method, o.name].find((x): x is string => typeof x === 'string');
-    const arr = [o.bestSoFar, o.bestSoFarJ, o.best, o.trace, o.curve, o.bestEnergyJ].find(
-      (x): x is unknown[] => Array.isArray(x) && x.length > 0 && x.every((y) => y === null || (typeof y === 'number' && Number.isFinite(y))),
-    );
-    const wanted =
-      (filter?.model === undefined || here.model === undefined || here.model === filter.model) &&
-      (filter?.device === undefined || here.device === undefined || here.device === filter.device);
-    if (name && arr && wanted) {
-      const list = byName.get(name) ?? [];
-      list.push(arr as (number | null)[]);
-      byName.set(name, list);
-    }
-    for (const x of Object.values(o)) if (typeof x === 'object') visit(x, here);
+  const add = (name: string, curve: (number | null)[]) => {
+    const list = byName.get(name) ?? [];
+    list.push(curve);
+    byName.set(name, list);
   };
-  visit(doc, {});
-  return [...byName].map(([name, runs]) => ({
+  const o = doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>) : {};
+  let note: string | undefined;
+  if (Array.isArray(o.scenarios) && Array.isArray(o.runs)) {
+    const scenarios = o.scenarios.filter((x): x is Record<string, unknown> => x !== null && typeof x === 'object');
+    const mine = scenarios.filter((x) => x.model === filter.model && x.device === filter.device);
+    const match = mine.find((x) => typeof x.sloMs === 'number' && Math.abs(x.sloMs / filter.sloMs - 1) < 0.005);
+    if (!match) {
+      const levels = mine.map((x) => `${String(x.slo)} ${String(x.sloMs)} ms`).join(', ');
+      note =
+        mine.length === 0
+          ? `The benchmark has no scenario for ${filter.model} on ${filter.device}, so none of its curves is drawn.`
+          : `The benchmark ran ${filter.model} on ${filter.device} at other SLOs (${levels}), not ${filter.sloMs} ms, so its curves are not drawn.`;
+    } else {
+      for (const r of o.runs) {
+        if (r === null || typeof r !== 'object') continue;
+        const run = r as Record<string, unknown>;
+        if (run.model !== filter.model || run.device !== filter.device || run.slo !== match.slo) continue;
+        if (typeof run.optimizer === 'string' && isCurve(run.bestSoFarJ)) add(run.optimizer, run.bestSoFarJ);
+      }
+      note = `Benchmark curves: its “${String(match.slo)}” scenario (${String(match.sloMs)} ms), medians over seeds.`;
+    }
+  } else {
+    const visit = (v: unknown, model: string | undefined): void => {
+      if (Array.isArray(v)) {
+        for (const x of v) visit(x, model);
+        return;
+      }
+      if (v === null || typeof v !== 'object') return;
+      const rec = v as Record<string, unknown>;
+      const here = typeof rec.model === 'string' ? rec.model : model;
+      const name = [rec.optimizer, rec.method, rec.name].find((x): x is string => typeof x === 'string');
+      const arr = [rec.bestSoFar, rec.bestSoFarJ, rec.best, rec.trace, rec.curve].find(isCurve);
+      if (name && arr && (here === undefined || here === filter.model)) add(name, arr);
+      for (const x of Object.values(rec)) if (typeof x === 'object') visit(x, here);
+    };
+    visit(doc, undefined);
+    if (byName.size === 0) note = 'The benchmark file holds no best-so-far curves, so none is drawn.';
+  }
+  const curves = [...byName].map(([name, runs]) => ({
     label: runs.length > 1 ? `${name} (benchmark, median of ${runs.length})` : `${name} (benchmark)`,
     bestJ: medianCurve(runs),
   }));
+  return { curves, ...(note ? { note } : {}) };
 }
 
 /** Per-index median over curves; an index where most curves are still null is null. */

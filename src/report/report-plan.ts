@@ -225,14 +225,18 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
   const { run } = inputs;
   const curves: ConvergenceCurve[] = [{ label: `${run.optimizer} (this run)`, bestJ: bestFeasibleSoFar(searchTrials(run.trials)) }];
   for (const other of inputs.compareRuns ?? []) curves.push({ label: `${other.optimizer} (run ${other.id.slice(0, 8)})`, bestJ: bestFeasibleSoFar(searchTrials(other.trials)) });
-  if (inputs.benchmark !== undefined) curves.push(...curvesFromBenchmark(inputs.benchmark, { model: run.model }));
+  const bench = inputs.benchmark === undefined ? null : curvesFromBenchmark(inputs.benchmark, { model: run.model, device: run.device.id, sloMs: run.slo.latencyMs });
+  if (bench) curves.push(...bench.curves);
   const conv: { randomSearch?: ConvergenceInput['randomSearch']; optimumJ?: number } = {};
   const paragraphs: string[] = [];
+  if (bench?.note) paragraphs.push(bench.note);
+  // Every curve is drawn over the run's own horizon (a benchmark may give random search far more trials).
+  const horizon = Math.max(run.budget, curves[0]!.bestJ.length);
+  for (const [i, c] of curves.entries()) if (c.bestJ.length > horizon) curves[i] = { ...c, bestJ: c.bestJ.slice(0, horizon) };
   const landscape = inputs.landscape ?? [];
   if (landscape.length > 0) {
     const feasible = landscape.filter((r) => r.latencyTailMs <= run.slo.latencyMs).map((r) => r.energyPerQueryJ);
-    const maxTrials = Math.max(run.budget, ...curves.map((c) => c.bestJ.length));
-    conv.randomSearch = randomSearchQuantiles(feasible, landscape.length, maxTrials);
+    conv.randomSearch = randomSearchQuantiles(feasible, landscape.length, horizon);
     if (feasible.length > 0) conv.optimumJ = Math.min(...feasible);
     paragraphs.push(
       `Random search is computed exactly over the landscape’s ${landscape.length} configurations (${feasible.length} meet the SLO): the median and quartiles of its best feasible energy after n distinct random trials.`,

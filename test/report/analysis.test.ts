@@ -102,28 +102,42 @@ describe('randomSearchQuantiles', () => {
 });
 
 describe('curvesFromBenchmark', () => {
-  it('finds best-so-far arrays under optimiser names anywhere and takes the per-trial median across seeds', () => {
-    const doc = {
-      scenarios: [
-        {
-          model: 'm1',
-          runs: [
-            { optimizer: 'cbo', seed: 1, bestSoFar: [null, 5, 4] },
-            { optimizer: 'cbo', seed: 2, bestSoFar: [6, 5, 3] },
-            { optimizer: 'cbo', seed: 3, bestSoFar: [null, null, 2] },
-            { optimizer: 'random', seed: 1, bestSoFarJ: [9, 8, 7] },
-          ],
-        },
-        { model: 'other', runs: [{ optimizer: 'cbo', bestSoFar: [0.1, 0.1, 0.1] }] },
-      ],
-    };
-    const curves = curvesFromBenchmark(doc, { model: 'm1' });
+  const filter = { model: 'm1', device: 'sim:orin-agx', sloMs: 8.3 };
+  // the tuner benchmark's own layout (bench/results/tuner.json)
+  const bench = {
+    scenarios: [
+      { device: 'sim:orin-agx', model: 'm1', slo: 'tight', sloMs: 4.15 },
+      { device: 'sim:orin-agx', model: 'm1', slo: 'medium', sloMs: 8.3 },
+      { device: 'sim:tx2', model: 'm1', slo: 'medium', sloMs: 8.3 },
+    ],
+    runs: [
+      { device: 'sim:orin-agx', model: 'm1', slo: 'medium', optimizer: 'cbo', seed: 1, bestSoFarJ: [null, 5, 4] },
+      { device: 'sim:orin-agx', model: 'm1', slo: 'medium', optimizer: 'cbo', seed: 2, bestSoFarJ: [6, 5, 3] },
+      { device: 'sim:orin-agx', model: 'm1', slo: 'medium', optimizer: 'cbo', seed: 3, bestSoFarJ: [null, null, 2] },
+      { device: 'sim:orin-agx', model: 'm1', slo: 'medium', optimizer: 'random', seed: 1, bestSoFarJ: [9, 8, 7] },
+      { device: 'sim:orin-agx', model: 'm1', slo: 'tight', optimizer: 'cbo', seed: 1, bestSoFarJ: [0.1, 0.1, 0.1] },
+      { device: 'sim:tx2', model: 'm1', slo: 'medium', optimizer: 'cbo', seed: 1, bestSoFarJ: [0.2, 0.2, 0.2] },
+    ],
+  };
+  it('takes the runs of the scenario with the run’s device, model and SLO, median per optimiser', () => {
+    const { curves, note } = curvesFromBenchmark(bench, filter);
     expect(curves.map((c) => c.label)).toEqual(['cbo (benchmark, median of 3)', 'random (benchmark)']);
     expect(curves[0]!.bestJ).toEqual([null, 5, 3]);
     expect(curves[1]!.bestJ).toEqual([9, 8, 7]);
+    expect(note).toContain('“medium” scenario (8.3 ms)');
   });
-  it('returns nothing for a document without curves', () => {
-    expect(curvesFromBenchmark({ results: [{ name: 'x', trialsTo5pct: 12 }] })).toEqual([]);
+  it('draws nothing for another SLO, and says which SLOs the benchmark has', () => {
+    const r = curvesFromBenchmark(bench, { ...filter, sloMs: 30 });
+    expect(r.curves).toEqual([]);
+    expect(r.note).toBe('The benchmark ran m1 on sim:orin-agx at other SLOs (tight 4.15 ms, medium 8.3 ms), not 30 ms, so its curves are not drawn.');
+    expect(curvesFromBenchmark(bench, { ...filter, model: 'm2' }).note).toContain('no scenario for m2 on sim:orin-agx');
+  });
+  it('reads other layouts defensively: any optimiser-named best-so-far array of the model', () => {
+    const doc = { results: { a: [{ model: 'm1', method: 'bo', trace: [3, 2] }, { model: 'other', method: 'bo', trace: [1, 1] }] } };
+    expect(curvesFromBenchmark(doc, filter).curves).toEqual([{ label: 'bo (benchmark)', bestJ: [3, 2] }]);
+    const none = curvesFromBenchmark({ results: [{ name: 'x', trialsTo5pct: 12 }] }, filter);
+    expect(none.curves).toEqual([]);
+    expect(none.note).toContain('no best-so-far curves');
   });
   it('medianCurve carries a shorter curve forward at its last value', () => {
     expect(medianCurve([[3], [5, 1], [4, 2]])).toEqual([4, 2]);

@@ -200,3 +200,23 @@ describe('a run on real hardware with stored surrogates', () => {
     );
   });
 });
+
+describe('the convergence chart with a tuner benchmark', () => {
+  it('draws the benchmark’s curves of the run’s scenario over the run’s own horizon', async () => {
+    const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
+    const long = Array.from({ length: 300 }, (_, i) => 0.2 - i * 1e-4);
+    const benchmark = {
+      scenarios: [{ device: run.device.id, model: run.model, slo: 'loose', sloMs: run.slo.latencyMs }],
+      runs: [
+        { device: run.device.id, model: run.model, slo: 'loose', optimizer: 'random', seed: 1, bestSoFarJ: long },
+        { device: run.device.id, model: run.model, slo: 'loose', optimizer: 'random', seed: 2, bestSoFarJ: long },
+      ],
+    };
+    const section = planReport({ run, benchmark }).sections.find((s) => s.id === 'convergence')!;
+    expect(section.paragraphs).toContain(`Benchmark curves: its “loose” scenario (${run.slo.latencyMs} ms), medians over seeds.`);
+    const spec = JSON.stringify(section.charts[0]!.spec);
+    expect(spec).toContain('random (benchmark, median of 2)');
+    const trials = [...spec.matchAll(/"trial":(\d+)/g)].map((m) => Number(m[1]));
+    expect(Math.max(...trials)).toBe(run.budget);
+  });
+});
