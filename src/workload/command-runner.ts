@@ -42,9 +42,12 @@ export function shellQuote(v: string): string {
   return /^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", `'"'"'`)}'`;
 }
 
-/** Fills `{name}` placeholders; an unknown placeholder is an error naming the known ones. */
+/**
+ * Fills `{name}` placeholders; an unknown placeholder is an error naming the known ones. Shell
+ * parameter expansions (`${HOME}`) are left to the shell.
+ */
 export function fillTemplate(template: string, values: Readonly<Record<string, string | number>>): string {
-  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+  return template.replace(/(?<!\$)\{(\w+)\}/g, (_, name: string) => {
     const v = values[name];
     if (v === undefined)
       throw badInput(`the command template uses {${name}}, which has no value`, `known placeholders: ${Object.keys(values).map((k) => `{${k}}`).join(' ')}`);

@@ -76,8 +76,10 @@ describe('command runner', () => {
     expect(res.errors).toBe(1);
     expect(res.served).toBe(0);
     expect(res.batchLatenciesMs).toEqual([]);
-    expect(res.errorReasons[0]).toMatch(/exited with code 1; last lines:\n.*Error opening engine file: .*missing\.plan/);
-    expect(res.errorReasons[0]).toMatch(/FAILED TensorRT\.trtexec/);
+    // stdout and stderr lines both, in whichever order the two pipes delivered them.
+    expect(res.errorReasons[0]).toMatch(/^the command exited with code 1; last lines:\n/);
+    expect(res.errorReasons[0]).toMatch(/\n\[E\] Error opening engine file: .*missing\.plan(\n|$)/);
+    expect(res.errorReasons[0]).toMatch(/\n&&&& FAILED TensorRT\.trtexec(\n|$)/);
   });
 
   it('fails when nothing matches the pattern', async () => {
@@ -116,5 +118,7 @@ describe('command runner', () => {
     expect(() => new CommandRunner({ command: 'x', latencyPattern: 'latency ([0-9' })).toThrow(/not a valid regular expression/);
     expect(() => new CommandRunner({ command: 'x', latencyPattern: 'latency [0-9]+' })).toThrow(/no capture group/);
     expect(fillTemplate('a {x} {y}', { x: "it's", y: 'plain-1.0' })).toBe(`a 'it'"'"'s' plain-1.0`);
+    const shellVar = '$' + '{HOME}'; // a shell expansion, not a placeholder
+    expect(fillTemplate(`${shellVar}/bin/x --b={y}`, { y: 2 })).toBe(`${shellVar}/bin/x --b=2`);
   });
 });
