@@ -31,7 +31,7 @@ const out = (s = '') => {
 const pct = (x: number, d = 2) => `${(100 * x).toFixed(d)} %`;
 
 // ---- 1. Appendix D replay -------------------------------------------------------------------------
-const AD = { board: 'tx2', model: 'efficientnet-b0', rateRps: 30, ftModel: 'efficientnet-b0', microBatch: 1, jobs: 4, steps: 20 };
+const AD = { board: 'tx2', model: 'efficientnet-b0', rateRps: 40, ftModel: 'efficientnet-b0', microBatch: 4, jobs: 4, steps: 10 };
 const slo = (ms: number) => ({ latencyMs: ms, quantile: 0.99 });
 function appendixD(allowSwitch: boolean, predictor: 'fitted' | 'oracle'): TwinReplay {
   return runTwinReplay({
