@@ -115,6 +115,8 @@ function knobsSection(run: TuningRun): SectionPlan {
 
 function paretoSection(inputs: ReportInputs): SectionPlan {
   const { run } = inputs;
+  if (!run.trials.some((t) => t.measurement.valid) && !run.baselines.some((b) => b.measurement.valid))
+    return { id: 'pareto', heading: 'Energy against latency', paragraphs: [], charts: [], missing: 'The run has no valid measurement to draw.' };
   const spec = paretoChartSpec(run, inputs.landscape);
   return {
     id: 'pareto',
@@ -263,6 +265,15 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
     paragraphs.push('Trials count the optimiser’s search only: the CPU phase, baselines and confirmation runs are left out.');
   if (curves.length === 1 && conv.randomSearch === undefined)
     paragraphs.push('Nothing to compare against: give a landscape (--landscape), a random-search run (--compare) or the tuner benchmark (--benchmark) to draw random search beside it.');
+  const anything = curves.some((c) => c.bestJ.some((b) => b !== null)) || (conv.randomSearch ?? []).some((r) => r.median !== null);
+  if (!anything)
+    return {
+      id: 'convergence',
+      heading: 'Convergence',
+      paragraphs,
+      charts: [],
+      missing: 'Nothing met the SLO — not in this run, nor in any compared run or landscape — so there is no best feasible energy to draw.',
+    };
   return {
     id: 'convergence',
     heading: 'Convergence',

@@ -220,3 +220,39 @@ describe('the convergence chart with a tuner benchmark', () => {
     expect(Math.max(...trials)).toBe(run.budget);
   });
 });
+
+describe('a run where nothing met the SLO', () => {
+  it('still renders every chart and explains the missing recommendation', async () => {
+    const base = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
+    const run: TuningRun = {
+      ...base,
+      slo: { latencyMs: 2, quantile: 0.99 },
+      trials: base.trials.map((t) => ({ ...t, feasible: false })),
+      recommendation: null,
+      infeasibleReason: 'infeasible: the fastest configuration measured 4.6 ms at p99 (SLO 2 ms)',
+      baselines: base.baselines.map((b) => ({ ...b, feasible: false, saving: null })),
+    };
+    const report = await renderReport({ run });
+    expect([...report.pngs.keys()]).toEqual(['pareto', 'heatmap-gpu-emc', 'heatmap-gpu-min-max']);
+    expect(report.html).toContain('No configuration met the p99 latency SLO of 2.00 ms.');
+    expect(report.html).toContain('so there is no best feasible energy to draw');
+    expect(report.html).toContain('infeasible: the fastest configuration measured 4.6 ms at p99 (SLO 2 ms)');
+    expect(report.html).toContain('No trial of this run met the SLO.');
+    expect(report.warnings).toEqual([]);
+  });
+});
+
+describe('a run without one valid measurement', () => {
+  it('keeps every section and says there is nothing to draw instead of drawing empty axes', async () => {
+    const base = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
+    const invalid = <T extends { measurement: TuningRun['trials'][number]['measurement'] }>(x: T): T => ({
+      ...x,
+      measurement: { ...x.measurement, valid: false, invalidReason: 'power sensor read failed' },
+    });
+    const run: TuningRun = { ...base, trials: base.trials.map(invalid), baselines: base.baselines.map(invalid), recommendation: null };
+    const report = await renderReport({ run }, {});
+    expect(report.pngs.size).toBe(0);
+    expect(report.html.match(/class="missing"/g)?.length).toBeGreaterThanOrEqual(4);
+    expect(report.warnings).toEqual([]);
+  });
+});
