@@ -123,7 +123,7 @@ let next: string;
 if (start < 0) next = `${text.trimEnd()}\n\n${section}`;
 else {
   const end = text.indexOf('\n## ', start + 1);
-  next = text.slice(0, start) + section + (end < 0 ? '' : text.slice(end + 1));
+  next = text.slice(0, start) + section + (end < 0 ? '' : `\n${text.slice(end + 1)}`);
 }
 writeFileSync(path, next);
 console.log(`\nwrote ${path}`);
