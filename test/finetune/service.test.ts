@@ -42,8 +42,10 @@ class FakeHost implements ServingHost {
 }
 
 const services: FinetuneService[] = [];
+const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const s of services.splice(0)) await s.close();
+  for (const f of cleanup.splice(0)) await f();
 });
 
 function service(sloMs: number, commands: Record<string, CommandSpec> = {}, clock: () => number = () => performance.now()) {
@@ -203,6 +205,7 @@ describe('command jobs (SIGSTOP/SIGCONT)', () => {
     await until(() => !proc.alive);
     // Directly: run in slices until it has printed, then watch a stopped process print nothing.
     const p = new CommandProcess(tick, () => {});
+    cleanup.push(() => p.terminate(200));
     for (let i = 0; i < 50 && p.output.length === 0; i++) await p.slice(100);
     await new Promise((r) => setTimeout(r, 30)); // let piped output already written drain
     const seen = p.output.length;
