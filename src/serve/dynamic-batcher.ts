@@ -51,6 +51,11 @@ export interface DynamicBatcherOptions {
    * queued than one batch takes), and never when one batch alone exceeds the budget.
    */
   readonly dropLate?: boolean;
+  /**
+   * The server's own scheduling delay now, ms (event-loop lateness): taken off the SLO budget, so
+   * a starved server admits less instead of answering late. None by default.
+   */
+  readonly schedulingDelayMs?: () => number;
 }
 
 export interface DropEvent {
@@ -128,6 +133,7 @@ export class DynamicBatcher {
   readonly #defaultMaxQueueRows: number;
   readonly #listeners: Listeners = { batch: [], drop: [], idle: [], gap: [] };
   readonly #dropLate: boolean;
+  readonly #schedulingDelay: () => number;
   readonly #tasks: { run: () => Promise<void>; resolve: () => void; reject: (e: unknown) => void }[] = [];
   #slo: Slo;
   #running: { model: string; startedAt: number; expectedMs: number } | null = null;
@@ -146,6 +152,7 @@ export class DynamicBatcher {
     this.#defaultMaxQueueRows = opts.maxQueueRows ?? DEFAULT_MAX_QUEUE_ROWS;
     this.#now = opts.now ?? (() => performance.now());
     this.#dropLate = opts.dropLate ?? true;
+    this.#schedulingDelay = opts.schedulingDelayMs ?? (() => 0);
     this.serviceTimes = opts.serviceTimes ?? new ServiceTimeEstimator();
     for (const [name, m] of Object.entries(opts.models)) this.setModel(name, m);
     this.#idleSince = this.#now();
@@ -208,7 +215,7 @@ export class DynamicBatcher {
   queueDelayMs(model: string): number {
     const s = this.fullBatchMs(model);
     if (s === undefined || this.#closing) return 0;
-    return queueDelayMs(this.#slo, s, { margin: this.#margin, maxDelayMs: this.#maxDelay });
+    return Math.max(0, queueDelayMs(this.#slo, s, { margin: this.#margin, maxDelayMs: this.#maxDelay }) - this.#schedulingDelay());
   }
 
   get closing(): boolean {
@@ -250,7 +257,7 @@ export class DynamicBatcher {
   #admit(model: string, m: BatchedModel, rows: number): void {
     const cap = m.maxQueueRows ?? this.#defaultMaxQueueRows;
     const queued = this.queuedRows(model);
-    const budget = latencyBudgetMs(this.#slo, this.#margin);
+    const budget = this.#budgetMs();
     const work = new Map<string, QueuedWork>();
     let othersQueued = 0;
     for (const [name, mm] of this.#models) {
@@ -404,11 +411,16 @@ export class DynamicBatcher {
     return Number.isFinite(budget) ? budget : 0;
   }
 
+  /** What a request may spend in the server: the SLO less the margin and the scheduling delay, ms. */
+  #budgetMs(): number {
+    return latencyBudgetMs(this.#slo, this.#margin) - this.#schedulingDelay();
+  }
+
   /** Refuse the queued requests of `model` that cannot finish inside the SLO any more; true if any. */
   #dropHopeless(model: string, now: number): boolean {
     if (!this.#dropLate || this.#closing) return false;
     const s = this.fullBatchMs(model);
-    if (s === undefined || s > latencyBudgetMs(this.#slo, this.#margin)) return false;
+    if (s === undefined || s > this.#budgetMs()) return false;
     // Only under contention: when everything queued fits in this one batch, serving a late request
     // costs no one else anything, and a late answer beats a refusal.
     let othersQueued = 0;

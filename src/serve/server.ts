@@ -13,6 +13,7 @@ import type { EnergyMeter } from './energy-meter.ts';
 import { toHttpError } from './http-error.ts';
 import { Metrics } from './metrics.ts';
 import { adminPlugin } from './plugins/admin.ts';
+import { LoopLag } from './loop-lag.ts';
 import { healthPlugin } from './plugins/health.ts';
 import { inferencePlugin } from './plugins/inference.ts';
 import { metricsPlugin } from './plugins/metrics-route.ts';
@@ -44,6 +45,8 @@ export interface ServerOptions {
   readonly maxQueueDelayMs?: number;
   /** Refuse queued requests that can no longer meet the SLO instead of serving them late (true). */
   readonly dropLate?: boolean;
+  /** Take the event loop's measured lateness (p99, last second) off the SLO budget (true). */
+  readonly loopLagAware?: boolean;
   /** Service time measured beforehand per model (the profile's), used until batches are measured. */
   readonly priorServiceMs?: Readonly<Record<string, { batch: number; ms: number }>>;
   /** Warm-up batches per model before ready (3: the first is discarded as a cold start). 0 disables. */
@@ -143,6 +146,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   const limits = batchLimits(models, opts.batch);
   const serviceTimes = new ServiceTimeEstimator();
   for (const [name, p] of Object.entries(opts.priorServiceMs ?? {})) serviceTimes.setPrior(name, p.batch, p.ms);
+  const lag = opts.loopLagAware === false ? undefined : new LoopLag();
   const batcher = new DynamicBatcher({
     backend: opts.backend,
     models: Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, { maxBatch: v }])),
@@ -152,6 +156,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     maxQueueRows: opts.maxQueueRows,
     ...(opts.dropLate === undefined ? {} : { dropLate: opts.dropLate }),
     serviceTimes,
+    ...(lag ? { schedulingDelayMs: () => lag.ms } : {}),
   });
   const metrics = new Metrics();
   const ctx = new ServingContext({
@@ -214,5 +219,6 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     ctx.ready = false;
     await batcher.close();
   });
+  app.addHook('onClose', async () => lag?.close());
   return app;
 }

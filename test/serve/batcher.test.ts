@@ -147,6 +147,28 @@ describe('DynamicBatcher', () => {
     await alone.close();
   });
 
+  it('takes the server\'s scheduling delay off the budget: a starved server admits less and waits less', async () => {
+    const admittedWith = async (lagMs: number) => {
+      const st = new ServiceTimeEstimator();
+      st.setPrior('double', 4, 20);
+      const b = new DynamicBatcher({
+        backend: new FakeBackend({ fixedMs: 1 }),
+        models: { double: { maxBatch: 4, maxQueueRows: 1000 } },
+        slo,
+        serviceTimes: st,
+        now: () => 0,
+        schedulingDelayMs: () => lagMs,
+      });
+      const delay = b.queueDelayMs('double');
+      const out = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => b.submit('double', row(i), 1)));
+      await b.close();
+      return { admitted: out.filter((o) => o.status === 'fulfilled').length, delay };
+    };
+    expect(await admittedWith(0)).toEqual({ admitted: 36, delay: 140 });
+    // budget 180 − 60 = 120 ms: 20 + ceil(q/4)·20 ≤ 120 admits q ≤ 20 queued rows behind the running 4
+    expect(await admittedWith(60)).toEqual({ admitted: 24, delay: 80 });
+  });
+
   it('enforces the hard queue bound with a message that names it', async () => {
     const backend = new FakeBackend({ fixedMs: 5 });
     const b = new DynamicBatcher({ backend, models: { double: { maxBatch: 2, maxQueueRows: 3 } }, slo });
