@@ -16,7 +16,8 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { type Config, configKey } from '../src/core/config.ts';
-import { computeLandscape, createSimTrialRunner } from '../src/device/sim/index.ts';
+import type { WorkloadProfile } from '../src/core/workload-profile.ts';
+import { type BoardSpec, computeLandscape, createSimTrialRunner, loadBoard } from '../src/device/sim/index.ts';
 import { zooProfile } from '../src/model/zoo/index.ts';
 import { gridSearch, randomSearch } from '../src/optimize/baselines.ts';
 import { ConstrainedBo } from '../src/optimize/constrained-bo.ts';
@@ -33,8 +34,12 @@ const quick = flag('--quick');
 const seeds = value('--seeds', quick ? 5 : 10);
 const budget = value('--budget', 40);
 const randomBudget = value('--random-budget', 300);
-const boards = quick ? ['orin-agx'] : ['tx2', 'orin-agx', 'orin-nano'];
-const models = quick ? ['efficientnet-b0', 'bert-base'] : ['efficientnet-b0', 'efficientnet-b4', 'efficientnet-b7', 'bert-base'];
+const list = (name: string, dflt: string[]) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1]!.split(',') : dflt;
+};
+const boards = list('--boards', quick ? ['orin-agx'] : ['tx2', 'orin-agx', 'orin-nano']);
+const models = list('--models', quick ? ['efficientnet-b0', 'bert-base'] : ['efficientnet-b0', 'efficientnet-b4', 'efficientnet-b7', 'bert-base']);
 const SLO_LEVELS = { tight: 1.5, medium: 3, loose: 6 } as const;
 const MARGIN = 0.02;
 const BATCHES = [1, 2, 4, 8, 16];
@@ -69,15 +74,15 @@ const fmtT = (v: number, cap: number) => (Number.isFinite(v) ? String(v) : `>${c
 async function runOne(
   opt: Optimizer,
   max: number,
-  board: string,
-  model: string,
+  board: BoardSpec,
+  profile: WorkloadProfile,
   seed: number,
   truth: Map<string, { e: number; tail: number }>,
   toConfig: (p: readonly number[]) => Config,
   sloMs: number,
   optJ: number,
 ) {
-  const runner = createSimTrialRunner({ board, profile: zooProfile(model), seed: 1000 + seed });
+  const runner = createSimTrialRunner({ board, profile, seed: 1000 + seed });
   const limit = sloMs * (1 - MARGIN);
   let inc: { measured: number; key: string } | null = null;
   let t5: number | null = null;
@@ -121,8 +126,10 @@ const scenarios: {
   feasibleShare: number;
 }[] = [];
 const t0 = performance.now();
-for (const board of boards)
+for (const boardName of boards)
   for (const model of models) {
+    // one spec and one profile object per scenario: the twin caches its service tables per object
+    const board = loadBoard(boardName);
     const profile = zooProfile(model);
     const land = computeLandscape({ board, profile, batchSizes: BATCHES, noise: 0 });
     const cpuHz = land.rows[0]!.cpu_hz;
@@ -142,7 +149,7 @@ for (const board of boards)
       const best = feasible.reduce((a, r) => (r.energy_per_query_j < a.energy_per_query_j ? r : a));
       const optimumJ = best.energy_per_query_j;
       scenarios.push({
-        device: `sim:${board}`,
+        device: `sim:${boardName}`,
         model,
         slo: level,
         sloMs,
@@ -159,18 +166,18 @@ for (const board of boards)
           ['grid', gridSearch(space, budget, seed), budget],
         ];
         for (const [name, opt, max] of variants) {
-          const r = await runOne(opt, max, board, model, seed, truth, (p) => space.toConfig(p), sloMs, optimumJ);
-          results.push({ device: `sim:${board}`, model, slo: level, optimizer: name, seed, ...r });
+          const r = await runOne(opt, max, board, profile, seed, truth, (p) => space.toConfig(p), sloMs, optimumJ);
+          results.push({ device: `sim:${boardName}`, model, slo: level, optimizer: name, seed, ...r });
         }
       }
-      process.stderr.write(`${board} ${model} ${level} (${sloMs} ms) done, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+      process.stderr.write(`${boardName} ${model} ${level} (${sloMs} ms) done, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
     }
   }
 
 // time per suggestion at 20, 50, 100 observations on the 5005-point TX2 grid
 const timing: { observations: number; medianMs: number; p90Ms: number; medianCpuMs: number; gridSize: number; overheadPerTrial: number }[] = [];
 {
-  const board = 'tx2';
+  const board = loadBoard('tx2');
   const profile = zooProfile('efficientnet-b0');
   const runner = createSimTrialRunner({ board, profile, seed: 7 });
   const d = await runner.describe();
