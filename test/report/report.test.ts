@@ -24,7 +24,14 @@ const CHARTS: ChartId[] = ['pareto', 'heatmap-gpu-emc', 'heatmap-gpu-min-max', '
 
 /** The text of every <text> element of an SVG, entities decoded. */
 const svgTexts = (svg: string) =>
-  [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!.replace(/&amp;/g, '&').replace(/&#39;|&apos;/g, "'").replace(/&quot;/g, '"'));
+  [...svg.matchAll(/<text[^>]*>([\s\S]*?)<\/text>/g)].map((m) =>
+    m[1]!
+      .replace(/<\/tspan>\s*<tspan[^>]*>/g, ' ') // a multi-line title reads as one line
+      .replace(/<[^>]+>/g, '')
+      .replace(/&amp;/g, '&')
+      .replace(/&#39;|&apos;/g, "'")
+      .replace(/&quot;/g, '"'),
+  );
 
 describe('a full report from a stored run, its landscape, a random-search run and a timeline', () => {
   let inputs: ReportInputs;

@@ -35,13 +35,18 @@ export function heatmapSpec(h: HeatmapInput): TopLevelSpec {
   const xDomain = [...new Set(h.xDomainHz.map(mhz))].sort((a, b) => a - b);
   const yDomain = [...new Set(h.yDomainHz.map(mhz))].sort((a, b) => b - a);
   const x = { field: 'x', type: 'ordinal', title: AXIS_TITLES[h.x], scale: { domain: xDomain }, axis: { labelAngle: -45 } } as const;
-  const y = { field: 'y', type: 'ordinal', title: AXIS_TITLES[h.y], scale: { domain: yDomain } } as const;
+  // A vertical title longer than the plot pushes the plot down; break it into two lines then.
+  const yTitle = AXIS_TITLES[h.y];
+  const breakAt = yTitle.lastIndexOf(' ', Math.ceil(yTitle.length / 2) + 2);
+  const yTitleLines = yTitle.length * 7 > yDomain.length * STEP && breakAt > 0 ? [yTitle.slice(0, breakAt), yTitle.slice(breakAt + 1)] : yTitle;
+  const y = { field: 'y', type: 'ordinal', title: yTitleLines, scale: { domain: yDomain } } as const;
   const energies = cells.map((c) => c.energyMJ);
-  const mid = energies.length > 0 ? (Math.min(...energies) + Math.max(...energies)) / 2 : 0;
   const labelled = cells.length > 0 && cells.length <= 64;
   const lo = Math.min(...energies);
   const hi = Math.max(...energies);
   const logColour = energies.length > 0 && hi / lo > 2;
+  // Cells in the dark half of viridis get white labels; the half is geometric on a log colour scale.
+  const mid = energies.length === 0 ? 0 : logColour ? Math.sqrt(lo * hi) : (lo + hi) / 2;
   // Five legend labels from the lowest to the highest cell, spaced as the colour scale is.
   const legendValues =
     energies.length === 0 || hi === lo
@@ -61,7 +66,8 @@ export function heatmapSpec(h: HeatmapInput): TopLevelSpec {
           title: ENERGY_LEGEND,
           // A log colour scale when one corner is far costlier, so the differences near the optimum stay visible.
           scale: { scheme: 'viridis', type: logColour ? 'log' : 'linear' },
-          legend: { format: '.3~r', values: legendValues },
+          // no taller than the plot, or vega pushes the plot down to make room for it
+          legend: { format: '.3~r', values: legendValues, gradientLength: Math.max(80, Math.min(200, yDomain.length * STEP)) },
         },
         opacity: { condition: { test: 'datum.feasible', value: 1 }, value: 0.35 },
         tooltip: [
