@@ -8,9 +8,10 @@ import { register as serve } from './serve.ts';
 import { register as recommend } from './recommend.ts';
 import { register as report } from './report.ts';
 import { register as tune } from './tune.ts';
+import { register as workload } from './workload.ts';
 
 /** Each CLI command lives in its own file and registers itself on the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** The command list. Add one import + one entry per command file. */
-export const commands: RegisterCommand[] = [devices, models, restore, serve, report, landscape, finetune, tune, recommend];
+export const commands: RegisterCommand[] = [devices, models, restore, serve, report, landscape, finetune, tune, recommend, workload];

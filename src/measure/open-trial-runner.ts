@@ -207,8 +207,8 @@ export interface FlagSpec {
   readonly description: string;
 }
 
-/** The workload and trial flags `tune` and `landscape` share. */
-export const WORKLOAD_FLAGS: readonly FlagSpec[] = [
+/** The flags that choose and configure the workload runner. */
+export const RUNNER_FLAGS: readonly FlagSpec[] = [
   { flags: '--workload <kind>', description: 'what runs the model: sim | onnx | http | command (default: the twin on sim:*, onnx on real devices)' },
   { flags: '--onnx-workers <n>', description: 'onnx: worker threads, one batch in flight each (default 1)' },
   { flags: '--intra-op-threads <n>', description: 'onnx: onnxruntime intra-op threads per session (default: CPUs / workers)' },
@@ -226,6 +226,10 @@ export const WORKLOAD_FLAGS: readonly FlagSpec[] = [
   { flags: '--command-timeout <s>', description: 'command: kill the program after this many seconds (default: window + 120)' },
   { flags: '--samples <file.json>', description: 'inputs from a JSON file (list of samples, or a KServe request body) instead of seeded random data' },
   { flags: '--input-dims <name=AxB...>', description: 'sizes of dynamic non-batch input dimensions, e.g. input_ids=128' },
+];
+
+/** The flags of real-time trials (windows, warm-up, power sampling). */
+export const TRIAL_FLAGS: readonly FlagSpec[] = [
   { flags: '--window <s>', description: 'real-time trials: measured window in seconds (default 5)' },
   { flags: '--repeats <n>', description: 'real-time trials: windows per trial, for the noise estimate (default 3)' },
   { flags: '--settle <s>', description: 'real-time trials: wait after applying clocks (default 1)' },
@@ -234,9 +238,15 @@ export const WORKLOAD_FLAGS: readonly FlagSpec[] = [
   { flags: '--power-period <ms>', description: 'real-time trials: power sampling period (default 50)' },
 ];
 
-/** Adds the shared flags to a commander Command (or anything with the same `option` method). */
-export function addWorkloadFlags<C extends { option(flags: string, description: string): C }>(cmd: C): C {
-  for (const f of WORKLOAD_FLAGS) cmd.option(f.flags, f.description);
+/** Every shared flag: the runner's and the trial's. */
+export const WORKLOAD_FLAGS: readonly FlagSpec[] = [...RUNNER_FLAGS, ...TRIAL_FLAGS];
+
+/**
+ * Adds the shared flags to a commander Command (or anything with the same `option` method);
+ * `{ trial: false }` adds the runner's flags only.
+ */
+export function addWorkloadFlags<C extends { option(flags: string, description: string): C }>(cmd: C, o: { trial?: boolean } = {}): C {
+  for (const f of o.trial === false ? RUNNER_FLAGS : WORKLOAD_FLAGS) cmd.option(f.flags, f.description);
   return cmd;
 }
 

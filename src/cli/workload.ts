@@ -1,0 +1,98 @@
+/** `polythrottle workload`: run a workload at one batch size (no clock changes) and print its latency. */
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { PolyThrottleError, badInput } from '../core/errors.ts';
+import type { DType } from '../core/workload-profile.ts';
+import { addWorkloadFlags, workloadFromFlags, workloadSettings } from '../measure/open-trial-runner.ts';
+import { probeWorkload, type ProbeResult } from '../workload/probe.ts';
+import { action } from './run-action.ts';
+
+interface WorkloadCliOptions extends Record<string, unknown> {
+  model: string;
+  batch: string;
+  duration?: string;
+  batches?: string;
+  board: string;
+  seed?: string;
+  seq?: string;
+  dtype?: DType;
+  warmupBatches: string;
+  json?: boolean;
+}
+
+const positiveInt = (v: string | undefined, flag: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw badInput(`${flag} must be a positive integer, got ${v}`);
+  return n;
+};
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('workload')
+    .description('run a workload at one batch size without changing any clock, and print its latency and throughput (checks a runner before tuning)')
+    .requiredOption('--model <name|file.onnx>', 'a zoo model, an .onnx file, or (http) the upstream model name')
+    .option('--batch <n>', 'batch size', '1')
+    .option('--duration <s>', 'timed run in seconds (default 5, unless --batches)')
+    .option('--batches <n>', 'run this many batches instead of a timed run')
+    .option('--board <name>', 'sim: the simulated board', 'orin-agx')
+    .option('--seed <n>', 'seed of the generated inputs')
+    .option('--seq <L>', 'sequence length of a BERT zoo model')
+    .option('--dtype <dtype>', 'precision of a zoo model: fp32 | fp16')
+    .option('--warmup-batches <n>', 'untimed batches first', '1')
+    .option('--json', 'print the result as JSON');
+  addWorkloadFlags(cmd, { trial: false });
+  cmd
+    .addHelpText(
+      'after',
+      `
+Examples:
+  polythrottle workload --model efficientnet-b0 --batch 8                        # onnxruntime on this CPU
+  polythrottle workload --workload http --url http://127.0.0.1:8000 --model resnet50_trt --batch 4 --concurrency 2
+  polythrottle workload --workload command --model /models/resnet50.plan --batch 8 --duration 10 \\
+    --command 'trtexec --loadEngine={model} --shapes=input:{batch}x3x224x224 --duration={duration} --avgRuns=1' \\
+    --latency-pattern 'Host latency: ([0-9.]+) ms'`,
+    )
+    .action(action(async (o: WorkloadCliOptions) => runWorkloadCommand(o)));
+}
+
+async function runWorkloadCommand(o: WorkloadCliOptions): Promise<void> {
+  const w = workloadFromFlags(o);
+  const kind = w.workload ?? 'onnx';
+  const seed = o.seed === undefined ? undefined : Number(o.seed);
+  if (seed !== undefined && !Number.isInteger(seed)) throw badInput(`--seed must be an integer, got ${o.seed}`);
+  const seq = positiveInt(o.seq, '--seq');
+  if (o.dtype !== undefined && o.dtype !== 'fp32' && o.dtype !== 'fp16') throw badInput(`--dtype must be fp32 or fp16, got ${o.dtype}`);
+  const base = workloadSettings(kind, w.workloadOptions, { board: o.board, ...(seed === undefined ? {} : { seed }) });
+  const settings = base.kind === 'command' ? base : { ...base, ...(seq === undefined ? {} : { seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
+  const batches = positiveInt(o.batches, '--batches');
+  if (batches !== undefined && o.duration !== undefined) throw badInput('give --duration or --batches, not both');
+  const duration = o.duration === undefined ? 5 : Number(o.duration);
+  if (!(duration > 0)) throw badInput(`--duration must be a positive number of seconds, got ${o.duration}`);
+  const warmupBatches = Number(o.warmupBatches);
+  if (!Number.isInteger(warmupBatches) || warmupBatches < 0) throw badInput(`--warmup-batches must be 0 or more, got ${o.warmupBatches}`);
+  if (!o.json) process.stderr.write(pc.dim(`running ${kind} · batch ${o.batch} · ${batches === undefined ? `${duration} s` : `${batches} batches`}…\n`));
+  const r = await probeWorkload({
+    model: o.model,
+    settings,
+    batch: positiveInt(o.batch, '--batch')!,
+    length: batches === undefined ? { durationS: duration } : { batches },
+    ...(w.workloadOptions.concurrency === undefined ? {} : { concurrency: w.workloadOptions.concurrency }),
+    warmupBatches,
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  else process.stdout.write(formatProbe(r));
+  if (r.errors > 0)
+    throw new PolyThrottleError('MEASUREMENT', `${r.errors} batch${r.errors === 1 ? '' : 'es'} failed: ${r.errorReasons.join(' | ')}`);
+}
+
+export function formatProbe(r: ProbeResult): string {
+  const ms = (v: number) => (Number.isNaN(v) ? '–' : v.toFixed(2));
+  const lines = [
+    pc.bold(r.runner),
+    `  batch ${r.batch} · ${r.batches} batches · ${r.served} queries in ${r.wallS.toFixed(2)} s · ${Number.isNaN(r.throughputQps) ? '–' : r.throughputQps.toFixed(1)} queries/s`,
+    `  batch latency ms   mean ${ms(r.latencyMs.mean)}   p50 ${ms(r.latencyMs.p50)}   p90 ${ms(r.latencyMs.p90)}   p99 ${ms(r.latencyMs.p99)}   max ${ms(r.latencyMs.max)}`,
+  ];
+  if (r.errors > 0) lines.push(pc.red(`  ${r.errors} failed batch${r.errors === 1 ? '' : 'es'}`));
+  return `${lines.join('\n')}\n`;
+}
