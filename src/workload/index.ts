@@ -11,3 +11,4 @@ export { createHttpRunner, type HttpRunnerOptions } from './http-runner.ts';
 export { COMMAND_PLACEHOLDERS, CommandRunner, type CommandRunnerOptions, type LatencyUnit } from './command-runner.ts';
 export { modelMetadata, modelName, modelProfile, onnxModelFile, metadataFromOnnx } from './model-source.ts';
 export { openWorkloadRunner, type WorkloadSettings } from './open-runner.ts';
+export { probeWorkload, type ProbeOptions, type ProbeResult } from './probe.ts';
