@@ -9,7 +9,7 @@ import type { Dimension, SearchSpace } from './search-space.ts';
 export interface KnobSpace extends SearchSpace {
   readonly knobs: readonly KnobName[];
   toConfig(point: readonly number[]): Config;
-  /** The point of a configuration, or null when a value is not on the space. */
+  /** The point of a configuration, or null when a value is not on the space (or differs from a held knob). */
   toPoint(c: Config): number[] | null;
 }
 
@@ -65,6 +65,11 @@ export function createKnobSpace({ domains, fixed = {} }: KnobSpaceOptions): Knob
       };
     },
     toPoint(c) {
+      // a configuration at another value of a held knob is not on this space
+      for (const [k, v] of Object.entries(fixed)) {
+        const have = c[k as keyof Config];
+        if (v !== undefined && have !== undefined && have !== v) return null;
+      }
       const out: number[] = [];
       for (let i = 0; i < knobs.length; i++) {
         const val = c[knobs[i]!];

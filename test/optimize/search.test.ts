@@ -28,6 +28,8 @@ describe('knob search space', () => {
     expect(c).toEqual({ cpuHz: 8e8, gpuMinHz: 2e8, gpuMaxHz: 3e8, emcHz: 1e9, batch: 16 });
     expect(s.toPoint(c)).toEqual([1, 2, 0, 2]);
     expect(s.toPoint({ ...c, emcHz: 5 })).toBeNull();
+    // a configuration at another CPU clock than the held one is not on the space
+    expect(s.toPoint({ ...c, cpuHz: 1.2e9 })).toBeNull();
     expect(s.isValid!([2, 1, 0, 0])).toBe(false);
     // batch on a log scale: 4 sits halfway between 1 and 16
     const g = enumerateGrid(s, 1e6)!;

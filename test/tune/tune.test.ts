@@ -29,6 +29,10 @@ describe('tune on the twin', async () => {
     expect(cpuTrials.map((t) => t.config.cpuHz)).toContain(chosen);
     for (const t of run.trials.filter((x) => x.source === 'bo')) expect(t.config.cpuHz).toBe(chosen);
     expect(run.surrogates!.dims.map((d) => d.name)).toEqual(['gpuMinHz', 'gpuMaxHz', 'emcHz', 'batch']);
+    // the surrogates learn only from trials at the chosen CPU clock (fitted before the confirmation)
+    const firstConfirm = run.trials.findIndex((t) => t.source === 'confirm');
+    const onSpace = run.trials.slice(0, firstConfirm).filter((t) => t.measurement.valid && t.config.cpuHz === chosen);
+    expect(run.surrogates!.objective.y).toHaveLength(onSpace.length);
   });
 
   it('measures the default at every batch and each preset at batch 1 and the recommended batch, with savings', () => {
