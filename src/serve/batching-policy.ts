@@ -8,7 +8,7 @@
  *     latency ≤ D + 2·S    ⇒    D = clamp(L·(1 − m) − 2·S, 0, Dmax)
  *
  * with L the SLO latency, m the safety margin (10 % by default) and S the high quantile of the
- * measured batch service time at the maximum batch size. Waiting therefore never breaks the SLO by
+ * measured batch service time at the maximum batch size (see service-time.ts). Waiting therefore never breaks the SLO by
  * itself. Under load, admission control predicts a new request's latency from the work queued ahead
  * of it and refuses it (503 + Retry-After) when the prediction exceeds L·(1 − m), so admitted
  * requests keep their latency and the queue stays bounded.
@@ -33,13 +33,14 @@ export interface QueuedWork {
   /** Rows waiting in the model's queue. */
   readonly queuedRows: number;
   readonly maxBatch: number;
-  /** Estimated service time of one full batch of the model, ms. */
-  readonly fullBatchMs: number;
+  /** Estimated service time of a batch of `rows` rows, ms. */
+  readonly serviceMs: (rows: number) => number;
 }
 
 /**
  * Predicted latency of a request of `rows` rows for model `target`: the rest of the running batch,
- * then every batch queued ahead (all models share the device), then its own batch.
+ * then every batch queued ahead (all models share the device; full batches, then the partial one),
+ * then its own batch.
  */
 export function predictedLatencyMs(
   target: string,
@@ -50,7 +51,10 @@ export function predictedLatencyMs(
   let t = Math.max(0, runningRemainingMs);
   for (const [name, w] of work) {
     const q = name === target ? w.queuedRows + rows : w.queuedRows;
-    t += Math.ceil(q / w.maxBatch) * w.fullBatchMs;
+    const full = Math.floor(q / w.maxBatch);
+    const rest = q - full * w.maxBatch;
+    if (full > 0) t += full * w.serviceMs(w.maxBatch);
+    if (rest > 0) t += w.serviceMs(rest);
   }
   return t;
 }

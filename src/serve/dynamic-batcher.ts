@@ -261,10 +261,10 @@ export class DynamicBatcher {
     const work = new Map<string, QueuedWork>();
     let othersQueued = 0;
     for (const [name, mm] of this.#models) {
-      const s = this.serviceTimes.estimate(name, mm.maxBatch);
       const q = this.queuedRows(name);
       if (name !== model) othersQueued += q;
-      if (s !== undefined) work.set(name, { queuedRows: q, maxBatch: mm.maxBatch, fullBatchMs: s });
+      if (this.serviceTimes.estimate(name, mm.maxBatch) !== undefined)
+        work.set(name, { queuedRows: q, maxBatch: mm.maxBatch, serviceMs: (r) => this.serviceTimes.estimate(name, r) ?? 0 });
     }
     const running = this.#running ? Math.max(0, this.#running.expectedMs - (this.#now() - this.#running.startedAt)) : 0;
     const predicted = work.has(model) ? predictedLatencyMs(model, rows, work, running) : 0;

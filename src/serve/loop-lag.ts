@@ -1,5 +1,5 @@
 /**
- * How late the event loop runs here: the 99th percentile of timer lateness over the last second.
+ * How late the event loop runs here: the 90th percentile of timer lateness over the last second.
  * The server's own scheduling delay (a busy loop, a starved CPU) adds to every request's latency, so
  * the batcher subtracts it from the SLO budget: near zero on a quiet machine, large on a saturated one.
  */
@@ -20,11 +20,11 @@ export class LoopLag {
   }
 
   #roll(): void {
-    if (this.#hist.count > 0) this.#lagMs = Math.max(0, this.#hist.percentile(99) / 1e6 - this.#resolutionMs);
+    if (this.#hist.count > 0) this.#lagMs = Math.max(0, this.#hist.percentile(90) / 1e6 - this.#resolutionMs);
     this.#hist.reset();
   }
 
-  /** p99 event-loop lateness over the last period, ms. */
+  /** p90 event-loop lateness over the last period, ms. */
   get ms(): number {
     return this.#lagMs;
   }

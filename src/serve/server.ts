@@ -45,11 +45,14 @@ export interface ServerOptions {
   readonly maxQueueDelayMs?: number;
   /** Refuse queued requests that can no longer meet the SLO instead of serving them late (true). */
   readonly dropLate?: boolean;
-  /** Take the event loop's measured lateness (p99, last second) off the SLO budget (true). */
+  /** Take the event loop's measured lateness (p90, last second) off the SLO budget (true). */
   readonly loopLagAware?: boolean;
   /** Service time measured beforehand per model (the profile's), used until batches are measured. */
   readonly priorServiceMs?: Readonly<Record<string, { batch: number; ms: number }>>;
-  /** Warm-up batches per model before ready (3: the first is discarded as a cold start). 0 disables. */
+  /**
+   * Warm-up batches per model and size (at batch 1 and at the limit) before ready: they measure the
+   * service-time curve. 3 by default (the first is discarded as a cold start); 0 disables.
+   */
   readonly warmupBatches?: number;
   readonly logger?: boolean;
 }
@@ -199,18 +202,26 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   const warmups = opts.warmupBatches ?? 3;
   app.addHook('onReady', async () => {
     for (const m of models) {
-      const rows = limits[m.name]!;
-      const inputs = warmups > 0 ? zeroInputs(m, rows) : undefined;
-      if (!inputs) continue;
-      for (let i = 0; i < warmups; i++) {
-        const t0 = performance.now();
-        try {
-          await opts.backend.infer(m.name, inputs);
-        } catch (e) {
-          throw new Error(`warm-up of model '${m.name}' at batch ${rows} failed: ${(e as Error).message}`, { cause: e });
+      const limit = limits[m.name]!;
+      const points: { batch: number; ms: number }[] = [];
+      // the service-time curve at batch 1 and at the limit; the first run of each is a cold start
+      for (const rows of limit > 1 ? [1, limit] : [1]) {
+        const inputs = warmups > 0 ? zeroInputs(m, rows) : undefined;
+        if (!inputs) continue;
+        const ms: number[] = [];
+        for (let i = 0; i < warmups; i++) {
+          const t0 = performance.now();
+          try {
+            await opts.backend.infer(m.name, inputs);
+          } catch (e) {
+            throw new Error(`warm-up of model '${m.name}' at batch ${rows} failed: ${(e as Error).message}`, { cause: e });
+          }
+          if (i > 0 || warmups === 1) ms.push(performance.now() - t0);
         }
-        if (i > 0 || warmups === 1) serviceTimes.record(m.name, rows, performance.now() - t0);
+        ms.sort((a, b) => a - b);
+        points.push({ batch: rows, ms: ms[Math.floor(ms.length / 2)]! });
       }
+      if (points.length > 0) serviceTimes.setBaseline(m.name, points);
     }
     ctx.ready = true;
   });

@@ -1,17 +1,26 @@
 /**
- * Measured batch service time per model and batch size, from a window of recent batches. The
- * estimate for a batch size is a high quantile of its own window; for a size never measured it is
- * the nearest larger measured size (service time does not fall with more rows), else the largest
- * smaller size scaled up in proportion (pessimistic: it ignores the fixed per-batch cost).
+ * Measured batch service time per model and batch size.
+ *
+ * A baseline curve per model, measured at start (the warm-up at batch 1 and at the batch limit; or
+ * the profile's single measurement), gives the shape S₀(b): linear between measured sizes, flat
+ * below the smallest, extended by the last slope above the largest (proportional with one point).
+ * Every batch served records its ratio to the curve, so a slowdown seen at any batch size (a
+ * loaded host, a hotter board) scales the estimate at every size:
+ *
+ *     S(b) = S₀(b) · q₀.₉(recent ratios)
+ *
+ * Without a baseline, each size's own window is used: its high quantile; for a size never measured,
+ * the nearest larger measured size, else the largest smaller one scaled up in proportion.
  */
 export interface ServiceTimeOptions {
-  /** Samples kept per (model, batch size). */
+  /** Recent samples kept per model (ratios) and per (model, size). */
   readonly window?: number;
   /** Quantile of the window used as the estimate. */
   readonly quantile?: number;
 }
 
-function quantile(sorted: readonly number[], q: number): number {
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
@@ -19,24 +28,55 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
+type Point = { readonly batch: number; readonly ms: number };
+
+/** The baseline curve at `b` from points sorted by batch. */
+export function baselineAt(points: readonly Point[], b: number): number {
+  const first = points[0]!;
+  if (points.length === 1) return b <= first.batch ? first.ms : (first.ms * b) / first.batch;
+  if (b <= first.batch) return first.ms;
+  for (let i = 1; i < points.length; i++) {
+    const a = points[i - 1]!;
+    const c = points[i]!;
+    if (b <= c.batch) return a.ms + ((c.ms - a.ms) * (b - a.batch)) / (c.batch - a.batch);
+  }
+  const a = points[points.length - 2]!;
+  const c = points[points.length - 1]!;
+  const slope = Math.max(0, (c.ms - a.ms) / (c.batch - a.batch));
+  return c.ms + slope * (b - c.batch);
+}
+
 export class ServiceTimeEstimator {
   readonly #window: number;
   readonly #q: number;
   readonly #samples = new Map<string, Map<number, number[]>>();
-  readonly #prior = new Map<string, { batch: number; ms: number }>();
+  readonly #baseline = new Map<string, Point[]>();
+  readonly #ratios = new Map<string, number[]>();
 
   constructor(opts: ServiceTimeOptions = {}) {
     this.#window = opts.window ?? 32;
     this.#q = opts.quantile ?? 0.9;
   }
 
-  /** A measured value known before serving (the tuned profile's service time), used until batches run. */
+  /** One measured point known before serving (the tuned profile's service time at its batch). */
   setPrior(model: string, batch: number, ms: number): void {
-    if (Number.isFinite(ms) && ms > 0) this.#prior.set(model, { batch, ms });
+    if (Number.isFinite(ms) && ms > 0 && !this.#baseline.has(model)) this.#baseline.set(model, [{ batch, ms }]);
+  }
+
+  /** The baseline curve from measured points (the warm-up); replaces a prior. */
+  setBaseline(model: string, points: readonly Point[]): void {
+    const ok = points.filter((p) => Number.isFinite(p.ms) && p.ms > 0 && p.batch >= 1).sort((a, b) => a.batch - b.batch);
+    if (ok.length === 0) return;
+    this.#baseline.set(model, ok);
+    this.#ratios.delete(model);
   }
 
   record(model: string, batch: number, ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
+    const push = (w: number[], v: number) => {
+      w.push(v);
+      if (w.length > this.#window) w.shift();
+    };
     let bySize = this.#samples.get(model);
     if (!bySize) {
       bySize = new Map();
@@ -47,8 +87,16 @@ export class ServiceTimeEstimator {
       w = [];
       bySize.set(batch, w);
     }
-    w.push(ms);
-    if (w.length > this.#window) w.shift();
+    push(w, ms);
+    const base = this.#baseline.get(model);
+    if (base) {
+      let r = this.#ratios.get(model);
+      if (!r) {
+        r = [];
+        this.#ratios.set(model, r);
+      }
+      push(r, ms / baselineAt(base, batch));
+    }
   }
 
   /** Number of batches measured for a model. */
@@ -60,17 +108,18 @@ export class ServiceTimeEstimator {
 
   /** Estimated service time of a batch of `batch` rows, ms; undefined when nothing is known. */
   estimate(model: string, batch: number): number | undefined {
-    const bySize = this.#samples.get(model);
-    if (bySize && bySize.size > 0) {
-      const sizes = [...bySize.keys()].sort((a, b) => a - b);
-      const at = (s: number) => quantile([...bySize.get(s)!].sort((a, b) => a - b), this.#q);
-      const larger = sizes.find((s) => s >= batch);
-      if (larger !== undefined) return at(larger);
-      const below = sizes[sizes.length - 1]!;
-      return (at(below) * batch) / below;
+    const base = this.#baseline.get(model);
+    if (base) {
+      const r = this.#ratios.get(model);
+      return baselineAt(base, batch) * (r && r.length > 0 ? quantile(r, this.#q) : 1);
     }
-    const p = this.#prior.get(model);
-    if (!p) return undefined;
-    return batch <= p.batch ? p.ms : (p.ms * batch) / p.batch;
+    const bySize = this.#samples.get(model);
+    if (!bySize || bySize.size === 0) return undefined;
+    const sizes = [...bySize.keys()].sort((a, b) => a - b);
+    const at = (s: number) => quantile(bySize.get(s)!, this.#q);
+    const larger = sizes.find((s) => s >= batch);
+    if (larger !== undefined) return at(larger);
+    const below = sizes[sizes.length - 1]!;
+    return (at(below) * batch) / below;
   }
 }

@@ -3,7 +3,7 @@ import type { Tensor } from '../../src/core/inference.ts';
 import { latencyBudgetMs, predictedLatencyMs, queueDelayMs, retryAfterS } from '../../src/serve/batching-policy.ts';
 import { DynamicBatcher, type GapEvent, type IdleEvent } from '../../src/serve/dynamic-batcher.ts';
 import { OverloadedError } from '../../src/serve/http-error.ts';
-import { ServiceTimeEstimator } from '../../src/serve/service-time.ts';
+import { baselineAt, ServiceTimeEstimator } from '../../src/serve/service-time.ts';
 import { FakeBackend } from './fakes.ts';
 
 const row = (v: number): Tensor[] => [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: new Float32Array([v, v, v, v]) }];
@@ -20,27 +20,41 @@ describe('batching policy', () => {
 
   it('predicts latency from the batches queued ahead on the shared device', () => {
     const work = new Map([
-      ['a', { queuedRows: 7, maxBatch: 4, fullBatchMs: 10 }],
-      ['b', { queuedRows: 1, maxBatch: 8, fullBatchMs: 30 }],
+      ['a', { queuedRows: 7, maxBatch: 4, serviceMs: (r: number) => 2 + 2 * r }],
+      ['b', { queuedRows: 1, maxBatch: 8, serviceMs: () => 30 }],
     ]);
-    // a: ceil((7+1)/4)=2 batches × 10 + b: 1 batch × 30 + 5 ms left of the running batch
+    // a: 8 rows = 2 full batches × 10 ms; b: one partial batch, 30 ms; 5 ms left of the running batch
     expect(predictedLatencyMs('a', 1, work, 5)).toBe(55);
-    expect(predictedLatencyMs('a', 2, work, 0)).toBe(60);
+    // a: 9 rows = 2 full batches + a batch of 1 (4 ms)
+    expect(predictedLatencyMs('a', 2, work, 0)).toBe(54);
     expect(retryAfterS(2600, 180)).toBe(3);
     expect(retryAfterS(10, 180)).toBe(1);
   });
 
-  it('estimates service time per batch size, conservatively where unmeasured', () => {
+  it('estimates service time per batch size from each size\'s window when there is no baseline', () => {
     const s = new ServiceTimeEstimator({ quantile: 1 });
     expect(s.estimate('m', 4)).toBeUndefined();
-    s.setPrior('m', 4, 12);
-    expect(s.estimate('m', 8)).toBe(24);
     s.record('m', 2, 5);
     s.record('m', 2, 7);
     expect(s.estimate('m', 1)).toBe(7); // nearest larger measured size
     expect(s.estimate('m', 4)).toBe(14); // proportional from the largest smaller size
     s.record('m', 4, 9);
     expect(s.estimate('m', 4)).toBe(9);
+  });
+
+  it('scales the measured baseline curve by the recent slowdown seen at any size', () => {
+    expect(baselineAt([{ batch: 1, ms: 10 }, { batch: 8, ms: 66 }], 4)).toBe(34);
+    expect(baselineAt([{ batch: 1, ms: 10 }, { batch: 8, ms: 66 }], 16)).toBe(130);
+    expect(baselineAt([{ batch: 4, ms: 12 }], 8)).toBe(24); // one point: proportional above, flat below
+    expect(baselineAt([{ batch: 4, ms: 12 }], 2)).toBe(12);
+    const s = new ServiceTimeEstimator({ quantile: 1 });
+    s.setPrior('m', 4, 12);
+    expect(s.estimate('m', 8)).toBe(24);
+    s.setBaseline('m', [{ batch: 8, ms: 66 }, { batch: 1, ms: 10 }]);
+    expect(s.estimate('m', 8)).toBe(66);
+    s.record('m', 1, 15); // batches of 1 ran 1.5× slower than at start
+    expect(s.estimate('m', 8)).toBeCloseTo(99, 9); // so a full batch is expected 1.5× slower too
+    expect(s.estimate('m', 1)).toBeCloseTo(15, 9);
   });
 });
 
