@@ -427,7 +427,9 @@ export class DynamicBatcher {
     for (const [name, rows] of this.#queuedRows) if (name !== model) othersQueued += rows;
     if (othersQueued === 0 && this.queuedRows(model) <= this.#models.get(model)!.maxBatch) return false;
     const q = this.#queues.get(model)!;
-    const late = q.filter((p) => now - p.arrivedAt + s > this.#slo.latencyMs);
+    // the scheduling delay still lies ahead of it (the answer goes out through the same event loop)
+    const limit = this.#slo.latencyMs - this.#schedulingDelay();
+    const late = q.filter((p) => now - p.arrivedAt + s > limit);
     if (late.length === 0) return false;
     const err = new OverloadedError(
       `overloaded: the request waited ${(now - late[0]!.arrivedAt).toFixed(0)} ms in the queue and could no longer finish inside the ${this.#slo.latencyMs} ms SLO`,
