@@ -8,6 +8,7 @@ import type { Config } from '../core/config.ts';
 import type { Device, DeviceDescription, DeviceSnapshot, FrequencyConfig, PowerSource } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measurement.ts';
+import { seededRandom } from '../workload/inputs.ts';
 import { requestLatenciesMs, type RunResult, type WorkloadRunner } from '../workload/runner.ts';
 import { PowerMeter } from './power-meter.ts';
 
@@ -104,17 +105,53 @@ interface Window {
   readonly durationS: number;
 }
 
+export interface ArrivalReplay {
+  /** Request latency (arrival → its batch done) of every request, ms, in arrival order. */
+  readonly latenciesMs: number[];
+  /** Time the device spent on batches, s. */
+  readonly busyS: number;
+  /** From the first arrival process start to the last batch done, s. */
+  readonly spanS: number;
+}
+
 /**
- * Energy per query and request latencies of one window, in the mode asked for.
+ * Replays measured batch times against Poisson arrivals at `rateRps` (seeded): a batch leaves
+ * when `batch` requests have arrived, batches run one at a time in arrival order, each for the next
+ * measured batch time. A request's latency is the wait for its batch to fill, the wait for the
+ * device (queueing behind earlier batches), and the batch time. When batches take longer than
+ * they take to fill, the backlog grows over the replay, as it would over a real window.
+ */
+export function replayArrivals(batchLatenciesMs: readonly number[], batch: number, rateRps: number, seed = 1): ArrivalReplay {
+  const rnd = seededRandom(seed);
+  const arrivals = new Float64Array(batch);
+  const out: number[] = new Array(batchLatenciesMs.length * batch);
+  let t = 0;
+  let free = 0;
+  let busy = 0;
+  let i = 0;
+  for (const ms of batchLatenciesMs) {
+    for (let k = 0; k < batch; k++) {
+      t -= Math.log(1 - rnd()) / rateRps;
+      arrivals[k] = t;
+    }
+    const s = ms / 1000;
+    free = Math.max(t, free) + s;
+    busy += s;
+    for (let k = 0; k < batch; k++) out[i++] = (free - arrivals[k]!) * 1000;
+  }
+  return { latenciesMs: out, busyS: busy, spanS: free };
+}
+
+/**
+ * Energy per query and request latencies of a window, in the mode asked for.
  *
  * Saturated (no rate): batches run back to back; energy/query = active energy / queries; a
  * request's latency is its batch's latency.
- * Load-aware (rate λ): a batch of b fills in b/λ on average; the device works s (mean batch latency)
- * and idles the rest of the period at the idle power; energy/query = (E_batch + P_idle·max(0, b/λ − s)) / b;
- * each request also waits for the batch to fill (Poisson arrivals, see requestLatenciesMs), and
- * queueing behind a busy device is not modelled. When s > b/λ the device cannot keep up: the
- * backlog grows through the window, and the tail includes the wait a request sees at its end,
- * W·(λ·s/b − 1).
+ * Load-aware (rate λ): the measured batch times are replayed against Poisson arrivals
+ * (replayArrivals): latencies include the batch-fill and queueing waits, and the device idles at
+ * the measured idle power whenever no batch is ready:
+ * energy/query = (active energy + P_idle · max(0, queries/λ − busy time)) / queries; throughput is
+ * the rate, or what the device can serve when that is less.
  */
 export function windowFigures(
   w: Window,
@@ -122,18 +159,15 @@ export function windowFigures(
   rateRps: number | undefined,
   idlePowerW: number | undefined,
   seed = 1,
-): { energyPerQueryJ: number; latencies: number[]; overloadWaitMs: number } {
-  const batches = w.run.batchLatenciesMs.length;
-  const servedInWindow = w.run.served;
-  const activePerQuery = w.activeJ / servedInWindow;
-  const latencies = requestLatenciesMs(w.run, rateRps, seed);
-  if (rateRps === undefined) return { energyPerQueryJ: activePerQuery, latencies, overloadWaitMs: 0 };
-  const s = mean(w.run.batchLatenciesMs) / 1000;
-  const period = batch / rateRps;
-  const eBatch = activePerQuery * batch;
-  const idle = Math.max(0, period - s) * (idlePowerW ?? 0);
-  const overloadWaitMs = s > period && batches > 0 ? w.durationS * ((rateRps * s) / batch - 1) * 1000 : 0;
-  return { energyPerQueryJ: (eBatch + idle) / batch, latencies, overloadWaitMs };
+): { energyPerQueryJ: number; latencies: number[]; throughputQps: number } {
+  const activePerQuery = w.activeJ / w.run.served;
+  if (rateRps === undefined)
+    return { energyPerQueryJ: activePerQuery, latencies: requestLatenciesMs(w.run), throughputQps: w.run.served / w.run.wallS };
+  const r = replayArrivals(w.run.batchLatenciesMs, batch, rateRps, seed);
+  const queries = w.run.batchLatenciesMs.length * batch;
+  // Expected values rather than this replay's draw: queries arrive over queries/λ on average.
+  const idleJ = Math.max(0, queries / rateRps - r.busyS) * (idlePowerW ?? 0);
+  return { energyPerQueryJ: (activePerQuery * queries + idleJ) / queries, latencies: r.latenciesMs, throughputQps: Math.min(rateRps, queries / r.busyS) };
 }
 
 export class MeasuredTrialRunner implements TrialRunner {
@@ -247,38 +281,37 @@ export class MeasuredTrialRunner implements TrialRunner {
   private combine(config: Config, windows: readonly Window[], q: number, rateRps: number | undefined, idlePowerW: number | undefined): TrialMeasurement {
     const seed = this.o.seed ?? 1;
     const perWindow = windows.map((w, i) => windowFigures(w, config.batch, rateRps, idlePowerW, seed + i));
-    const all = perWindow.flatMap((f) => f.latencies).sort((a, b) => a - b);
-    const tails = perWindow.map((f) => quantileSorted([...f.latencies].sort((a, b) => a - b), q) + f.overloadWaitMs);
-    const overloadWaitMs = Math.max(...perWindow.map((f) => f.overloadWaitMs));
+    const tails = perWindow.map((f) => quantileSorted([...f.latencies].sort((a, b) => a - b), q));
     const served = windows.reduce((a, w) => a + w.run.served, 0);
     const wallS = windows.reduce((a, w) => a + w.run.wallS, 0);
     const activeJ = windows.reduce((a, w) => a + w.activeJ, 0);
     const durationS = windows.reduce((a, w) => a + w.durationS, 0);
     const batchLatencies = windows.flatMap((w) => w.run.batchLatenciesMs);
-    const capacityQps = served / wallS;
-    // Pooled energy per query (total energy / total queries), not the mean of the windows' ratios.
+    // Pooled over every window (total energy / total queries; one replay of all batches), not the
+    // mean of the windows' ratios.
     const pooled = windowFigures(
       {
         run: { batch: config.batch, batchLatenciesMs: batchLatencies, served, errors: 0, errorReasons: [], wallS },
         activeJ,
         meanPowerW: Number.NaN,
         railsW: {},
-        durationS: durationS / windows.length,
+        durationS,
       },
       config.batch,
       rateRps,
       idlePowerW,
+      seed,
     );
-    const throughputQps = rateRps === undefined ? capacityQps : Math.min(rateRps, capacityQps);
+    const all = pooled.latencies.sort((a, b) => a - b);
+    const throughputQps = pooled.throughputQps;
     const railsW: Record<string, number> = {};
     for (const w of windows) for (const [k, v] of Object.entries(w.railsW)) railsW[k] = (railsW[k] ?? 0) + (v * w.durationS) / durationS;
     return {
       config,
       valid: true,
       energyPerQueryJ: pooled.energyPerQueryJ,
-      // Overloaded: the backlog wait grows linearly through the window, so the median request saw half.
-      latencyP50Ms: quantileSorted(all, 0.5) + overloadWaitMs / 2,
-      latencyTailMs: quantileSorted(all, q) + overloadWaitMs,
+      latencyP50Ms: quantileSorted(all, 0.5),
+      latencyTailMs: quantileSorted(all, q),
       tailQuantile: q,
       serviceMs: mean(batchLatencies),
       throughputQps,

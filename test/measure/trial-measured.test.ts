@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coefficientOfVariation, MeasuredTrialRunner, quantileSorted, windowFigures } from '../../src/measure/measured-trial.ts';
+import { coefficientOfVariation, MeasuredTrialRunner, quantileSorted, replayArrivals, windowFigures } from '../../src/measure/measured-trial.ts';
 import { BackendRunner, plainSender } from '../../src/workload/backend-runner.ts';
 import { InputFactory } from '../../src/workload/inputs.ts';
 import { requestLatenciesMs } from '../../src/workload/runner.ts';
@@ -106,12 +106,28 @@ describe('trial arithmetic', () => {
     expect(requestLatenciesMs({ batch: 2, batchLatenciesMs: [10, 12] })).toEqual([10, 10, 12, 12]);
   });
 
-  it('an overloaded configuration reports the backlog wait instead of a finite fill wait only', () => {
-    const run = { batch: 2, batchLatenciesMs: [100, 100], served: 4, errors: 0, errorReasons: [], wallS: 0.2 };
-    const w = { run, activeJ: 1, meanPowerW: 5, railsW: {}, durationS: 10 };
-    // At 40 req/s a batch of 2 arrives every 50 ms but takes 100 ms: the backlog grows for the whole window.
-    const f = windowFigures(w, 2, 40, 2);
-    expect(f.overloadWaitMs).toBeCloseTo(10 * (40 * 0.1 / 2 - 1) * 1000, 6);
-    expect(f.energyPerQueryJ).toBeCloseTo(0.25, 10); // no idle time when overloaded
+  it('replays measured batches against Poisson arrivals: fill wait, queueing, and a growing backlog when overloaded', () => {
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    // Light load: 10 ms batches of 2 every ~50 ms. The last request of a batch waits only for it.
+    const light = replayArrivals(Array(2000).fill(10), 2, 40, 3);
+    expect(Math.min(...light.latenciesMs)).toBeCloseTo(10, 6);
+    const meanLight = light.latenciesMs.reduce((a, b) => a + b, 0) / light.latenciesMs.length;
+    expect(meanLight).toBeGreaterThan(10 + 12.5 * 0.9); // the first of two waits 25 ms on average
+    expect(meanLight).toBeLessThan(10 + 12.5 * 1.2);
+    // 80 % busy: batches queue behind each other, so the tail is longer than fill + batch alone.
+    const busy = replayArrivals(Array(2000).fill(40), 2, 40, 3);
+    const fillOnly = requestLatenciesMs({ batch: 2, batchLatenciesMs: Array(2000).fill(40) }, 40, 3);
+    expect(quantileSorted(sorted(busy.latenciesMs), 0.99)).toBeGreaterThan(quantileSorted(sorted(fillOnly), 0.99) * 1.5);
+    // Overloaded: 100 ms batches of 2 arrive every 50 ms: 100 batches run 10 s while they arrived
+    // within ~5 s, so the last requests wait ~5 s and the device never idles.
+    const over = replayArrivals(Array(100).fill(100), 2, 40, 3);
+    expect(over.latenciesMs[0]!).toBeLessThan(300);
+    expect(over.latenciesMs.at(-1)!).toBeGreaterThan(3500);
+    expect(over.latenciesMs.at(-1)!).toBeLessThan(6500);
+    const run = { batch: 2, batchLatenciesMs: Array(100).fill(100), served: 200, errors: 0, errorReasons: [], wallS: 10 };
+    const f = windowFigures({ run, activeJ: 50, meanPowerW: 5, railsW: {}, durationS: 10 }, 2, 40, 2, 3);
+    expect(f.energyPerQueryJ).toBeGreaterThanOrEqual(0.25);
+    expect(f.energyPerQueryJ).toBeLessThan(0.25 * 1.01); // idle only before the first batch filled
+    expect(f.throughputQps).toBeCloseTo(20, 0); // what the device serves, not the 40/s offered
   });
 });
