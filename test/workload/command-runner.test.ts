@@ -55,6 +55,23 @@ describe('command runner', () => {
     expect(res.wallS).toBeGreaterThan(0);
   });
 
+  it('reads the README’s trtexec pattern from TensorRT 8 ("on") and later ("over") lines', async () => {
+    const lines = [
+      '[11/26/2023-13:46:01] [I] Average on 1 runs - GPU latency: 2.62305 ms - Host latency: 2.68164 ms (end to end 2.69336 ms, enqueue 2.63281 ms)',
+      '[04/11/2025-15:15:52] [I] Average over 1 runs - GPU latency: 30.211 ms - Host latency: 30.8067 ms (enqueue 0.00390778 ms)',
+      '[I] Host Latency',
+    ];
+    const script = join(dir, 'trt-lines.sh');
+    writeFileSync(script, `#!/bin/sh\n${lines.map((l) => `echo '${l}'`).join('\n')}\n`);
+    chmodSync(script, 0o755);
+    const r = new CommandRunner({
+      command: script,
+      latencyPattern: 'Average o(n|ver) 1 runs - GPU latency: [0-9.]+ ms - Host latency: (?<latency>[0-9.]+) ms',
+    });
+    const res = await r.run({ batch: 1, length: { batches: 2 } });
+    expect(res.batchLatenciesMs).toEqual([2.68164, 30.8067]);
+  });
+
   it('uses a named group and a unit', async () => {
     const r = new CommandRunner({
       command: `${trtexec} --loadEngine={model} --batch={batch} --iterations=3`,
