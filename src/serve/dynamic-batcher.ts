@@ -267,7 +267,12 @@ export class DynamicBatcher {
         work.set(name, { queuedRows: q, maxBatch: mm.maxBatch, serviceMs: (r) => this.serviceTimes.estimate(name, r) ?? 0 });
     }
     const running = this.#running ? Math.max(0, this.#running.expectedMs - (this.#now() - this.#running.startedAt)) : 0;
-    const predicted = work.has(model) ? predictedLatencyMs(model, rows, work, running) : 0;
+    // every batch boundary ahead costs the event loop's lateness once more (the budget holds one)
+    let boundaries = this.#running ? 1 : 0;
+    for (const [name, w] of work) boundaries += Math.ceil((name === model ? w.queuedRows + rows : w.queuedRows) / w.maxBatch);
+    const predicted = work.has(model)
+      ? predictedLatencyMs(model, rows, work, running) + Math.max(0, boundaries - 1) * this.#schedulingDelay()
+      : 0;
     if (queued + rows > cap)
       throw new OverloadedError(
         `queue for model '${model}' is full (${queued} rows waiting, limit ${cap})`,

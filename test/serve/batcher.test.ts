@@ -179,8 +179,9 @@ describe('DynamicBatcher', () => {
       return { admitted: out.filter((o) => o.status === 'fulfilled').length, delay };
     };
     expect(await admittedWith(0)).toEqual({ admitted: 36, delay: 140 });
-    // budget 180 − 60 = 120 ms: 20 + ceil(q/4)·20 ≤ 120 admits q ≤ 20 queued rows behind the running 4
-    expect(await admittedWith(60)).toEqual({ admitted: 24, delay: 80 });
+    // budget 180 − 60 = 120 ms, and each further batch boundary costs another 60 ms:
+    // 20 + ceil(q/4)·20 + ceil(q/4)·60 ≤ 120 admits q ≤ 4 queued rows behind the running 4
+    expect(await admittedWith(60)).toEqual({ admitted: 8, delay: 80 });
   });
 
   it('enforces the hard queue bound with a message that names it', async () => {
