@@ -217,6 +217,7 @@ export class HttpBackend implements InferenceBackend {
     if (opts.models.length === 0) throw badInput('the http backend needs at least one model name');
     if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) throw badInput(`timeout must be positive, got ${opts.timeoutMs}`);
     const b = new HttpBackend(opts);
+    if (opts.binary) await b.checkBinaryExtension();
     for (const m of opts.models) b.meta.set(m, await b.fetchMetadata(m));
     return b;
   }
@@ -279,6 +280,26 @@ export class HttpBackend implements InferenceBackend {
     }
     if (json === undefined) throw new WorkloadError('bad-response', `${method} ${url}: the answer is not JSON: ${text.slice(0, 120)}`);
     return jsonLength < raw.length ? { json, binary: raw.subarray(jsonLength) } : { json };
+  }
+
+  /**
+   * With binary tensors asked for: a server whose metadata (`GET /v2`) lists its extensions without
+   * "binary_tensor_data" would reject every request, so say so now. A server that does not answer
+   * `GET /v2` is given the benefit of the doubt.
+   */
+  private async checkBinaryExtension(): Promise<void> {
+    let json: unknown;
+    try {
+      json = (await this.request('GET', '/v2')).json;
+    } catch (e) {
+      if (e instanceof WorkloadError && e.failure === 'http-status') return;
+      throw e;
+    }
+    if (isRecord(json) && Array.isArray(json.extensions) && !json.extensions.includes('binary_tensor_data'))
+      throw badInput(
+        `the endpoint ${this.baseUrl} does not support binary tensors (its extensions: ${json.extensions.join(', ') || 'none'})`,
+        'drop --binary-data to send JSON',
+      );
   }
 
   private async fetchMetadata(model: string): Promise<ModelMetadata> {

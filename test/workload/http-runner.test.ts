@@ -12,7 +12,7 @@ describe('http runner against a KServe v2 server on loopback', () => {
     await srv?.close();
   });
   beforeEach(() => {
-    Object.assign(srv.behaviour, { delayMs: 2, failStatus: 0, hang: false, drop: false });
+    Object.assign(srv.behaviour, { delayMs: 2, failStatus: 0, hang: false, drop: false, extensions: ['binary_tensor_data'] });
     srv.received.length = 0;
     srv.encodings.length = 0;
   });
@@ -29,6 +29,15 @@ describe('http runner against a KServe v2 server on loopback', () => {
     expect(run.served).toBe(6);
     expect(srv.encodings).toEqual(['binary', 'binary', 'binary']);
     await runner.close();
+  });
+
+  it('refuses binary tensors up front when the server does not list the extension', async () => {
+    srv.behaviour.extensions = ['classification'];
+    await expect(HttpBackend.connect({ url: srv.url, models: ['doubler'], binary: true })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringMatching(/does not support binary tensors \(its extensions: classification\)/),
+    });
+    expect(srv.encodings).toEqual([]);
   });
 
   it('reads the model metadata and returns the outputs of a batch', async () => {
