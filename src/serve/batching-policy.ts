@@ -7,8 +7,8 @@
  *
  *     latency ≤ D + 2·S    ⇒    D = clamp(L·(1 − m) − 2·S, 0, Dmax)
  *
- * with L the SLO latency, m the safety margin (10 % by default) and S the high quantile of the
- * measured batch service time at the maximum batch size (see service-time.ts). Waiting therefore never breaks the SLO by
+ * with L the SLO latency, m the safety margin (10 % by default) and S the SLO's quantile (p99) of
+ * the measured batch service time at the maximum batch size (see service-time.ts). Waiting therefore never breaks the SLO by
  * itself. Under load, admission control predicts a new request's latency from the work queued ahead
  * of it and refuses it (503 + Retry-After) when the prediction exceeds L·(1 − m), so admitted
  * requests keep their latency and the queue stays bounded.

@@ -147,7 +147,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   const models = opts.backend.models();
   if (models.length === 0) throw new Error(`the ${opts.backend.kind} backend serves no models`);
   const limits = batchLimits(models, opts.batch);
-  const serviceTimes = new ServiceTimeEstimator();
+  const serviceTimes = new ServiceTimeEstimator({ quantile: opts.slo.quantile });
   for (const [name, p] of Object.entries(opts.priorServiceMs ?? {})) serviceTimes.setPrior(name, p.batch, p.ms);
   const lag = opts.loopLagAware === false ? undefined : new LoopLag();
   const batcher = new DynamicBatcher({

@@ -7,7 +7,7 @@
  * Every batch served records its ratio to the curve, so a slowdown seen at any batch size (a
  * loaded host, a hotter board) scales the estimate at every size:
  *
- *     S(b) = S₀(b) · q₀.₉(recent ratios)
+ *     S(b) = S₀(b) · q(recent ratios)     (q: the SLO's quantile, 0.99 by default)
  *
  * Without a baseline, each size's own window is used: its high quantile; for a size never measured,
  * the nearest larger measured size, else the largest smaller one scaled up in proportion.
@@ -15,7 +15,7 @@
 export interface ServiceTimeOptions {
   /** Recent samples kept per model (ratios) and per (model, size). */
   readonly window?: number;
-  /** Quantile of the window used as the estimate. */
+  /** Quantile of the window used as the estimate (0.99: the usual SLO quantile). */
   readonly quantile?: number;
 }
 
@@ -55,7 +55,7 @@ export class ServiceTimeEstimator {
 
   constructor(opts: ServiceTimeOptions = {}) {
     this.#window = opts.window ?? 32;
-    this.#q = opts.quantile ?? 0.9;
+    this.#q = opts.quantile ?? 0.99;
   }
 
   /** One measured point known before serving (the tuned profile's service time at its batch). */
