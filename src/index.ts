@@ -82,3 +82,4 @@ export {
   paretoSet,
 } from './tune/index.ts';
 export { TuningStore, defaultDbPath } from './store/index.ts';
+export * from './serve/index.ts';

@@ -1,0 +1,34 @@
+/** The inference server as a library: `createServer` (a fastify instance) and its parts. */
+export { createServer, type ServerOptions, zeroInputs } from './server.ts';
+export { startServing, shutdownOnSignals, type ServeSession, type ServeSessionOptions } from './serve-session.ts';
+export {
+  DynamicBatcher,
+  type DynamicBatcherOptions,
+  type BatchedModel,
+  type BatchEvent,
+  type DropEvent,
+  type GapEvent,
+  type IdleEvent,
+  type BatchedResult,
+} from './dynamic-batcher.ts';
+export { queueDelayMs, latencyBudgetMs, predictedLatencyMs, retryAfterS, DEFAULT_MARGIN, type QueuedWork } from './batching-policy.ts';
+export { ServiceTimeEstimator, baselineAt } from './service-time.ts';
+export { Metrics } from './metrics.ts';
+export { PowerSampler, integrateWindow, type EnergyMeter } from './energy-meter.ts';
+export { ServingContext, type ServingProfile } from './serving-context.ts';
+export { HttpError, OverloadedError, type ErrorBody } from './http-error.ts';
+export { parseInferRequest, inferRequestSchema, type ParsedInferRequest } from './infer-request.ts';
+export { openBackend, modelArg, BACKEND_KINDS, type BackendKind, type OpenBackendOptions } from './open-backend.ts';
+export {
+  parseConfigSpec,
+  parseFrequency,
+  parseLatencyMs as parseServeLatencyMs,
+  loadProfileFile,
+  loadConfigOption,
+  profileFromRun,
+  resolveSlo,
+  checkConfig,
+  type LoadedProfile,
+  type PartialConfig,
+} from './serving-config.ts';
+export { adminPlugin, type AdminOptions } from './plugins/admin.ts';
