@@ -39,6 +39,7 @@ export function stableCholesky(a: Float64Array, n: number): CholeskyResult {
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += a[i * n + i]!;
   meanDiag = Math.max(meanDiag / Math.max(n, 1), 1e-12);
+  if (!Number.isFinite(meanDiag)) throw new Error('covariance matrix has a non-finite diagonal');
   for (let jitter = 1e-9 * meanDiag; jitter <= 1e-2 * meanDiag; jitter *= 10) {
     const b = Float64Array.from(a);
     for (let i = 0; i < n; i++) b[i * n + i] = b[i * n + i]! + jitter;

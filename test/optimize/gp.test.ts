@@ -72,3 +72,11 @@ describe('GP regression', () => {
     expect(() => fitGp(Float64Array.from([0.1]), Float64Array.from([Number.NaN]), 1)).toThrow(/non-finite/);
   });
 });
+
+describe('GP hyperparameter objective far out of range', () => {
+  it('returns +∞ for overflowing hyperparameters, so a line search backs off', () => {
+    const { f } = gpNegLogPosterior(Float64Array.from([0.1, 0.5, 0.9]), Float64Array.from([1, 2, 1.5]), 1);
+    expect(f(Float64Array.from([0, 800, -3])).value).toBe(Number.POSITIVE_INFINITY);
+    expect(Number.isFinite(f(Float64Array.from([0, 0, -3])).value)).toBe(true);
+  });
+});

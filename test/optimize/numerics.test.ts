@@ -85,3 +85,10 @@ describe('L-BFGS', () => {
     expect(r.x[1]).toBeCloseTo(1, 3);
   });
 });
+
+describe('numerical guards', () => {
+  it('refuses a covariance with a non-finite diagonal instead of looping', () => {
+    const a = Float64Array.from([Number.POSITIVE_INFINITY, 0, 0, -1]);
+    expect(() => stableCholesky(a, 2)).toThrow(/non-finite/);
+  });
+});
