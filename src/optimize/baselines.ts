@@ -55,22 +55,42 @@ export function levels(n: number, k: number): number[] {
 }
 
 /**
- * A coarse grid of about `budget` valid points (the same number of levels on every dimension, as
- * many as fit), visited in a seeded random order so that a truncated run is not biased to one corner.
+ * A coarse grid of at most `budget` valid points: evenly spaced levels per dimension, grown one
+ * dimension at a time (the one with the fewest levels relative to its table first) while the valid
+ * grid still fits the budget; visited in a seeded random order so that a truncated run is not
+ * biased to one corner.
  */
 export function gridSearch(space: SearchSpace, budget: number, seed = 0): Optimizer {
   checkSpace(space);
-  const maxLevels = Math.max(...space.dims.map((d) => d.values.length));
-  let chosen: number[][] = [];
-  for (let k = 1; k <= maxLevels; k++) {
-    const lv = space.dims.map((dim) => levels(dim.values.length, k));
-    const pts: number[][] = [[]];
-    let all = pts;
-    for (const l of lv) all = all.flatMap((p) => l.map((v) => [...p, v]));
-    const valid = all.filter((p) => !space.isValid || space.isValid(p));
-    if (valid.length > budget && chosen.length > 0) break;
-    chosen = valid;
-    if (valid.length >= budget) break;
+  const sizes = space.dims.map((d) => d.values.length);
+  const build = (k: readonly number[]) => {
+    let all: number[][] = [[]];
+    k.forEach((kk, i) => {
+      const lv = levels(sizes[i]!, kk);
+      all = all.flatMap((p) => lv.map((v) => [...p, v]));
+    });
+    return all.filter((p) => !space.isValid || space.isValid(p));
+  };
+  const k = sizes.map(() => 1);
+  let chosen = build(k);
+  for (;;) {
+    const order = sizes
+      .map((n, i) => ({ i, room: n > k[i]! ? k[i]! / n : Number.POSITIVE_INFINITY }))
+      .filter((x) => Number.isFinite(x.room))
+      .sort((a, b) => a.room - b.room);
+    let grown = false;
+    for (const { i } of order) {
+      const next = k.slice();
+      next[i] = next[i]! + 1;
+      const pts = build(next);
+      if (pts.length <= budget) {
+        k[i] = next[i]!;
+        chosen = pts;
+        grown = true;
+        break;
+      }
+    }
+    if (!grown) break;
   }
   return new ListSearch('grid', 'grid', shuffle(chosen, createRng(seed)));
 }
