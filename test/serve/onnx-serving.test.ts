@@ -48,7 +48,7 @@ describe('serving an ONNX model', () => {
       const got = (a.json.outputs as { name: string; shape: number[]; data: number[] }[])[0]!;
       expect(got.shape).toEqual(want.shape);
       const w = Array.from(want.data as Float32Array);
-      got.data.forEach((v, i) => expect(v).toBeCloseTo(w[i]!, 4));
+      for (const [i, v] of got.data.entries()) expect(v).toBeCloseTo(w[i]!, 4);
     }
   });
 });
