@@ -55,7 +55,7 @@ async function loadProfile(ref: string, db: string | undefined): Promise<LoadedP
     const run = store.getRun(ref);
     if (!run)
       throw new PolyThrottleError('NOT_FOUND', `no profile "${ref}": neither a file nor a profile id in ${store.path}`, {
-        hint: 'list the stored profiles with `polythrottle recommend --list`, or pass a file written by `tune --json`',
+        hint: 'give the profile id `polythrottle tune` printed (or its first characters), or a file written by `tune --json`',
       });
     return profileFromRun(run, `${ref} in ${store.path}`);
   } finally {
