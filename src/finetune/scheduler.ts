@@ -48,6 +48,12 @@ export interface SchedulerOptions {
   readonly environment: SchedulerEnvironment;
   readonly slo: Slo;
   readonly rateRps: number;
+  /**
+   * The configuration inference runs at now (the server's: given by the user or the profile's
+   * recommendation). The scheduler starts there, leaves it only while a job needs another Pareto
+   * configuration, and returns to it after. Default: the environment's choice for the SLO and load.
+   */
+  readonly initialConfig?: Config;
   /** Milliseconds clock (virtual in replays, `performance.now` in the server). */
   readonly clock: () => number;
   /** Look for a Pareto-set configuration / smaller micro-batch when a job does not fit. Default true. */
@@ -97,7 +103,7 @@ export class FinetuneScheduler {
     this.o = opts;
     this.slo = opts.slo;
     this.rate = opts.rateRps;
-    this.baseConfig = opts.environment.selectForSlo(opts.slo, opts.rateRps);
+    this.baseConfig = opts.initialConfig ?? opts.environment.selectForSlo(opts.slo, opts.rateRps);
     this.active = this.baseConfig;
     this.evaluate('start');
   }
@@ -163,11 +169,16 @@ export class FinetuneScheduler {
     return this.active;
   }
 
-  /** The arrival rate changed (requests/s). */
+  /**
+   * The arrival rate changed (requests/s): the fine-tuning decision is re-taken at the new load (a
+   * running job may move to another Pareto configuration or be suspended; a waiting one may start).
+   * The inference-only configuration stays what the server serves: a measured load estimate is not
+   * a reason to override it.
+   */
   setLoad(rateRps: number): void {
     if (!(rateRps >= 0)) throw new RangeError(`invalid load ${rateRps}`);
     this.rate = rateRps;
-    this.reselect('load changed');
+    this.recheck('load changed');
   }
 
   /** The inference configuration was changed by someone else (an operator, a new profile). */
@@ -322,9 +333,14 @@ export class FinetuneScheduler {
   }
 
   private reselect(why: string): void {
-    const next = this.o.environment.selectForSlo(this.slo, this.rate);
+    this.baseConfig = this.o.environment.selectForSlo(this.slo, this.rate);
+    this.recheck(why);
+  }
+
+  /** Re-take the decision at the base configuration: keep, move or suspend the running job; else start the head. */
+  private recheck(why: string): void {
+    const next = this.baseConfig;
     const wasRunning = this.running;
-    this.baseConfig = next;
     if (wasRunning) {
       const job = this.o.store.get(wasRunning.jobId)!;
       const a = this.admit(job);

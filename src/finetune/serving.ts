@@ -36,6 +36,11 @@ export interface ServingFinetuneOptions {
   /** Profiled co-runs per configuration key (real hardware): fits the predictor there. */
   readonly profiledRuns?: Readonly<Record<string, readonly ProfiledRun[]>>;
   readonly commands?: Readonly<Record<string, CommandSpec>>;
+  /**
+   * The configuration the server serves at (clocks as read back + batch size): the scheduler's base,
+   * left only while a job needs a switch. `finetuneServePlugin` reads it from the serving context.
+   */
+  readonly servedConfig?: Config;
   readonly profileOf?: (name: string) => WorkloadProfile;
   readonly log?: (msg: string) => void;
   readonly onEvent?: (e: SchedulerEvent) => void;
@@ -128,6 +133,7 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
     environment,
     slo: ctx.slo,
     rateRps: o.rateRps,
+    ...(o.servedConfig ? { initialConfig: o.servedConfig } : {}),
     clock: () => performance.now(),
     host: hostOf(ctx),
     ...(o.commands ? { commands: o.commands } : {}),
@@ -147,17 +153,17 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
 
 /**
  * The whole of fine-tuning as one admin plugin for `createServer({ adminPlugins: [...] })`: it reads
- * the serving context (`app.polythrottle`), applies the scheduler's inference configuration, and
- * stops command jobs when the server closes (queued jobs stay in the database).
+ * the serving context (`app.polythrottle`) and takes the configuration being served as the
+ * scheduler's base — it changes nothing at start: the warm-up that follows measures the served
+ * configuration, and a switch happens only while a job needs one. Command jobs are stopped when the
+ * server closes (queued jobs stay in the database).
  */
 export function finetuneServePlugin(o: ServingFinetuneOptions): FastifyPluginAsync {
   return async (app) => {
     const ctx = app.polythrottle;
-    const ft = createServingFinetune(ctx, o);
+    const servedConfig = o.servedConfig ?? (await ctx.currentConfig());
+    const ft = createServingFinetune(ctx, { ...o, servedConfig });
     app.addHook('onClose', async () => ft.close());
-    await hostOf(ctx)
-      .applyConfig(ft.service.scheduler.config)
-      .catch((e: unknown) => o.log?.(`could not apply the fine-tuning scheduler's configuration: ${e instanceof Error ? e.message : String(e)}`));
     await app.register(ft.plugin);
   };
 }
