@@ -10,7 +10,9 @@
  * GPU max × EMC × batch {1,2,4,8,16}. SLO levels are multiples of the fastest noise-free p99 of
  * the grid: tight 1.5×, medium 3×, loose 6×. A run's incumbent after t trials is the lowest measured
  * energy among trials measured at most SLO × 0.98 (the tuner's margin); "within x %" counts the
- * first trial where the incumbent is truly feasible and within x % of the optimum. Writes
+ * first trial where the incumbent is truly feasible and within x % of the optimum. The final
+ * recommendation is made as `tune` makes it (the best candidates re-measured; the first that holds
+ * the margin again wins). Writes
  * bench/results/tuner.json and prints the tables for docs/benchmarks.md.
  */
 import { writeFileSync } from 'node:fs';
@@ -85,6 +87,7 @@ async function runOne(
   const runner = createSimTrialRunner({ board, profile, seed: 1000 + seed });
   const limit = sloMs * (1 - MARGIN);
   let inc: { measured: number; key: string } | null = null;
+  const candidates = new Map<string, { measured: number; tail: number; config: Config }>();
   let t5: number | null = null;
   let t1: number | null = null;
   let violations = 0;
@@ -102,6 +105,7 @@ async function runOne(
     if (tr.tail > sloMs) violations++;
     opt.observe({ point: s.point, valid: true, objective: Math.log(m.energyPerQueryJ), constraint: Math.log(m.latencyTailMs) });
     if (m.latencyTailMs <= limit && (!inc || m.energyPerQueryJ < inc.measured)) inc = { measured: m.energyPerQueryJ, key };
+    if (m.latencyTailMs <= limit && !candidates.has(key)) candidates.set(key, { measured: m.energyPerQueryJ, tail: m.latencyTailMs, config });
     const it = inc ? truth.get(inc.key)! : null;
     bestSoFarJ.push(it ? it.e : null);
     if (it && it.tail <= sloMs) {
@@ -109,7 +113,19 @@ async function runOne(
       if (t1 === null && it.e <= optJ * 1.01) t1 = t + 1;
     }
   }
-  const fin = inc ? truth.get(inc.key)! : null;
+  // the final recommendation as the tuner makes it: the best candidates re-measured once, the first
+  // that holds the margin again wins (else the one with the most latency headroom)
+  const ranked = [...candidates.entries()].sort((a, b) => a[1].measured - b[1].measured);
+  let finalKey: string | null = null;
+  for (const [key, c] of ranked.slice(0, 3)) {
+    const again = await runner.measure(c.config, { quantile: 0.99 });
+    if (again.latencyTailMs <= limit) {
+      finalKey = key;
+      break;
+    }
+  }
+  if (!finalKey && ranked.length > 0) finalKey = ranked.reduce((a, b) => (b[1].tail < a[1].tail ? b : a))[0];
+  const fin = finalKey ? truth.get(finalKey)! : null;
   return { t5, t1, trials: t, violations, finalInfeasible: fin !== null && fin.tail > sloMs, finalGap: fin ? fin.e / optJ - 1 : null, bestSoFarJ, suggestMs };
 }
 
@@ -268,12 +284,27 @@ for (const t of timing)
   lines.push(
     `| ${t.observations} | ${t.gridSize} | ${t.medianMs.toFixed(1)} / ${t.p90Ms.toFixed(1)} | ${t.medianCpuMs.toFixed(1)} | ${(t.overheadPerTrial * 100).toFixed(3)} % |`,
   );
-lines.push(`load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
+lines.push('');
+lines.push(`Load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
 lines.push('');
 lines.push(`${results.length} runs in ${seconds.toFixed(0)} s (${quick ? 'quick' : 'full'}, ${seeds} seeds).`);
 process.stdout.write(`${lines.join('\n')}\n`);
 
 writeFileSync(
   new URL('./results/tuner.json', import.meta.url),
-  `${JSON.stringify({ generated: new Date().toISOString(), quick, seeds, budget, randomBudget, margin: MARGIN, sloLevels: SLO_LEVELS, seconds, summary, timing, scenarios, runs: results }, null, 1)}\n`,
+  `${JSON.stringify({
+    generated: new Date().toISOString(),
+    quick,
+    seeds,
+    budget,
+    randomBudget,
+    margin: MARGIN,
+    sloLevels: SLO_LEVELS,
+    seconds,
+    summary,
+    timing,
+    scenarios,
+    // compact: curves to 4 significant digits, per-suggestion times left out (summarised in `timing`)
+    runs: results.map(({ suggestMs: _omit, ...r }) => ({ ...r, bestSoFarJ: r.bestSoFarJ.map((v) => (v === null ? null : +v.toPrecision(4))) })),
+  })}\n`,
 );
