@@ -16,6 +16,11 @@ export interface ServingHost {
   onSlo(fn: (slo: Slo) => void): void;
   /** Apply a configuration (clocks + batch size) for inference. */
   applyConfig(config: Config): Promise<void>;
+  /**
+   * Someone else (an operator through PUT /v1/config) changed the configuration being served: it
+   * becomes the scheduler's base, the one it returns to after a job. Not called for `applyConfig`.
+   */
+  onConfig?(fn: (config: Config) => void): void;
 }
 
 export interface FinetuneServiceOptions extends Omit<SchedulerOptions, 'onEvent'> {
@@ -76,6 +81,10 @@ export class FinetuneService {
     host.onBatch((ms, n) => {
       this.scheduler.batchDone(ms, n);
       this.trackLoad(n);
+    });
+    host.onConfig?.((config) => {
+      this.scheduler.setConfig(config);
+      this.pump();
     });
     host.onSlo((slo) => {
       if (slo.latencyMs !== this.scheduler.currentSlo.latencyMs || slo.quantile !== this.scheduler.currentSlo.quantile) this.scheduler.setSlo(slo);

@@ -53,6 +53,8 @@ export interface ServingFinetune {
 }
 
 function hostOf(ctx: ServingContext): ServingHost {
+  // Configurations the scheduler is applying itself: not reported back to it as an operator's change.
+  let applying = 0;
   return {
     runWhenIdle: (task) => ctx.batcher.runWhenIdle(task),
     onIdle: (fn) => {
@@ -66,8 +68,17 @@ function hostOf(ctx: ServingContext): ServingHost {
     onSlo: (fn) => ctx.on('slo', fn),
     applyConfig: async (c: Config) => {
       const { batch, ...clocks } = c;
-      await ctx.applyConfig(ctx.device ? clocks : undefined, batch);
+      applying++;
+      try {
+        await ctx.applyConfig(ctx.device ? clocks : undefined, batch);
+      } finally {
+        applying--;
+      }
     },
+    onConfig: (fn) =>
+      ctx.on('configured', (c) => {
+        if (applying === 0) fn(c);
+      }),
   };
 }
 

@@ -33,6 +33,8 @@ export interface ServingProfile {
 export interface ContextListeners {
   slo: ((slo: Slo) => void)[];
   config: ((applied: ApplyResult) => void)[];
+  /** After every `applyConfig` (clocks and/or batch size): the configuration in force now. */
+  configured: ((config: Config) => void)[];
 }
 
 export class ServingContext {
@@ -43,7 +45,7 @@ export class ServingContext {
   readonly energyMeter: EnergyMeter | undefined;
   readonly profile: ServingProfile | undefined;
   readonly #models: Map<string, ModelMetadata>;
-  readonly #listeners: ContextListeners = { slo: [], config: [] };
+  readonly #listeners: ContextListeners = { slo: [], config: [], configured: [] };
   /** Clocks as last applied and read back (undefined without a device). */
   applied: ApplyResult | undefined;
   ready = false;
@@ -105,6 +107,10 @@ export class ServingContext {
         const prev = this.batcher.maxBatch(m.name);
         if (prev !== undefined && m.inputs.every((i) => i.shape[0] === -1)) this.batcher.setModel(m.name, { maxBatch: batch });
       }
+    if (this.#listeners.configured.length > 0) {
+      const now = await this.currentConfig();
+      for (const fn of this.#listeners.configured) fn(now);
+    }
     return result;
   }
 

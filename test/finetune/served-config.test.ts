@@ -121,4 +121,28 @@ describe('serve --finetune on the twin', () => {
     expect(clocksOf(cfg)).toEqual(clocksOf(served));
     expect(cfg.batch).toBe(2);
   });
+
+  it('after an operator changes the configuration (PUT /v1/config), a job that needed a switch returns to the operator\'s configuration', async () => {
+    const { session, twin } = await start({ batch: 4, sloMs: 50, rateRps: 20 });
+    // Slow clocks where inference alone meets the SLO but a fine-tuning step does not fit.
+    const slow = { gpuMinHz: 420_750_000, gpuMaxHz: 420_750_000, emcHz: 2_133_000_000, batch: 1 };
+    const put = await admin(session.url, 'PUT', '/v1/config', slow);
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const operator = await twin.readClocks();
+    const st = await admin(session.url, 'GET', '/v1/finetune/status');
+    expect(st.body.config as Config).toEqual({ ...operator, batch: 1 });
+    const sub = await admin(session.url, 'POST', '/v1/finetune/jobs', { kind: 'sim', model: 'efficientnet-b0', microBatch: 8, steps: 3 });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    const id = (sub.body.job as { id: string }).id;
+    let job: { state: string; switchEnergyJ?: number } = { state: '' };
+    for (let i = 0; i < 200 && job.state !== 'done'; i++) {
+      await infer(session.url);
+      job = (await admin(session.url, 'GET', `/v1/finetune/jobs/${id}`)).body.job as typeof job;
+    }
+    expect(job.state).toBe('done');
+    expect(job.switchEnergyJ).toBeDefined(); // it ran at a switched configuration
+    const cfg = (await admin(session.url, 'GET', '/v1/config')).body.config as Config;
+    expect(clocksOf(cfg)).toEqual(clocksOf(operator));
+    expect(cfg.batch).toBe(1);
+  });
 });
