@@ -5,7 +5,7 @@
  * `plugin` among its admin plugins (under /v1, behind the token) and calls `close()` on shutdown.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { type Config, configKey } from '../core/config.ts';
+import { type Config, configKey, formatConfig } from '../core/config.ts';
 import type { Slo, TuningRun } from '../core/tuning-run.ts';
 import type { WorkloadProfile } from '../core/workload-profile.ts';
 import type { ServingContext } from '../serve/serving-context.ts';
@@ -101,7 +101,10 @@ function profileEnvironment(run: TuningRun, o: ServingFinetuneOptions, predictor
   return {
     baseline: (c) => {
       const b = trials.get(configKey(c));
-      if (!b) throw new RangeError(`configuration ${configKey(c)} was not measured by the profile`);
+      if (!b)
+        throw new RangeError(
+          `the configuration ${formatConfig(c)} was not measured by the tuning profile, so fine-tuning cannot be admitted beside it: serve at a configuration the profile measured (its recommendation or a Pareto point)`,
+        );
       return b;
     },
     features: (c, model, mb) => interferenceFeatures(profileOf, o.model, c.batch, model, mb),
@@ -163,6 +166,18 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
 }
 
 /**
+ * The profile's measured configuration that the served one is (same batch, same value of every knob
+ * the trial sets): clocks read back from the device name every knob, a profile's trial may not, and
+ * the scheduler looks up baselines by the trial's configuration.
+ */
+export function measuredMatch(run: TuningRun, served: Config): Config | undefined {
+  const knobs = ['cpuHz', 'gpuMinHz', 'gpuMaxHz', 'emcHz'] as const;
+  return run.trials.find(
+    (t) => t.measurement.valid && t.config.batch === served.batch && knobs.every((k) => t.config[k] === undefined || t.config[k] === served[k]),
+  )?.config;
+}
+
+/**
  * The whole of fine-tuning as one admin plugin for `createServer({ adminPlugins: [...] })`: it reads
  * the serving context (`app.polythrottle`) and takes the configuration being served as the
  * scheduler's base — it changes nothing at start: the warm-up that follows measures the served
@@ -172,7 +187,8 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
 export function finetuneServePlugin(o: ServingFinetuneOptions): FastifyPluginAsync {
   return async (app) => {
     const ctx = app.polythrottle;
-    const servedConfig = o.servedConfig ?? (await ctx.currentConfig());
+    const served = o.servedConfig ?? (await ctx.currentConfig());
+    const servedConfig = o.run ? (measuredMatch(o.run, served) ?? served) : served;
     const ft = createServingFinetune(ctx, { ...o, servedConfig });
     app.addHook('onClose', async () => ft.close());
     await app.register(ft.plugin);
