@@ -202,7 +202,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   const warmups = opts.warmupBatches ?? 3;
   app.addHook('onReady', async () => {
     for (const m of models) {
-      const limit = limits[m.name]!;
+      // the limit in force now: a plugin registered before ready may have changed it
+      const limit = batcher.maxBatch(m.name) ?? limits[m.name]!;
       const points: { batch: number; ms: number }[] = [];
       // the service-time curve at batch 1 and at the limit; the first run of each is a cold start
       for (const rows of limit > 1 ? [1, limit] : [1]) {
@@ -219,7 +220,9 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
           if (i > 0 || warmups === 1) ms.push(performance.now() - t0);
         }
         ms.sort((a, b) => a - b);
-        points.push({ batch: rows, ms: ms[Math.floor(ms.length / 2)]! });
+        const mid = Math.floor(ms.length / 2);
+        // the median (of an even count: the mean of the middle two, not the larger one)
+        points.push({ batch: rows, ms: ms.length % 2 === 1 ? ms[mid]! : (ms[mid - 1]! + ms[mid]!) / 2 });
       }
       if (points.length > 0) serviceTimes.setBaseline(m.name, points);
     }
