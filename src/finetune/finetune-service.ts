@@ -17,10 +17,11 @@ export interface ServingHost {
   /** Apply a configuration (clocks + batch size) for inference. */
   applyConfig(config: Config): Promise<void>;
   /**
-   * Someone else (an operator through PUT /v1/config) changed the configuration being served: it
-   * becomes the scheduler's base, the one it returns to after a job. Not called for `applyConfig`.
+   * Someone else (an operator through PUT /v1/config) changed knobs of the configuration being
+   * served (`config`: all of it as read back; `changed`: the knobs set): they become part of the
+   * scheduler's base, the configuration it returns to after a job. Not called for `applyConfig`.
    */
-  onConfig?(fn: (config: Config) => void): void;
+  onConfig?(fn: (config: Config, changed: readonly (keyof Config)[]) => void): void;
 }
 
 export interface FinetuneServiceOptions extends Omit<SchedulerOptions, 'onEvent'> {
@@ -82,8 +83,11 @@ export class FinetuneService {
       this.scheduler.batchDone(ms, n);
       this.trackLoad(n);
     });
-    host.onConfig?.((config) => {
-      this.scheduler.setConfig(config);
+    host.onConfig?.((config, changed) => {
+      // Knobs the operator did not touch keep their base value (not a job's switched one).
+      const base: Config = { ...this.scheduler.baseConfig };
+      for (const k of changed) (base as Record<keyof Config, number | undefined>)[k] = config[k];
+      this.scheduler.setConfig(base);
       this.pump();
     });
     host.onSlo((slo) => {

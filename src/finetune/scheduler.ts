@@ -90,7 +90,7 @@ interface GateWaiter {
 export class FinetuneScheduler {
   private slo: Slo;
   private rate: number;
-  private baseConfig: Config;
+  private base: Config;
   private active: Config;
   private running: Running | undefined;
   /** The job of the last step granted and not yet reported (survives a suspension). */
@@ -103,14 +103,18 @@ export class FinetuneScheduler {
     this.o = opts;
     this.slo = opts.slo;
     this.rate = opts.rateRps;
-    this.baseConfig = opts.initialConfig ?? opts.environment.selectForSlo(opts.slo, opts.rateRps);
-    this.active = this.baseConfig;
+    this.base = opts.initialConfig ?? opts.environment.selectForSlo(opts.slo, opts.rateRps);
+    this.active = this.base;
     this.evaluate('start');
   }
 
   /** The configuration inference should run at now. */
   get config(): Config {
     return this.active;
+  }
+  /** The inference-only configuration: the one served when no job needs a switch. */
+  get baseConfig(): Config {
+    return this.base;
   }
   get currentSlo(): Slo {
     return this.slo;
@@ -183,7 +187,7 @@ export class FinetuneScheduler {
 
   /** The inference configuration was changed by someone else (an operator, a new profile). */
   setConfig(config: Config): void {
-    this.baseConfig = config;
+    this.base = config;
     if (this.running) this.suspend('configuration changed');
     this.active = config;
     this.evaluate('config changed');
@@ -251,7 +255,7 @@ export class FinetuneScheduler {
   batchDone(serviceMs: number, queries: number): void {
     const r = this.running;
     if (!r) return;
-    if (configKey(this.active) !== configKey(this.baseConfig)) r.queriesSwitched += queries;
+    if (configKey(this.active) !== configKey(this.base)) r.queriesSwitched += queries;
     if (r.pendingStepMs !== undefined) {
       const job = this.o.store.get(r.jobId)!;
       const o = r.admission.option;
@@ -319,7 +323,7 @@ export class FinetuneScheduler {
     return decideAdmission({
       slo: this.slo,
       rateRps: this.rate,
-      current: this.baseConfig,
+      current: this.base,
       microBatch: job.microBatch,
       predictor: this.o.predictor,
       context: job.id,
@@ -333,13 +337,13 @@ export class FinetuneScheduler {
   }
 
   private reselect(why: string): void {
-    this.baseConfig = this.o.environment.selectForSlo(this.slo, this.rate);
+    this.base = this.o.environment.selectForSlo(this.slo, this.rate);
     this.recheck(why);
   }
 
   /** Re-take the decision at the base configuration: keep, move or suspend the running job; else start the head. */
   private recheck(why: string): void {
-    const next = this.baseConfig;
+    const next = this.base;
     const wasRunning = this.running;
     if (wasRunning) {
       const job = this.o.store.get(wasRunning.jobId)!;
@@ -365,7 +369,7 @@ export class FinetuneScheduler {
     const job = this.o.store.update(r.jobId, { state: 'queued', reason: `suspended: ${reason}` });
     this.o.predictor.forget(r.jobId);
     this.emit({ type: 'job-suspended', t: this.o.clock(), job, reason });
-    this.switchTo(this.baseConfig, 'fine-tuning suspended');
+    this.switchTo(this.base, 'fine-tuning suspended');
   }
 
   private finish(state: 'done' | 'failed' | 'cancelled', extra: { reason?: string; exitStatus?: number | string } = {}): void {
@@ -390,7 +394,7 @@ export class FinetuneScheduler {
   /** After a job ended: start the next one, or go back to the inference-only configuration. */
   private next(why: string): void {
     this.evaluate(why);
-    if (!this.running) this.switchTo(this.baseConfig, why);
+    if (!this.running) this.switchTo(this.base, why);
   }
 
   /** Start the head of the queue if it fits; otherwise record why it waits. */

@@ -76,8 +76,8 @@ function hostOf(ctx: ServingContext): ServingHost {
       }
     },
     onConfig: (fn) =>
-      ctx.on('configured', (c) => {
-        if (applying === 0) fn(c);
+      ctx.on('configured', (c, changed) => {
+        if (applying === 0) fn(c, changed);
       }),
   };
 }

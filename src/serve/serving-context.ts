@@ -33,8 +33,11 @@ export interface ServingProfile {
 export interface ContextListeners {
   slo: ((slo: Slo) => void)[];
   config: ((applied: ApplyResult) => void)[];
-  /** After every `applyConfig` (clocks and/or batch size): the configuration in force now. */
-  configured: ((config: Config) => void)[];
+  /**
+   * After every `applyConfig` (clocks and/or batch size): the configuration in force now (clocks as
+   * read back) and the knobs that call set.
+   */
+  configured: ((config: Config, changed: readonly (keyof Config)[]) => void)[];
 }
 
 export class ServingContext {
@@ -109,7 +112,11 @@ export class ServingContext {
       }
     if (this.#listeners.configured.length > 0) {
       const now = await this.currentConfig();
-      for (const fn of this.#listeners.configured) fn(now);
+      const changed = [
+        ...(result ? (Object.keys(clocks ?? {}) as (keyof FrequencyConfig)[]).filter((k) => clocks?.[k] !== undefined) : []),
+        ...(batch !== undefined ? (['batch'] as const) : []),
+      ];
+      for (const fn of this.#listeners.configured) fn(now, changed);
     }
     return result;
   }

@@ -145,4 +145,24 @@ describe('serve --finetune on the twin', () => {
     expect(clocksOf(cfg)).toEqual(clocksOf(operator));
     expect(cfg.batch).toBe(1);
   });
+
+  it('an operator who changes only the batch size while a job runs at a switched configuration gets back the served clocks, not the switched ones', async () => {
+    const { session, twin } = await start({ batch: 4, sloMs: 50, rateRps: 20 });
+    const slow = { gpuMinHz: 420_750_000, gpuMaxHz: 420_750_000, emcHz: 2_133_000_000, batch: 1 };
+    expect((await admin(session.url, 'PUT', '/v1/config', slow)).status).toBe(200);
+    const served = await twin.readClocks();
+    // A gate job stays running (at the configuration it needed) until its loop completes it.
+    const sub = await admin(session.url, 'POST', '/v1/finetune/jobs', { kind: 'gate', model: 'efficientnet-b0', microBatch: 8 });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    const id = (sub.body.job as { id: string; state: string }).id;
+    expect((sub.body.job as { state: string }).state).toBe('running');
+    const during = (await admin(session.url, 'GET', '/v1/config')).body.config as Config;
+    expect(clocksOf(during)).not.toEqual(clocksOf(served)); // it needed a switch
+    expect((await admin(session.url, 'PUT', '/v1/config', { batch: 2 })).status).toBe(200);
+    const done = await admin(session.url, 'POST', `/v1/finetune/jobs/${id}/complete`, {});
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    const after = (await admin(session.url, 'GET', '/v1/config')).body.config as Config;
+    expect(clocksOf(after)).toEqual(clocksOf(served));
+    expect(after.batch).toBe(2);
+  });
 });
