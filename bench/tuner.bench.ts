@@ -304,7 +304,7 @@ writeFileSync(
     summary,
     timing,
     scenarios,
-    // compact: curves to 4 significant digits, per-suggestion times left out (summarised in `timing`)
-    runs: results.map(({ suggestMs: _omit, ...r }) => ({ ...r, bestSoFarJ: r.bestSoFarJ.map((v) => (v === null ? null : +v.toPrecision(4))) })),
+    // compact (under biome's 1 MiB): curves to 3 significant digits, per-suggestion times left out (summarised in `timing`)
+    runs: results.map(({ suggestMs: _omit, ...r }) => ({ ...r, bestSoFarJ: r.bestSoFarJ.map((v) => (v === null ? null : +v.toPrecision(3))) })),
   })}\n`,
 );
