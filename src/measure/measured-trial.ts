@@ -8,7 +8,7 @@ import type { Config } from '../core/config.ts';
 import type { Device, DeviceDescription, DeviceSnapshot, FrequencyConfig, PowerSource } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measurement.ts';
-import { seededRandom } from '../workload/inputs.ts';
+import { mulberry32 } from '../core/random.ts';
 import { requestLatenciesMs, type RunResult, type WorkloadRunner } from '../workload/runner.ts';
 import { PowerMeter } from './power-meter.ts';
 
@@ -122,7 +122,7 @@ export interface ArrivalReplay {
  * they take to fill, the backlog grows over the replay, as it would over a real window.
  */
 export function replayArrivals(batchLatenciesMs: readonly number[], batch: number, rateRps: number, seed = 1): ArrivalReplay {
-  const rnd = seededRandom(seed);
+  const rnd = mulberry32(seed);
   const arrivals = new Float64Array(batch);
   const out: number[] = new Array(batchLatenciesMs.length * batch);
   let t = 0;

@@ -2,30 +2,9 @@
  * Deterministic weight bytes for the zoo: each tensor's numbers come from a PRNG seeded by the
  * build seed and the tensor's name, so a tensor is the same whatever else the graph holds.
  */
+import { hash32, mulberry32 } from '../core/random.ts';
 import { ElemType } from './onnx/dtype.ts';
 import type { Tensor } from './onnx/graph.ts';
-
-/** 32-bit FNV-1a of a string. */
-function hash32(s: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-/** mulberry32: a small, fast, well-distributed 32-bit PRNG; returns uniform numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -70,7 +49,7 @@ export function tensorBytes(t: Tensor, seed: number): Uint8Array {
       let i = 0;
       return () => i++;
     }
-    const rnd = mulberry32(hash32(t.name, seed));
+    const rnd = mulberry32(hash32(seed, t.name));
     const a = fill.std * Math.sqrt(3); // uniform on [-a, a] has variance std²
     const mean = fill.mean ?? 0;
     return () => mean + (2 * rnd() - 1) * a;

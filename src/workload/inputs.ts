@@ -5,18 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ModelMetadata, Tensor, TensorDatatype, TensorSpec } from '../core/inference.ts';
 import { badInput } from '../core/errors.ts';
-
-/** mulberry32: small, fast, good enough for test data. Returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../core/random.ts';
 
 export interface InputOptions {
   readonly seed?: number;
@@ -161,7 +150,7 @@ export class InputFactory {
   batch(batch: number): readonly Tensor[] {
     const hit = this.cache.get(batch);
     if (hit) return hit;
-    const rnd = seededRandom((this.opts.seed ?? 1) * 7919 + batch);
+    const rnd = mulberry32((this.opts.seed ?? 1) * 7919 + batch);
     const tensors = this.inputs.map((spec) => {
       checkBatchDimension(spec, batch);
       const shape = sampleShape(spec, this.opts.dims?.[spec.name]);

@@ -4,7 +4,7 @@
  * a benchmark program such as trtexec (`command`). The measured trial (src/measure) drives a runner
  * and meters power around it; the benchmarks drive it directly.
  */
-import { seededRandom } from './inputs.ts';
+import { mulberry32 } from '../core/random.ts';
 
 export type WorkloadKind = 'sim' | 'onnx' | 'http' | 'command';
 
@@ -64,7 +64,7 @@ export interface WorkloadRunner {
 export function requestLatenciesMs(result: Pick<RunResult, 'batch' | 'batchLatenciesMs'>, rateRps?: number, seed = 1): number[] {
   const b = result.batch;
   const out: number[] = new Array(result.batchLatenciesMs.length * b);
-  const rnd = seededRandom(seed);
+  const rnd = mulberry32(seed);
   let i = 0;
   for (const s of result.batchLatenciesMs) {
     for (let k = 0; k < b; k++) {

@@ -4,7 +4,7 @@ import { PolyThrottleError, badInput } from '../../core/errors.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from './board-spec.ts';
 import { evaluateConfig } from './evaluate.ts';
-import { hash32, rng } from './noise.ts';
+import { hash32, mulberry32 } from '../../core/random.ts';
 import { noisyWindow } from './trial-runner.ts';
 
 export interface LandscapeOptions {
@@ -107,7 +107,7 @@ export function computeLandscape(o: LandscapeOptions): Landscape {
             let thr = e.throughputQps;
             let power = e.powerW;
             if (noise > 0) {
-              const w = noisyWindow(e, noise, rng(hash32(seed, configKey(config))), o.rateRps);
+              const w = noisyWindow(e, noise, mulberry32(hash32(seed, configKey(config))), o.rateRps);
               p50 = w.p50;
               tail = w.tail;
               thr = w.thr;

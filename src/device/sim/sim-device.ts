@@ -13,7 +13,8 @@ import { PolyThrottleError, badInput } from '../../core/errors.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardMode, type BoardSpec, resolveBoard } from './board-spec.ts';
 import { evaluateConfig } from './evaluate.ts';
-import { hash32, rng, windowNoise } from './noise.ts';
+import { hash32, mulberry32 } from '../../core/random.ts';
+import { windowNoise } from './noise.ts';
 import { NC, basePowerW, leakFactor, railPowers } from './power-model.ts';
 
 /** What the simulated board is running now (drives its power readings). */
@@ -140,7 +141,7 @@ export function createSimDevice(boardIn: string | BoardSpec, opts: SimDeviceOpti
   const sample = (): Record<string, number> => {
     const rails = currentRails();
     if (level === 0) return rails;
-    const n = windowNoise(level, rng(hash32(seed, `read|${reads++}`)));
+    const n = windowNoise(level, mulberry32(hash32(seed, `read|${reads++}`)));
     const out: Record<string, number> = {};
     for (const [k, v] of Object.entries(rails)) out[k] = v * n.power;
     return out;

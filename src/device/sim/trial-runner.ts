@@ -5,7 +5,8 @@ import type { TrialMeasurement, TrialOptions, TrialRunner } from '../../core/mea
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from './board-spec.ts';
 import { type Evaluation, evaluateConfig } from './evaluate.ts';
-import { hash32, rng, windowNoise } from './noise.ts';
+import { hash32, mulberry32 } from '../../core/random.ts';
+import { windowNoise } from './noise.ts';
 import { describeBoard } from './sim-device.ts';
 
 export interface SimTrialRunnerOptions {
@@ -100,7 +101,7 @@ export function createSimTrialRunner(opts: SimTrialRunnerOptions): SimTrialRunne
       const key = configKey(config);
       const visit = visits.get(key) ?? 0;
       visits.set(key, visit + 1);
-      const u = rng(hash32(seed, `${key}|${t.rateRps ?? ''}|${visit}`));
+      const u = mulberry32(hash32(seed, `${key}|${t.rateRps ?? ''}|${visit}`));
       const w: WindowValues[] = [];
       for (let i = 0; i < repeats; i++) w.push(noisyWindow(e, level, u, t.rateRps));
       const powerW = mean(w.map((x) => x.power));
