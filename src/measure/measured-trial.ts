@@ -9,6 +9,7 @@ import type { Device, DeviceDescription, DeviceSnapshot, FrequencyConfig, PowerS
 import { badInput } from '../core/errors.ts';
 import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measurement.ts';
 import { mulberry32 } from '../core/random.ts';
+import { coefficientOfVariation, quantileSorted } from '../core/stats.ts';
 import { requestLatenciesMs, type RunResult, type WorkloadRunner } from '../workload/runner.ts';
 import { PowerMeter } from './power-meter.ts';
 
@@ -56,23 +57,6 @@ export interface MeasuredTrialOptions {
   readonly seed?: number;
   /** Progress lines (settling, warming up, window k of n). */
   readonly onProgress?: (line: string) => void;
-}
-
-/** Linear-interpolated quantile of sorted values. */
-export function quantileSorted(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
-
-/** Coefficient of variation (sample standard deviation / mean); 0 for fewer than two values. */
-export function coefficientOfVariation(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1);
-  return m === 0 ? 0 : Math.sqrt(v) / Math.abs(m);
 }
 
 const mean = (xs: readonly number[]) => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);

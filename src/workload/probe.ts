@@ -4,6 +4,7 @@
  * before a long tuning run, and a latency/throughput probe.
  */
 import { badInput } from '../core/errors.ts';
+import { quantileSorted } from '../core/stats.ts';
 import { openWorkloadRunner, type WorkloadSettings } from './open-runner.ts';
 import type { RunLength } from './runner.ts';
 
@@ -28,13 +29,6 @@ export interface ProbeResult {
   readonly throughputQps: number;
   /** Client-side batch latency, ms (NaN when no batch completed). */
   readonly latencyMs: { readonly mean: number; readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  return sorted[lo]! + (sorted[Math.ceil(pos)]! - sorted[lo]!) * (pos - lo);
 }
 
 export async function probeWorkload(o: ProbeOptions): Promise<ProbeResult> {
@@ -71,6 +65,6 @@ function summarise(
     errorReasons: r.errorReasons,
     wallS: r.wallS,
     throughputQps: r.wallS > 0 && r.served > 0 ? r.served / r.wallS : Number.NaN,
-    latencyMs: { mean, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), max: s.length ? s[s.length - 1]! : Number.NaN },
+    latencyMs: { mean, p50: quantileSorted(s, 0.5), p90: quantileSorted(s, 0.9), p99: quantileSorted(s, 0.99), max: s.length ? s[s.length - 1]! : Number.NaN },
   };
 }

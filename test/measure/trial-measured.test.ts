@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { coefficientOfVariation, MeasuredTrialRunner, quantileSorted, replayArrivals, windowFigures } from '../../src/measure/measured-trial.ts';
+import { coefficientOfVariation, quantileSorted } from '../../src/core/stats.ts';
+import { MeasuredTrialRunner, replayArrivals, windowFigures } from '../../src/measure/measured-trial.ts';
 import { BackendRunner, plainSender } from '../../src/workload/backend-runner.ts';
 import { InputFactory } from '../../src/workload/inputs.ts';
 import { requestLatenciesMs } from '../../src/workload/runner.ts';

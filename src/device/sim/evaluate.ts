@@ -3,7 +3,8 @@ import { badInput } from '../../core/errors.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from './board-spec.ts';
 import { fillWaitQuantileS, queueWaitQuantileS } from './fill-wait.ts';
-import { type GovernorRun, quantileOfSorted, simulateGovernor } from './governor.ts';
+import { nearestRankQuantile } from '../../core/stats.ts';
+import { type GovernorRun, simulateGovernor } from './governor.ts';
 import { NC, basePowerW, batchExtraJ, leakFactor, railPowers } from './power-model.ts';
 import { type ServiceTable, computeServiceTable, prepareProfile } from './service-table.ts';
 
@@ -244,8 +245,8 @@ function evaluateAt(
   const energyPerQueryJ = (rails.totalW * D) / queries;
   const throughputQps = queries / D;
   const serviceMean = serviceSum / run.batches;
-  const sP50 = quantileOfSorted(run.serviceS, 0.5);
-  const sTail = quantileOfSorted(run.serviceS, q);
+  const sP50 = nearestRankQuantile(run.serviceS, 0.5);
+  const sTail = nearestRankQuantile(run.serviceS, q);
 
   let fillP50 = 0;
   let fillTail = 0;

@@ -248,10 +248,3 @@ export function simulateGovernor(board: BoardSpec, lo: number, hi: number, w: Pe
   const serviceS = Float64Array.from(service.length > 0 ? service : [w.inferS[f]!]).sort();
   return { timeAt, progressAt, durationS, batches, serviceS };
 }
-
-/** Value at quantile q of an ascending array (nearest rank). */
-export function quantileOfSorted(a: Float64Array, q: number): number {
-  if (a.length === 0) return Number.NaN;
-  const idx = Math.min(a.length - 1, Math.max(0, Math.ceil(q * a.length) - 1));
-  return a[idx]!;
-}

@@ -6,6 +6,7 @@ import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from './board-spec.ts';
 import { type Evaluation, evaluateConfig } from './evaluate.ts';
 import { hash32, mulberry32 } from '../../core/random.ts';
+import { coefficientOfVariation } from '../../core/stats.ts';
 import { windowNoise } from './noise.ts';
 import { describeBoard } from './sim-device.ts';
 
@@ -54,13 +55,6 @@ export function noisyWindow(e: Evaluation, level: number, u: () => number, rateR
 }
 
 const mean = (a: readonly number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-function cv(a: readonly number[]): number {
-  if (a.length < 2) return 0;
-  const m = mean(a);
-  const v = a.reduce((s, x) => s + (x - m) * (x - m), 0) / (a.length - 1);
-  return m === 0 ? 0 : Math.sqrt(v) / m;
-}
-
 export function createSimTrialRunner(opts: SimTrialRunnerOptions): SimTrialRunner {
   const board = resolveBoard(opts.board);
   const profile = opts.profile;
@@ -131,7 +125,7 @@ export function createSimTrialRunner(opts: SimTrialRunnerOptions): SimTrialRunne
         railsW,
         queries: Math.round(thr * duration),
         windowS: duration,
-        noise: { energyCv: cv(energies), latencyTailCv: cv(tails) },
+        noise: { energyCv: coefficientOfVariation(energies), latencyTailCv: coefficientOfVariation(tails) },
       };
     },
     async close() {
