@@ -1,12 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { TuningRun } from '../../src/core/tuning-run.ts';
 import { checkConfig, loadConfigOption, loadProfileFile, parseConfigSpec, parseFrequency, parseLatencyMs, resolveSlo } from '../../src/serve/serving-config.ts';
 import { modelArg } from '../../src/serve/open-backend.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'serve-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const measurement = {
   config: { gpuMinHz: 930_750_000, gpuMaxHz: 1_300_500_000, emcHz: 3_199_000_000, batch: 8 },

@@ -1,8 +1,14 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startServing } from '../../src/serve/serve-session.ts';
 import { FakeBackend, FakeDevice, doubleRequest, post } from './fakes.ts';
+
+// A failing assertion or a timeout must not leave a server process behind: killed after each test.
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 describe('serve session', () => {
   it('applies the configuration, drains in-flight requests on shutdown, restores the device', async () => {
@@ -78,6 +84,7 @@ describe('serve session', () => {
       env: { ...process.env, SERVICE_MS: '400' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.push(child);
     let out = '';
     child.stdout.on('data', (d) => {
       out += String(d);

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { evaluateConfig } from '../../src/device/sim/evaluate.ts';
 import { createSimDevice } from '../../src/device/sim/index.ts';
 import { openBackend } from '../../src/serve/open-backend.ts';
@@ -11,6 +11,12 @@ import { post } from './fakes.ts';
 const request = (rows: number) => ({
   inputs: [{ name: 'input', shape: [rows, 3, 224, 224], datatype: 'FP32', data: new Array(rows * 3 * 224 * 224).fill(0) }],
   outputs: [{ name: 'logits' }],
+});
+
+// A failing assertion or a timeout must not leave a server process behind: killed after each test.
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
 describe('serving on the device twin', () => {
@@ -46,6 +52,7 @@ describe('serving on the device twin', () => {
       ['--import', 'tsx', main, 'serve', '--device', 'sim:orin-agx', '--model', 'mobilenet-v2', '--slo', '100ms', '--config', 'gpu-max=930.75MHz,batch=4', '--port', '0'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    children.push(child);
     let out = '';
     child.stdout.on('data', (d) => {
       out += String(d);
