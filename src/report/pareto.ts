@@ -1,3 +1,5 @@
+import { paretoFront } from '../core/pareto.ts';
+
 /** A point in the energy–latency plane. */
 export interface EnergyLatency {
   readonly latencyMs: number;
@@ -9,16 +11,7 @@ export interface EnergyLatency {
  * so energy strictly falls along it. Ties keep the first point.
  */
 export function paretoFrontier<T extends EnergyLatency>(points: readonly T[]): T[] {
-  const sorted = [...points].sort((a, b) => a.latencyMs - b.latencyMs || a.energyJ - b.energyJ);
-  const front: T[] = [];
-  let best = Number.POSITIVE_INFINITY;
-  for (const p of sorted) {
-    if (p.energyJ < best) {
-      front.push(p);
-      best = p.energyJ;
-    }
-  }
-  return front;
+  return paretoFront(points, (p) => p.energyJ, (p) => p.latencyMs);
 }
 
 /** The Pareto frontier of each group (e.g. each batch size). */
