@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { badInput } from '../core/errors.ts';
+import { readDurationMs } from '../core/units.ts';
 import { FinetuneAdminClient } from '../finetune/admin-client.ts';
 import type { Job } from '../finetune/job.ts';
 import { JOB_KINDS } from '../finetune/job.ts';
@@ -26,9 +27,9 @@ const int = (name: string) => (v: string) => {
 };
 
 function msOption(name: string, v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(v.trim());
-  if (!m) throw badInput(`${name} must be a duration like 250ms or 0.7s, got ${v}`);
-  return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+  const ms = readDurationMs(v);
+  if (ms === undefined) throw badInput(`${name} must be a duration like 250ms or 0.7s, got ${v}`);
+  return ms;
 }
 
 function jobLine(j: Job): string {

@@ -3,6 +3,7 @@ import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_BATCH_SIZES, formatConfig } from '../core/config.ts';
 import { badInput } from '../core/errors.ts';
+import { readFrequencyHz } from '../core/units.ts';
 import type { DType } from '../core/workload-profile.ts';
 import { BOARDS, computeLandscape, evaluateConfig, landscapeCsv, landscapeSize, loadBoard, writeLandscapeCsv } from '../device/sim/index.ts';
 import { modelProfile } from '../workload/model-source.ts';
@@ -10,10 +11,9 @@ import { action } from './run-action.ts';
 
 /** A frequency in Hz, or with a unit: 2201600000, 2201.6MHz, 2.2016GHz, 652800kHz. */
 export function parseHz(v: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(hz|khz|mhz|ghz)?\s*$/i.exec(v);
-  if (!m) throw new InvalidArgumentError(`expected a frequency like 2201600000, 2201.6MHz or 2.2GHz, got '${v}'`);
-  const scale = { hz: 1, khz: 1e3, mhz: 1e6, ghz: 1e9 }[(m[2] ?? 'hz').toLowerCase() as 'hz'];
-  return Math.round(Number(m[1]) * scale);
+  const hz = readFrequencyHz(v);
+  if (hz === undefined) throw new InvalidArgumentError(`expected a frequency like 2201600000, 2201.6MHz or 2.2GHz, got '${v}'`);
+  return hz;
 }
 
 export function parseBatchSizes(v: string): number[] {

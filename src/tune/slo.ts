@@ -1,12 +1,10 @@
 import { badInput } from '../core/errors.ts';
+import { readDurationMs } from '../core/units.ts';
 
 /** Parse a latency like "50ms", "0.05s", "50" (ms) or "250us" into milliseconds. */
 export function parseLatencyMs(text: string): number {
-  const m = /^\s*([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)\s*(ms|s|us|µs)?\s*$/i.exec(text);
-  if (!m) throw badInput(`cannot read latency "${text}"`, 'write it like 50ms, 0.05s or 250us');
-  const v = Number(m[1]);
-  const unit = (m[2] ?? 'ms').toLowerCase();
-  const ms = unit === 's' ? v * 1000 : unit === 'ms' ? v : v / 1000;
+  const ms = readDurationMs(text);
+  if (ms === undefined) throw badInput(`cannot read latency "${text}"`, 'write it like 50ms, 0.05s or 250us');
   if (!(ms > 0) || !Number.isFinite(ms)) throw badInput(`latency must be positive, got "${text}"`);
   return ms;
 }
