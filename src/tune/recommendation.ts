@@ -7,18 +7,74 @@ export const marginLimitMs = (slo: Slo, margin: number): number => slo.latencyMs
 export const meetsWithMargin = (m: TrialMeasurement, slo: Slo, margin: number): boolean =>
   m.valid && m.latencyTailMs <= marginLimitMs(slo, margin);
 
-/** Candidates for the recommendation: valid trials within the margin, lowest energy first (one per configuration). */
+/**
+ * Several measurements of one configuration as one: each quantity averaged with weights by window
+ * length, and the noise as the spread of the pooled windows (within-trial CV plus the spread between
+ * trials). A configuration's evidence is all its windows, not its luckiest or unluckiest trial.
+ */
+export function poolMeasurements(ms: readonly TrialMeasurement[]): TrialMeasurement {
+  if (ms.length === 0) throw new Error('poolMeasurements: no measurements');
+  if (ms.length === 1) return ms[0]!;
+  const w = ms.map((m) => (m.windowS > 0 ? m.windowS : 1));
+  const total = w.reduce((a, b) => a + b, 0);
+  const avg = (f: (m: TrialMeasurement) => number) => ms.reduce((s, m, i) => s + f(m) * w[i]!, 0) / total;
+  const pooledCv = (f: (m: TrialMeasurement) => number, cv: (m: TrialMeasurement) => number) => {
+    const mu = avg(f);
+    const v = ms.reduce((s, m, i) => s + w[i]! * ((cv(m) * f(m)) ** 2 + (f(m) - mu) ** 2), 0) / total;
+    return mu > 0 ? Math.sqrt(v) / mu : 0;
+  };
+  const railsW: Record<string, number> = {};
+  for (const k of Object.keys(ms[0]!.railsW)) railsW[k] = avg((m) => m.railsW[k] ?? 0);
+  const first = ms[0]!;
+  return {
+    ...first,
+    valid: ms.every((m) => m.valid),
+    energyPerQueryJ: avg((m) => m.energyPerQueryJ),
+    latencyP50Ms: avg((m) => m.latencyP50Ms),
+    latencyTailMs: avg((m) => m.latencyTailMs),
+    serviceMs: avg((m) => m.serviceMs),
+    throughputQps: avg((m) => m.throughputQps),
+    powerW: avg((m) => m.powerW),
+    railsW,
+    queries: ms.reduce((s, m) => s + m.queries, 0),
+    windowS: ms.reduce((s, m) => s + m.windowS, 0),
+    noise: {
+      energyCv: pooledCv((m) => m.energyPerQueryJ, (m) => m.noise.energyCv),
+      latencyTailCv: pooledCv((m) => m.latencyTailMs, (m) => m.noise.latencyTailCv),
+    },
+  };
+}
+
+/** Every valid measurement of each configuration, pooled, keyed by configuration (first-seen order). */
+export function pooledByConfig(trials: readonly TrialRecord[]): Map<string, { config: TrialRecord['config']; measurement: TrialMeasurement; trials: number }> {
+  const groups = new Map<string, { config: TrialRecord['config']; ms: TrialMeasurement[] }>();
+  for (const t of trials) {
+    if (!t.measurement.valid) continue;
+    const k = JSON.stringify(t.config);
+    const g = groups.get(k) ?? { config: t.config, ms: [] };
+    g.ms.push(t.measurement);
+    groups.set(k, g);
+  }
+  const out = new Map<string, { config: TrialRecord['config']; measurement: TrialMeasurement; trials: number }>();
+  for (const [k, g] of groups) out.set(k, { config: g.config, measurement: poolMeasurements(g.ms), trials: g.ms.length });
+  return out;
+}
+
+/**
+ * Candidates for the recommendation, lowest measured energy first, one per configuration: the
+ * configurations whose measurements, pooled over every trial of them, hold the margin.
+ */
 export function rankCandidates(trials: readonly TrialRecord[], slo: Slo, margin: number): TrialRecord[] {
-  const seen = new Set<string>();
-  return trials
-    .filter((t) => meetsWithMargin(t.measurement, slo, margin))
-    .sort((a, b) => a.measurement.energyPerQueryJ - b.measurement.energyPerQueryJ)
-    .filter((t) => {
-      const k = JSON.stringify(t.config);
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
+  const pooled = pooledByConfig(trials);
+  const firstIndex = new Map<string, number>();
+  for (const t of trials) if (!firstIndex.has(JSON.stringify(t.config))) firstIndex.set(JSON.stringify(t.config), t.index);
+  return [...pooled.entries()]
+    .filter(([, p]) => meetsWithMargin(p.measurement, slo, margin))
+    .map(([k, p]) => {
+      const first = trials.find((t) => t.index === firstIndex.get(k))!;
+      return { ...first, measurement: p.measurement, feasible: p.measurement.latencyTailMs <= slo.latencyMs };
+    })
+    .sort((a, b) => a.measurement.energyPerQueryJ - b.measurement.energyPerQueryJ);
 }
 
 /** "infeasible: the fastest configuration measured 61.2 ms at p99 (SLO 50 ms)". */

@@ -19,7 +19,7 @@ import { createRng } from '../optimize/rng.ts';
 import { createEncoder } from '../optimize/search-space.ts';
 import { chooseCpuClock } from './cpu-phase.ts';
 import { paretoSet } from './pareto.ts';
-import { infeasibleReason, marginLimitMs, meetsWithMargin, rankCandidates } from './recommendation.ts';
+import { infeasibleReason, marginLimitMs, meetsWithMargin, pooledByConfig, rankCandidates } from './recommendation.ts';
 import { TrialCache } from './trial-cache.ts';
 
 export type TuneOptimizer = 'cbo' | 'random' | 'grid';
@@ -66,6 +66,8 @@ export interface TuneOptions {
 }
 
 const DEFAULT_MARGIN = 0.02;
+/** Re-measurements spent confirming the recommendation, at most. */
+const MAX_CONFIRMATIONS = 5;
 
 function checkOptions(o: TuneOptions, batchSizes: readonly number[]): void {
   if (!(o.slo.latencyMs > 0)) throw badInput(`the SLO must be a positive latency, got ${o.slo.latencyMs} ms`);
@@ -203,22 +205,35 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
   }
 
   // 4. confirm the recommendation by measuring it again; candidates ranked by the surrogate's
-  // denoised energy where it covers them (a lucky window alone does not win)
+  // denoised energy where it covers them (a lucky window alone does not win). A candidate is judged on
+  // all its windows pooled (search + confirmation), so one noisy window neither makes nor breaks it;
+  // a refuted candidate hands over to the next cheapest, not to the fastest (most energy) one.
   phase = 'confirm';
   const surrogates = fitSurrogates(space, fixed, trials, seed);
   const candidates = rankByModel(rankCandidates(trials, slo, margin), space, surrogates);
+  const keyOf = (c: Config) => JSON.stringify(c);
   let recommendation: TuningRun['recommendation'] = null;
-  for (const cand of candidates.slice(0, 3)) {
-    const again = await measure(cand.config, 'confirm');
-    if (meetsWithMargin(again.measurement, slo, margin)) {
-      recommendation = { config: cand.config, measurement: again.measurement };
+  const refuted = new Set<string>();
+  for (const cand of candidates.slice(0, MAX_CONFIRMATIONS)) {
+    await measure(cand.config, 'confirm');
+    const pooled = pooledByConfig(trials).get(keyOf(cand.config))!.measurement;
+    if (meetsWithMargin(pooled, slo, margin)) {
+      recommendation = { config: cand.config, measurement: pooled };
       break;
     }
+    refuted.add(keyOf(cand.config));
   }
   if (!recommendation && candidates.length > 0) {
-    // every confirmation broke the margin: fall back to the candidate with the most latency headroom
-    const safest = candidates.reduce((a, b) => (b.measurement.latencyTailMs < a.measurement.latencyTailMs ? b : a));
-    recommendation = { config: safest.config, measurement: safest.measurement };
+    // every confirmation broke the margin: the cheapest candidate no re-measurement refuted (it held
+    // the margin on every window measured), else the one with the most latency headroom
+    const pooled = pooledByConfig(trials);
+    const unrefuted = candidates.find((c) => !refuted.has(keyOf(c.config)));
+    const pick =
+      unrefuted ??
+      candidates.reduce((x, y) =>
+        pooled.get(keyOf(y.config))!.measurement.latencyTailMs < pooled.get(keyOf(x.config))!.measurement.latencyTailMs ? y : x,
+      );
+    recommendation = { config: pick.config, measurement: pooled.get(keyOf(pick.config))!.measurement };
   }
 
   // 5. presets (and the default) at batch 1 and at the recommended batch
