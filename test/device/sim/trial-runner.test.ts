@@ -59,6 +59,22 @@ describe('createSimTrialRunner', () => {
     expect(outliers / n).toBeLessThan(0.06);
   });
 
+  it('reads the tail latency without bias: half the windows above the exact value, half below', async () => {
+    // under a load (queueing: the exact p99 lies well above the p50, so no window's p99 is clamped to its p50)
+    const r = createSimTrialRunner({ board: 'orin-agx', profile, seed: 3, noise: 0.03 });
+    const exact = evaluateConfig('orin-agx', profile, config, { rateRps: 200, windowS: 10 });
+    expect(exact.latencyTailMs).toBeGreaterThan(exact.latencyP50Ms * 1.2);
+    const ratios: number[] = [];
+    for (let i = 0; i < 400; i++) ratios.push((await r.measure(config, { repeats: 1, rateRps: 200 })).latencyTailMs / exact.latencyTailMs);
+    ratios.sort((a, b) => a - b);
+    const median = ratios[200]!;
+    expect(Math.abs(median - 1)).toBeLessThan(0.01);
+    // windows without a stall (the top few % are stalls) average to the exact value
+    const calm = ratios.slice(0, 380);
+    expect(Math.abs(calm.reduce((s, v) => s + v, 0) / calm.length - 1)).toBeLessThan(0.01);
+    expect(ratios.filter((v) => v < 1).length).toBeGreaterThan(150);
+  });
+
   it('estimates noise from repeated windows', async () => {
     const r = createSimTrialRunner({ board: 'tx2', profile: denseCnn(), seed: 2, noise: 0.05 });
     const m = await r.measure({ batch: 2 }, { repeats: 5 });
