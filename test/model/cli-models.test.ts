@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from '../../src/cli/main.ts';
 import { defaultModelPath } from '../../src/model/build.ts';
+import { runCli as cli } from '../fixtures/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pt-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -12,25 +12,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   process.exitCode = undefined;
 });
-
-/** Run the CLI in this process and capture what it prints. */
-async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  process.exitCode = undefined;
-  await buildProgram().exitOverride().parseAsync(['node', 'polythrottle', ...args]);
-  const code = Number(process.exitCode ?? 0);
-  vi.restoreAllMocks();
-  return { out, err, code };
-}
 
 describe('polythrottle models', () => {
   it('list --json gives every zoo model with params, MACs and native input', async () => {

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from '../../src/cli/main.ts';
 import { readTuningRunFile } from '../../src/report/tuning-run-file.ts';
 import { TuningStore } from '../../src/store/tuning-store.ts';
+import { runCli as cli } from '../fixtures/cli.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const dir = mkdtempSync(join(tmpdir(), 'pt-cli-report-'));
@@ -14,24 +14,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   process.exitCode = undefined;
 });
-
-async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  process.exitCode = undefined;
-  await buildProgram().exitOverride().parseAsync(['node', 'polythrottle', ...args]);
-  const code = Number(process.exitCode ?? 0);
-  vi.restoreAllMocks();
-  return { out, err, code };
-}
 
 describe('polythrottle report', () => {
   it('writes the page and the PNGs, prints the recommendation, the files and progress', async () => {

@@ -1,31 +1,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseBatchSizes, parseHz } from '../../../src/cli/landscape.ts';
-import { buildProgram } from '../../../src/cli/main.ts';
 import { computeLandscape } from '../../../src/device/sim/index.ts';
 import { ZOO_NAMES, zooProfile } from '../../../src/model/zoo/index.ts';
+import { runCli } from '../../fixtures/cli.ts';
+
+const run = (args: string[]) => runCli(...args);
 
 const dir = mkdtempSync(join(tmpdir(), 'pt-landscape-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(args: string[]): Promise<{ code: number | undefined; err: string }> {
-  const err: string[] = [];
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err.push(String(s));
-    return true;
-  });
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await buildProgram().exitOverride().parseAsync(['node', 'polythrottle', ...args]);
-    return { code: process.exitCode as number | undefined, err: err.join('') };
-  } finally {
-    spy.mockRestore();
-    process.exitCode = before;
-  }
-}
 
 describe('landscape CLI', () => {
   it('writes the grid CSV and summarises the optimum', async () => {
