@@ -42,10 +42,34 @@ export interface GpPrediction {
   readonly variance: Float64Array;
 }
 
+/**
+ * The factorised posterior behind `predict` (read-only views), for scorers that evaluate the same
+ * arithmetic over a structured set of points (see grid-scorer.ts).
+ */
+export interface GpPosterior {
+  readonly n: number;
+  readonly d: number;
+  /** n×d training inputs, row-major. */
+  readonly x: Float64Array;
+  /** 1/ℓ_k² per dimension. */
+  readonly invLs2: Float64Array;
+  readonly signalVariance: number;
+  /** K⁻¹(y − mean), standardised units. */
+  readonly alpha: Float64Array;
+  /** L⁻¹ (row-major, lower-triangular) of the kernel matrix K = L Lᵀ. */
+  readonly linv: Float64Array;
+  /** Diagonal of K (signal + noise + known noise + jitter), standardised units. */
+  readonly kdiag: Float64Array;
+  readonly yMean: number;
+  readonly yStd: number;
+}
+
 export interface Gp {
   readonly state: GpState;
   /** Predict at m points (m×d row-major). */
   predict(x: Float64Array, m: number): GpPrediction;
+  /** The factorised posterior that `predict` evaluates. */
+  readonly posterior: GpPosterior;
 }
 
 export interface FitOptions {
@@ -267,7 +291,9 @@ export function gpFromState(state: GpState): Gp {
       kmat[j * n + i] = kv;
     }
   }
-  const { l } = stableCholesky(kmat, n);
+  const { l, jitter } = stableCholesky(kmat, n);
+  const kdiag = new Float64Array(n);
+  for (let i = 0; i < n; i++) kdiag[i] = kmat[i * n + i]! + jitter;
   const ys = Float64Array.from(state.y, (v) => (v - yMean) / yStd);
   const alpha = choleskySolve(l, n, ys);
   // L⁻¹ once, so each prediction's variance is one triangular mat-vec without divisions
@@ -275,6 +301,7 @@ export function gpFromState(state: GpState): Gp {
   const SQRT5 = Math.sqrt(5);
   return {
     state,
+    posterior: { n, d, x, invLs2, signalVariance: sf2, alpha, linv, kdiag, yMean, yStd },
     predict(xs: Float64Array, m: number): GpPrediction {
       const mean = new Float64Array(m);
       const variance = new Float64Array(m);
