@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { badInput } from '../core/errors.ts';
+import { LANDSCAPE_COLUMNS } from '../device/sim/landscape.ts';
 
 /**
  * One configuration of a device twin's exhaustive grid, as `polythrottle landscape` exports it.
@@ -22,21 +23,10 @@ export interface LandscapeRow {
   readonly throughputQps: number;
 }
 
-/** The CSV columns besides the tail-latency one, which is latency_p<q>_ms (latency_p99_ms by default). */
-const COLUMNS = [
-  'device',
-  'model',
-  'cpu_hz',
-  'gpu_min_hz',
-  'gpu_max_hz',
-  'emc_hz',
-  'batch',
-  'latency_p50_ms',
-  'energy_per_query_j',
-  'power_w',
-  'throughput_qps',
-] as const;
-type Column = (typeof COLUMNS)[number] | 'tail';
+/** The CSV columns `landscapeCsv` writes besides the tail-latency one, which is latency_p<q>_ms (latency_p99_ms by default). */
+type FixedColumn = Exclude<(typeof LANDSCAPE_COLUMNS)[number], 'latency_p99_ms'>;
+const COLUMNS = LANDSCAPE_COLUMNS.filter((c): c is FixedColumn => c !== 'latency_p99_ms');
+type Column = FixedColumn | 'tail';
 
 /** Split one CSV line, honouring double-quoted cells with "" escapes. */
 export function splitCsvLine(line: string): string[] {
@@ -69,7 +59,7 @@ export function parseLandscapeCsv(text: string, what = 'landscape CSV'): Landsca
   const at = new Map<Column, number>();
   for (const c of COLUMNS) {
     const i = header.indexOf(c);
-    if (i < 0) throw badInput(`${what} has no column "${c}"`, `expected columns: ${[...COLUMNS.slice(0, 8), 'latency_p99_ms', ...COLUMNS.slice(8)].join(',')}`);
+    if (i < 0) throw badInput(`${what} has no column "${c}"`, `expected columns: ${LANDSCAPE_COLUMNS.join(',')}`);
     at.set(c, i);
   }
   const tailIdx = header.findIndex((h) => /^latency_p[\d.]+_ms$/.test(h) && h !== 'latency_p50_ms');
