@@ -23,8 +23,6 @@ import type { Grid } from './search-space.ts';
 const SQRT5 = Math.sqrt(5);
 /** Share of the Cauchy–Schwarz variance reduction trusted by the bound (guards rounding in L⁻¹). */
 const BOUND_TRUST = 0.99;
-/** Rows of L⁻¹k between checks of a point's running variance bound (a power of two, less one). */
-const CHECK_MASK = 7;
 
 export interface GridPick {
   /** Grid index of the best unvisited point. */
@@ -175,20 +173,34 @@ export class GridScorer {
     const m = cand.length;
     const mean = new Float64Array(m);
     const varUb = new Float64Array(m);
-    const base = this.base;
     const ys2 = yStd * yStd;
+    const invDiag = Float64Array.from(kdiag, (v) => 1 / v);
+    // the grid is enumerated with the last dimension fastest, so runs of candidates share their
+    // first d − 1 levels: their partial sums (in predict's order) are computed once per run
+    const prefix = new Float64Array(n);
+    const rows = this.rows;
+    let prev = -1;
     for (let j = 0; j < m; j++) {
       const g = cand[j]!;
-      for (let k = 0; k < d; k++) base[k] = this.rows[g * d + k]! * n;
+      let same = prev >= 0;
+      for (let k = 0; same && k < d - 1; k++) same = rows[g * d + k] === rows[prev * d + k];
+      if (!same) {
+        prefix.fill(0);
+        for (let k = 0; k < d - 1; k++) {
+          const b = rows[g * d + k]! * n;
+          for (let i = 0; i < n; i++) prefix[i] = prefix[i]! + table[b + i]!;
+        }
+      }
+      prev = g;
+      const bl = rows[g * d + d - 1]! * n;
       let mu = 0;
       let lb = 0;
       for (let i = 0; i < n; i++) {
-        let r2 = 0;
-        for (let k = 0; k < d; k++) r2 += table[base[k]! + i]!;
+        const r2 = prefix[i]! + table[bl + i]!;
         const sr = SQRT5 * Math.sqrt(r2);
         const kv = sf2 * (1 + sr + (sr * sr) / 3) * Math.exp(-sr);
         mu += kv * alpha[i]!;
-        const c = (kv * kv) / kdiag[i]!;
+        const c = kv * kv * invDiag[i]!;
         if (c > lb) lb = c;
       }
       mean[j] = yMean + yStd * mu;
@@ -215,14 +227,17 @@ export class GridScorer {
       ks[i] = sf2 * (1 + sr + (sr * sr) / 3) * Math.exp(-sr);
     }
     let vv = 0;
+    // checks where a quarter, half and three quarters of the rows are done (row i costs i + 1)
+    let next = canReach === null ? n : n >> 2;
     for (let i = 0; i < n; i++) {
       let v = 0;
       const row = i * n;
       for (let k = 0; k <= i; k++) v += linv[row + k]! * ks[k]!;
       vv += v * v;
-      if (canReach !== null && (i & CHECK_MASK) === CHECK_MASK && i < n - 1) {
+      if (i === next) {
         const ub = Math.min(varUb, Math.max(sf2 - vv, 1e-12) * ys2);
-        if (!canReach(ub)) return -1;
+        if (!canReach!(ub)) return -1;
+        next = next === n >> 2 ? n >> 1 : next === n >> 1 ? (3 * n) >> 2 : n;
       }
     }
     return Math.max(sf2 - vv, 1e-12) * yStd * yStd;
