@@ -7,7 +7,6 @@ import pc from 'picocolors';
 import type { Config } from '../core/config.ts';
 import { formatConfig } from '../core/config.ts';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
-import { openDevice } from '../device/open.ts';
 import { guardDevice } from '../device/safety/guard.ts';
 import { loadFinetuneConfig } from '../finetune/config-file.ts';
 import { finetuneServePlugin } from '../finetune/serving.ts';
@@ -16,6 +15,7 @@ import { shutdownOnSignals, startServing } from '../serve/serve-session.ts';
 import { checkConfig, type LoadedProfile, loadConfigOption, loadProfileFile, type PartialConfig, profileFromRun, resolveSlo } from '../serve/serving-config.ts';
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
+import { openDeviceFromOptions } from './device-options.ts';
 import { action } from './run-action.ts';
 
 interface ServeCliOptions {
@@ -124,11 +124,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
     o.device === 'none'
       ? undefined
       : guardDevice(
-          await openDevice(o.device, {
-            ...(o.sysfsRoot ? { root: o.sysfsRoot } : {}),
-            ...(o.dryRun ? { dryRun: true } : {}),
-            ...(o.allowClockChanges ? { allowClockChanges: true } : {}),
-          }),
+          await openDeviceFromOptions(o),
         );
   const description = device ? await device.describe() : undefined;
   const { batch: _b, ...clocks } = config;
