@@ -48,7 +48,11 @@ interface WindowValues {
 export function noisyWindow(e: Evaluation, level: number, u: () => number, rateRps: number | undefined): WindowValues {
   const n = windowNoise(level, u);
   const p50 = e.latencyP50Ms * n.service;
-  const tail = Math.max(p50, e.latencyTailMs * n.service * n.tail);
+  // The jitter scales the tail's excess over the median: a window's tail quantile has a sampling
+  // error only as wide as the spread it samples (at saturation, where the exact p99 is the p50, it
+  // moves with the service time alone), so its median is the exact value and it never falls below
+  // the p50. Clamping a jitter of the whole tail at the p50 instead read 1.4 % high at saturation.
+  const tail = n.service * (e.latencyP50Ms + Math.max(0, e.latencyTailMs - e.latencyP50Ms) * n.tailJitter) * n.stall;
   // With an arrival rate the board serves what arrives (unless overloaded); saturated, it serves what it can.
   const thr = rateRps !== undefined && !e.overloaded ? e.throughputQps : e.throughputQps / n.service;
   return { p50, tail, thr, power: e.powerW * n.power, serviceFactor: n.service, powerFactor: n.power };

@@ -75,6 +75,20 @@ describe('createSimTrialRunner', () => {
     expect(ratios.filter((v) => v < 1).length).toBeGreaterThan(150);
   });
 
+  it('reads the tail latency without bias at saturation too, where the exact p99 is the p50', async () => {
+    const r = createSimTrialRunner({ board: 'orin-agx', profile, seed: 4, noise: 0.03 });
+    const exact = evaluateConfig('orin-agx', profile, config);
+    expect(exact.latencyTailMs).toBeCloseTo(exact.latencyP50Ms, 9);
+    const ratios: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      const m = await r.measure(config, { repeats: 1 });
+      expect(m.latencyTailMs).toBeGreaterThanOrEqual(m.latencyP50Ms);
+      ratios.push(m.latencyTailMs / exact.latencyTailMs);
+    }
+    ratios.sort((a, b) => a - b);
+    expect(Math.abs(ratios[200]! - 1)).toBeLessThan(0.006);
+  });
+
   it('estimates noise from repeated windows', async () => {
     const r = createSimTrialRunner({ board: 'tx2', profile: denseCnn(), seed: 2, noise: 0.05 });
     const m = await r.measure({ batch: 2 }, { repeats: 5 });
