@@ -209,8 +209,15 @@ export function formatRun(run: TuningRun, dbPath: string): string {
     const m = run.recommendation.measurement;
     lines.push(`${pc.green('recommended')}  ${formatConfig(run.recommendation.config)}`);
     lines.push(
-      `             ${m.energyPerQueryJ.toPrecision(4)} J/query · ${q} ${m.latencyTailMs.toFixed(1)} ms · p50 ${m.latencyP50Ms.toFixed(1)} ms · ${m.powerW.toFixed(1)} W · ${m.throughputQps.toFixed(0)} queries/s (confirmed by a second measurement)`,
+      `             ${m.energyPerQueryJ.toPrecision(4)} J/query · ${q} ${m.latencyTailMs.toFixed(1)} ms · p50 ${m.latencyP50Ms.toFixed(1)} ms · ${m.powerW.toFixed(1)} W · ${m.throughputQps.toFixed(0)} queries/s (every window of it pooled, confirmed by a re-measurement)`,
     );
+    const passed = run.passedOver ?? [];
+    if (passed.length > 0) {
+      lines.push(pc.dim(`${passed.length} other trial${passed.length === 1 ? '' : 's'} read less energy inside the margin in one measurement; not recommended because:`));
+      for (const p of passed.slice(0, 5))
+        lines.push(pc.dim(`  trial ${p.trial} (${formatConfig(p.config)}, ${p.energyPerQueryJ.toPrecision(4)} J, ${p.latencyTailMs.toFixed(1)} ms): ${p.why}`));
+      if (passed.length > 5) lines.push(pc.dim(`  … and ${passed.length - 5} more (tune --json lists them under passedOver)`));
+    }
   }
   if (run.baselines.length > 0) {
     lines.push('');

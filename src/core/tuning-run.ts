@@ -69,6 +69,23 @@ export interface TuningRun {
   readonly profileId?: string;
   /** Trials re-used from an interrupted run instead of measured again (resume). */
   readonly reusedTrials?: number;
+  /**
+   * Trials that met the margin in their own window at lower measured energy than the recommendation
+   * but were not recommended, each with the reason (a re-measurement broke the margin, its pooled
+   * windows did, or its denoised energy is not lower): so no reader takes them for an oversight.
+   */
+  readonly passedOver?: readonly PassedOverTrial[];
+}
+
+export interface PassedOverTrial {
+  readonly trial: number;
+  readonly config: Config;
+  /** The trial's own window(s). */
+  readonly energyPerQueryJ: number;
+  readonly latencyTailMs: number;
+  readonly reason: 'refuted' | 'pooled-over-margin' | 'denoised-higher';
+  /** One sentence with the numbers behind the reason. */
+  readonly why: string;
 }
 
 export interface ParetoPoint {

@@ -2,7 +2,7 @@
 export { chooseCpuClock, type CpuPhaseOptions, type CpuPhaseResult } from './cpu-phase.ts';
 export { paretoSet } from './pareto.ts';
 export { type RecommendOptions, recommendForSlo, type SloAnswer } from './recommend-for-slo.ts';
-export { infeasibleReason, marginLimitMs, meetsWithMargin, poolMeasurements, pooledByConfig, rankCandidates } from './recommendation.ts';
+export { explainPassedOver, infeasibleReason, marginLimitMs, meetsWithMargin, poolMeasurements, pooledByConfig, rankCandidates } from './recommendation.ts';
 export { parseLatencyMs, parseQuantile } from './slo.ts';
 export { TrialCache } from './trial-cache.ts';
 export { fitSurrogates, type TuneOptimizer, type TuneOptions, type TunePhase, type TuneProgress, tune } from './tune.ts';

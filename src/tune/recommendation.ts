@@ -1,5 +1,5 @@
 import type { TrialMeasurement } from '../core/measurement.ts';
-import type { Slo, TrialRecord } from '../core/tuning-run.ts';
+import type { PassedOverTrial, Slo, TrialRecord } from '../core/tuning-run.ts';
 
 /** Tail latency a recommendation may measure: the SLO less the margin. */
 export const marginLimitMs = (slo: Slo, margin: number): number => slo.latencyMs * (1 - margin);
@@ -85,4 +85,54 @@ export function infeasibleReason(trials: readonly TrialRecord[], slo: Slo, margi
   const fastest = valid.reduce((a, b) => (b.measurement.latencyTailMs < a.measurement.latencyTailMs ? b : a));
   const marginText = margin > 0 ? ` less a ${(margin * 100).toFixed(0)} % margin` : '';
   return `infeasible: the fastest configuration measured ${fastest.measurement.latencyTailMs.toFixed(1)} ms at ${q} (SLO ${slo.latencyMs} ms${marginText})`;
+}
+
+/**
+ * The trials a reader of the run would take for better than the recommendation (in the margin in
+ * their own window, lower measured energy, another configuration), each with why it was not chosen.
+ * `denoised` gives the surrogate's energy estimate of a configuration where it has one.
+ */
+export function explainPassedOver(
+  trials: readonly TrialRecord[],
+  rec: { readonly config: TrialRecord['config']; readonly measurement: TrialMeasurement },
+  slo: Slo,
+  margin: number,
+  denoised: (c: TrialRecord['config']) => number | undefined,
+): PassedOverTrial[] {
+  const pooled = pooledByConfig(trials);
+  const recKey = JSON.stringify(rec.config);
+  const recModel = denoised(rec.config);
+  const limit = marginLimitMs(slo, margin);
+  const out: PassedOverTrial[] = [];
+  for (const t of trials) {
+    const m = t.measurement;
+    const k = JSON.stringify(t.config);
+    if (t.source === 'confirm' || k === recKey || !meetsWithMargin(m, slo, margin) || !(m.energyPerQueryJ < rec.measurement.energyPerQueryJ)) continue;
+    const p = pooled.get(k)!;
+    const base = { trial: t.index, config: t.config, energyPerQueryJ: m.energyPerQueryJ, latencyTailMs: m.latencyTailMs };
+    const confirms = trials.filter((x) => x.source === 'confirm' && JSON.stringify(x.config) === k);
+    if (!meetsWithMargin(p.measurement, slo, margin)) {
+      const again = confirms[confirms.length - 1]?.measurement;
+      out.push(
+        again
+          ? { ...base, reason: 'refuted', why: `re-measured at ${again.latencyTailMs.toFixed(2)} ms; its ${p.trials} measurements average ${p.measurement.latencyTailMs.toFixed(2)} ms, over the ${limit.toFixed(2)} ms margin limit` }
+          : { ...base, reason: 'pooled-over-margin', why: `its ${p.trials} measurements average ${p.measurement.latencyTailMs.toFixed(2)} ms, over the ${limit.toFixed(2)} ms margin limit` },
+      );
+      continue;
+    }
+    const model = denoised(t.config);
+    if (model !== undefined && recModel !== undefined)
+      out.push({
+        ...base,
+        reason: 'denoised-higher',
+        why: `the surrogate puts its energy at ${model.toPrecision(4)} J against ${recModel.toPrecision(4)} J for the recommendation: its lower reading (${m.energyPerQueryJ.toPrecision(4)} J) is within the measurement noise`,
+      });
+    else
+      out.push({
+        ...base,
+        reason: 'denoised-higher',
+        why: `its ${p.trials} measurements average ${p.measurement.energyPerQueryJ.toPrecision(4)} J; it ranked below the recommendation and the confirmations ran out`,
+      });
+  }
+  return out;
 }

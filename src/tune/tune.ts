@@ -19,7 +19,7 @@ import { createRng } from '../optimize/rng.ts';
 import { createEncoder } from '../optimize/search-space.ts';
 import { chooseCpuClock } from './cpu-phase.ts';
 import { paretoSet } from './pareto.ts';
-import { infeasibleReason, marginLimitMs, meetsWithMargin, pooledByConfig, rankCandidates } from './recommendation.ts';
+import { explainPassedOver, infeasibleReason, marginLimitMs, meetsWithMargin, pooledByConfig, rankCandidates } from './recommendation.ts';
 import { TrialCache } from './trial-cache.ts';
 
 export type TuneOptimizer = 'cbo' | 'random' | 'grid';
@@ -235,6 +235,7 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
       );
     recommendation = { config: pick.config, measurement: pooled.get(keyOf(pick.config))!.measurement };
   }
+  const passedOver = recommendation ? explainPassedOver(trials, recommendation, slo, margin, denoisedEnergy(space, surrogates)) : [];
 
   // 5. presets (and the default) at batch 1 and at the recommended batch
   const baselines: BaselineResult[] = [];
@@ -278,19 +279,26 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
     stopReason,
     pareto: paretoSet(trials),
     reusedTrials: cache.reused,
+    ...(passedOver.length > 0 ? { passedOver } : {}),
+  };
+}
+
+/** The objective surrogate's denoised energy per query of a configuration in its space. */
+function denoisedEnergy(space: KnobSpace, s: StoredSurrogates | undefined): (c: Config) => number | undefined {
+  if (!s) return () => undefined;
+  const gp = gpFromState(s.objective);
+  const enc = createEncoder(space);
+  return (c) => {
+    const p = space.toPoint(c);
+    return p ? Math.exp(gp.predict(enc(p), 1).mean[0]!) : undefined;
   };
 }
 
 /** Re-rank candidates by the objective surrogate's posterior mean (measured energy outside its space). */
 function rankByModel(cands: TrialRecord[], space: KnobSpace, s: StoredSurrogates | undefined): TrialRecord[] {
   if (!s || cands.length < 2) return cands;
-  const gp = gpFromState(s.objective);
-  const enc = createEncoder(space);
-  const score = cands.map((c) => {
-    const p = space.toPoint(c.config);
-    if (!p) return c.measurement.energyPerQueryJ;
-    return Math.exp(gp.predict(enc(p), 1).mean[0]!);
-  });
+  const model = denoisedEnergy(space, s);
+  const score = cands.map((c) => model(c.config) ?? c.measurement.energyPerQueryJ);
   return cands
     .map((c, i) => ({ c, s: score[i]! }))
     .sort((a, b) => a.s - b.s)

@@ -46,6 +46,25 @@ describe('recommendation under a noisy confirmation', () => {
     expect(exact(rec.config).energy).toBeLessThanOrEqual(cheapestClear * 1.02);
     expect(exact(rec.config).tail).toBeLessThanOrEqual(slo.latencyMs);
   });
+
+  it('says why each trial that read cheaper inside the margin was not recommended', async () => {
+    const slo = { latencyMs: 13.1, quantile: 0.99 };
+    const run = await tune({ runner: stallOnRevisit(), model: 'bert-base', slo, budget: 20, seed: 0, baselines: false });
+    const rec = run.recommendation!;
+    const limit = slo.latencyMs * (1 - run.margin!);
+    const cheaper = run.trials
+      .filter((t) => t.source !== 'confirm' && configKey(t.config) !== configKey(rec.config))
+      .filter((t) => t.measurement.latencyTailMs <= limit && t.measurement.energyPerQueryJ < rec.measurement.energyPerQueryJ)
+      .map((t) => t.index);
+    expect(cheaper.length).toBeGreaterThan(0);
+    expect((run.passedOver ?? []).map((p) => p.trial)).toEqual(cheaper);
+    for (const p of run.passedOver!) {
+      expect(['refuted', 'pooled-over-margin', 'denoised-higher']).toContain(p.reason);
+      expect(p.why).toMatch(/\d/);
+      // a refuted configuration was re-measured
+      if (p.reason === 'refuted') expect(run.trials.some((t) => t.source === 'confirm' && configKey(t.config) === configKey(p.config))).toBe(true);
+    }
+  });
 });
 
 const m = (tail: number, energy: number, windowS = 30): TrialMeasurement => ({
