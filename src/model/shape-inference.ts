@@ -536,9 +536,6 @@ for (const op of ['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReducePr
   };
 }
 
-/** The ops shape inference has a rule for. */
-export const SHAPE_RULE_OPS: ReadonlySet<string> = new Set(Object.keys(RULES));
-
 /**
  * Infer every value's shape, given the concrete dims of the graph inputs. A node whose rule fails
  * (or that has none) takes the producer's value_info shapes when `resolveStored` can resolve them.

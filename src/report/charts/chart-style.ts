@@ -3,7 +3,6 @@ import { CHART_FONT } from '../render.ts';
 
 /** The layers of a layered vega-lite chart. */
 export type Layers = NonNullable<Extract<TopLevelSpec, { layer: unknown }>['layer']>;
-export type Layer = Layers[number];
 
 /** Shared look: one font, readable sizes, no chart border, white background. */
 export const chartConfig = {
