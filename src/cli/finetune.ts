@@ -7,6 +7,7 @@ import { FinetuneAdminClient } from '../finetune/admin-client.ts';
 import type { Job } from '../finetune/job.ts';
 import { JOB_KINDS } from '../finetune/job.ts';
 import { runTwinReplay } from '../finetune/twin-replay.ts';
+import { parsePositiveInt } from './positive-int.ts';
 import { action } from './run-action.ts';
 
 interface ConnOpts {
@@ -20,11 +21,7 @@ function client(o: ConnOpts): FinetuneAdminClient {
   return new FinetuneAdminClient({ url: o.url, token });
 }
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw badInput(`${name} must be a positive integer, got ${v}`);
-  return n;
-};
+const int = (name: string) => (v: string) => parsePositiveInt(v, name);
 
 function msOption(name: string, v: string): number {
   const ms = readDurationMs(v);

@@ -16,6 +16,7 @@ import { checkConfig, type LoadedProfile, loadConfigOption, loadProfileFile, typ
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
 import { openDeviceFromOptions } from './device-options.ts';
+import { parsePositiveInt } from './positive-int.ts';
 import { action } from './run-action.ts';
 
 interface ServeCliOptions {
@@ -63,12 +64,6 @@ async function loadProfile(ref: string, db: string | undefined): Promise<LoadedP
   }
 }
 
-function positiveInt(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw badInput(`${what} must be a positive integer, got "${text}"`);
-  return n;
-}
-
 function bytes(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(text);
   const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
@@ -87,7 +82,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
     loaded ??= c.profile;
   }
   const base = loaded?.profile.config;
-  const batch = o.batch !== undefined ? positiveInt(o.batch, '--batch') : (manual.batch ?? base?.batch ?? 1);
+  const batch = o.batch !== undefined ? parsePositiveInt(o.batch, '--batch') : (manual.batch ?? base?.batch ?? 1);
   const config: Config = { ...base, ...manual, batch };
   const slo = resolveSlo(o.slo, o.quantile === undefined ? undefined : Number(o.quantile), loaded?.profile);
   const margin = Number(o.margin);
@@ -145,7 +140,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
       log,
       ...(device ? { device } : {}),
       ...(o.upstream ? { upstream: o.upstream } : {}),
-      ...(o.workers ? { workers: positiveInt(o.workers, '--workers') } : {}),
+      ...(o.workers ? { workers: parsePositiveInt(o.workers, '--workers') } : {}),
     });
   } catch (e) {
     await device?.close();
@@ -159,7 +154,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
     slo,
     batch,
     margin,
-    maxQueueRows: positiveInt(o.maxQueue, '--max-queue'),
+    maxQueueRows: parsePositiveInt(o.maxQueue, '--max-queue'),
     bodyLimitBytes: bytes(o.bodyLimit),
     ...(o.maxQueueDelay ? { maxQueueDelayMs: Number(o.maxQueueDelay) } : {}),
     ...(prior ? { priorServiceMs: Object.fromEntries(backend.models().map((m) => [m.name, prior])) } : {}),
@@ -167,7 +162,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
     adminPlugins,
     profile: loaded?.profile ?? { source: 'manual', config, slo, ...(description ? { device: description.name } : {}) },
     host: o.host,
-    port: o.port === '0' ? 0 : positiveInt(o.port, '--port'),
+    port: o.port === '0' ? 0 : parsePositiveInt(o.port, '--port'),
     log,
   });
   const ctx = session.app.polythrottle;

@@ -5,6 +5,7 @@ import { PolyThrottleError, badInput } from '../core/errors.ts';
 import type { DType } from '../core/workload-profile.ts';
 import { addWorkloadFlags, workloadFromFlags, workloadSettings } from '../measure/open-trial-runner.ts';
 import { probeWorkload, type ProbeResult } from '../workload/probe.ts';
+import { parsePositiveInt } from './positive-int.ts';
 import { action } from './run-action.ts';
 
 interface WorkloadCliOptions extends Record<string, unknown> {
@@ -20,12 +21,7 @@ interface WorkloadCliOptions extends Record<string, unknown> {
   json?: boolean;
 }
 
-const positiveInt = (v: string | undefined, flag: string): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw badInput(`${flag} must be a positive integer, got ${v}`);
-  return n;
-};
+const positiveInt = (v: string | undefined, flag: string): number | undefined => (v === undefined ? undefined : parsePositiveInt(v, flag));
 
 export function register(program: Command): void {
   const cmd = program
