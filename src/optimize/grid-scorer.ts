@@ -24,6 +24,29 @@ const SQRT5 = Math.sqrt(5);
 /** Share of the Cauchy–Schwarz variance reduction trusted by the bound (guards rounding in L⁻¹). */
 const BOUND_TRUST = 0.99;
 
+const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/**
+ * Upper bound of log P(c ≤ threshold), c ~ N(mean, variance), without erfc: 0 when the mean is
+ * feasible, else the Mills-ratio bound Φ(z) ≤ φ(z)/|z| (z < 0). Same sd as the acquisition uses.
+ */
+function logPofBound(mean: number, variance: number, threshold: number): number {
+  if (mean <= threshold) return 0;
+  const z = (threshold - mean) / Math.sqrt(Math.max(variance, 1e-18));
+  return Math.min(0, -0.5 * z * z - LOG_SQRT_2PI - Math.log(-z));
+}
+
+/**
+ * Upper bound of log EI = log σ + log h(z), h(z) = φ(z) + zΦ(z), without erfc: h(z) ≤ φ(z)/(1 + z²)
+ * for z < 0 (from Φ(z) ≥ φ(z)|z|/(1 + z²)) and h(z) ≤ φ(z) + z for z ≥ 0.
+ */
+function logEiBound(mean: number, variance: number, best: number): number {
+  const sd = Math.sqrt(Math.max(variance, 1e-18));
+  const z = (best - mean) / sd;
+  const logh = z < 0 ? -0.5 * z * z - LOG_SQRT_2PI - Math.log1p(z * z) : Math.log(Math.exp(-0.5 * z * z - LOG_SQRT_2PI) + z);
+  return Math.log(sd) + logh;
+}
+
 export interface GridPick {
   /** Grid index of the best unvisited point. */
   readonly index: number;
@@ -46,6 +69,8 @@ interface Pass {
   readonly table: Float64Array;
   readonly mean: Float64Array;
   readonly varUb: Float64Array;
+  /** m×n kernel values k(x_j, x_i), kept for the exact variances. */
+  readonly ks: Float64Array;
 }
 
 export class GridScorer {
@@ -100,45 +125,58 @@ export class GridScorer {
     const con = this.pass(models.constraint, cand);
     const obj = best === null ? null : this.pass(models.objective, cand);
     const mode: AcquisitionMode = best === null ? 'log-pof' : 'log-ei-pof';
-    // upper bound of the acquisition at each candidate
-    const ub = new Float64Array(m);
+    // a cheap upper bound of the acquisition at each candidate (closed-form tail bounds, no erfc),
+    // then the tight one (the acquisition itself at the largest possible variance) where the cheap
+    // one can still reach the best exact value
+    const cheap = new Float64Array(m);
     let top = 0;
     for (let j = 0; j < m; j++) {
-      const cm = con.mean[j]!;
-      let u = cm <= threshold ? 0 : logProbabilityOfFeasibility(cm, con.varUb[j]!, threshold);
-      if (obj) u += logExpectedImprovement(obj.mean[j]!, obj.varUb[j]!, best!);
+      let u = logPofBound(con.mean[j]!, con.varUb[j]!, threshold);
+      if (obj) u += logEiBound(obj.mean[j]!, obj.varUb[j]!, best!);
       // a NaN bound cannot prune: evaluate that point
-      ub[j] = Number.isNaN(u) ? Number.POSITIVE_INFINITY : u;
-      if (ub[j]! > ub[top]!) top = j;
+      cheap[j] = Number.isNaN(u) ? Number.POSITIVE_INFINITY : u;
+      if (cheap[j]! > cheap[top]!) top = j;
     }
-    const ks = new Float64Array(Math.max(models.objective.n, models.constraint.n));
+    const eiUb = new Float64Array(m);
+    const ub = new Float64Array(m);
+    const tight = (j: number) => {
+      const cm = con.mean[j]!;
+      const e = obj ? logExpectedImprovement(obj.mean[j]!, obj.varUb[j]!, best!) : 0;
+      eiUb[j] = e;
+      const u = (cm <= threshold ? 0 : logProbabilityOfFeasibility(cm, con.varUb[j]!, threshold)) + e;
+      ub[j] = Number.isNaN(u) ? Number.POSITIVE_INFINITY : u;
+    };
     // exact value, or −∞ as soon as a variance's running bound shows the point cannot reach the best
     const exact = (j: number): number => {
-      const g = cand[j]!;
       const cm = con.mean[j]!;
       const om = obj ? obj.mean[j]! : 0;
-      const eiUb = obj ? logExpectedImprovement(om, obj.varUb[j]!, best!) : 0;
+      const e = eiUb[j]!;
       const cv =
         cm <= threshold
-          ? this.variance(con, g, ks, con.varUb[j]!, null)
-          : this.variance(con, g, ks, con.varUb[j]!, (vub) => reach(logProbabilityOfFeasibility(cm, vub, threshold) + eiUb));
+          ? this.variance(con, j, con.varUb[j]!, null)
+          : this.variance(con, j, con.varUb[j]!, (vub) => reach(logProbabilityOfFeasibility(cm, vub, threshold) + e));
       if (cv < 0) return Number.NEGATIVE_INFINITY;
       const lp = logProbabilityOfFeasibility(cm, cv, threshold);
       if (!obj) return lp;
-      if (!reach(lp + eiUb)) return Number.NEGATIVE_INFINITY;
-      const ov = this.variance(obj, g, ks, obj.varUb[j]!, (vub) => reach(logExpectedImprovement(om, vub, best!) + lp));
+      if (!reach(lp + e)) return Number.NEGATIVE_INFINITY;
+      const ov = this.variance(obj, j, obj.varUb[j]!, (vub) => reach(logExpectedImprovement(om, vub, best!) + lp));
       if (ov < 0) return Number.NEGATIVE_INFINITY;
       return logExpectedImprovement(om, ov, best!) + lp;
     };
-    // the point with the largest bound gives a first exact value; only points whose bound reaches
-    // it are sorted and visited
+    // the point with the largest cheap bound gives a first exact value; only points whose bounds
+    // reach it are sorted and visited, in decreasing order of the tight bound
     let bestJ = top;
     let bestV = Number.NEGATIVE_INFINITY;
     const reach = (u: number) => u + 1e-9 * (1 + Math.abs(u)) >= bestV || Number.isNaN(bestV) || Number.isNaN(u);
+    tight(top);
     bestV = exact(top);
     let evaluated = 1;
     const order: number[] = [];
-    for (let j = 0; j < m; j++) if (j !== top && reach(ub[j]!)) order.push(j);
+    for (let j = 0; j < m; j++)
+      if (j !== top && reach(cheap[j]!)) {
+        tight(j);
+        if (reach(ub[j]!)) order.push(j);
+      }
     order.sort((a, b) => ub[b]! - ub[a]! || a - b);
     for (const j of order) {
       if (!reach(ub[j]!)) break;
@@ -173,6 +211,7 @@ export class GridScorer {
     const m = cand.length;
     const mean = new Float64Array(m);
     const varUb = new Float64Array(m);
+    const ks = new Float64Array(m * n);
     const ys2 = yStd * yStd;
     const invDiag = Float64Array.from(kdiag, (v) => 1 / v);
     // the grid is enumerated with the last dimension fastest, so runs of candidates share their
@@ -199,6 +238,7 @@ export class GridScorer {
         const r2 = prefix[i]! + table[bl + i]!;
         const sr = SQRT5 * Math.sqrt(r2);
         const kv = sf2 * (1 + sr + (sr * sr) / 3) * Math.exp(-sr);
+        ks[j * n + i] = kv;
         mu += kv * alpha[i]!;
         const c = kv * kv * invDiag[i]!;
         if (c > lb) lb = c;
@@ -206,7 +246,7 @@ export class GridScorer {
       mean[j] = yMean + yStd * mu;
       varUb[j] = Math.max(sf2 - BOUND_TRUST * lb, 1e-12) * ys2;
     }
-    return { post, table, mean, varUb };
+    return { post, table, mean, varUb, ks };
   }
 
   /**
@@ -214,30 +254,23 @@ export class GridScorer {
    * `canReach` (checked every few rows with the variance bound so far) says the point cannot win.
    * The partial sum of squares only grows, so sf2 − partial bounds the final variance from above.
    */
-  private variance(p: Pass, g: number, ks: Float64Array, varUb: number, canReach: ((varUb: number) => boolean) | null): number {
-    const { n, d, linv, signalVariance: sf2, yStd } = p.post;
-    const table = p.table;
-    const base = this.base;
+  private variance(p: Pass, j: number, varUb: number, canReach: ((varUb: number) => boolean) | null): number {
+    const { n, linv, signalVariance: sf2, yStd } = p.post;
+    const ks = p.ks;
+    const kb = j * n;
     const ys2 = yStd * yStd;
-    for (let k = 0; k < d; k++) base[k] = this.rows[g * d + k]! * n;
-    for (let i = 0; i < n; i++) {
-      let r2 = 0;
-      for (let k = 0; k < d; k++) r2 += table[base[k]! + i]!;
-      const sr = SQRT5 * Math.sqrt(r2);
-      ks[i] = sf2 * (1 + sr + (sr * sr) / 3) * Math.exp(-sr);
-    }
     let vv = 0;
-    // checks where a quarter, half and three quarters of the rows are done (row i costs i + 1)
-    let next = canReach === null ? n : n >> 2;
+    // checks where an eighth, a quarter, half and three quarters of the rows are done (row i costs i + 1)
+    let next = canReach === null ? n : n >> 3;
     for (let i = 0; i < n; i++) {
       let v = 0;
       const row = i * n;
-      for (let k = 0; k <= i; k++) v += linv[row + k]! * ks[k]!;
+      for (let k = 0; k <= i; k++) v += linv[row + k]! * ks[kb + k]!;
       vv += v * v;
       if (i === next) {
         const ub = Math.min(varUb, Math.max(sf2 - vv, 1e-12) * ys2);
         if (!canReach!(ub)) return -1;
-        next = next === n >> 2 ? n >> 1 : next === n >> 1 ? (3 * n) >> 2 : n;
+        next = next === n >> 3 ? n >> 2 : next === n >> 2 ? n >> 1 : next === n >> 1 ? (3 * n) >> 2 : n;
       }
     }
     return Math.max(sf2 - vv, 1e-12) * yStd * yStd;
