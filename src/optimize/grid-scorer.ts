@@ -84,7 +84,6 @@ export class GridScorer {
   private readonly visited: Uint8Array;
   private readonly indexOfKey = new Map<string, number>();
   private unvisited: number;
-  private readonly base: Int32Array;
 
   /** `coords[k]` = encoded coordinate of each value index of dimension k (as the grid's x uses). */
   constructor(grid: Grid, coords: readonly Float64Array[]) {
@@ -105,7 +104,6 @@ export class GridScorer {
     for (let g = 0; g < grid.size; g++) this.indexOfKey.set(grid.indices.subarray(g * d, (g + 1) * d).join(','), g);
     this.visited = new Uint8Array(grid.size);
     this.unvisited = grid.size;
-    this.base = new Int32Array(d);
   }
 
   /** Mark a point (by its key, as `pointKey` writes it) as measured; keys off the grid are ignored. */
