@@ -1,14 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startServing } from '../../src/serve/serve-session.ts';
+import { killChildrenAfterEach, spawnTsx } from '../fixtures/child-process.ts';
 import { FakeBackend, FakeDevice, doubleRequest, post } from './fakes.ts';
 
-// A failing assertion or a timeout must not leave a server process behind: killed after each test.
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+killChildrenAfterEach();
 
 describe('serve session', () => {
   it('applies the configuration, drains in-flight requests on shutdown, restores the device', async () => {
@@ -80,36 +76,15 @@ describe('serve session', () => {
   });
 
   it('on SIGTERM stops accepting, finishes the in-flight request, restores the device and exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url))], {
-      env: { ...process.env, SERVICE_MS: '400' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += String(d);
-    });
-    child.stderr.on('data', (d) => {
-      out += String(d);
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      const t = setInterval(() => {
-        const m = /listening (\S+)/.exec(out);
-        if (m) {
-          clearInterval(t);
-          resolve(m[1]!);
-        }
-      }, 20);
-      exited.then(() => reject(new Error(`child exited early: ${out}`)));
-    });
+    const server = spawnTsx(fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url)), [], { SERVICE_MS: '400' });
+    const url = (await server.waitFor(/listening (\S+)/))[1]!;
     const inflight = post(`${url}/v2/models/double/infer`, doubleRequest(1));
-    while (!out.includes('batch started')) await new Promise((r) => setTimeout(r, 5));
-    child.kill('SIGTERM');
+    await server.waitFor(/batch started/);
+    server.child.kill('SIGTERM');
     const answer = await inflight;
     expect(answer.status).toBe(200);
-    expect(await exited).toBe(0);
-    expect(out).toContain('SIGTERM: draining');
-    expect(out).toContain('restored=true gpuMin=306000000 backendClosed=true');
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toContain('SIGTERM: draining');
+    expect(server.output()).toContain('restored=true gpuMin=306000000 backendClosed=true');
   }, 20_000);
 });

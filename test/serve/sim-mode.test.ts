@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evaluateConfig } from '../../src/device/sim/evaluate.ts';
 import { createSimDevice } from '../../src/device/sim/index.ts';
 import { openBackend } from '../../src/serve/open-backend.ts';
 import { startServing } from '../../src/serve/serve-session.ts';
 import { modelProfile } from '../../src/workload/model-source.ts';
+import { killChildrenAfterEach, spawnTsx } from '../fixtures/child-process.ts';
 import { post } from './fakes.ts';
 
 const request = (rows: number) => ({
@@ -13,11 +13,7 @@ const request = (rows: number) => ({
   outputs: [{ name: 'logits' }],
 });
 
-// A failing assertion or a timeout must not leave a server process behind: killed after each test.
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+killChildrenAfterEach();
 
 describe('serving on the device twin', () => {
   it('applies the clocks to the twin and meters exactly the twin\'s energy for each batch', async () => {
@@ -47,35 +43,18 @@ describe('serving on the device twin', () => {
 
   it('the CLI serves a zoo model on sim:orin-agx and exits 0 on SIGINT', async () => {
     const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', main, 'serve', '--device', 'sim:orin-agx', '--model', 'mobilenet-v2', '--slo', '100ms', '--config', 'gpu-max=930.75MHz,batch=4', '--port', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += String(d);
-    });
-    child.stderr.on('data', (d) => {
-      out += String(d);
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    let url: string | undefined;
-    while (!url) {
-      url = /serving (http:\/\/\S+)/.exec(out)?.[1];
-      if (child.exitCode !== null) throw new Error(`serve exited early:\n${out}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const server = spawnTsx(main, ['serve', '--device', 'sim:orin-agx', '--model', 'mobilenet-v2', '--slo', '100ms', '--config', 'gpu-max=930.75MHz,batch=4', '--port', '0']);
+    const url = (await server.waitFor(/serving (http:\/\/\S+)/))[1]!;
+    const out = server.output();
     const token = /Bearer (\S+)/.exec(out)?.[1];
     expect(out).toMatch(/model {4}mobilenet-v2 \(sim\): batch ≤ 4/);
     const r = await post(`${url}/v2/models/mobilenet-v2/infer`, request(1));
     expect(r.status, r.text).toBe(200);
     const admin = await fetch(`${url}/v1/config`, { headers: { authorization: `Bearer ${token}` } });
     expect(((await admin.json()) as { config: { gpuMaxHz: number } }).config.gpuMaxHz).toBe(930_750_000);
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(out).toContain('SIGINT: draining');
-    expect(out).toContain('stopped');
+    server.child.kill('SIGINT');
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toContain('SIGINT: draining');
+    expect(server.output()).toContain('stopped');
   }, 30_000);
 });
