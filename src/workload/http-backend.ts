@@ -8,7 +8,7 @@
 import { badInput, PolyThrottleError } from '../core/errors.ts';
 import type { BatchResult, InferenceBackend, ModelMetadata, Tensor, TensorDatatype, TensorSpec } from '../core/inference.ts';
 import { WorkloadError } from './errors.ts';
-import { fromHalfBits, toHalfBits } from './fp16.ts';
+import { floatToHalf, halfToFloat } from '../model/onnx/float16.ts';
 
 export interface HttpBackendOptions {
   /** Base URL of the endpoint, e.g. http://127.0.0.1:8000 (Triton's HTTP port). */
@@ -93,7 +93,7 @@ function tensorBytes(t: Tensor): Uint8Array {
         view.setFloat32(i * 4, Number(v), true);
         break;
       case 'FP16':
-        view.setUint16(i * 2, toHalfBits(Number(v)), true);
+        view.setUint16(i * 2, floatToHalf(Number(v)), true);
         break;
       case 'FP64':
         view.setFloat64(i * 8, Number(v), true);
@@ -149,7 +149,7 @@ function decodeBinary(datatype: TensorDatatype, bytes: Uint8Array, where: string
     case 'FP32':
       return Float32Array.from({ length: n }, (_, i) => view.getFloat32(i * 4, true));
     case 'FP16':
-      return Float32Array.from({ length: n }, (_, i) => fromHalfBits(view.getUint16(i * 2, true)));
+      return Float32Array.from({ length: n }, (_, i) => halfToFloat(view.getUint16(i * 2, true)));
     case 'FP64':
       return Float64Array.from({ length: n }, (_, i) => view.getFloat64(i * 8, true));
     case 'INT64':

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { badInput } from '../core/errors.ts';
 import type { BatchResult, InferenceBackend, ModelMetadata, Tensor, TensorDatatype, TensorSpec } from '../core/inference.ts';
 import { WorkloadError } from './errors.ts';
-import { fromHalfArray, toHalfArray } from './fp16.ts';
+import { fromHalfArray, toHalfArray } from '../model/onnx/float16.ts';
 
 export interface OnnxModelFile {
   /** Name the model is served and addressed by. */

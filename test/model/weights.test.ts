@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ElemType } from '../../src/model/onnx/dtype.ts';
-import { halfToFloat } from '../../src/model/onnx/tensor-values.ts';
+import { floatToHalf, halfToFloat } from '../../src/model/onnx/float16.ts';
 import { mulberry32 } from '../../src/core/random.ts';
-import { floatToHalf, tensorBytes } from '../../src/model/weights.ts';
+import { tensorBytes } from '../../src/model/weights.ts';
 
 describe('fp16 conversion', () => {
   it('encodes exactly representable values exactly and rounds to nearest even', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TensorSpec } from '../../src/core/inference.ts';
-import { fromHalfBits, toHalfBits } from '../../src/workload/fp16.ts';
+import { floatToHalf, halfToFloat } from '../../src/model/onnx/float16.ts';
 import { InputFactory, parseSamples, readSamplesFile } from '../../src/workload/inputs.ts';
 
 const image: TensorSpec = { name: 'input', datatype: 'FP32', shape: [-1, 3, 4, 4] };
@@ -71,10 +71,10 @@ describe('samples files', () => {
 
 describe('fp16', () => {
   it('round-trips values exactly representable in half precision and rounds the rest', () => {
-    for (const v of [0, 1, -2, 0.5, 65504, -0.0009765625, 6.103515625e-5]) expect(fromHalfBits(toHalfBits(v))).toBe(v);
-    expect(toHalfBits(1)).toBe(0x3c00);
-    expect(fromHalfBits(toHalfBits(1 / 3))).toBeCloseTo(1 / 3, 3);
-    expect(fromHalfBits(toHalfBits(1e6))).toBe(Number.POSITIVE_INFINITY);
-    expect(Number.isNaN(fromHalfBits(toHalfBits(Number.NaN)))).toBe(true);
+    for (const v of [0, 1, -2, 0.5, 65504, -0.0009765625, 6.103515625e-5]) expect(halfToFloat(floatToHalf(v))).toBe(v);
+    expect(floatToHalf(1)).toBe(0x3c00);
+    expect(halfToFloat(floatToHalf(1 / 3))).toBeCloseTo(1 / 3, 3);
+    expect(halfToFloat(floatToHalf(1e6))).toBe(Number.POSITIVE_INFINITY);
+    expect(Number.isNaN(halfToFloat(floatToHalf(Number.NaN)))).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 /** Reading the numbers of small constant tensors (shapes, axes, scalars) for shape inference. */
 import { ElemType, product } from './dtype.ts';
+import { halfToFloat } from './float16.ts';
 import type { Tensor } from './graph.ts';
 
 /** Constants up to this many elements are decoded; larger ones are treated as opaque weights. */
@@ -48,14 +49,4 @@ export function tensorNumbers(t: Tensor, maxElements = MAX_FOLDED_ELEMENTS): num
     default:
       return undefined;
   }
-}
-
-/** IEEE 754 binary16 bits → number. */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }

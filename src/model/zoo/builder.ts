@@ -6,7 +6,7 @@
 import type { DType } from '../../core/workload-profile.ts';
 import { ElemType } from '../onnx/dtype.ts';
 import type { Attribute, GraphNode, OnnxModel, StoredDim, Tensor, TensorFill, ValueInfo } from '../onnx/graph.ts';
-import { floatToHalf } from '../weights.ts';
+import { floatToHalf } from '../onnx/float16.ts';
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
