@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PolyThrottleError } from '../../src/core/errors.ts';
 import { analyzeModel } from '../../src/model/analyze.ts';
 import { analyzeOnnxFile, profileFromOnnxFile } from '../../src/model/load.ts';
 import { decodeOnnx } from '../../src/model/onnx/decode.ts';
@@ -12,24 +11,12 @@ import { tensorNumbers } from '../../src/model/onnx/tensor-values.ts';
 import { ElemType } from '../../src/model/onnx/dtype.ts';
 import { GraphBuilder } from '../../src/model/zoo/builder.ts';
 import { buildZooModel } from '../../src/model/zoo/index.ts';
+import { expectBadInput } from '../fixtures/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pt-onnx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const tiny = buildZooModel('bert-tiny', { seq: 8 });
-
-function expectError(fn: () => unknown, re: RegExp, code?: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PolyThrottleError);
-    expect((e as PolyThrottleError).exitCode).toBe(2);
-    expect((e as Error).message).toMatch(re);
-    if (code) expect((e as PolyThrottleError).code).toBe(code);
-    return;
-  }
-  throw new Error('expected an error');
-}
 
 describe('reading and writing .onnx', () => {
   it('round-trips a zoo graph: the file analyses exactly like the in-memory graph', () => {
@@ -77,27 +64,27 @@ describe('reading and writing .onnx', () => {
     expect(p.params).toBe(analyzeModel(tiny).params);
 
     rmSync(`${path}.data`);
-    expectError(() => readOnnxFile(path), /external data file 'ext.onnx.data'.*missing/, 'NOT_FOUND');
+    expectBadInput(() => readOnnxFile(path), /external data file 'ext.onnx.data'.*missing/, 'NOT_FOUND');
     writeFileSync(`${path}.data`, Buffer.alloc(100));
-    expectError(() => readOnnxFile(path), /external data file 'ext.onnx.data' is truncated/);
+    expectBadInput(() => readOnnxFile(path), /external data file 'ext.onnx.data' is truncated/);
   });
 
   it('says what is wrong with bad files, each with exit code 2', () => {
-    expectError(() => readOnnxFile(join(dir, 'nope.onnx')), /no such file: .*nope\.onnx/, 'NOT_FOUND');
-    expectError(() => readOnnxFile(dir), /is a directory/);
+    expectBadInput(() => readOnnxFile(join(dir, 'nope.onnx')), /no such file: .*nope\.onnx/, 'NOT_FOUND');
+    expectBadInput(() => readOnnxFile(dir), /is a directory/);
     const text = join(dir, 'notes.onnx');
     writeFileSync(text, 'this is not a model\n'.repeat(20));
-    expectError(() => readOnnxFile(text), /notes\.onnx: not an ONNX model/);
+    expectBadInput(() => readOnnxFile(text), /notes\.onnx: not an ONNX model/);
     const empty = join(dir, 'empty.onnx');
     writeFileSync(empty, '');
-    expectError(() => readOnnxFile(empty), /empty file/);
+    expectBadInput(() => readOnnxFile(empty), /empty file/);
     const zip = join(dir, 'model.pt');
     writeFileSync(zip, Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.alloc(64)]));
-    expectError(() => readOnnxFile(zip), /zip archive/);
+    expectBadInput(() => readOnnxFile(zip), /zip archive/);
     const good = readFileSync(join(dir, 'tiny.onnx'));
     const cut = join(dir, 'cut.onnx');
     writeFileSync(cut, good.subarray(0, Math.floor(good.length / 2)));
-    expectError(() => readOnnxFile(cut), /truncated ONNX file/);
+    expectBadInput(() => readOnnxFile(cut), /truncated ONNX file/);
   });
 
   it('rejects IR versions it does not know', () => {
@@ -106,9 +93,9 @@ describe('reading and writing .onnx', () => {
     const m = small.build();
     const future = join(dir, 'future.onnx');
     writeFileSync(future, encodeOnnx({ ...m, irVersion: 99 }));
-    expectError(() => readOnnxFile(future), /unsupported ONNX IR version 99 \(supported: 3–11\)/, 'UNSUPPORTED');
+    expectBadInput(() => readOnnxFile(future), /unsupported ONNX IR version 99 \(supported: 3–11\)/, 'UNSUPPORTED');
     const old = join(dir, 'old.onnx');
     writeFileSync(old, encodeOnnx({ ...m, irVersion: 2 }));
-    expectError(() => readOnnxFile(old), /unsupported ONNX IR version 2/, 'UNSUPPORTED');
+    expectBadInput(() => readOnnxFile(old), /unsupported ONNX IR version 2/, 'UNSUPPORTED');
   });
 });

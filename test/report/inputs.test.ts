@@ -2,31 +2,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PolyThrottleError } from '../../src/core/errors.ts';
 import type { TuningRun } from '../../src/core/tuning-run.ts';
 import { finetuneSpans, parseTimeline, sloViolations } from '../../src/report/finetune-timeline.ts';
 import { landscapeFor, parseLandscapeCsv, readLandscapeCsv } from '../../src/report/landscape.ts';
 import { loadReportInputs } from '../../src/report/load-inputs.ts';
 import { comparisonRows, formatEnergy, headline, savingWithNoise } from '../../src/report/summary.ts';
 import { parseTuningRun, readTuningRunFile } from '../../src/report/tuning-run-file.ts';
+import { expectBadInput } from '../fixtures/errors.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const tmp = mkdtempSync(join(tmpdir(), 'pt-report-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const runJson = () => JSON.parse(readFileSync(join(fixtures, 'tuning-run.json'), 'utf8')) as Record<string, unknown>;
 const HEADER = 'device,model,cpu_hz,gpu_min_hz,gpu_max_hz,emc_hz,batch,latency_p50_ms,latency_p99_ms,energy_per_query_j,power_w,throughput_qps';
-
-const badInput = (fn: () => unknown, pattern: RegExp) => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PolyThrottleError);
-    expect((e as PolyThrottleError).exitCode).toBe(2);
-    expect((e as Error).message).toMatch(pattern);
-    return;
-  }
-  throw new Error('expected a BAD_INPUT error');
-};
 
 describe('tuning run file', () => {
   it('reads the fixture run', async () => {
@@ -37,10 +25,10 @@ describe('tuning run file', () => {
   it('names the first wrong field', () => {
     const j = runJson();
     (j.slo as Record<string, unknown>).latencyMs = -5;
-    badInput(() => parseTuningRun(j, 'run.json'), /run.json is not a tuning run at slo.latencyMs/);
+    expectBadInput(() => parseTuningRun(j, 'run.json'), /run.json is not a tuning run at slo.latencyMs/);
     const k = runJson();
     delete k.trials;
-    badInput(() => parseTuningRun(k, 'x'), /at trials/);
+    expectBadInput(() => parseTuningRun(k, 'x'), /at trials/);
   });
   it('says clearly when the file is missing or not JSON', async () => {
     await expect(readTuningRunFile('/definitely/not/here.json')).rejects.toThrow(/no such file/);
@@ -80,11 +68,11 @@ describe('landscape CSV', () => {
     expect(rows[0]!.gpuMaxHz).toBe(3);
   });
   it('rejects a missing column, a non-number, a bad batch and an empty body', () => {
-    badInput(() => parseLandscapeCsv('device,model\nx,y'), /no column "cpu_hz"/);
-    badInput(() => parseLandscapeCsv(`${HEADER}\norin,m,1,2,3,4,1,1,fast,0.5,10,100`), /line 2: latency_p99_ms is "fast"/);
-    badInput(() => parseLandscapeCsv(`${HEADER}\norin,m,1,2,3,4,0,1,2,0.5,10,100`), /batch must be a positive integer/);
-    badInput(() => parseLandscapeCsv(`${HEADER}\n`), /no rows/);
-    badInput(() => parseLandscapeCsv(HEADER.replace('latency_p99_ms', 'latency_tail')), /no tail-latency column/);
+    expectBadInput(() => parseLandscapeCsv('device,model\nx,y'), /no column "cpu_hz"/);
+    expectBadInput(() => parseLandscapeCsv(`${HEADER}\norin,m,1,2,3,4,1,1,fast,0.5,10,100`), /line 2: latency_p99_ms is "fast"/);
+    expectBadInput(() => parseLandscapeCsv(`${HEADER}\norin,m,1,2,3,4,0,1,2,0.5,10,100`), /batch must be a positive integer/);
+    expectBadInput(() => parseLandscapeCsv(`${HEADER}\n`), /no rows/);
+    expectBadInput(() => parseLandscapeCsv(HEADER.replace('latency_p99_ms', 'latency_tail')), /no tail-latency column/);
   });
   it('reads another tail quantile from the column name, and quoted cells', () => {
     const rows = parseLandscapeCsv(`${HEADER.replace('latency_p99_ms', 'latency_p99.9_ms')}\n"orin, dev",m,1,2,3,4,1,1,7,0.5,10,100`);
@@ -95,7 +83,7 @@ describe('landscape CSV', () => {
   it('selects the run’s model and refuses a landscape of another model', async () => {
     const rows = await readLandscapeCsv(join(fixtures, 'landscape.csv'));
     expect(landscapeFor(rows, 'efficientnet-b0', 'sim:orin-agx').length).toBe(rows.length);
-    badInput(() => landscapeFor(rows, 'bert-base'), /no rows for model "bert-base" \(it has: efficientnet-b0\)/);
+    expectBadInput(() => landscapeFor(rows, 'bert-base'), /no rows for model "bert-base" \(it has: efficientnet-b0\)/);
   });
 });
 
@@ -120,8 +108,8 @@ describe('fine-tuning timeline', () => {
   });
   it('accepts { timeline: [...] } and rejects malformed samples', () => {
     expect(parseTimeline({ timeline: [{ t: 0, sloMs: 1, latencyMs: 1, finetuneRunning: false }, { t: 1, sloMs: 1, latencyMs: 1, finetuneRunning: false }] }, 'x')).toHaveLength(2);
-    badInput(() => parseTimeline([{ t: 0, sloMs: 1, latencyMs: 1, finetuneRunning: 'yes' }, { t: 1, sloMs: 1, latencyMs: 1, finetuneRunning: true }], 'f.json'), /f.json is not a fine-tuning timeline at \[0\]\.finetuneRunning/);
-    badInput(() => parseTimeline([], 'e'), /at least two/);
+    expectBadInput(() => parseTimeline([{ t: 0, sloMs: 1, latencyMs: 1, finetuneRunning: 'yes' }, { t: 1, sloMs: 1, latencyMs: 1, finetuneRunning: true }], 'f.json'), /f.json is not a fine-tuning timeline at \[0\]\.finetuneRunning/);
+    expectBadInput(() => parseTimeline([], 'e'), /at least two/);
   });
 });
 
