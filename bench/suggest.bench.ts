@@ -32,14 +32,16 @@ const sloMs = 3 * Math.min(...land.rows.map((r) => r.latency_p99_ms));
 const threshold = Math.log(sloMs * 0.98);
 
 const cpuMs: Record<'plain' | 'fast', Map<number, number[]>> = { plain: new Map(), fast: new Map() };
+/** Wall ms of the scoring step alone (after the fit), per path and observation count. */
+const scoreMs: Record<'plain' | 'fast', Map<number, number[]>> = { plain: new Map(), fast: new Map() };
 const timed = (bo: ConstrainedBo): { s: Suggestion | null; ms: number } => {
   const c0 = process.cpuUsage();
   const s = bo.suggest();
   const c = process.cpuUsage(c0);
   return { s, ms: (c.user + c.system) / 1000 };
 };
-const push = (path: 'plain' | 'fast', n: number, ms: number) => {
-  const m = cpuMs[path];
+const push = (path: 'plain' | 'fast', n: number, ms: number, into = cpuMs) => {
+  const m = into[path];
   if (!m.has(n)) m.set(n, []);
   m.get(n)!.push(ms);
 };
@@ -62,6 +64,10 @@ for (let seed = 0; seed < seeds; seed++) {
     }
     push('plain', n, p.ms);
     push('fast', n, f.ms);
+    if (p.s.scoreMs !== undefined && f.s.scoreMs !== undefined) {
+      push('plain', n, p.s.scoreMs, scoreMs);
+      push('fast', n, f.s.scoreMs, scoreMs);
+    }
     const m = await runner.measure(space.toConfig(p.s.point));
     const o = { point: p.s.point, valid: true as const, objective: Math.log(m.energyPerQueryJ), constraint: Math.log(m.latencyTailMs) };
     plain.observe(o);
@@ -74,19 +80,20 @@ const median = (a: readonly number[]) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const over = (path: 'plain' | 'fast', lo: number, hi: number) => {
+const over = (from: typeof cpuMs, path: 'plain' | 'fast', lo: number, hi: number) => {
   const all: number[] = [];
-  for (const [n, v] of cpuMs[path]) if (n >= lo && n <= hi) all.push(...v);
+  for (const [n, v] of from[path]) if (n >= lo && n <= hi) all.push(...v);
   return median(all);
 };
-const rows: [string, number, number][] = [];
-for (const n of POINTS) rows.push([String(n), median(cpuMs.plain.get(n) ?? []), median(cpuMs.fast.get(n) ?? [])]);
-rows.push(['45–55', over('plain', 45, 55), over('fast', 45, 55)]);
-rows.push(['95–100', over('plain', 95, 100), over('fast', 95, 100)]);
+const ranges: [string, number, number][] = [...POINTS.map((n) => [String(n), n, n] as [string, number, number]), ['45–55', 45, 55], ['95–100', 95, 100]];
+const fmt = (p: number, f: number) => `${p.toFixed(1)} | ${f.toFixed(1)} | ${(p / f).toFixed(1)}×`;
 const lines = [
-  `| observations | grid points | plain CPU ms (median) | fast CPU ms (median) | plain / fast |`,
-  '| --- | --- | --- | --- | --- |',
-  ...rows.map(([n, p, f]) => `| ${n} | ${gridSize} | ${p.toFixed(1)} | ${f.toFixed(1)} | ${(p / f).toFixed(1)}× |`),
+  '| observations | grid points | suggestion CPU ms: plain | fast | plain / fast | scoring only, wall ms: plain | fast | plain / fast |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...ranges.map(
+    ([label, lo, hi]) =>
+      `| ${label} | ${gridSize} | ${fmt(over(cpuMs, 'plain', lo, hi), over(cpuMs, 'fast', lo, hi))} | ${fmt(over(scoreMs, 'plain', lo, hi), over(scoreMs, 'fast', lo, hi))} |`,
+  ),
   '',
   `Suggestions compared: ${compared}, disagreements: ${disagreements} (${seeds} seeds).`,
   `Load average: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs.`,

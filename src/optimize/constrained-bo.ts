@@ -145,16 +145,19 @@ export class ConstrainedBo implements Optimizer {
       if (more.length === 0) return exhausted();
       return { point: more[0]!, source: 'initial', suggestMs: performance.now() - t0 };
     }
+    const tFit = performance.now();
     const models = this.fit();
+    const tScore = performance.now();
     const best = this.incumbent(models.objective);
     const pick = this.grid ? this.maximiseOnGrid(models, best) : this.maximiseBySampling(models, best);
+    const tEnd = performance.now();
     if (!pick) return exhausted();
     this.last = { mode: pick.mode, objective: models.objective, constraint: models.constraint, bestObserved: this.bestObserved() };
     if (pick.mode === 'log-ei-pof' && pick.value < Math.log(this.opts.minImprovement ?? 1e-4)) {
       this.stopped = 'converged';
       return null;
     }
-    return { point: pick.point, source: 'bo', acquisition: pick.value, suggestMs: performance.now() - t0 };
+    return { point: pick.point, source: 'bo', acquisition: pick.value, suggestMs: tEnd - t0, fitMs: tScore - tFit, scoreMs: tEnd - tScore };
   }
 
   /** Best feasible observed objective, or null. */

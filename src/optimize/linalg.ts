@@ -77,33 +77,49 @@ export function choleskySolve(l: Float64Array, n: number, b: Float64Array): Floa
   return solveUpperT(l, n, solveLower(l, n, b));
 }
 
-/** L⁻¹ of a lower-triangular L (row-major n×n), itself lower-triangular. */
-export function lowerInverse(l: Float64Array, n: number): Float64Array {
-  const m = new Float64Array(n * n);
+/**
+ * (L⁻¹)ᵀ of a lower-triangular L (row-major n×n): row j holds column j of L⁻¹, so the inner loops
+ * below run over contiguous memory (the same operations in the same order as the textbook
+ * column-by-column forward substitution).
+ */
+function lowerInverseTransposed(l: Float64Array, n: number): Float64Array {
+  const t = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
-    m[j * n + j] = 1 / l[j * n + j]!;
+    const cj = j * n;
+    t[cj + j] = 1 / l[j * n + j]!;
     for (let i = j + 1; i < n; i++) {
       let s = 0;
       const ri = i * n;
-      for (let k = j; k < i; k++) s -= l[ri + k]! * m[k * n + j]!;
-      m[ri + j] = s / l[ri + i]!;
+      for (let k = j; k < i; k++) s -= l[ri + k]! * t[cj + k]!;
+      t[cj + i] = s / l[ri + i]!;
     }
   }
+  return t;
+}
+
+/** L⁻¹ of a lower-triangular L (row-major n×n), itself lower-triangular. */
+export function lowerInverse(l: Float64Array, n: number): Float64Array {
+  const t = lowerInverseTransposed(l, n);
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) m[i * n + j] = t[j * n + i]!;
   return m;
 }
 
 /** A⁻¹ = L⁻ᵀ L⁻¹ from its Cholesky factor (row-major n×n). */
 export function choleskyInverse(l: Float64Array, n: number): Float64Array {
-  const m = lowerInverse(l, n);
-  // A⁻¹[i][j] = Σ_{k ≥ max(i,j)} M[k][i]·M[k][j]
+  const t = lowerInverseTransposed(l, n);
+  // A⁻¹[i][j] = Σ_{k ≥ max(i,j)} M[k][i]·M[k][j] with M = L⁻¹, M[k][i] = t[i][k]
   const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++)
+  for (let i = 0; i < n; i++) {
+    const ci = i * n;
     for (let j = 0; j <= i; j++) {
+      const cj = j * n;
       let s = 0;
-      for (let k = i; k < n; k++) s += m[k * n + i]! * m[k * n + j]!;
-      inv[i * n + j] = s;
-      inv[j * n + i] = s;
+      for (let k = i; k < n; k++) s += t[ci + k]! * t[cj + k]!;
+      inv[ci + j] = s;
+      inv[cj + i] = s;
     }
+  }
   return inv;
 }
 

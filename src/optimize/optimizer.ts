@@ -14,6 +14,9 @@ export interface Suggestion {
   readonly acquisition?: number;
   /** Wall time spent choosing it, ms. */
   readonly suggestMs: number;
+  /** Of which fitting the surrogates and scoring the candidates, ms (model-based suggestions). */
+  readonly fitMs?: number;
+  readonly scoreMs?: number;
 }
 
 /**
