@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTrialRunner } from '../../src/measure/open-trial-runner.ts';
 import { tune } from '../../src/tune/tune.ts';
 import { FakeKernel } from '../fixtures/hardware/fake-kernel.ts';
-import { type TreeSpec, treeManifest, writeTree } from '../fixtures/hardware/fake-tree.ts';
+import { cpufreqPolicy, raplZone, type TreeSpec, treeManifest, writeTree } from '../fixtures/hardware/fake-tree.ts';
 import { writeSmallModel } from '../workload/small-model.ts';
 
 const KHZ = [1200000, 1800000, 2400000];
@@ -18,30 +18,10 @@ const KHZ = [1200000, 1800000, 2400000];
 function cpuTree(): TreeSpec {
   const s: TreeSpec = {};
   for (let c = 0; c < 2; c++) {
-    const dir = `sys/devices/system/cpu/cpufreq/policy${c}`;
-    Object.assign(s, {
-      [`${dir}/related_cpus`]: `${c}\n`,
-      [`${dir}/affected_cpus`]: `${c}\n`,
-      [`${dir}/scaling_driver`]: 'acpi-cpufreq\n',
-      [`${dir}/scaling_governor`]: 'ondemand\n',
-      [`${dir}/scaling_available_governors`]: 'ondemand performance powersave userspace\n',
-      [`${dir}/scaling_available_frequencies`]: `${[...KHZ].reverse().join(' ')}\n`,
-      [`${dir}/scaling_min_freq`]: `${KHZ[0]}\n`,
-      [`${dir}/scaling_max_freq`]: `${KHZ[2]}\n`,
-      [`${dir}/scaling_cur_freq`]: `${KHZ[1]}\n`,
-      [`${dir}/cpuinfo_min_freq`]: `${KHZ[0]}\n`,
-      [`${dir}/cpuinfo_max_freq`]: `${KHZ[2]}\n`,
-    });
-    s[`sys/devices/system/cpu/cpu${c}/cpufreq`] = { link: `../cpufreq/policy${c}` };
+    const policy = { id: c, cpus: [c], minKhz: KHZ[0]!, maxKhz: KHZ[2]!, curKhz: KHZ[1]!, tableKhz: [...KHZ].reverse() };
+    Object.assign(s, cpufreqPolicy({ ...policy, governor: 'ondemand', governors: 'ondemand performance powersave userspace', driver: 'acpi-cpufreq' }));
   }
-  Object.assign(s, {
-    'sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/name': 'package-0\n',
-    'sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/energy_uj': '1000000\n',
-    'sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/max_energy_range_uj': '262143328850\n',
-    'sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/enabled': '1\n',
-    'sys/class/powercap/intel-rapl:0': { link: '../../devices/virtual/powercap/intel-rapl/intel-rapl:0' },
-  });
-  return s;
+  return { ...s, ...raplZone('intel-rapl:0', 'package-0', 1000000, { enabled: true }) };
 }
 
 describe('tuning run with the onnx runner on linux-cpu (fake cpufreq + RAPL)', () => {
