@@ -163,6 +163,7 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
       gpuHz: domains.gpuHz,
       emcHz: domains.emcHz,
       batch: batchSizes[batchSizes.length - 1]!,
+      latencyLimitMs: marginLimitMs(slo, margin),
       measure: async (c) => (await measure(c, 'cpu-phase')).measurement,
     });
     fixed.cpuHz = r.cpuHz;
