@@ -11,21 +11,14 @@ import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measur
 import { mulberry32 } from '../core/random.ts';
 import { coefficientOfVariation, quantileSorted } from '../core/stats.ts';
 import { requestLatenciesMs, type RunResult, type WorkloadRunner } from '../workload/runner.ts';
-import { PowerMeter } from './power-meter.ts';
+import { type EnergyWindow, PowerMeter } from './power-meter.ts';
 
 /** What the trial needs of a power meter (PowerMeter; tests may pass another). */
 export interface EnergyMeter {
   start(): void;
   stop(): Promise<void>;
   begin(name?: string): Promise<unknown>;
-  end(handle: never): Promise<{
-    readonly valid: boolean;
-    readonly reason?: string;
-    readonly durationS: number;
-    readonly energyJ: number;
-    readonly meanPowerW: number;
-    readonly railsW: Readonly<Record<string, number>>;
-  }>;
+  end(handle: never): Promise<Pick<EnergyWindow, 'valid' | 'reason' | 'durationS' | 'energyJ' | 'meanPowerW' | 'railsW'>>;
 }
 
 export interface MeasuredTrialOptions {
