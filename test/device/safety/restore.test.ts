@@ -9,7 +9,7 @@ import { withDeviceGuard } from '../../../src/device/safety/guard.ts';
 import { restoreFromSnapshotFiles } from '../../../src/device/safety/restore-file.ts';
 import { readSnapshotFile } from '../../../src/device/safety/snapshot-file.ts';
 import { FakeKernel } from '../../fixtures/hardware/fake-kernel.ts';
-import { buildBoard, treeManifest, tx2R32, x86Desktop } from '../../fixtures/hardware/fake-tree.ts';
+import { type BoardFixture, buildBoard, treeManifest, tx2R32, x86Desktop } from '../../fixtures/hardware/fake-tree.ts';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const CHILD = resolve(import.meta.dirname, 'guarded-run.child.ts');
@@ -22,6 +22,14 @@ async function temp(prefix: string) {
   const d = await mkdtemp(join(tmpdir(), prefix));
   temps.push(d);
   return d;
+}
+
+/** A fresh board tree (removed after the tests), where its snapshot file will go, and its manifest before anything ran. */
+async function freshBoard(board: BoardFixture): Promise<{ root: string; file: string; before: Record<string, string> }> {
+  const root = await buildBoard(board);
+  temps.push(root);
+  const file = join(await temp('pt-state-'), 'snap.json');
+  return { root, file, before: await treeManifest(root) };
 }
 
 function startChild(root: string, file: string, mode: 'wait' | 'throw' = 'wait'): { child: ChildProcess; applied: Promise<void>; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
@@ -48,10 +56,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 
 describe('fault injection on a fake TX2 tree', () => {
   it('SIGKILL mid-run, then `polythrottle restore` → the tree is byte-identical to before', async () => {
-    const root = await buildBoard(tx2R32());
-    temps.push(root);
-    const file = join(await temp('pt-state-'), 'snap.json');
-    const before = await treeManifest(root);
+    const { root, file, before } = await freshBoard(tx2R32());
     const run = startChild(root, file);
     await run.applied;
     run.child.kill('SIGKILL');
@@ -69,10 +74,7 @@ describe('fault injection on a fake TX2 tree', () => {
 
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     it(`${sig} mid-run → restored by the run itself, no command needed`, async () => {
-      const root = await buildBoard(tx2R32());
-      temps.push(root);
-      const file = join(await temp('pt-state-'), 'snap.json');
-      const before = await treeManifest(root);
+      const { root, file, before } = await freshBoard(tx2R32());
       const run = startChild(root, file);
       await run.applied;
       expect(await treeManifest(root)).not.toEqual(before);
@@ -86,10 +88,7 @@ describe('fault injection on a fake TX2 tree', () => {
   }
 
   it('an uncaught error mid-run → restored, exit 1, the error printed', async () => {
-    const root = await buildBoard(tx2R32());
-    temps.push(root);
-    const file = join(await temp('pt-state-'), 'snap.json');
-    const before = await treeManifest(root);
+    const { root, file, before } = await freshBoard(tx2R32());
     const run = startChild(root, file, 'throw');
     const ex = await run.exited;
     expect(ex.code).toBe(1);
@@ -100,10 +99,7 @@ describe('fault injection on a fake TX2 tree', () => {
 
 describe('guard in-process and the restore command', () => {
   it('withDeviceGuard restores on normal return and on a thrown error; no file is left', async () => {
-    const root = await buildBoard(x86Desktop());
-    temps.push(root);
-    const file = join(await temp('pt-state-'), 'snap.json');
-    const before = await treeManifest(root);
+    const { root, file, before } = await freshBoard(x86Desktop());
     const dev = await openDevice('linux-cpu', { root, io: new FakeKernel(root) });
     const logs: string[] = [];
     await withDeviceGuard(
@@ -133,10 +129,7 @@ describe('guard in-process and the restore command', () => {
   });
 
   it('a dry run writes neither the tree nor a snapshot file', async () => {
-    const root = await buildBoard(x86Desktop());
-    temps.push(root);
-    const file = join(await temp('pt-state-'), 'snap.json');
-    const before = await treeManifest(root);
+    const { root, file, before } = await freshBoard(x86Desktop());
     const dev = await openDevice('linux-cpu', { root, dryRun: true, print: () => {} });
     await withDeviceGuard(dev, async (d) => void (await d.apply({ cpuHz: 1_000_000_000 })), { file, log: () => {} });
     expect(existsSync(file)).toBe(false);
@@ -144,10 +137,7 @@ describe('guard in-process and the restore command', () => {
   });
 
   it('restore refuses while the run that saved the snapshot is still alive, unless forced', async () => {
-    const root = await buildBoard(tx2R32());
-    temps.push(root);
-    const file = join(await temp('pt-state-'), 'snap.json');
-    const before = await treeManifest(root);
+    const { root, file, before } = await freshBoard(tx2R32());
     const run = startChild(root, file);
     await run.applied;
     await expect(restoreFromSnapshotFiles({ file })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining(`(pid ${run.child.pid}) is still running`) });
