@@ -5,6 +5,7 @@
  *   npm run bench:tuner               # 3 boards × 4 models × 3 SLOs × 10 seeds
  *   npm run bench:tuner -- --quick    # AGX Orin × {B0, BERT-base} × 3 SLOs × 5 seeds
  *   options: --seeds N  --budget N (CBO and grid; default 40)  --random-budget N (default 300)
+ *            --grid-scoring plain|fast (CBO's grid scoring; default fast, same suggestions)
  *
  * Per scenario the CPU clock is the landscape's (the boot power mode's), the search covers GPU min ≤
  * GPU max × EMC × batch {1,2,4,8,16}. SLO levels are multiples of the fastest noise-free p99 of
@@ -42,6 +43,8 @@ const list = (name: string, dflt: string[]) => {
 };
 const boards = list('--boards', quick ? ['orin-agx'] : ['tx2', 'orin-agx', 'orin-nano']);
 const models = list('--models', quick ? ['efficientnet-b0', 'bert-base'] : ['efficientnet-b0', 'efficientnet-b4', 'efficientnet-b7', 'bert-base']);
+const gridScoring = args.includes('--grid-scoring') ? (args[args.indexOf('--grid-scoring') + 1] as 'plain' | 'fast') : 'fast';
+if (gridScoring !== 'plain' && gridScoring !== 'fast') throw new Error('--grid-scoring must be plain or fast');
 const SLO_LEVELS = { tight: 1.5, medium: 3, loose: 6 } as const;
 const MARGIN = 0.02;
 const BATCHES = [1, 2, 4, 8, 16];
@@ -177,7 +180,7 @@ for (const boardName of boards)
       for (let seed = 0; seed < seeds; seed++) {
         const threshold = Math.log(sloMs * (1 - MARGIN));
         const variants: [string, Optimizer, number][] = [
-          ['cbo', new ConstrainedBo({ space, threshold, seed }), budget],
+          ['cbo', new ConstrainedBo({ space, threshold, seed, gridScoring }), budget],
           ['random', randomSearch(space, seed), randomBudget],
           ['grid', gridSearch(space, budget, seed), budget],
         ];
@@ -205,7 +208,7 @@ const timing: { observations: number; medianMs: number; p90Ms: number; medianCpu
   const cpuAt = new Map<number, number[]>([[20, []], [50, []], [100, []]]);
   let gridSize = 0;
   for (let seed = 0; seed < (quick ? 2 : 3); seed++) {
-    const bo = new ConstrainedBo({ space, threshold: Math.log(sloMs * 0.98), seed, minImprovement: 0 });
+    const bo = new ConstrainedBo({ space, threshold: Math.log(sloMs * 0.98), seed, minImprovement: 0, gridScoring });
     gridSize = bo.gridSize ?? 0;
     for (let n = 0; n <= 100; n++) {
       const c0 = process.cpuUsage();
@@ -295,6 +298,7 @@ writeFileSync(
   `${JSON.stringify({
     generated: new Date().toISOString(),
     quick,
+    gridScoring,
     seeds,
     budget,
     randomBudget,
