@@ -10,7 +10,12 @@
  * - log EI rises with σ at a fixed mean and log PoF is bounded by 0 (mean feasible) or rises with σ
  *   (mean infeasible), so every point gets an upper bound on its acquisition; the exact variance
  *   (the O(n²) part) is computed only for points whose bound can still reach the best exact value
- *   found so far, visited in decreasing order of the bound.
+ *   found so far, visited in decreasing order of the bound (closed-form Mills-ratio bounds filter
+ *   first, the erfc-based acquisition at the largest variance second);
+ * - a variance's partial sum of squares only grows, so the computation of a point stops early once
+ *   the bound with the partial sum falls short (checked at 1/8, 1/4, 1/2 and 3/4 of the rows);
+ * - the kernel values of the means pass are kept (m×n) for the variances, and grid points that
+ *   share their first d − 1 levels (runs in enumeration order) share their partial distance sums.
  *
  * The means and variances it evaluates repeat `Gp.predict`'s arithmetic operation for operation,
  * so the values are bitwise those of the plain path and the pick is the same point (the first
@@ -52,7 +57,7 @@ export interface GridPick {
   readonly index: number;
   readonly value: number;
   readonly mode: AcquisitionMode;
-  /** Points whose exact variance had to be computed (the rest were pruned by their bound). */
+  /** Points whose variance computation was started (the rest were pruned by their bound alone; some of these stop early). */
   readonly evaluated: number;
   /** Unvisited points considered. */
   readonly candidates: number;
