@@ -12,20 +12,23 @@
  * the grid: tight 1.5×, medium 3×, loose 6×. A run's incumbent after t trials is the lowest measured
  * energy among trials measured at most SLO × 0.98 (the tuner's margin); "within x %" counts the
  * first trial where the incumbent is truly feasible and within x % of the optimum. The final
- * recommendation is made as `tune` makes it (the best candidates re-measured; the first that holds
- * the margin again wins). Writes
+ * recommendation is the tuner's own step (`confirmRecommendation` with `tune`'s surrogate ranking:
+ * pooled windows, up to 5 confirmations, fallback the cheapest non-refuted candidate). Writes
  * bench/results/tuner.json and prints the tables for docs/benchmarks.md.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { type Config, configKey } from '../src/core/config.ts';
+import type { TrialRecord } from '../src/core/tuning-run.ts';
 import type { WorkloadProfile } from '../src/core/workload-profile.ts';
 import { type BoardSpec, computeLandscape, createSimTrialRunner, loadBoard } from '../src/device/sim/index.ts';
 import { zooProfile } from '../src/model/zoo/index.ts';
 import { gridSearch, randomSearch } from '../src/optimize/baselines.ts';
 import { ConstrainedBo } from '../src/optimize/constrained-bo.ts';
-import { createKnobSpace } from '../src/optimize/knob-space.ts';
+import { createKnobSpace, type KnobSpace } from '../src/optimize/knob-space.ts';
 import type { Optimizer } from '../src/optimize/optimizer.ts';
+import { confirmRecommendation } from '../src/tune/recommendation.ts';
+import { fitSurrogates, rankByModel } from '../src/tune/tune.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
@@ -62,6 +65,10 @@ interface RunResult {
   readonly t1: number | null;
   readonly trials: number;
   readonly violations: number;
+  /** Re-measurements the recommendation step spent. */
+  readonly confirmations: number;
+  /** The recommended configuration (configKey), null = none. */
+  readonly finalKey: string | null;
   readonly finalInfeasible: boolean;
   /** E_true(final incumbent)/E_opt − 1; null when there is none. */
   readonly finalGap: number | null;
@@ -83,14 +90,22 @@ async function runOne(
   profile: WorkloadProfile,
   seed: number,
   truth: Map<string, { e: number; tail: number }>,
-  toConfig: (p: readonly number[]) => Config,
+  space: KnobSpace,
+  cpuHz: number,
   sloMs: number,
   optJ: number,
 ) {
   const runner = createSimTrialRunner({ board, profile, seed: 1000 + seed });
   const limit = sloMs * (1 - MARGIN);
   let inc: { measured: number; key: string } | null = null;
-  const candidates = new Map<string, { measured: number; tail: number; config: Config }>();
+  const records: TrialRecord[] = [];
+  const record = (config: Config, source: TrialRecord['source'], m: TrialRecord['measurement']): TrialRecord => ({
+    index: records.length,
+    source,
+    config,
+    measurement: m,
+    feasible: m.valid && m.latencyTailMs <= sloMs,
+  });
   let t5: number | null = null;
   let t1: number | null = null;
   let violations = 0;
@@ -101,14 +116,14 @@ async function runOne(
     const s = opt.suggest();
     if (!s) break;
     suggestMs.push(s.suggestMs);
-    const config = toConfig(s.point);
+    const config = space.toConfig(s.point);
     const m = await runner.measure(config, { quantile: 0.99 });
+    records.push(record(config, s.source, m));
     const key = configKey(config);
     const tr = truth.get(key)!;
     if (tr.tail > sloMs) violations++;
     opt.observe({ point: s.point, valid: true, objective: Math.log(m.energyPerQueryJ), constraint: Math.log(m.latencyTailMs) });
     if (m.latencyTailMs <= limit && (!inc || m.energyPerQueryJ < inc.measured)) inc = { measured: m.energyPerQueryJ, key };
-    if (m.latencyTailMs <= limit && !candidates.has(key)) candidates.set(key, { measured: m.energyPerQueryJ, tail: m.latencyTailMs, config });
     const it = inc ? truth.get(inc.key)! : null;
     bestSoFarJ.push(it ? it.e : null);
     if (it && it.tail <= sloMs) {
@@ -116,20 +131,34 @@ async function runOne(
       if (t1 === null && it.e <= optJ * 1.01) t1 = t + 1;
     }
   }
-  // the final recommendation as the tuner makes it: the best candidates re-measured once, the first
-  // that holds the margin again wins (else the one with the most latency headroom)
-  const ranked = [...candidates.entries()].sort((a, b) => a[1].measured - b[1].measured);
-  let finalKey: string | null = null;
-  for (const [key, c] of ranked.slice(0, 3)) {
-    const again = await runner.measure(c.config, { quantile: 0.99 });
-    if (again.latencyTailMs <= limit) {
-      finalKey = key;
-      break;
-    }
-  }
-  if (!finalKey && ranked.length > 0) finalKey = ranked.reduce((a, b) => (b[1].tail < a[1].tail ? b : a))[0];
+  // the final recommendation is the tuner's own step: the surrogates fitted on the trials as tune()
+  // fits them, candidates ranked by the denoised energy, confirmed by re-measurement on this runner
+  const surrogates = fitSurrogates(space, { cpuHz }, records, seed);
+  const { recommendation, confirmations } = await confirmRecommendation({
+    trials: records,
+    slo: { latencyMs: sloMs, quantile: 0.99 },
+    margin: MARGIN,
+    remeasure: async (c) => {
+      const rec = record(c, 'confirm', await runner.measure(c, { quantile: 0.99 }));
+      records.push(rec);
+      return rec;
+    },
+    rank: (cands) => rankByModel(cands, space, surrogates),
+  });
+  const finalKey = recommendation ? configKey(recommendation.config) : null;
   const fin = finalKey ? truth.get(finalKey)! : null;
-  return { t5, t1, trials: t, violations, finalInfeasible: fin !== null && fin.tail > sloMs, finalGap: fin ? fin.e / optJ - 1 : null, bestSoFarJ, suggestMs };
+  return {
+    t5,
+    t1,
+    trials: t,
+    violations,
+    confirmations: confirmations.length,
+    finalKey,
+    finalInfeasible: fin !== null && fin.tail > sloMs,
+    finalGap: fin ? fin.e / optJ - 1 : null,
+    bestSoFarJ,
+    suggestMs,
+  };
 }
 
 const results: RunResult[] = [];
@@ -185,7 +214,7 @@ for (const boardName of boards)
           ['grid', gridSearch(space, budget, seed), budget],
         ];
         for (const [name, opt, max] of variants) {
-          const r = await runOne(opt, max, board, profile, seed, truth, (p) => space.toConfig(p), sloMs, optimumJ);
+          const r = await runOne(opt, max, board, profile, seed, truth, space, cpuHz, sloMs, optimumJ);
           results.push({ device: `sim:${boardName}`, model, slo: level, optimizer: name, seed, ...r });
         }
       }

@@ -136,3 +136,64 @@ export function explainPassedOver(
   }
   return out;
 }
+
+/** What the confirmation step settled on, and what it re-measured on the way. */
+export interface ConfirmedRecommendation {
+  /** The recommended configuration with its measurements pooled over every window; null = no candidate. */
+  readonly recommendation: { readonly config: TrialRecord['config']; readonly measurement: TrialMeasurement } | null;
+  /** Configurations whose pooled windows broke the margin after a confirming re-measurement. */
+  readonly refuted: readonly TrialRecord['config'][];
+  /** The confirming trials, in order. */
+  readonly confirmations: readonly TrialRecord[];
+}
+
+export interface ConfirmOptions {
+  /** Every trial so far (search, CPU phase, baselines). */
+  readonly trials: readonly TrialRecord[];
+  readonly slo: Slo;
+  readonly margin: number;
+  /** Measure a configuration once more (source 'confirm') and return its trial record. */
+  readonly remeasure: (config: TrialRecord['config']) => Promise<TrialRecord>;
+  /**
+   * Reorder the candidates (which arrive lowest pooled measured energy first), e.g. by the
+   * objective surrogate's denoised energy; absent = measured order.
+   */
+  readonly rank?: (candidates: TrialRecord[]) => TrialRecord[];
+  /** Re-measurements at most (default 5). */
+  readonly maxConfirmations?: number;
+}
+
+/** Re-measurements spent confirming the recommendation, at most, by default. */
+export const MAX_CONFIRMATIONS = 5;
+
+/**
+ * The tuner's recommendation step. Candidates are the configurations whose pooled windows hold the
+ * margin, ranked (by the surrogate where given); the first `maxConfirmations` are re-measured in
+ * turn and the first whose windows, pooled with the new one, still hold the margin wins. A refuted
+ * candidate hands over to the next, not to the fastest (most energy) one. When every confirmation
+ * broke the margin: the cheapest candidate no re-measurement refuted, else the one with the most
+ * latency headroom.
+ */
+export async function confirmRecommendation(o: ConfirmOptions): Promise<ConfirmedRecommendation> {
+  const all = [...o.trials];
+  const keyOf = (c: TrialRecord['config']) => JSON.stringify(c);
+  const ranked = rankCandidates(all, o.slo, o.margin);
+  const candidates = o.rank ? o.rank(ranked) : ranked;
+  const refuted: TrialRecord['config'][] = [];
+  const refutedKeys = new Set<string>();
+  const confirmations: TrialRecord[] = [];
+  for (const cand of candidates.slice(0, o.maxConfirmations ?? MAX_CONFIRMATIONS)) {
+    const rec = await o.remeasure(cand.config);
+    all.push(rec);
+    confirmations.push(rec);
+    const pooled = pooledByConfig(all).get(keyOf(cand.config))?.measurement;
+    if (pooled && meetsWithMargin(pooled, o.slo, o.margin)) return { recommendation: { config: cand.config, measurement: pooled }, refuted, confirmations };
+    refuted.push(cand.config);
+    refutedKeys.add(keyOf(cand.config));
+  }
+  if (candidates.length === 0) return { recommendation: null, refuted, confirmations };
+  const pooled = pooledByConfig(all);
+  const tailOf = (c: TrialRecord) => pooled.get(keyOf(c.config))!.measurement.latencyTailMs;
+  const pick = candidates.find((c) => !refutedKeys.has(keyOf(c.config))) ?? candidates.reduce((x, y) => (tailOf(y) < tailOf(x) ? y : x));
+  return { recommendation: { config: pick.config, measurement: pooled.get(keyOf(pick.config))!.measurement }, refuted, confirmations };
+}

@@ -19,7 +19,7 @@ import { createRng } from '../optimize/rng.ts';
 import { createEncoder } from '../optimize/search-space.ts';
 import { chooseCpuClock } from './cpu-phase.ts';
 import { paretoSet } from './pareto.ts';
-import { explainPassedOver, infeasibleReason, marginLimitMs, meetsWithMargin, pooledByConfig, rankCandidates } from './recommendation.ts';
+import { confirmRecommendation, explainPassedOver, infeasibleReason, MAX_CONFIRMATIONS, marginLimitMs, meetsWithMargin } from './recommendation.ts';
 import { TrialCache } from './trial-cache.ts';
 
 export type TuneOptimizer = 'cbo' | 'random' | 'grid';
@@ -66,9 +66,6 @@ export interface TuneOptions {
 }
 
 const DEFAULT_MARGIN = 0.02;
-/** Re-measurements spent confirming the recommendation, at most. */
-const MAX_CONFIRMATIONS = 5;
-
 function checkOptions(o: TuneOptions, batchSizes: readonly number[]): void {
   if (!(o.slo.latencyMs > 0)) throw badInput(`the SLO must be a positive latency, got ${o.slo.latencyMs} ms`);
   if (!(o.slo.quantile > 0 && o.slo.quantile < 1)) throw badInput(`the SLO quantile must be in (0, 1), got ${o.slo.quantile}`);
@@ -211,31 +208,14 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
   // a refuted candidate hands over to the next cheapest, not to the fastest (most energy) one.
   phase = 'confirm';
   const surrogates = fitSurrogates(space, fixed, trials, seed);
-  const candidates = rankByModel(rankCandidates(trials, slo, margin), space, surrogates);
-  const keyOf = (c: Config) => JSON.stringify(c);
-  let recommendation: TuningRun['recommendation'] = null;
-  const refuted = new Set<string>();
-  for (const cand of candidates.slice(0, MAX_CONFIRMATIONS)) {
-    await measure(cand.config, 'confirm');
-    const pooled = pooledByConfig(trials).get(keyOf(cand.config))!.measurement;
-    if (meetsWithMargin(pooled, slo, margin)) {
-      recommendation = { config: cand.config, measurement: pooled };
-      break;
-    }
-    refuted.add(keyOf(cand.config));
-  }
-  if (!recommendation && candidates.length > 0) {
-    // every confirmation broke the margin: the cheapest candidate no re-measurement refuted (it held
-    // the margin on every window measured), else the one with the most latency headroom
-    const pooled = pooledByConfig(trials);
-    const unrefuted = candidates.find((c) => !refuted.has(keyOf(c.config)));
-    const pick =
-      unrefuted ??
-      candidates.reduce((x, y) =>
-        pooled.get(keyOf(y.config))!.measurement.latencyTailMs < pooled.get(keyOf(x.config))!.measurement.latencyTailMs ? y : x,
-      );
-    recommendation = { config: pick.config, measurement: pooled.get(keyOf(pick.config))!.measurement };
-  }
+  const { recommendation } = await confirmRecommendation({
+    trials,
+    slo,
+    margin,
+    remeasure: (c) => measure(c, 'confirm'),
+    rank: (cands) => rankByModel(cands, space, surrogates),
+    maxConfirmations: MAX_CONFIRMATIONS,
+  });
   const passedOver = recommendation ? explainPassedOver(trials, recommendation, slo, margin, denoisedEnergy(space, surrogates)) : [];
 
   // 5. presets (and the default) at batch 1 and at the recommended batch
@@ -296,7 +276,7 @@ function denoisedEnergy(space: KnobSpace, s: StoredSurrogates | undefined): (c: 
 }
 
 /** Re-rank candidates by the objective surrogate's posterior mean (measured energy outside its space). */
-function rankByModel(cands: TrialRecord[], space: KnobSpace, s: StoredSurrogates | undefined): TrialRecord[] {
+export function rankByModel(cands: TrialRecord[], space: KnobSpace, s: StoredSurrogates | undefined): TrialRecord[] {
   if (!s || cands.length < 2) return cands;
   const model = denoisedEnergy(space, s);
   const score = cands.map((c) => model(c.config) ?? c.measurement.energyPerQueryJ);
