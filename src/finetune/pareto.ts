@@ -1,27 +1,16 @@
-import type { Config } from '../core/config.ts';
-import type { TuningRun } from '../core/tuning-run.ts';
+import { paretoFront as energyLatencyFront } from '../core/pareto.ts';
+import type { ParetoPoint as TunedParetoPoint, TuningRun } from '../core/tuning-run.ts';
 
-export interface ParetoPoint {
-  readonly config: Config;
-  readonly energyPerQueryJ: number;
-  readonly latencyTailMs: number;
-}
+/** A configuration with its measured energy per query and tail latency (the tuner's Pareto point, less what fine-tuning does not use). */
+export type ParetoPoint = Pick<TunedParetoPoint, 'config' | 'energyPerQueryJ' | 'latencyTailMs'>;
 
 /**
- * The energy/tail-latency Pareto front: points no other point beats on both (lower energy and lower
- * latency), sorted by latency ascending (energy descending).
+ * The energy/tail-latency Pareto front of the points with finite figures: points no other point beats
+ * on both (lower energy and lower latency), sorted by latency ascending (energy descending).
  */
 export function paretoFront<P extends ParetoPoint>(points: readonly P[]): P[] {
-  const sorted = [...points].filter((p) => Number.isFinite(p.energyPerQueryJ) && Number.isFinite(p.latencyTailMs)).sort((a, b) => a.latencyTailMs - b.latencyTailMs || a.energyPerQueryJ - b.energyPerQueryJ);
-  const out: P[] = [];
-  let bestE = Number.POSITIVE_INFINITY;
-  for (const p of sorted) {
-    if (p.energyPerQueryJ < bestE) {
-      out.push(p);
-      bestE = p.energyPerQueryJ;
-    }
-  }
-  return out;
+  const finite = points.filter((p) => Number.isFinite(p.energyPerQueryJ) && Number.isFinite(p.latencyTailMs));
+  return energyLatencyFront(finite, (p) => p.energyPerQueryJ, (p) => p.latencyTailMs);
 }
 
 /** The measured Pareto set of a tuning run (valid trials only): the configurations fine-tuning may switch between. */
