@@ -1,4 +1,5 @@
 import type { Config } from '../core/config.ts';
+import { nearestRankQuantile } from '../core/stats.ts';
 import type { Slo } from '../core/tuning-run.ts';
 import type { JobSpec } from './job.ts';
 import { Rng } from './rng.ts';
@@ -181,8 +182,7 @@ export function simulateCoRun(o: SimOptions): SimResult {
 /** Quantile of request latencies (nearest-rank). */
 export function latencyQuantile(requests: readonly SimRequest[], q: number): number {
   if (requests.length === 0) return 0;
-  const xs = requests.map((r) => r.latencyMs).sort((a, b) => a - b);
-  return xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))]!;
+  return nearestRankQuantile(requests.map((r) => r.latencyMs).sort((a, b) => a - b), q);
 }
 
 /** Fraction of requests that met the SLO in force when they arrived. */

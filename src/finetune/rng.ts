@@ -1,16 +1,14 @@
+import { mulberry32 } from '../core/random.ts';
+
 /** Seeded randomness for virtual-time replays (mulberry32 + Box–Muller). */
 export class Rng {
-  private s: number;
+  private readonly uniform: () => number;
   private spare: number | undefined;
   constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
+    this.uniform = mulberry32(seed >>> 0 || 0x9e3779b9);
   }
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.uniform();
   }
   normal(): number {
     if (this.spare !== undefined) {
