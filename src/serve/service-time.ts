@@ -12,6 +12,8 @@
  * Without a baseline, each size's own window is used: its high quantile; for a size never measured,
  * the nearest larger measured size, else the largest smaller one scaled up in proportion.
  */
+import { quantileSorted } from '../core/stats.ts';
+
 export interface ServiceTimeOptions {
   /** Recent samples kept per model (ratios) and per (model, size). */
   readonly window?: number;
@@ -19,14 +21,7 @@ export interface ServiceTimeOptions {
   readonly quantile?: number;
 }
 
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
+const quantile = (values: readonly number[], q: number): number => quantileSorted([...values].sort((a, b) => a - b), q);
 
 type Point = { readonly batch: number; readonly ms: number };
 

@@ -8,6 +8,7 @@ import { type Config, configProblem, type KnobDomains } from '../core/config.ts'
 import type { DeviceDescription } from '../core/device.ts';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
 import type { Slo, TuningRun } from '../core/tuning-run.ts';
+import { readDurationMs, readFrequencyHz } from '../core/units.ts';
 import type { ServingProfile } from './serving-context.ts';
 
 /** A configuration as given: any knob may be left out (the device keeps it; batch defaults later). */
@@ -22,13 +23,11 @@ const KEYS: Record<string, keyof Config> = {
   mem: 'emcHz',
   batch: 'batch',
 };
-const UNITS: Record<string, number> = { hz: 1, khz: 1e3, mhz: 1e6, ghz: 1e9 };
 
 /** Frequency text → Hz: "1300500000", "1300.5MHz", "1.3005 GHz". */
 export function parseFrequency(text: string, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?hz)?\s*$/i.exec(text);
-  if (!m) throw badInput(`${what}: cannot read "${text}" as a frequency`, 'give Hz, or a number with kHz, MHz or GHz, e.g. 918MHz');
-  const hz = Math.round(Number(m[1]) * UNITS[(m[2] ?? 'hz').toLowerCase()]!);
+  const hz = readFrequencyHz(text);
+  if (hz === undefined) throw badInput(`${what}: cannot read "${text}" as a frequency`, 'give Hz, or a number with kHz, MHz or GHz, e.g. 918MHz');
   if (!(hz > 0)) throw badInput(`${what}: frequency must be positive, got "${text}"`);
   return hz;
 }
@@ -59,11 +58,10 @@ const configFile = z
   .object({ cpuHz: hz.optional(), gpuMinHz: hz.optional(), gpuMaxHz: hz.optional(), emcHz: hz.optional(), batch: z.number().int().min(1).optional() })
   .strict();
 
-/** Latency text → ms: "50ms", "0.05s", "50" (ms). */
+/** Latency text → ms: "50ms", "0.05s", "250us", "50" (ms). */
 export function parseLatencyMs(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/i.exec(text);
-  const v = m ? Number(m[1]) * ((m[2] ?? 'ms').toLowerCase() === 's' ? 1000 : 1) : Number.NaN;
-  if (!(v > 0)) throw badInput(`--slo: cannot read "${text}" as a latency`, 'e.g. --slo 50ms or --slo 0.2s');
+  const v = readDurationMs(text) ?? Number.NaN;
+  if (!(v > 0) || !Number.isFinite(v)) throw badInput(`--slo: cannot read "${text}" as a latency`, 'e.g. --slo 50ms or --slo 0.2s');
   return v;
 }
 
