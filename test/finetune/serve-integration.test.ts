@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BatchResult, InferenceBackend, ModelMetadata, Tensor } from '../../src/core/inference.ts';
 import { finetuneServePlugin } from '../../src/finetune/serving.ts';
 import { createServer } from '../../src/serve/server.ts';
+import { adminCall } from '../fixtures/admin.ts';
 
 /** A backend serving "efficientnet-b0" with a fixed 3 ms batch. */
 class Backend implements InferenceBackend {
@@ -40,14 +41,7 @@ async function start(db: string): Promise<{ app: FastifyInstance; url: string }>
   return { app, url };
 }
 
-const call = async (url: string, method: string, path: string, body?: unknown) => {
-  const r = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-};
+const call = (url: string, method: string, path: string, body?: unknown) => adminCall(url, TOKEN, method, path, body);
 
 describe('fine-tuning inside the inference server (sim board)', () => {
   it('runs a gate job between batches, follows PUT /v1/slo, and keeps queued jobs across a restart', async () => {

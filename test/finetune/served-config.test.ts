@@ -14,6 +14,7 @@ import { createSimDevice } from '../../src/device/sim/index.ts';
 import { finetuneServePlugin } from '../../src/finetune/serving.ts';
 import { openBackend } from '../../src/serve/open-backend.ts';
 import { type ServeSession, startServing } from '../../src/serve/serve-session.ts';
+import { adminCall } from '../fixtures/admin.ts';
 
 const TOKEN = 'served-config-token';
 const MODEL = 'efficientnet-b0';
@@ -62,14 +63,7 @@ async function start(opts: { batch: number; clocks?: FrequencyConfig; sloMs: num
   return { session, batches, before, twin };
 }
 
-const admin = async (url: string, method: string, path: string, body?: unknown) => {
-  const r = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-};
+const admin = (url: string, method: string, path: string, body?: unknown) => adminCall(url, TOKEN, method, path, body);
 
 const infer = (url: string) =>
   fetch(`${url}/v2/models/${MODEL}/infer`, {
