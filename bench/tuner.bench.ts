@@ -319,6 +319,8 @@ for (const t of timing)
 lines.push('');
 lines.push(`Load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
 lines.push('');
+for (const r of results.filter((x) => x.finalInfeasible))
+  lines.push(`Infeasible final: ${r.device} ${r.model} ${r.slo} ${r.optimizer} seed ${r.seed}: ${r.finalKey} (cpu|gpu min|gpu max|emc|batch)`);
 lines.push(`${results.length} runs in ${seconds.toFixed(0)} s (${quick ? 'quick' : 'full'}, ${seeds} seeds).`);
 process.stdout.write(`${lines.join('\n')}\n`);
 
@@ -338,6 +340,8 @@ writeFileSync(
     timing,
     scenarios,
     // compact (under biome's 1 MiB): curves to 3 significant digits, per-suggestion times left out (summarised in `timing`)
-    runs: results.map(({ suggestMs: _omit, ...r }) => ({ ...r, bestSoFarJ: r.bestSoFarJ.map((v) => (v === null ? null : +v.toPrecision(3))) })),
+    // the recommended configuration only where it is infeasible (every run's would take the file over 1 MiB)
+    infeasibleFinals: results.filter((r) => r.finalInfeasible).map((r) => ({ device: r.device, model: r.model, slo: r.slo, optimizer: r.optimizer, seed: r.seed, config: r.finalKey })),
+    runs: results.map(({ suggestMs: _omit, finalKey: _key, ...r }) => ({ ...r, bestSoFarJ: r.bestSoFarJ.map((v) => (v === null ? null : +v.toPrecision(3))) })),
   })}\n`,
 );
