@@ -97,15 +97,29 @@ export interface ParetoPoint {
   readonly trial: number;
 }
 
-/** A fitted Gaussian process as stored (inputs in [0,1]^dims; see optimize/gp.ts). */
+/** Fitted GP hyperparameters in natural units (inputs in [0,1], outputs standardised). */
+export interface GpHyperparameters {
+  readonly lengthscales: readonly number[];
+  readonly signalVariance: number;
+  readonly noiseVariance: number;
+}
+
+/**
+ * A fitted Gaussian process as stored: everything needed to rebuild it and predict without refitting
+ * (JSON-serialisable; optimize/gp.ts builds and reads it).
+ */
 export interface StoredGp {
   readonly dims: number;
+  /** n×d inputs in [0,1]^dims, row-major. */
   readonly x: readonly number[];
+  /** Raw (unstandardised) outputs. */
   readonly y: readonly number[];
+  /** Known per-observation noise variances in raw output units (optional). */
   readonly yNoiseVar?: readonly number[];
   readonly yMean: number;
   readonly yStd: number;
-  readonly hyper: { readonly lengthscales: readonly number[]; readonly signalVariance: number; readonly noiseVariance: number };
+  readonly hyper: GpHyperparameters;
+  /** Negative log posterior at the fit (lower is better). */
   readonly nlp: number;
 }
 

@@ -7,33 +7,15 @@ import { matern52, matern52LengthscaleFactor, scaledSqDist } from './kernel.ts';
 import { lbfgs } from './lbfgs.ts';
 import { choleskyInverse, choleskyLogDet, choleskySolve, type CholeskyResult, lowerInverse, stableCholesky } from './linalg.ts';
 import { DEFAULT_PRIORS, type GpPriors, negLogPrior } from './prior.ts';
+import type { GpHyperparameters, StoredGp } from '../core/tuning-run.ts';
 import type { Rng } from './rng.ts';
 
 /** Noise-variance floor (standardised units), so the kernel matrix stays well conditioned. */
 const NOISE_FLOOR = 1e-6;
 
-/** Fitted hyperparameters in natural units (inputs in [0,1], outputs standardised). */
-export interface GpHyperparameters {
-  readonly lengthscales: readonly number[];
-  readonly signalVariance: number;
-  readonly noiseVariance: number;
-}
-
-/** Everything needed to rebuild a fitted GP and predict without refitting (JSON-serialisable). */
-export interface GpState {
-  readonly dims: number;
-  /** n×d inputs, row-major. */
-  readonly x: readonly number[];
-  /** Raw (unstandardised) outputs. */
-  readonly y: readonly number[];
-  /** Known per-observation noise variances in raw output units (optional). */
-  readonly yNoiseVar?: readonly number[];
-  readonly yMean: number;
-  readonly yStd: number;
-  readonly hyper: GpHyperparameters;
-  /** Negative log posterior at the fit (lower is better). */
-  readonly nlp: number;
-}
+/** Hyperparameters and the JSON-serialisable state of a fitted GP: the stored form is the state. */
+export type { GpHyperparameters } from '../core/tuning-run.ts';
+export type GpState = StoredGp;
 
 export interface GpPrediction {
   /** Posterior mean, raw output units. */
