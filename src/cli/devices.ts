@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import type { DeviceReport, Inventory } from '../device/inventory.ts';
 import { inventory } from '../device/inventory.ts';
-import { action } from './run-action.ts';
+import { action } from './support/run-action.ts';
 
 const mhz = (hz: number) => (hz >= 1e9 ? `${(hz / 1e9).toFixed(hz % 1e7 === 0 ? 2 : 4)} GHz` : `${(hz / 1e6).toFixed(hz % 1e6 === 0 ? 0 : 2)} MHz`);
 

@@ -7,8 +7,8 @@ import { FinetuneAdminClient } from '../finetune/admin-client.ts';
 import type { Job } from '../finetune/job.ts';
 import { JOB_KINDS } from '../finetune/job.ts';
 import { runTwinReplay } from '../finetune/twin-replay.ts';
-import { parsePositiveInt } from './positive-int.ts';
-import { action } from './run-action.ts';
+import { parsePositiveInt } from './support/positive-int.ts';
+import { action } from './support/run-action.ts';
 
 interface ConnOpts {
   url: string;

@@ -7,7 +7,7 @@ import { readFrequencyHz } from '../core/units.ts';
 import type { DType } from '../core/workload-profile.ts';
 import { BOARDS, computeLandscape, evaluateConfig, landscapeCsv, landscapeSize, loadBoard, writeLandscapeCsv } from '../device/sim/index.ts';
 import { modelProfile } from '../workload/model-source.ts';
-import { action } from './run-action.ts';
+import { action } from './support/run-action.ts';
 
 /** A frequency in Hz, or with a unit: 2201600000, 2201.6MHz, 2.2016GHz, 652800kHz. */
 export function parseHz(v: string): number {

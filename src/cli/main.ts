@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { commands } from './commands.ts';
-import { reportError } from './run-action.ts';
+import { reportError } from './support/run-action.ts';
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -5,7 +5,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { DType } from '../core/workload-profile.ts';
 import { ZOO_MODELS, buildModelFile, formatAnalysis, formatZooList, inspectModel } from '../model/index.ts';
 import { bytes, si } from '../model/format.ts';
-import { action } from './run-action.ts';
+import { action } from './support/run-action.ts';
 
 const positiveInt = (what: string) => (v: string): number => {
   const n = Number(v);

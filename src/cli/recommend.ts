@@ -9,7 +9,7 @@ import { defaultDbPath } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
 import { recommendForSlo, type SloAnswer } from '../tune/recommend-for-slo.ts';
 import { parseLatencyMs, parseQuantile } from '../tune/slo.ts';
-import { action } from './run-action.ts';
+import { action } from './support/run-action.ts';
 
 interface RecommendCliOptions {
   profile: string;

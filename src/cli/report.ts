@@ -4,7 +4,7 @@ import pc from 'picocolors';
 import { headline } from '../report/summary.ts';
 import { loadReportInputs } from '../report/load-inputs.ts';
 import { renderReport, writeReport } from '../report/write-report.ts';
-import { action, verbose } from './run-action.ts';
+import { action, verbose } from './support/run-action.ts';
 
 const collect = (v: string, acc: string[] = []): string[] => [...acc, v];
 const scale = (v: string): number => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { restoreFromSnapshotFiles } from '../device/safety/restore-file.ts';
 import { stateDir } from '../device/safety/snapshot-file.ts';
-import { action } from './run-action.ts';
+import { action } from './support/run-action.ts';
 
 export function register(program: Command): void {
   program

@@ -15,9 +15,9 @@ import { shutdownOnSignals, startServing } from '../serve/serve-session.ts';
 import { checkConfig, type LoadedProfile, loadConfigOption, loadProfileFile, type PartialConfig, profileFromRun, resolveSlo } from '../serve/serving-config.ts';
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
-import { openDeviceFromOptions } from './device-options.ts';
-import { parsePositiveInt } from './positive-int.ts';
-import { action } from './run-action.ts';
+import { openDeviceFromOptions } from './support/device-options.ts';
+import { parsePositiveInt } from './support/positive-int.ts';
+import { action } from './support/run-action.ts';
 
 interface ServeCliOptions {
   profile?: string;

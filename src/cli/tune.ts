@@ -15,7 +15,7 @@ import { parseLatencyMs, parseQuantile } from '../tune/slo.ts';
 import { runTuningSession } from '../tune/tuning-session.ts';
 import type { TuneOptimizer, TuneProgress } from '../tune/tune.ts';
 import { parseBatchSizes } from './landscape.ts';
-import { action } from './run-action.ts';
+import { action } from './support/run-action.ts';
 
 interface TuneCliOptions extends Record<string, unknown> {
   device: string;

@@ -5,8 +5,8 @@ import { PolyThrottleError, badInput } from '../core/errors.ts';
 import type { DType } from '../core/workload-profile.ts';
 import { addWorkloadFlags, workloadFromFlags, workloadSettings } from '../measure/open-trial-runner.ts';
 import { probeWorkload, type ProbeResult } from '../workload/probe.ts';
-import { parsePositiveInt } from './positive-int.ts';
-import { action } from './run-action.ts';
+import { parsePositiveInt } from './support/positive-int.ts';
+import { action } from './support/run-action.ts';
 
 interface WorkloadCliOptions extends Record<string, unknown> {
   model: string;

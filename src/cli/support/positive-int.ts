@@ -1,4 +1,4 @@
-import { badInput } from '../core/errors.ts';
+import { badInput } from '../../core/errors.ts';
 
 /** A flag's value as a positive integer, or a BAD_INPUT error that names the flag and the text. */
 export function parsePositiveInt(text: string, flag: string): number {

@@ -1,5 +1,5 @@
 import pc from 'picocolors';
-import { isPolyThrottleError } from '../core/errors.ts';
+import { isPolyThrottleError } from '../../core/errors.ts';
 
 /** True when the user asked for stack traces (`--verbose` anywhere on the command line). */
 export const verbose = (): boolean => process.argv.includes('--verbose') || process.argv.includes('-v');

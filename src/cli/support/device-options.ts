@@ -1,5 +1,5 @@
-import type { Device } from '../core/device.ts';
-import { openDevice } from '../device/open.ts';
+import type { Device } from '../../core/device.ts';
+import { openDevice } from '../../device/open.ts';
 
 /** Options shared by every command that opens a device. */
 export interface DeviceCliOptions {
