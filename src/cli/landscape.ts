@@ -7,6 +7,8 @@ import { readFrequencyHz } from '../core/units.ts';
 import type { DType } from '../core/workload-profile.ts';
 import { BOARDS, computeLandscape, evaluateConfig, landscapeCsv, landscapeSize, loadBoard, writeLandscapeCsv } from '../device/sim/index.ts';
 import { modelProfile } from '../workload/model-source.ts';
+import { addWorkloadFlags, openTrialRunner, workloadFromFlags } from '../measure/open-trial-runner.ts';
+import { measureLandscape } from '../measure/measured-landscape.ts';
 import { action } from './support/run-action.ts';
 
 /** A frequency in Hz, or with a unit: 2201600000, 2201.6MHz, 2.2016GHz, 652800kHz. */
@@ -49,13 +51,16 @@ interface LandscapeCliOptions {
   dtype?: DType;
   seq?: number;
   out?: string;
+  /** Set (with the runner's flags) when the grid is measured rather than computed. */
+  workload?: string;
+  [flag: string]: unknown;
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('landscape')
     .description('export the whole configuration grid of a simulated board (energy/query, p50/tail latency, power) as CSV')
-    .option('--device <spec>', `a simulated board: ${BOARDS.map((b) => `sim:${b}`).join(' | ')}`, 'sim:orin-agx')
+    .option('--device <spec>', `a simulated board (${BOARDS.map((b) => `sim:${b}`).join(' | ')}), or with --workload a real device (jetson | nvidia | linux-cpu | auto)`, 'sim:orin-agx')
     .requiredOption('--model <name|file.onnx>', 'a zoo model (see `models list`) or an .onnx file')
     .option('--batch-sizes <list>', 'batch sizes, comma-separated', parseBatchSizes, [...DEFAULT_BATCH_SIZES])
     .option('--cpu-hz <freq>', 'fixed CPU clock (a table value, e.g. 2201600000 or 2201.6MHz; default: the boot power mode clock, the maximum in MAXN)', parseHz)
@@ -70,10 +75,13 @@ export function register(program: Command): void {
     }, 1)
     .addOption(new Option('--dtype <dtype>', 'precision of a zoo model (default: the zoo default, fp32)').choices(['fp32', 'fp16']))
     .option('--seq <L>', 'sequence length of the BERT models', positive('--seq'))
-    .option('--out <file>', 'write the CSV here (default: standard output)')
+    .option('--out <file>', 'write the CSV here (default: standard output)');
+  addWorkloadFlags(cmd);
+  cmd
     .addHelpText(
       'after',
-      '\nExample:\n  polythrottle landscape --device sim:tx2 --model efficientnet-b7 --out grid.csv\n' +
+      '\nExamples:\n  polythrottle landscape --device sim:tx2 --model efficientnet-b7 --out grid.csv\n' +
+        '  polythrottle landscape --device jetson --model resnet-50 --workload onnx --out measured.csv   # measures every configuration\n' +
         'Columns: device, model, cpu_hz, gpu_min_hz, gpu_max_hz, emc_hz, batch, latency_p50_ms, latency_p99_ms\n' +
         '(named after --slo-quantile), energy_per_query_j, power_w, throughput_qps.',
     )
@@ -81,8 +89,12 @@ export function register(program: Command): void {
 }
 
 async function runLandscape(o: LandscapeCliOptions): Promise<void> {
+  if (o.workload !== undefined) return runMeasuredLandscape(o);
   if (!o.device.startsWith('sim:'))
-    throw badInput(`landscape computes the grid on the device twin; '${o.device}' is not a simulated board`, `use --device ${BOARDS.map((b) => `sim:${b}`).join(' | ')}`);
+    throw badInput(
+      `landscape computes the grid on the device twin; '${o.device}' is not a simulated board`,
+      `use --device ${BOARDS.map((b) => `sim:${b}`).join(' | ')}, or measure the grid on the device with --workload onnx|http|command`,
+    );
   if (o.cpu && o.cpuHz !== undefined) throw badInput('give --cpu-hz or --cpu all, not both');
   if (o.seq !== undefined && !Number.isInteger(o.seq)) throw badInput('--seq must be a whole number of tokens');
   const board = loadBoard(o.device);
@@ -122,4 +134,48 @@ async function runLandscape(o: LandscapeCliOptions): Promise<void> {
       `lowest energy/query: ${best.energy_per_query_j.toPrecision(4)} J at ${cfg} (${q} ${best.latency_p99_ms.toPrecision(4)} ms)\n` +
       `all clocks at maximum, batch ${best.batch}: ${dflt.energyPerQueryJ.toPrecision(4)} J (${q} ${dflt.latencyTailMs.toPrecision(4)} ms)\n`,
   );
+}
+
+/** `--workload …`: measure every configuration through a workload runner (real device, or the twin in real time). */
+async function runMeasuredLandscape(o: LandscapeCliOptions): Promise<void> {
+  if (o.cpu && o.cpuHz !== undefined) throw badInput('give --cpu-hz or --cpu all, not both');
+  if (o.noise !== 0) throw badInput('--noise sets the twin\'s computed noise; a measured landscape has real noise', 'drop --noise');
+  const w = workloadFromFlags(o);
+  const runner = await openTrialRunner({
+    device: o.device,
+    model: o.model,
+    ...(o.seq === undefined ? {} : { seq: o.seq }),
+    ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
+    ...(w.workload === undefined ? {} : { workload: w.workload }),
+    workloadOptions: w.workloadOptions,
+    trial: w.trial,
+    seed: o.seed,
+  });
+  const bar = process.stderr.isTTY ? new SingleBar({ format: 'landscape [{bar}] {value}/{total} configurations measured', hideCursor: true }) : null;
+  const t0 = performance.now();
+  try {
+    const l = await measureLandscape({
+      runner,
+      model: o.model,
+      batchSizes: o.batchSizes,
+      ...(o.cpuHz !== undefined ? { cpu: o.cpuHz } : o.cpu ? { cpu: 'all' as const } : {}),
+      quantile: o.sloQuantile,
+      ...(o.rate !== undefined ? { rateRps: o.rate } : {}),
+      trial: w.trial,
+      onRow: (_row, done, total) => {
+        if (done === 1) bar?.start(total, 0);
+        bar?.update(done);
+        if (!bar && (done === total || done % 25 === 0)) process.stderr.write(`measured ${done}/${total} configurations\n`);
+      },
+    });
+    bar?.stop();
+    if (o.out) writeLandscapeCsv(o.out, l);
+    else process.stdout.write(landscapeCsv(l));
+    const seconds = (performance.now() - t0) / 1000;
+    process.stderr.write(`${l.rows.length} configurations of ${o.model} measured on ${l.device} in ${seconds.toFixed(1)} s${o.out ? ` → ${o.out}` : ''}\n`);
+    for (const bad of l.invalid) process.stderr.write(`not measured: ${formatConfig(bad.config)}: ${bad.reason}\n`);
+  } finally {
+    bar?.stop();
+    await runner.close();
+  }
 }
