@@ -7,7 +7,7 @@ import { readFrequencyHz } from '../core/units.ts';
 import type { DType } from '../core/workload-profile.ts';
 import { BOARDS, computeLandscape, evaluateConfig, landscapeCsv, landscapeSize, loadBoard, writeLandscapeCsv } from '../device/sim/index.ts';
 import { modelProfile } from '../workload/model-source.ts';
-import { addWorkloadFlags, openTrialRunner, workloadFromFlags } from '../measure/open-trial-runner.ts';
+import { addWorkloadFlags, openTrialRunnerFromFlags, workloadFromFlags } from '../measure/open-trial-runner.ts';
 import { measureLandscape } from '../measure/measured-landscape.ts';
 import { action } from './support/run-action.ts';
 
@@ -141,16 +141,8 @@ async function runMeasuredLandscape(o: LandscapeCliOptions): Promise<void> {
   if (o.cpu && o.cpuHz !== undefined) throw badInput('give --cpu-hz or --cpu all, not both');
   if (o.noise !== 0) throw badInput('--noise sets the twin\'s computed noise; a measured landscape has real noise', 'drop --noise');
   const w = workloadFromFlags(o);
-  const runner = await openTrialRunner({
-    device: o.device,
-    model: o.model,
-    ...(o.seq === undefined ? {} : { seq: o.seq }),
-    ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
-    ...(w.workload === undefined ? {} : { workload: w.workload }),
-    workloadOptions: w.workloadOptions,
-    trial: w.trial,
-    seed: o.seed,
-  });
+  // a measured grid has real noise: the twin's computed noise (checked above to be 0) is not passed on
+  const runner = await openTrialRunnerFromFlags(o.device, o.model, { ...o, noise: undefined });
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'landscape [{bar}] {value}/{total} configurations measured', hideCursor: true }) : null;
   const t0 = performance.now();
   try {

@@ -8,7 +8,7 @@ import type { TrialRunner } from '../core/measurement.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import type { DType } from '../core/workload-profile.ts';
 import { DEFAULT_SIM_SPEC, detectDevice } from '../device/open.ts';
-import { addWorkloadFlags, openTrialRunner, workloadFromFlags } from '../measure/open-trial-runner.ts';
+import { addWorkloadFlags, openTrialRunnerFromFlags, workloadFromFlags } from '../measure/open-trial-runner.ts';
 import { defaultDbPath } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
 import { parseLatencyMs, parseQuantile } from '../tune/slo.ts';
@@ -103,18 +103,8 @@ async function runTune(o: TuneCliOptions): Promise<void> {
     if (!o.json) process.stderr.write(`${s}\n`);
   };
   if (note) log(pc.dim(note));
-  const w = workloadFromFlags(o);
-  const runner: TrialRunner = await openTrialRunner({
-    device: spec,
-    model: o.model,
-    ...(o.seq === undefined ? {} : { seq: o.seq }),
-    ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
-    ...(w.workload === undefined ? {} : { workload: w.workload }),
-    workloadOptions: w.workloadOptions,
-    trial: w.trial,
-    ...(o.noise === undefined ? {} : { noise: o.noise }),
-    seed: o.seed,
-  });
+  const w = workloadFromFlags(o); // validated again inside; kept for what the store records
+  const runner: TrialRunner = await openTrialRunnerFromFlags(spec, o.model, o);
   const store = new TuningStore(o.db ?? defaultDbPath());
   const bar = o.json ? null : progressBar(o.budget);
   try {

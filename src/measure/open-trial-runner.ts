@@ -245,6 +245,29 @@ export const WORKLOAD_FLAGS: readonly FlagSpec[] = [...RUNNER_FLAGS, ...TRIAL_FL
  * Adds the shared flags to a commander Command (or anything with the same `option` method);
  * `{ trial: false }` adds the runner's flags only.
  */
+/**
+ * The trial runner a command's parsed flags describe (`tune`, `landscape --workload`): the model
+ * options, the shared workload/runner flags (see `addWorkloadFlags`), the twin's noise and the seed.
+ */
+export function openTrialRunnerFromFlags(
+  device: string,
+  model: string,
+  flags: Readonly<Record<string, unknown>> & { readonly seq?: number; readonly dtype?: DType; readonly noise?: number; readonly seed?: number },
+): Promise<TrialRunner> {
+  const w = workloadFromFlags(flags);
+  return openTrialRunner({
+    device,
+    model,
+    ...(flags.seq === undefined ? {} : { seq: flags.seq }),
+    ...(flags.dtype === undefined ? {} : { dtype: flags.dtype }),
+    ...(w.workload === undefined ? {} : { workload: w.workload }),
+    workloadOptions: w.workloadOptions,
+    trial: w.trial,
+    ...(flags.noise === undefined ? {} : { noise: flags.noise }),
+    ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+  });
+}
+
 export function addWorkloadFlags<C extends { option(flags: string, description: string): C }>(cmd: C, o: { trial?: boolean } = {}): C {
   for (const f of o.trial === false ? RUNNER_FLAGS : WORKLOAD_FLAGS) cmd.option(f.flags, f.description);
   return cmd;
