@@ -16,7 +16,7 @@ import { loadBoard } from '../src/device/sim/board-spec.ts';
 import { evaluateConfig } from '../src/device/sim/evaluate.ts';
 import type { FeatureSet } from '../src/finetune/features.ts';
 import { InterferencePredictor } from '../src/finetune/predictor.ts';
-import { Rng } from '../src/finetune/rng.ts';
+import { createRandom } from '../src/numerics/random.ts';
 import { profileCoRuns, type ProfilingWorkload } from '../src/finetune/sim-environment.ts';
 import { TWIN_PROFILING, twinCosts } from '../src/finetune/twin-costs.ts';
 import { cachedZooProfile, runTwinReplay, type TwinReplay } from '../src/finetune/twin-replay.ts';
@@ -189,7 +189,7 @@ for (const board of BOARDS) {
   const spec = loadBoard(board);
   const costs = twinCosts(spec, cachedZooProfile, 'efficientnet-b0');
   for (const fs of ['paper', 'roofline'] as const) {
-    const rng = new Rng(2026);
+    const rng = createRandom(2026, 'mulberry32');
     let ape = 0;
     let apeOn = 0;
     let n = 0;

@@ -19,6 +19,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { type Config, configKey } from '../src/core/config.ts';
+import { SLO_MARGINS } from '../src/core/slo.ts';
 import type { TrialRecord } from '../src/core/tuning-run.ts';
 import type { WorkloadProfile } from '../src/core/workload-profile.ts';
 import { type BoardSpec, computeLandscape, createSimTrialRunner, loadBoard } from '../src/device/sim/index.ts';
@@ -49,7 +50,7 @@ const models = list('--models', quick ? ['efficientnet-b0', 'bert-base'] : ['eff
 const gridScoring = args.includes('--grid-scoring') ? (args[args.indexOf('--grid-scoring') + 1] as 'plain' | 'fast') : 'fast';
 if (gridScoring !== 'plain' && gridScoring !== 'fast') throw new Error('--grid-scoring must be plain or fast');
 const SLO_LEVELS = { tight: 1.5, medium: 3, loose: 6 } as const;
-const MARGIN = 0.02;
+const MARGIN = SLO_MARGINS.recommendation;
 const BATCHES = [1, 2, 4, 8, 16];
 /** Virtual seconds one twin trial stands for (settle + 3 windows of 10 s), for the overhead ratio. */
 const TRIAL_S = 32;

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { badInput } from '../core/errors.ts';
 import { readDurationMs } from '../core/units.ts';
+import { parseLatencyMs, parseQuantile, parseSlo } from '../core/slo.ts';
 import { FinetuneAdminClient } from '../finetune/admin-client.ts';
 import type { Job } from '../finetune/job.ts';
 import { JOB_KINDS } from '../finetune/job.ts';
@@ -127,14 +128,13 @@ export function register(program: Command): void {
           if (!m) throw badInput(`replay runs on the device twin: --device sim:<board>, got ${o.device}`);
           const rate = Number(o.rate);
           const durationS = Number(o.duration);
-          const q = Number(o.quantile);
+          const q = parseQuantile(o.quantile);
           if (!(rate > 0)) throw badInput(`--rate must be > 0, got ${o.rate}`);
           if (!(durationS > 0)) throw badInput(`--duration must be > 0 seconds, got ${o.duration}`);
-          if (!(q > 0 && q < 1)) throw badInput(`--quantile must be in (0, 1), got ${o.quantile}`);
           const changes = (o.sloChange ?? ['30s:700ms']).map((c) => {
             const [at, lat] = c.split(':');
             if (!at || !lat) throw badInput(`--slo-change must look like 30s:700ms, got ${c}`);
-            return { atMs: msOption('--slo-change time', at), slo: { latencyMs: msOption('--slo-change latency', lat), quantile: q } };
+            return { atMs: msOption('--slo-change time', at), slo: { latencyMs: parseLatencyMs(lat), quantile: q } };
           });
           const ftModel = o.finetuneModel ?? o.model;
           process.stderr.write(pc.dim(`replaying ${durationS} s at ${rate} req/s on ${o.device} (virtual time)…\n`));
@@ -143,7 +143,7 @@ export function register(program: Command): void {
             model: o.model,
             rateRps: rate,
             durationMs: durationS * 1000,
-            slo: { latencyMs: msOption('--slo', o.slo), quantile: q },
+            slo: parseSlo(o.slo, q),
             sloChanges: changes,
             submissions: Array.from({ length: o.jobs }, (_, i) => ({
               atMs: 0,

@@ -8,7 +8,7 @@ import type { TuningRun } from '../core/tuning-run.ts';
 import { defaultDbPath } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
 import { recommendForSlo, type SloAnswer } from '../tune/recommend-for-slo.ts';
-import { parseLatencyMs, parseQuantile } from '../tune/slo.ts';
+import { parseLatencyMs, parseQuantile } from '../core/slo.ts';
 import { action } from './support/run-action.ts';
 
 interface RecommendCliOptions {

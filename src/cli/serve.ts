@@ -7,6 +7,7 @@ import pc from 'picocolors';
 import type { Config } from '../core/config.ts';
 import { formatConfig } from '../core/config.ts';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
+import { SLO_MARGINS } from '../core/slo.ts';
 import { guardDevice } from '../device/safety/guard.ts';
 import { loadFinetuneConfig } from '../finetune/config-file.ts';
 import { finetuneServePlugin } from '../finetune/serving.ts';
@@ -84,7 +85,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
   const base = loaded?.profile.config;
   const batch = o.batch !== undefined ? parsePositiveInt(o.batch, '--batch') : (manual.batch ?? base?.batch ?? 1);
   const config: Config = { ...base, ...manual, batch };
-  const slo = resolveSlo(o.slo, o.quantile === undefined ? undefined : Number(o.quantile), loaded?.profile);
+  const slo = resolveSlo(o.slo, o.quantile, loaded?.profile);
   const margin = Number(o.margin);
   if (!(margin >= 0 && margin < 1)) throw badInput(`--margin must be in [0, 1), got "${o.margin}"`);
   const kind = (o.backend ?? (o.device.startsWith('sim:') ? 'sim' : 'onnx')) as BackendKind;
@@ -211,7 +212,7 @@ export function register(program: Command): void {
     .option('--admin-token <token>', 'bearer token of the /v1 admin API (env POLYTHROTTLE_ADMIN_TOKEN; generated and printed if absent)')
     .option('--max-queue <rows>', 'most rows waiting per model before 503', '1024')
     .option('--body-limit <size>', 'largest request body', '8MiB')
-    .option('--margin <share>', 'share of the SLO kept as safety margin', '0.1')
+    .option('--margin <share>', 'share of the SLO kept as safety margin', String(SLO_MARGINS.serving))
     .option('--max-queue-delay <ms>', 'cap on the queue delay derived from the SLO')
     .option('--finetune', 'accept fine-tuning jobs (admin API /v1/finetune/…; see `polythrottle finetune`)')
     .option('--finetune-config <file>', 'fine-tuning configuration (JSON: db, commands); implies --finetune')

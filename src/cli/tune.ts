@@ -11,7 +11,7 @@ import { DEFAULT_SIM_SPEC, detectDevice } from '../device/open.ts';
 import { addWorkloadFlags, openTrialRunnerFromFlags, workloadFromFlags } from '../measure/open-trial-runner.ts';
 import { defaultDbPath } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
-import { parseLatencyMs, parseQuantile } from '../tune/slo.ts';
+import { parseLatencyMs, parseQuantile, SLO_MARGINS } from '../core/slo.ts';
 import { runTuningSession } from '../tune/tuning-session.ts';
 import type { TuneOptimizer, TuneProgress } from '../tune/tune.ts';
 import { parseBatchSizes } from './landscape.ts';
@@ -66,7 +66,7 @@ export function register(program: Command): void {
     .option('--noise <sd>', 'twin only: relative measurement noise (default 0.03)', num('--noise', (n) => n >= 0 && n < 1, 'in [0, 1)'))
     .option('--batch-sizes <list>', 'batch sizes to search, comma-separated', parseBatchSizes, [...DEFAULT_BATCH_SIZES])
     .option('--joint', 'search the CPU clock together with the other knobs instead of first, on its own')
-    .option('--margin <fraction>', 'the recommendation must measure at most SLO × (1 − margin)', num('--margin', (n) => n >= 0 && n < 0.5, 'in [0, 0.5)'), 0.02)
+    .option('--margin <fraction>', 'the recommendation must measure at most SLO × (1 − margin)', num('--margin', (n) => n >= 0 && n < 0.5, 'in [0, 0.5)'), SLO_MARGINS.recommendation)
     .addOption(new Option('--optimizer <name>', 'search strategy').choices(['cbo', 'random', 'grid']).default('cbo'))
     .option('--no-baselines', 'skip measuring the default and the power-mode presets')
     .addOption(new Option('--dtype <dtype>', 'precision of a zoo model').choices(['fp32', 'fp16']))

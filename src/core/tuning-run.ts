@@ -1,12 +1,7 @@
 import type { Config, KnobName } from './config.ts';
 import type { DeviceDescription } from './device.ts';
 import type { TrialMeasurement } from './measurement.ts';
-
-/** The latency objective: request latency at `quantile` must stay at or below `latencyMs`. */
-export interface Slo {
-  readonly latencyMs: number;
-  readonly quantile: number;
-}
+import type { Slo } from './slo.ts';
 
 /** Who proposed a trial. */
 export type TrialSource = 'initial' | 'bo' | 'random' | 'grid' | 'exhaustive' | 'baseline' | 'cpu-phase' | 'confirm';

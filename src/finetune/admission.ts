@@ -1,5 +1,5 @@
 import { type Config, configKey } from '../core/config.ts';
-import type { Slo } from '../core/tuning-run.ts';
+import type { Slo } from '../core/slo.ts';
 import type { InterferenceFeatures } from './features.ts';
 import type { LatencyPrediction, LatencyPredictor } from './predictor.ts';
 

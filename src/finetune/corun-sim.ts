@@ -1,8 +1,8 @@
 import type { Config } from '../core/config.ts';
-import { nearestRankQuantile } from '../core/stats.ts';
-import type { Slo } from '../core/tuning-run.ts';
+import { nearestRankQuantile } from '../numerics/stats.ts';
+import type { Slo } from '../core/slo.ts';
 import type { JobSpec } from './job.ts';
-import { Rng } from './rng.ts';
+import { createRandom } from '../numerics/random.ts';
 import type { FinetuneScheduler } from './scheduler.ts';
 
 /** Noise-free costs of work on the device at a configuration (the twin, in replays). */
@@ -82,7 +82,7 @@ export interface SimOptions {
  * preemptible: a batch that becomes ready during a step waits for it.
  */
 export function simulateCoRun(o: SimOptions): SimResult {
-  const rng = new Rng(o.seed);
+  const rng = createRandom(o.seed, 'mulberry32');
   const sched = o.scheduler;
   const arrivals = o.arrivalsMs;
   const changes = [...(o.sloChanges ?? [])].sort((a, b) => a.atMs - b.atMs);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Config, configKey } from '../core/config.ts';
-import type { Slo } from '../core/tuning-run.ts';
+import type { Slo } from '../core/slo.ts';
 import { type Admission, decideAdmission, type InferenceBaseline } from './admission.ts';
 import type { InterferenceFeatures } from './features.ts';
 import { isTerminal, JOB_KINDS, type Job, type JobSpec } from './job.ts';

@@ -6,7 +6,8 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { type Config, configKey, formatConfig } from '../core/config.ts';
-import type { Slo, TuningRun } from '../core/tuning-run.ts';
+import type { TuningRun } from '../core/tuning-run.ts';
+import type { Slo } from '../core/slo.ts';
 import type { WorkloadProfile } from '../core/workload-profile.ts';
 import type { ServingContext } from '../serve/serving-context.ts';
 import { recommendForSlo } from '../tune/recommend-for-slo.ts';

@@ -1,11 +1,11 @@
 import { type Config, configKey } from '../core/config.ts';
-import type { Slo } from '../core/tuning-run.ts';
+import type { Slo } from '../core/slo.ts';
 import type { WorkloadProfile } from '../core/workload-profile.ts';
 import type { InferenceBaseline } from './admission.ts';
 import { type DeviceCosts, latencyQuantile, simulateCoRun } from './corun-sim.ts';
 import { finetuneStepFeatures, type InterferenceFeatures, inferenceFeatures } from './features.ts';
 import type { InterferencePredictor, LatencyPrediction, LatencyPredictor, PredictionQuery, ProfiledRun } from './predictor.ts';
-import { poissonArrivals, Rng } from './rng.ts';
+import { createRandom, poissonArrivals } from '../numerics/random.ts';
 import type { SchedulerEnvironment } from './scheduler.ts';
 
 /** One profiling workload: fine-tuning `finetuneModel` at `microBatch` beside inference of `inferenceModel`. */
@@ -37,7 +37,7 @@ export function profileCoRuns(
   workloads: readonly ProfilingWorkload[],
   opts: { noise: number; seed: number; samples?: number },
 ): ProfiledRun[] {
-  const rng = new Rng(opts.seed);
+  const rng = createRandom(opts.seed, 'mulberry32');
   const k = opts.samples ?? 5;
   return workloads.map((w) => {
     const step = costs.finetuneStep(config, w.finetuneModel, w.microBatch).stepMs;

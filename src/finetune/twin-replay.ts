@@ -1,5 +1,5 @@
 import type { Config } from '../core/config.ts';
-import type { Slo } from '../core/tuning-run.ts';
+import type { Slo } from '../core/slo.ts';
 import type { WorkloadProfile } from '../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from '../device/sim/board-spec.ts';
 import { evaluateConfig } from '../device/sim/evaluate.ts';
@@ -10,7 +10,7 @@ import type { JobSpec } from './job.ts';
 import { MemoryJobStore } from './job-store.ts';
 import { paretoFront, thinFront } from './pareto.ts';
 import { InterferencePredictor } from './predictor.ts';
-import { poissonArrivals } from './rng.ts';
+import { poissonArrivals } from '../numerics/random.ts';
 import { FinetuneScheduler, type SchedulerEvent } from './scheduler.ts';
 import { createSimEnvironment, OraclePredictor } from './sim-environment.ts';
 import { TWIN_PROFILING, twinCosts } from './twin-costs.ts';

@@ -8,8 +8,8 @@ import type { Config } from '../core/config.ts';
 import type { Device, DeviceDescription, DeviceSnapshot, FrequencyConfig, PowerSource } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measurement.ts';
-import { mulberry32 } from '../core/random.ts';
-import { coefficientOfVariation, quantileSorted } from '../core/stats.ts';
+import { mulberry32 } from '../numerics/random.ts';
+import { coefficientOfVariation, quantileSorted } from '../numerics/stats.ts';
 import { requestLatenciesMs, type RunResult, type WorkloadRunner } from '../workload/runner.ts';
 import { type EnergyWindow, PowerMeter } from './power-meter.ts';
 

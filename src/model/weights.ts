@@ -2,7 +2,7 @@
  * Deterministic weight bytes for the zoo: each tensor's numbers come from a PRNG seeded by the
  * build seed and the tensor's name, so a tensor is the same whatever else the graph holds.
  */
-import { hash32, mulberry32 } from '../core/random.ts';
+import { hash32, mulberry32 } from '../numerics/random.ts';
 import { ElemType } from './onnx/dtype.ts';
 import { floatToHalf } from './onnx/float16.ts';
 import type { Tensor } from './onnx/graph.ts';

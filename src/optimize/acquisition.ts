@@ -3,7 +3,7 @@
  * (Gardner et al. 2014, with Ament et al.'s stable log-EI), and log P(feasible) alone for the phase
  * when no feasible point has been seen yet. The objective is minimised.
  */
-import { logH, logNormCdf } from './normal.ts';
+import { logH, logNormCdf } from '../numerics/normal.ts';
 
 export type AcquisitionMode = 'log-ei-pof' | 'log-pof';
 

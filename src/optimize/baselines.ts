@@ -3,10 +3,10 @@
  * grid visited in random order, and exhaustive enumeration (the ground truth on small grids).
  */
 import type { Observation, Optimizer, Suggestion } from './optimizer.ts';
-import { createRng, type Rng } from './rng.ts';
+import { createRandom, type Random } from '../numerics/random.ts';
 import { checkSpace, enumerateGrid, gridPoint, pointKey, type SearchSpace } from './search-space.ts';
 
-function shuffle<T>(a: T[], rng: Rng): T[] {
+function shuffle<T>(a: T[], rng: Random): T[] {
   for (let i = a.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
     [a[i], a[j]] = [a[j]!, a[i]!];
@@ -42,7 +42,7 @@ export function randomSearch(space: SearchSpace, seed = 0, maxGridPoints = 2_000
   const g = enumerateGrid(space, maxGridPoints);
   if (!g) throw new Error('random search: the space is too large to enumerate');
   const pts = Array.from({ length: g.size }, (_, i) => gridPoint(g, i));
-  return new ListSearch('random', 'random', shuffle(pts, createRng(seed)));
+  return new ListSearch('random', 'random', shuffle(pts, createRandom(seed)));
 }
 
 /** Evenly spaced level indices: k of n (always including both ends when k ≥ 2). */
@@ -92,7 +92,7 @@ export function gridSearch(space: SearchSpace, budget: number, seed = 0): Optimi
     }
     if (!grown) break;
   }
-  return new ListSearch('grid', 'grid', shuffle(chosen, createRng(seed)));
+  return new ListSearch('grid', 'grid', shuffle(chosen, createRandom(seed)));
 }
 
 /** Every valid point in grid order. */

@@ -10,7 +10,7 @@ import { initialDesign } from './design.ts';
 import { fitGp, type Gp, type GpHyperparameters } from './gp.ts';
 import { GridScorer } from './grid-scorer.ts';
 import type { Observation, Optimizer, Suggestion } from './optimizer.ts';
-import { createRng, type Rng } from './rng.ts';
+import { createRandom, type Random } from '../numerics/random.ts';
 import { checkSpace, createEncoder, dimensionCoordinates, enumerateGrid, type Grid, pointKey, type SearchSpace } from './search-space.ts';
 
 export interface ConstrainedBoOptions {
@@ -66,7 +66,7 @@ export class ConstrainedBo implements Optimizer {
   readonly name = 'cbo';
   private readonly space: SearchSpace;
   private readonly threshold: number;
-  private readonly rng: Rng;
+  private readonly rng: Random;
   private readonly grid: Grid | null;
   private readonly scorer: GridScorer | null;
   private readonly encode: ReturnType<typeof createEncoder>;
@@ -87,7 +87,7 @@ export class ConstrainedBo implements Optimizer {
     this.space = opts.space;
     this.threshold = opts.threshold;
     this.d = opts.space.dims.length;
-    this.rng = createRng(opts.seed ?? 0);
+    this.rng = createRandom(opts.seed ?? 0);
     this.encode = createEncoder(opts.space);
     this.grid = enumerateGrid(opts.space, opts.maxGridPoints ?? 50_000);
     if (this.grid && this.grid.size === 0) throw new Error('search space has no valid point');

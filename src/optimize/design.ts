@@ -2,7 +2,7 @@
  * Quasi-random initial designs: a Halton sequence with a random (Cranley–Patterson) shift, snapped
  * to the discrete grid, skipping invalid and repeated points.
  */
-import type { Rng } from './rng.ts';
+import type { Random } from '../numerics/random.ts';
 import { pointKey, type SearchSpace, snapToIndices } from './search-space.ts';
 
 const PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37];
@@ -31,7 +31,7 @@ export function haltonPoint(i: number, d: number, shift: ArrayLike<number>): Flo
  * `count` distinct valid grid points spread quasi-uniformly over the space. Points in `exclude`
  * are skipped. Returns fewer when the space runs out.
  */
-export function initialDesign(space: SearchSpace, count: number, rng: Rng, exclude: ReadonlySet<string> = new Set()): number[][] {
+export function initialDesign(space: SearchSpace, count: number, rng: Random, exclude: ReadonlySet<string> = new Set()): number[][] {
   const d = space.dims.length;
   const shift = Array.from({ length: d }, () => rng.next());
   const seen = new Set(exclude);

@@ -4,11 +4,11 @@
  * likelihood + log-normal priors) with L-BFGS from several starts.
  */
 import { matern52, matern52LengthscaleFactor, scaledSqDist } from './kernel.ts';
-import { lbfgs } from './lbfgs.ts';
-import { choleskyInverse, choleskyLogDet, choleskySolve, type CholeskyResult, lowerInverse, stableCholesky } from './linalg.ts';
+import { lbfgs } from '../numerics/lbfgs.ts';
+import { choleskyInverse, choleskyLogDet, choleskySolve, type CholeskyResult, lowerInverse, stableCholesky } from '../numerics/linalg.ts';
 import { DEFAULT_PRIORS, type GpPriors, negLogPrior } from './prior.ts';
 import type { GpHyperparameters, StoredGp } from '../core/tuning-run.ts';
-import type { Rng } from './rng.ts';
+import { gaussian, type Random } from '../numerics/random.ts';
 
 /** Noise-variance floor (standardised units), so the kernel matrix stays well conditioned. */
 const NOISE_FLOOR = 1e-6;
@@ -64,7 +64,7 @@ export interface FitOptions {
   readonly randomStarts?: number;
   /** Also start from the priors' medians (default true; always done when there is no warm start). */
   readonly defaultStart?: boolean;
-  readonly rng?: Rng;
+  readonly rng?: Random;
   readonly maxIterations?: number;
 }
 
@@ -221,10 +221,8 @@ export function fitGp(x: Float64Array, y: Float64Array, d: number, opts: FitOpti
   if (starts.length === 0 || opts.defaultStart !== false) starts.push(def);
   const rs = opts.randomStarts ?? 1;
   if (opts.rng) {
-    const gauss = () => {
-      const u = Math.max(opts.rng!.next(), 1e-12);
-      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * opts.rng!.next());
-    };
+    const rng = opts.rng;
+    const gauss = () => gaussian(rng.next);
     for (let s = 0; s < rs; s++) {
       const t = new Float64Array(d + 2);
       for (let k = 0; k < d; k++) t[k] = priors.lengthscale.mu + priors.lengthscale.sigma * gauss();

@@ -7,24 +7,17 @@
  *
  *     latency ≤ D + 2·S    ⇒    D = clamp(L·(1 − m) − 2·S, 0, Dmax)
  *
- * with L the SLO latency, m the safety margin (10 % by default) and S the SLO's quantile (p99) of
+ * with L the SLO latency, m the serving margin (`SLO_MARGINS.serving`, 10 %) and S the SLO's quantile (p99) of
  * the measured batch service time at the maximum batch size (see service-time.ts). Waiting therefore never breaks the SLO by
  * itself. Under load, admission control predicts a new request's latency from the work queued ahead
  * of it and refuses it (503 + Retry-After) when the prediction exceeds L·(1 − m), so admitted
  * requests keep their latency and the queue stays bounded.
  */
-import type { Slo } from '../core/tuning-run.ts';
-
-export const DEFAULT_MARGIN = 0.1;
-
-/** Latency budget a request may spend in the server: the SLO less the safety margin, ms. */
-export function latencyBudgetMs(slo: Slo, margin = DEFAULT_MARGIN): number {
-  return slo.latencyMs * (1 - margin);
-}
+import { latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
 
 /** Longest time the oldest queued request waits for its batch to fill, ms. */
 export function queueDelayMs(slo: Slo, serviceMs: number, opts: { margin?: number; maxDelayMs?: number } = {}): number {
-  const d = latencyBudgetMs(slo, opts.margin) - 2 * serviceMs;
+  const d = latencyLimitMs(slo, opts.margin ?? SLO_MARGINS.serving) - 2 * serviceMs;
   return Math.max(0, Math.min(opts.maxDelayMs ?? Number.POSITIVE_INFINITY, d));
 }
 

@@ -11,10 +11,8 @@
  * (batches wait for it).
  */
 import type { InferenceBackend, Tensor } from '../core/inference.ts';
-import type { Slo } from '../core/tuning-run.ts';
+import { latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
 import {
-  DEFAULT_MARGIN,
-  latencyBudgetMs,
   predictedLatencyMs,
   type QueuedWork,
   queueDelayMs,
@@ -147,7 +145,7 @@ export class DynamicBatcher {
   constructor(opts: DynamicBatcherOptions) {
     this.#backend = opts.backend;
     this.#slo = opts.slo;
-    this.#margin = opts.margin ?? DEFAULT_MARGIN;
+    this.#margin = opts.margin ?? SLO_MARGINS.serving;
     this.#maxDelay = opts.maxQueueDelayMs;
     this.#defaultMaxQueueRows = opts.maxQueueRows ?? DEFAULT_MAX_QUEUE_ROWS;
     this.#now = opts.now ?? (() => performance.now());
@@ -418,7 +416,7 @@ export class DynamicBatcher {
 
   /** What a request may spend in the server: the SLO less the margin and the scheduling delay, ms. */
   #budgetMs(): number {
-    return latencyBudgetMs(this.#slo, this.#margin) - this.#schedulingDelay();
+    return latencyLimitMs(this.#slo, this.#margin) - this.#schedulingDelay();
   }
 
   /** Refuse the queued requests of `model` that cannot finish inside the SLO any more; true if any. */

@@ -11,7 +11,7 @@ export {
   type IdleEvent,
   type BatchedResult,
 } from './dynamic-batcher.ts';
-export { queueDelayMs, latencyBudgetMs, predictedLatencyMs, retryAfterS, DEFAULT_MARGIN, type QueuedWork } from './batching-policy.ts';
+export { queueDelayMs, predictedLatencyMs, retryAfterS, type QueuedWork } from './batching-policy.ts';
 export { ServiceTimeEstimator, baselineAt } from './service-time.ts';
 export { Metrics } from './metrics.ts';
 export { PowerSampler, integrateWindow, type EnergyMeter } from './energy-meter.ts';
@@ -22,7 +22,6 @@ export { openBackend, modelArg, BACKEND_KINDS, type BackendKind, type OpenBacken
 export {
   parseConfigSpec,
   parseFrequency,
-  parseLatencyMs as parseServeLatencyMs,
   loadProfileFile,
   loadConfigOption,
   profileFromRun,

@@ -7,7 +7,7 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Device } from '../core/device.ts';
 import type { InferenceBackend, ModelMetadata, Tensor, TensorDatatype } from '../core/inference.ts';
-import type { Slo } from '../core/tuning-run.ts';
+import type { Slo } from '../core/slo.ts';
 import { type BatchEvent, DynamicBatcher } from './dynamic-batcher.ts';
 import type { EnergyMeter } from './energy-meter.ts';
 import { toHttpError } from './http-error.ts';

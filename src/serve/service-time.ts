@@ -12,7 +12,7 @@
  * Without a baseline, each size's own window is used: its high quantile; for a size never measured,
  * the nearest larger measured size, else the largest smaller one scaled up in proportion.
  */
-import { quantileSorted } from '../core/stats.ts';
+import { quantileSorted } from '../numerics/stats.ts';
 
 export interface ServiceTimeOptions {
   /** Recent samples kept per model (ratios) and per (model, size). */

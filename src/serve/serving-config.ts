@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { type Config, configProblem, type KnobDomains } from '../core/config.ts';
 import type { DeviceDescription } from '../core/device.ts';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
-import type { Slo, TuningRun } from '../core/tuning-run.ts';
-import { readDurationMs, readFrequencyHz } from '../core/units.ts';
+import type { TuningRun } from '../core/tuning-run.ts';
+import { checkSlo, DEFAULT_SLO_QUANTILE, parseLatencyMs, parseQuantile, type Slo } from '../core/slo.ts';
+import { readFrequencyHz } from '../core/units.ts';
 import type { ServingProfile } from './serving-context.ts';
 
 /** A configuration as given: any knob may be left out (the device keeps it; batch defaults later). */
@@ -57,13 +58,6 @@ const hz = z.number().int().positive();
 const configFile = z
   .object({ cpuHz: hz.optional(), gpuMinHz: hz.optional(), gpuMaxHz: hz.optional(), emcHz: hz.optional(), batch: z.number().int().min(1).optional() })
   .strict();
-
-/** Latency text → ms: "50ms", "0.05s", "250us", "50" (ms). */
-export function parseLatencyMs(text: string): number {
-  const v = readDurationMs(text) ?? Number.NaN;
-  if (!(v > 0) || !Number.isFinite(v)) throw badInput(`--slo: cannot read "${text}" as a latency`, 'e.g. --slo 50ms or --slo 0.2s');
-  return v;
-}
 
 /** A tuned profile read from a file, reduced to what serving needs. */
 export interface LoadedProfile {
@@ -149,11 +143,13 @@ export function checkConfig(config: Config, domains: Omit<KnobDomains, 'batch'>,
   if (p) throw badInput(`the configuration does not fit ${device.name}: ${p}`);
 }
 
-/** The SLO in force: the option overrides the profile; one of them must give it. */
-export function resolveSlo(sloText: string | undefined, quantile: number | undefined, profile: ServingProfile | undefined): Slo {
+/**
+ * The SLO in force: the options override the profile; one of them must give the latency. Both are
+ * read as `tune` reads them ("50ms", "p99", "99%", 0.99).
+ */
+export function resolveSlo(sloText: string | undefined, quantile: string | number | undefined, profile: ServingProfile | undefined): Slo {
   const latencyMs = sloText !== undefined ? parseLatencyMs(sloText) : profile?.slo.latencyMs;
   if (latencyMs === undefined) throw badInput('no latency SLO: give --slo (e.g. --slo 50ms) or a --profile that has one');
-  const q = quantile ?? profile?.slo.quantile ?? 0.99;
-  if (!(q > 0 && q < 1)) throw badInput(`--quantile must be in (0, 1), got ${q}`);
-  return { latencyMs, quantile: q };
+  const q = quantile !== undefined ? parseQuantile(quantile) : (profile?.slo.quantile ?? DEFAULT_SLO_QUANTILE);
+  return checkSlo({ latencyMs, quantile: q });
 }

@@ -6,7 +6,7 @@
 import type { Config } from '../core/config.ts';
 import type { ApplyResult, Device, FrequencyConfig } from '../core/device.ts';
 import type { InferenceBackend, ModelMetadata } from '../core/inference.ts';
-import type { Slo } from '../core/tuning-run.ts';
+import type { Slo } from '../core/slo.ts';
 import type { DynamicBatcher } from './dynamic-batcher.ts';
 import type { EnergyMeter } from './energy-meter.ts';
 import type { Metrics } from './metrics.ts';

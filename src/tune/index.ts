@@ -2,8 +2,7 @@
 export { chooseCpuClock, type CpuPhaseOptions, type CpuPhaseResult } from './cpu-phase.ts';
 export { paretoSet } from './pareto.ts';
 export { type RecommendOptions, recommendForSlo, type SloAnswer } from './recommend-for-slo.ts';
-export { type ConfirmedRecommendation, type ConfirmOptions, confirmRecommendation, explainPassedOver, infeasibleReason, MAX_CONFIRMATIONS, marginLimitMs, meetsWithMargin, poolMeasurements, pooledByConfig, rankCandidates } from './recommendation.ts';
-export { parseLatencyMs, parseQuantile } from './slo.ts';
+export { type ConfirmedRecommendation, type ConfirmOptions, confirmRecommendation, explainPassedOver, infeasibleReason, MAX_CONFIRMATIONS, meetsWithMargin, poolMeasurements, pooledByConfig, rankCandidates } from './recommendation.ts';
 export { TrialCache } from './trial-cache.ts';
 export { fitSurrogates, rankByModel, type TuneOptimizer, type TuneOptions, type TunePhase, type TuneProgress, tune } from './tune.ts';
 export { runTuningSession, settingsKey, type TuningSessionOptions, type TuningSessionResult } from './tuning-session.ts';

@@ -6,10 +6,11 @@
  */
 import { type Config, configKey, type KnobDomains } from '../core/config.ts';
 import { badInput } from '../core/errors.ts';
-import type { Slo, StoredSurrogates, TuningRun } from '../core/tuning-run.ts';
+import type { StoredSurrogates, TuningRun } from '../core/tuning-run.ts';
+import type { Slo } from '../core/slo.ts';
 import { gpFromState } from '../optimize/gp.ts';
 import { createKnobSpace } from '../optimize/knob-space.ts';
-import { normCdf } from '../optimize/normal.ts';
+import { normCdf } from '../numerics/normal.ts';
 import { enumerateGrid, gridPoint } from '../optimize/search-space.ts';
 
 export interface SloAnswer {

@@ -1,11 +1,9 @@
 import type { TrialMeasurement } from '../core/measurement.ts';
-import type { PassedOverTrial, Slo, TrialRecord } from '../core/tuning-run.ts';
-
-/** Tail latency a recommendation may measure: the SLO less the margin. */
-export const marginLimitMs = (slo: Slo, margin: number): number => slo.latencyMs * (1 - margin);
+import type { PassedOverTrial, TrialRecord } from '../core/tuning-run.ts';
+import { latencyLimitMs, type Slo } from '../core/slo.ts';
 
 export const meetsWithMargin = (m: TrialMeasurement, slo: Slo, margin: number): boolean =>
-  m.valid && m.latencyTailMs <= marginLimitMs(slo, margin);
+  m.valid && m.latencyTailMs <= latencyLimitMs(slo, margin);
 
 /**
  * Several measurements of one configuration as one: each quantity averaged with weights by window
@@ -102,7 +100,7 @@ export function explainPassedOver(
   const pooled = pooledByConfig(trials);
   const recKey = JSON.stringify(rec.config);
   const recModel = denoised(rec.config);
-  const limit = marginLimitMs(slo, margin);
+  const limit = latencyLimitMs(slo, margin);
   const out: PassedOverTrial[] = [];
   for (const t of trials) {
     const m = t.measurement;

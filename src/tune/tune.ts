@@ -9,17 +9,18 @@ import { randomUUID } from 'node:crypto';
 import { type Config, DEFAULT_BATCH_SIZES, type KnobDomains, maxClocksConfig } from '../core/config.ts';
 import { badInput } from '../core/errors.ts';
 import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measurement.ts';
-import type { BaselineResult, Slo, StoredSurrogates, TrialRecord, TrialSource, TuningRun } from '../core/tuning-run.ts';
+import type { BaselineResult, StoredSurrogates, TrialRecord, TrialSource, TuningRun } from '../core/tuning-run.ts';
+import { checkSlo, latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
 import { gridSearch, randomSearch } from '../optimize/baselines.ts';
 import { ConstrainedBo } from '../optimize/constrained-bo.ts';
 import { fitGp, gpFromState } from '../optimize/gp.ts';
 import { createKnobSpace, type KnobSpace } from '../optimize/knob-space.ts';
 import type { Optimizer } from '../optimize/optimizer.ts';
-import { createRng } from '../optimize/rng.ts';
+import { createRandom } from '../numerics/random.ts';
 import { createEncoder } from '../optimize/search-space.ts';
 import { chooseCpuClock } from './cpu-phase.ts';
 import { paretoSet } from './pareto.ts';
-import { confirmRecommendation, explainPassedOver, infeasibleReason, MAX_CONFIRMATIONS, marginLimitMs, meetsWithMargin } from './recommendation.ts';
+import { confirmRecommendation, explainPassedOver, infeasibleReason, MAX_CONFIRMATIONS, meetsWithMargin } from './recommendation.ts';
 import { TrialCache } from './trial-cache.ts';
 
 export type TuneOptimizer = 'cbo' | 'random' | 'grid';
@@ -65,13 +66,11 @@ export interface TuneOptions {
   readonly onProgress?: (p: TuneProgress) => void;
 }
 
-const DEFAULT_MARGIN = 0.02;
 function checkOptions(o: TuneOptions, batchSizes: readonly number[]): void {
-  if (!(o.slo.latencyMs > 0)) throw badInput(`the SLO must be a positive latency, got ${o.slo.latencyMs} ms`);
-  if (!(o.slo.quantile > 0 && o.slo.quantile < 1)) throw badInput(`the SLO quantile must be in (0, 1), got ${o.slo.quantile}`);
+  checkSlo(o.slo);
   const budget = o.budget ?? 30;
   if (!Number.isInteger(budget) || budget < 1) throw badInput(`budget must be a positive integer, got ${o.budget}`);
-  const margin = o.margin ?? DEFAULT_MARGIN;
+  const margin = o.margin ?? SLO_MARGINS.recommendation;
   if (!(margin >= 0 && margin < 0.5)) throw badInput(`margin must be in [0, 0.5), got ${o.margin}`);
   if (o.rateRps !== undefined && !(o.rateRps > 0)) throw badInput(`rate must be positive, got ${o.rateRps}`);
   if (batchSizes.length === 0) throw badInput('no batch sizes given');
@@ -84,7 +83,7 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
   checkOptions(o, batchSizes);
   const budget = o.budget ?? 30;
   const seed = o.seed ?? 0;
-  const margin = o.margin ?? DEFAULT_MARGIN;
+  const margin = o.margin ?? SLO_MARGINS.recommendation;
   const slo = o.slo;
   const optimizerName = o.optimizer ?? 'cbo';
   const device = await o.runner.describe();
@@ -160,7 +159,7 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
       gpuHz: domains.gpuHz,
       emcHz: domains.emcHz,
       batch: batchSizes[batchSizes.length - 1]!,
-      latencyLimitMs: marginLimitMs(slo, margin),
+      latencyLimitMs: latencyLimitMs(slo, margin),
       measure: async (c) => (await measure(c, 'cpu-phase')).measurement,
     });
     fixed.cpuHz = r.cpuHz;
@@ -294,7 +293,7 @@ function noiseVar(cv: number, repeats = 3): number {
 function createOptimizer(name: TuneOptimizer, space: KnobSpace, slo: Slo, margin: number, budget: number, seed: number): Optimizer {
   if (name === 'random') return randomSearch(space, seed);
   if (name === 'grid') return gridSearch(space, budget, seed);
-  return new ConstrainedBo({ space, threshold: Math.log(marginLimitMs(slo, margin)), seed });
+  return new ConstrainedBo({ space, threshold: Math.log(latencyLimitMs(slo, margin)), seed });
 }
 
 /** GPs of ln energy and ln tail latency over every valid trial inside the search space. */
@@ -314,7 +313,7 @@ export function fitSurrogates(
   rows.forEach((r, i) => {
     enc(r.p, x, i * d);
   });
-  const rng = createRng(seed + 7);
+  const rng = createRandom(seed + 7);
   const objective = fitGp(x, Float64Array.from(rows, (r) => Math.log(r.m.energyPerQueryJ)), d, { rng, randomStarts: 2 });
   const constraint = fitGp(x, Float64Array.from(rows, (r) => Math.log(r.m.latencyTailMs)), d, { rng, randomStarts: 2 });
   return {

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ModelMetadata, Tensor, TensorDatatype, TensorSpec } from '../core/inference.ts';
 import { badInput } from '../core/errors.ts';
-import { mulberry32 } from '../core/random.ts';
+import { mulberry32 } from '../numerics/random.ts';
 
 export interface InputOptions {
   readonly seed?: number;

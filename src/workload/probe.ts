@@ -4,7 +4,7 @@
  * before a long tuning run, and a latency/throughput probe.
  */
 import { badInput } from '../core/errors.ts';
-import { quantileSorted } from '../core/stats.ts';
+import { quantileSorted } from '../numerics/stats.ts';
 import { openWorkloadRunner, type WorkloadSettings } from './open-runner.ts';
 import type { RunLength } from './runner.ts';
 

@@ -4,7 +4,7 @@
  * a benchmark program such as trtexec (`command`). The measured trial (src/measure) drives a runner
  * and meters power around it; the benchmarks drive it directly.
  */
-import { mulberry32 } from '../core/random.ts';
+import { mulberry32 } from '../numerics/random.ts';
 
 export type WorkloadKind = 'sim' | 'onnx' | 'http' | 'command';
 

@@ -3,7 +3,7 @@ import type { InterferenceFeatures } from '../../src/finetune/features.ts';
 import { fitOls, olsPredict } from '../../src/finetune/least-squares.ts';
 import { InterferencePredictor } from '../../src/finetune/predictor.ts';
 import { normalQuantile, studentTQuantile } from '../../src/finetune/quantiles.ts';
-import { Rng } from '../../src/finetune/rng.ts';
+import { createRandom } from '../../src/numerics/random.ts';
 import { cfg, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
 import { profileCoRuns } from '../../src/finetune/sim-environment.ts';
 
@@ -19,7 +19,7 @@ describe('quantiles', () => {
 
 describe('least squares', () => {
   it('recovers coefficients of ill-scaled features', () => {
-    const rng = new Rng(1);
+    const rng = createRandom(1, 'mulberry32');
     const x: number[][] = [];
     const y: number[] = [];
     for (let i = 0; i < 12; i++) {
@@ -58,7 +58,7 @@ describe('InterferencePredictor', () => {
   });
 
   it('has an interval that covers new observations at about its level', () => {
-    const rng = new Rng(7);
+    const rng = createRandom(7, 'mulberry32');
     const gen = () => {
       const f = feat(1e9 * (1 + 20 * rng.next()), 10 + 40 * rng.next(), 1e10 * (1 + 5 * rng.next()), 5 + 20 * rng.next());
       const y = 2 + 1e-8 * f.inference.flops + 0.1 * f.inference.intensity + 3e-9 * f.finetune.flops + 0.3 * f.finetune.intensity + 2 * rng.normal();
@@ -78,7 +78,7 @@ describe('InterferencePredictor', () => {
   });
 
   it('corrects a biased context online and narrows its interval as evidence accrues', () => {
-    const rng = new Rng(11);
+    const rng = createRandom(11, 'mulberry32');
     const runs = Array.from({ length: 8 }, () => {
       const f = feat(1e9 * (1 + 20 * rng.next()), 10 + 40 * rng.next(), 1e10 * (1 + 5 * rng.next()), 5 + 20 * rng.next());
       return { features: f, latencyMs: 10 + 1e-8 * f.inference.flops + 3e-9 * f.finetune.flops + 4 * rng.normal() };

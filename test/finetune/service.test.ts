@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/core/config.ts';
-import type { Slo } from '../../src/core/tuning-run.ts';
+import type { Slo } from '../../src/core/slo.ts';
 import { CommandProcess, type CommandSpec } from '../../src/finetune/command-runner.ts';
 import { FinetuneService, type ServingHost } from '../../src/finetune/finetune-service.ts';
 import { finetuneRoutes } from '../../src/finetune/http-plugin.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coefficientOfVariation, quantileSorted } from '../../src/core/stats.ts';
+import { coefficientOfVariation, quantileSorted } from '../../src/numerics/stats.ts';
 import { MeasuredTrialRunner, replayArrivals, windowFigures } from '../../src/measure/measured-trial.ts';
 import { BackendRunner, plainSender } from '../../src/workload/backend-runner.ts';
 import { InputFactory } from '../../src/workload/inputs.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ElemType } from '../../src/model/onnx/dtype.ts';
 import { floatToHalf, halfToFloat } from '../../src/model/onnx/float16.ts';
-import { mulberry32 } from '../../src/core/random.ts';
+import { mulberry32 } from '../../src/numerics/random.ts';
 import { tensorBytes } from '../../src/model/weights.ts';
 
 describe('fp16 conversion', () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { fitGp, gpFromState, gpNegLogPosterior } from '../../src/optimize/gp.ts';
-import { createRng } from '../../src/optimize/rng.ts';
+import { createRandom } from '../../src/numerics/random.ts';
 
 const f = (a: number, b: number) => Math.sin(6 * a) + 0.5 * b;
 
 function data(n: number, seed: number) {
-  const rng = createRng(seed);
+  const rng = createRandom(seed);
   const x = new Float64Array(n * 2);
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -36,7 +36,7 @@ describe('GP regression', () => {
 
   it('interpolates a smooth function and learns which input matters', () => {
     const { x, y } = data(30, 2);
-    const gp = fitGp(x, y, 2, { rng: createRng(3), randomStarts: 2 });
+    const gp = fitGp(x, y, 2, { rng: createRandom(3), randomStarts: 2 });
     const test = data(50, 99);
     const p = gp.predict(test.x, 50);
     let maxErr = 0;

@@ -3,7 +3,7 @@ import { scoreAcquisition } from '../../src/optimize/acquisition.ts';
 import { ConstrainedBo } from '../../src/optimize/constrained-bo.ts';
 import { fitGp } from '../../src/optimize/gp.ts';
 import { GridScorer } from '../../src/optimize/grid-scorer.ts';
-import { createRng } from '../../src/optimize/rng.ts';
+import { createRandom } from '../../src/numerics/random.ts';
 import { dimensionCoordinates, enumerateGrid, gridPoint } from '../../src/optimize/search-space.ts';
 import { orinLikeLandscape } from './synthetic.ts';
 
@@ -53,7 +53,7 @@ describe('fast grid scoring', () => {
     const L = orinLikeLandscape(25);
     const grid = enumerateGrid(L.space, 1e6)!;
     const scorer = new GridScorer(grid, L.space.dims.map(dimensionCoordinates));
-    const rng = createRng(5);
+    const rng = createRandom(5);
     const n = 30;
     const d = grid.d;
     const x = new Float64Array(n * d);

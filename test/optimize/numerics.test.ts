@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { lbfgs } from '../../src/optimize/lbfgs.ts';
-import { choleskyInverse, choleskySolve, stableCholesky } from '../../src/optimize/linalg.ts';
-import { erfcx, logH, logNormCdf, normCdf } from '../../src/optimize/normal.ts';
+import { lbfgs } from '../../src/numerics/lbfgs.ts';
+import { choleskyInverse, choleskySolve, stableCholesky } from '../../src/numerics/linalg.ts';
+import { erfcx, logH, logNormCdf, normCdf } from '../../src/numerics/normal.ts';
 
 describe('normal functions', () => {
   it('erfcx matches reference values across its branches', () => {

@@ -4,7 +4,7 @@ import { ConstrainedBo } from '../../src/optimize/constrained-bo.ts';
 import { initialDesign } from '../../src/optimize/design.ts';
 import { createKnobSpace } from '../../src/optimize/knob-space.ts';
 import type { Optimizer } from '../../src/optimize/optimizer.ts';
-import { createRng } from '../../src/optimize/rng.ts';
+import { createRandom } from '../../src/numerics/random.ts';
 import { enumerateGrid, gridPoint, pointKey } from '../../src/optimize/search-space.ts';
 import { orinLikeLandscape } from './synthetic.ts';
 
@@ -39,7 +39,7 @@ describe('knob search space', () => {
 
   it('initial design gives distinct valid points spread over every dimension', () => {
     const s = createKnobSpace({ domains: { gpuHz: table(13, 1e8), emcHz: table(4, 1e9), batch: [1, 2, 4, 8, 16] } });
-    const pts = initialDesign(s, 12, createRng(1));
+    const pts = initialDesign(s, 12, createRandom(1));
     expect(pts).toHaveLength(12);
     expect(new Set(pts.map(pointKey)).size).toBe(12);
     for (const p of pts) expect(s.isValid!(p)).toBe(true);

@@ -1,6 +1,6 @@
 /** A synthetic constrained landscape shaped like a Jetson grid (test helper, not a test file). */
 import { createKnobSpace, type KnobSpace } from '../../src/optimize/knob-space.ts';
-import { createRng } from '../../src/optimize/rng.ts';
+import { createRandom } from '../../src/numerics/random.ts';
 
 export interface Synthetic {
   readonly space: KnobSpace;
@@ -32,7 +32,7 @@ export function orinLikeLandscape(sloMs = 40, cv = 0.02): Synthetic {
     space,
     truth,
     noisy(p, seed) {
-      const r = createRng(seed);
+      const r = createRandom(seed);
       const g = () => Math.sqrt(-2 * Math.log(Math.max(r.next(), 1e-12))) * Math.cos(2 * Math.PI * r.next());
       const t = truth(p);
       return { logE: t.logE + cv * g(), logLat: t.logLat + cv * g() };

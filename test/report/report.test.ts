@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configKey } from '../../src/core/config.ts';
 import type { StoredSurrogates, TrialRecord, TuningRun } from '../../src/core/tuning-run.ts';
 import { fitGp } from '../../src/optimize/gp.ts';
-import { createRng } from '../../src/optimize/rng.ts';
+import { createRandom } from '../../src/numerics/random.ts';
 import { createEncoder } from '../../src/optimize/search-space.ts';
 import { loadReportInputs } from '../../src/report/load-inputs.ts';
 import type { ChartId, ReportInputs } from '../../src/report/report-plan.ts';
@@ -168,7 +168,7 @@ describe('a run on real hardware with stored surrogates', () => {
         i * dims.length,
       );
     });
-    const fitLog = (f: (t: TrialRecord) => number) => fitGp(x, Float64Array.from(valid, (t) => Math.log(f(t))), dims.length, { rng: createRng(3) }).state;
+    const fitLog = (f: (t: TrialRecord) => number) => fitGp(x, Float64Array.from(valid, (t) => Math.log(f(t))), dims.length, { rng: createRandom(3) }).state;
     const surrogates: StoredSurrogates = {
       dims,
       fixed: { cpuHz: run.recommendation!.config.cpuHz! },

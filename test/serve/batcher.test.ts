@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/core/inference.ts';
-import { latencyBudgetMs, predictedLatencyMs, queueDelayMs, retryAfterS } from '../../src/serve/batching-policy.ts';
+import { latencyLimitMs } from '../../src/core/slo.ts';
+import { predictedLatencyMs, queueDelayMs, retryAfterS } from '../../src/serve/batching-policy.ts';
 import { DynamicBatcher, type GapEvent, type IdleEvent } from '../../src/serve/dynamic-batcher.ts';
 import { OverloadedError } from '../../src/serve/http-error.ts';
 import { baselineAt, ServiceTimeEstimator } from '../../src/serve/service-time.ts';
@@ -15,7 +16,7 @@ describe('batching policy', () => {
     expect(queueDelayMs(slo, 20, { margin: 0 })).toBeCloseTo(160, 9);
     expect(queueDelayMs(slo, 120)).toBe(0); // service alone eats the budget: never wait
     expect(queueDelayMs(slo, 20, { maxDelayMs: 5 })).toBe(5);
-    expect(latencyBudgetMs(slo, 0.25)).toBe(150);
+    expect(latencyLimitMs(slo, 0.25)).toBe(150);
   });
 
   it('predicts latency from the batches queued ahead on the shared device', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TuningRun } from '../../src/core/tuning-run.ts';
-import { checkConfig, loadConfigOption, loadProfileFile, parseConfigSpec, parseFrequency, parseLatencyMs, resolveSlo } from '../../src/serve/serving-config.ts';
+import { checkConfig, loadConfigOption, loadProfileFile, parseConfigSpec, parseFrequency, resolveSlo } from '../../src/serve/serving-config.ts';
 import { modelArg } from '../../src/serve/open-backend.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'serve-config-'));
@@ -93,12 +93,15 @@ describe('tuned profiles', () => {
     await expect(loadProfileFile(f)).rejects.toThrow(/no recommendation: infeasible: the fastest configuration measured 261.0 ms/);
   });
 
-  it('needs an SLO from somewhere and reads latencies with units', () => {
+  it('needs an SLO from somewhere and reads it as tune does', () => {
     expect(() => resolveSlo(undefined, undefined, undefined)).toThrow(/no latency SLO/);
-    expect(parseLatencyMs('50ms')).toBe(50);
-    expect(parseLatencyMs('50')).toBe(50);
-    expect(() => parseLatencyMs('-3ms')).toThrow(/cannot read/);
-    expect(() => resolveSlo('50ms', 1.5, undefined)).toThrow(/--quantile must be in \(0, 1\)/);
+    expect(resolveSlo('50', undefined, undefined)).toEqual({ latencyMs: 50, quantile: 0.99 });
+    expect(() => resolveSlo('-3ms', undefined, undefined)).toThrow(/cannot read latency/);
+    expect(() => resolveSlo('50ms', 1.5, undefined)).toThrow(/quantile must be between 0 and 1/);
+    // the spellings tune takes: serve --quantile p99 used to fail here
+    expect(resolveSlo('50ms', 'p95', undefined).quantile).toBeCloseTo(0.95, 12);
+    expect(resolveSlo('50ms', '99.9%', undefined).quantile).toBeCloseTo(0.999, 12);
+    expect(resolveSlo('50ms', '0.9', undefined).quantile).toBe(0.9);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { configKey } from '../../src/core/config.ts';
 import { createSimTrialRunner } from '../../src/device/sim/index.ts';
 import { zooProfile } from '../../src/model/zoo/index.ts';
-import { parseLatencyMs, parseQuantile, poolMeasurements, recommendForSlo, tune } from '../../src/tune/index.ts';
+import { poolMeasurements, recommendForSlo, tune } from '../../src/tune/index.ts';
 
 const profile = zooProfile('efficientnet-b0');
 const runner = (seed = 1) => createSimTrialRunner({ board: 'orin-agx', profile, seed });
@@ -101,16 +101,3 @@ describe('tune edge cases', () => {
   });
 });
 
-describe('SLO parsing', () => {
-  it('reads latencies and quantiles in the usual spellings', () => {
-    expect(parseLatencyMs('50ms')).toBe(50);
-    expect(parseLatencyMs('0.05s')).toBe(50);
-    expect(parseLatencyMs('250us')).toBe(0.25);
-    expect(parseLatencyMs('80')).toBe(80);
-    expect(() => parseLatencyMs('fast')).toThrow(/cannot read latency/);
-    expect(() => parseLatencyMs('0ms')).toThrow(/positive/);
-    expect(parseQuantile('p99')).toBeCloseTo(0.99, 12);
-    expect(parseQuantile('95%')).toBeCloseTo(0.95, 12);
-    expect(() => parseQuantile('1.5')).toThrow(/between 0 and 1/);
-  });
-});

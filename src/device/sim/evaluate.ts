@@ -3,7 +3,7 @@ import { badInput } from '../../core/errors.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from './board-spec.ts';
 import { fillWaitQuantileS, queueWaitQuantileS } from './fill-wait.ts';
-import { nearestRankQuantile } from '../../core/stats.ts';
+import { nearestRankQuantile } from '../../numerics/stats.ts';
 import { type GovernorRun, simulateGovernor } from './governor.ts';
 import { NC, basePowerW, batchExtraJ, leakFactor, railPowers } from './power-model.ts';
 import { type ServiceTable, computeServiceTable, prepareProfile } from './service-table.ts';

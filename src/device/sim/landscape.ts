@@ -4,7 +4,7 @@ import { PolyThrottleError, badInput } from '../../core/errors.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from './board-spec.ts';
 import { evaluateConfig } from './evaluate.ts';
-import { hash32, mulberry32 } from '../../core/random.ts';
+import { hash32, mulberry32 } from '../../numerics/random.ts';
 import { noisyWindow } from './trial-runner.ts';
 
 export interface LandscapeOptions {

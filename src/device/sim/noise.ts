@@ -2,11 +2,7 @@
  * Seeded measurement noise. Every draw is a pure function of (seed, a key, a counter), so the same
  * seed gives the same numbers whatever order other configurations are measured in.
  */
-/** Standard normal draw (Box–Muller). */
-export function gaussian(u: () => number): number {
-  const u1 = Math.max(u(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u());
-}
+import { gaussian } from '../../numerics/random.ts';
 
 /** Multiplicative factors for one measurement window. */
 export interface WindowNoise {

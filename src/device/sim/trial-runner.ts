@@ -5,8 +5,8 @@ import type { TrialMeasurement, TrialOptions, TrialRunner } from '../../core/mea
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from './board-spec.ts';
 import { type Evaluation, evaluateConfig } from './evaluate.ts';
-import { hash32, mulberry32 } from '../../core/random.ts';
-import { coefficientOfVariation } from '../../core/stats.ts';
+import { hash32, mulberry32 } from '../../numerics/random.ts';
+import { coefficientOfVariation } from '../../numerics/stats.ts';
 import { windowNoise } from './noise.ts';
 import { describeBoard } from './sim-device.ts';
 
