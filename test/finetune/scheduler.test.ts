@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type Config, configKey } from '../../src/core/config.ts';
 import type { Slo } from '../../src/core/slo.ts';
-import { latencyQuantile, simulateCoRun } from '../../src/finetune/corun-sim.ts';
-import { MemoryJobStore } from '../../src/finetune/job-store.ts';
+import { latencyQuantile, simulateCoRun } from '../../src/finetune/simulation/corun-sim.ts';
+import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
 import { paretoFront } from '../../src/finetune/pareto.ts';
-import { InterferencePredictor } from '../../src/finetune/predictor.ts';
+import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
 import { poissonArrivals } from '../../src/numerics/random.ts';
-import { FinetuneScheduler, type SchedulerEvent } from '../../src/finetune/scheduler.ts';
-import { createSimEnvironment } from '../../src/finetune/sim-environment.ts';
+import { FinetuneScheduler, type SchedulerEvent } from '../../src/finetune/scheduling/scheduler.ts';
+import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
 import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
 
 const costs = rooflineCosts();

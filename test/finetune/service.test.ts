@@ -2,12 +2,12 @@ import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/core/config.ts';
 import type { Slo } from '../../src/core/slo.ts';
-import { CommandProcess, type CommandSpec } from '../../src/finetune/command-runner.ts';
-import { FinetuneService, type ServingHost } from '../../src/finetune/finetune-service.ts';
-import { finetuneRoutes } from '../../src/finetune/http-plugin.ts';
-import { MemoryJobStore } from '../../src/finetune/job-store.ts';
-import { InterferencePredictor } from '../../src/finetune/predictor.ts';
-import { createSimEnvironment } from '../../src/finetune/sim-environment.ts';
+import { CommandProcess, type CommandSpec } from '../../src/finetune/scheduling/command-runner.ts';
+import { FinetuneService, type ServingHost } from '../../src/finetune/scheduling/finetune-service.ts';
+import { finetuneRoutes } from '../../src/finetune/server/admin-routes.ts';
+import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
+import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
+import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
 import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
 
 class FakeHost implements ServingHost {

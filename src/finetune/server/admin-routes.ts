@@ -15,9 +15,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { formatConfig } from '../core/config.ts';
-import type { FinetuneService } from './finetune-service.ts';
-import { JOB_KINDS } from './job.ts';
+import { formatConfig } from '../../core/config.ts';
+import type { FinetuneService } from '../scheduling/finetune-service.ts';
+import { JOB_KINDS } from '../scheduling/job.ts';
 
 class RouteError extends Error {
   constructor(

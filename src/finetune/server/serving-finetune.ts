@@ -5,23 +5,23 @@
  * `plugin` among its admin plugins (under /v1, behind the token) and calls `close()` on shutdown.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { type Config, configKey, formatConfig } from '../core/config.ts';
-import type { TuningRun } from '../core/tuning-run.ts';
-import type { Slo } from '../core/slo.ts';
-import type { WorkloadProfile } from '../core/workload-profile.ts';
-import type { ServingContext } from '../serve/serving-context.ts';
-import { recommendForSlo } from '../tune/recommend-for-slo.ts';
-import type { InferenceBaseline } from './admission.ts';
-import type { CommandSpec } from './command-runner.ts';
-import { FinetuneService, type ServingHost } from './finetune-service.ts';
-import { finetuneRoutes } from './http-plugin.ts';
-import { SqliteJobStore } from './job-store.ts';
-import { paretoFromRun } from './pareto.ts';
-import { InterferencePredictor, type ProfiledRun } from './predictor.ts';
-import type { SchedulerEnvironment, SchedulerEvent } from './scheduler.ts';
-import { createSimEnvironment, interferenceFeatures } from './sim-environment.ts';
-import { TWIN_PROFILING, twinCosts } from './twin-costs.ts';
-import { cachedZooProfile, twinParetoSet } from './twin-replay.ts';
+import { type Config, configKey, formatConfig } from '../../core/config.ts';
+import type { TuningRun } from '../../core/tuning-run.ts';
+import type { Slo } from '../../core/slo.ts';
+import type { WorkloadProfile } from '../../core/workload-profile.ts';
+import type { ServingContext } from '../../serve/serving-context.ts';
+import { recommendForSlo } from '../../tune/recommend-for-slo.ts';
+import type { InferenceBaseline } from '../scheduling/admission.ts';
+import type { CommandSpec } from '../scheduling/command-runner.ts';
+import { FinetuneService, type ServingHost } from '../scheduling/finetune-service.ts';
+import { finetuneRoutes } from './admin-routes.ts';
+import { SqliteJobStore } from '../scheduling/job-store.ts';
+import { paretoFromRun } from '../pareto.ts';
+import { InterferencePredictor, type ProfiledRun } from '../prediction/predictor.ts';
+import type { SchedulerEnvironment, SchedulerEvent } from '../scheduling/scheduler.ts';
+import { createSimEnvironment, interferenceFeatures } from '../simulation/sim-environment.ts';
+import { TWIN_PROFILING, twinCosts } from '../simulation/twin-costs.ts';
+import { cachedZooProfile, twinParetoSet } from '../simulation/twin-replay.ts';
 
 export interface ServingFinetuneOptions {
   /** SQLite file for the job queue. */
