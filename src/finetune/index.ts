@@ -9,7 +9,6 @@ export { FinetuneService, type ServingHost } from './scheduling/finetune-service
 export { finetuneRoutes } from './server/admin-routes.ts';
 export type { Job, JobKind, JobSpec, JobState } from './scheduling/job.ts';
 export { type JobStore, MemoryJobStore, SqliteJobStore } from './scheduling/job-store.ts';
-export { paretoFromRun, paretoFront } from './pareto.ts';
 export { InterferencePredictor, type LatencyPrediction, type LatencyPredictor, type ProfiledRun } from './prediction/predictor.ts';
 export { FinetuneScheduler, type SchedulerEnvironment, type SchedulerEvent, type StepGrant } from './scheduling/scheduler.ts';
 export { createServingFinetune, finetuneServePlugin, type ServingFinetuneOptions } from './server/serving-finetune.ts';

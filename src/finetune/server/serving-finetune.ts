@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { type Config, configKey, formatConfig } from '../../core/config.ts';
+import { paretoFront } from '../../core/pareto.ts';
 import type { TuningRun } from '../../core/tuning-run.ts';
 import type { Slo } from '../../core/slo.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
@@ -16,7 +17,6 @@ import type { CommandSpec } from '../scheduling/command-runner.ts';
 import { FinetuneService, type ServingHost } from '../scheduling/finetune-service.ts';
 import { finetuneRoutes } from './admin-routes.ts';
 import { SqliteJobStore } from '../scheduling/job-store.ts';
-import { paretoFromRun } from '../pareto.ts';
 import { InterferencePredictor, type ProfiledRun } from '../prediction/predictor.ts';
 import type { SchedulerEnvironment, SchedulerEvent } from '../scheduling/scheduler.ts';
 import { createSimEnvironment, interferenceFeatures } from '../simulation/sim-environment.ts';
@@ -83,6 +83,12 @@ function hostOf(ctx: ServingContext): ServingHost {
   };
 }
 
+/** The configurations of a tuning run's measured Pareto set (valid trials with finite figures): those fine-tuning may switch between. */
+function measuredParetoSet(run: TuningRun): Config[] {
+  const measured = run.trials.filter((t) => t.measurement.valid && Number.isFinite(t.measurement.energyPerQueryJ) && Number.isFinite(t.measurement.latencyTailMs));
+  return paretoFront(measured, (t) => t.measurement.energyPerQueryJ, (t) => t.measurement.latencyTailMs).map((t) => t.config);
+}
+
 /** Environment from a tuning profile's measurements (real hardware). */
 function profileEnvironment(run: TuningRun, o: ServingFinetuneOptions, predictor: InterferencePredictor): SchedulerEnvironment {
   const profileOf = o.profileOf ?? cachedZooProfile;
@@ -98,7 +104,7 @@ function profileEnvironment(run: TuningRun, o: ServingFinetuneOptions, predictor
       energyPerQueryJ: m.energyPerQueryJ,
     });
   }
-  const candidates = paretoFromRun(run).map((p) => p.config);
+  const candidates = measuredParetoSet(run);
   return {
     baseline: (c) => {
       const b = trials.get(configKey(c));
@@ -136,7 +142,7 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
   let simStepMs: ((c: Config, m: string, mb: number) => number) | undefined;
   if (o.board) {
     const costs = twinCosts(o.board, profileOf, o.model);
-    const candidates = o.run ? paretoFromRun(o.run).map((p) => p.config) : twinParetoSet(o.board, o.model, o.rateRps);
+    const candidates = o.run ? measuredParetoSet(o.run) : twinParetoSet(o.board, o.model, o.rateRps);
     environment = createSimEnvironment({ costs, profileOf, model: o.model, candidates, predictor, profiling: TWIN_PROFILING, noise: 0.03, seed: 1 });
     simStepMs = (c, m, mb) => costs.finetuneStep(c, m, mb).stepMs;
   } else if (o.run) environment = profileEnvironment(o.run, o, predictor);
