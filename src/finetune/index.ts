@@ -6,7 +6,7 @@ export { type FinetuneConfig, loadFinetuneConfig, parseFinetuneConfig } from './
 export { type DeviceCosts, latencyQuantile, type SimResult, simulateCoRun, sloAttainment, type TimelinePoint as FinetuneTimelinePoint, timeline } from './simulation/corun-sim.ts';
 export { type FeatureSet, finetuneStepFeatures, inferenceFeatures, type InterferenceFeatures } from './prediction/features.ts';
 export { FinetuneService, type ServingHost } from './scheduling/finetune-service.ts';
-export { finetuneRoutes } from './server/admin-routes.ts';
+export { finetuneRoutes, type FinetuneRoutesOptions, standaloneFinetuneAdmin, type StandaloneFinetuneAdminOptions } from './server/admin-routes.ts';
 export type { Job, JobKind, JobSpec, JobState } from './scheduling/job.ts';
 export { type JobStore, MemoryJobStore, SqliteJobStore } from './scheduling/job-store.ts';
 export { InterferencePredictor, type LatencyPrediction, type LatencyPredictor, type ProfiledRun } from './prediction/predictor.ts';
