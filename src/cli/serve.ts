@@ -16,6 +16,7 @@ import { shutdownOnSignals, startServing } from '../serve/serve-session.ts';
 import { checkConfig, type LoadedProfile, loadConfigOption, loadProfileFile, type PartialConfig, profileFromRun, resolveSlo } from '../serve/serving-config.ts';
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
+import { recommendForSlo } from '../tune/recommend-for-slo.ts';
 import { openDeviceFromOptions } from './support/device-options.ts';
 import { parsePositiveInt } from './support/positive-int.ts';
 import { action } from './support/run-action.ts';
@@ -110,7 +111,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
         model: first.model,
         rateRps,
         ...(o.device.startsWith('sim:') ? { board: o.device.slice(4) } : {}),
-        ...(loaded?.run ? { run: loaded.run } : {}),
+        ...(loaded?.run ? { run: loaded.run, recommendForSlo } : {}),
         ...(ftConfig ? { commands: ftConfig.commands } : {}),
         log: (m) => log(`finetune: ${m}`),
       }),

@@ -11,7 +11,7 @@ export type { Job, JobKind, JobSpec, JobState } from './scheduling/job.ts';
 export { type JobStore, MemoryJobStore, SqliteJobStore } from './scheduling/job-store.ts';
 export { InterferencePredictor, type LatencyPrediction, type LatencyPredictor, type ProfiledRun } from './prediction/predictor.ts';
 export { FinetuneScheduler, type SchedulerEnvironment, type SchedulerEvent, type StepGrant } from './scheduling/scheduler.ts';
-export { createServingFinetune, finetuneServePlugin, type ServingFinetuneOptions } from './server/serving-finetune.ts';
+export { createServingFinetune, finetuneServePlugin, type RecommendForSlo, type ServingFinetuneOptions } from './server/serving-finetune.ts';
 export { createSimEnvironment, OraclePredictor, profileCoRuns } from './simulation/sim-environment.ts';
 export { TWIN_PROFILING, twinCosts } from './simulation/twin-costs.ts';
 export { runTwinReplay, type TwinReplay, type TwinReplayOptions, twinParetoSet } from './simulation/twin-replay.ts';
