@@ -14,12 +14,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { formatConfig, maxClocksConfig } from '../src/core/config.ts';
 import { loadBoard } from '../src/device/sim/board-spec.ts';
 import { evaluateConfig } from '../src/device/sim/evaluate.ts';
-import type { FeatureSet } from '../src/finetune/features.ts';
-import { InterferencePredictor } from '../src/finetune/predictor.ts';
+import type { FeatureSet } from '../src/finetune/prediction/features.ts';
+import { InterferencePredictor } from '../src/finetune/prediction/predictor.ts';
 import { createRandom } from '../src/numerics/random.ts';
-import { profileCoRuns, type ProfilingWorkload } from '../src/finetune/sim-environment.ts';
-import { TWIN_PROFILING, twinCosts } from '../src/finetune/twin-costs.ts';
-import { cachedZooProfile, runTwinReplay, type TwinReplay } from '../src/finetune/twin-replay.ts';
+import { profileCoRuns, type ProfilingWorkload } from '../src/finetune/simulation/sim-environment.ts';
+import { TWIN_PROFILING, twinCosts } from '../src/finetune/simulation/twin-costs.ts';
+import { cachedZooProfile, runTwinReplay, type TwinReplay } from '../src/finetune/simulation/twin-replay.ts';
 
 const quick = process.argv.includes('--quick');
 const t0 = performance.now();

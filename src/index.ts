@@ -1,5 +1,6 @@
 /** PolyThrottle as a library: every CLI capability is a function here first. */
 export * from './core/index.ts';
+export { paretoFront } from './core/pareto.ts';
 export * from './model/index.ts';
 export * from './workload/index.ts';
 export { MeasuredTrialRunner, type MeasuredTrialOptions } from './measure/measured-trial.ts';

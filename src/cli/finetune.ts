@@ -4,10 +4,10 @@ import pc from 'picocolors';
 import { badInput } from '../core/errors.ts';
 import { readDurationMs } from '../core/units.ts';
 import { parseLatencyMs, parseQuantile, parseSlo } from '../core/slo.ts';
-import { FinetuneAdminClient } from '../finetune/admin-client.ts';
-import type { Job } from '../finetune/job.ts';
-import { JOB_KINDS } from '../finetune/job.ts';
-import { runTwinReplay } from '../finetune/twin-replay.ts';
+import { FinetuneAdminClient } from '../finetune/server/admin-client.ts';
+import type { Job } from '../finetune/scheduling/job.ts';
+import { JOB_KINDS } from '../finetune/scheduling/job.ts';
+import { runTwinReplay } from '../finetune/simulation/twin-replay.ts';
 import { parsePositiveInt } from './support/positive-int.ts';
 import { action } from './support/run-action.ts';
 

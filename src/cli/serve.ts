@@ -9,13 +9,14 @@ import { formatConfig } from '../core/config.ts';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
 import { SLO_MARGINS } from '../core/slo.ts';
 import { guardDevice } from '../device/safety/guard.ts';
-import { loadFinetuneConfig } from '../finetune/config-file.ts';
-import { finetuneServePlugin } from '../finetune/serving.ts';
+import { loadFinetuneConfig } from '../finetune/server/config-file.ts';
+import { finetuneServePlugin } from '../finetune/server/serving-finetune.ts';
 import { BACKEND_KINDS, type BackendKind, modelArg, openBackend } from '../serve/open-backend.ts';
 import { shutdownOnSignals, startServing } from '../serve/serve-session.ts';
 import { checkConfig, type LoadedProfile, loadConfigOption, loadProfileFile, type PartialConfig, profileFromRun, resolveSlo } from '../serve/serving-config.ts';
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
+import { recommendForSlo } from '../tune/recommend-for-slo.ts';
 import { openDeviceFromOptions } from './support/device-options.ts';
 import { parsePositiveInt } from './support/positive-int.ts';
 import { action } from './support/run-action.ts';
@@ -110,7 +111,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
         model: first.model,
         rateRps,
         ...(o.device.startsWith('sim:') ? { board: o.device.slice(4) } : {}),
-        ...(loaded?.run ? { run: loaded.run } : {}),
+        ...(loaded?.run ? { run: loaded.run, recommendForSlo } : {}),
         ...(ftConfig ? { commands: ftConfig.commands } : {}),
         log: (m) => log(`finetune: ${m}`),
       }),

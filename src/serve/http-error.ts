@@ -2,6 +2,8 @@
  * Errors the server answers with: a status, a message, optional headers. Every error leaves the
  * server as the KServe v2 error body `{"error": "<message>"}`.
  */
+import type { FastifyReply } from 'fastify';
+
 export class HttpError extends Error {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -50,4 +52,11 @@ export function toHttpError(e: unknown): HttpError {
   }
   if (e instanceof SyntaxError && status === 400) return new HttpError(400, `malformed JSON body: ${message}`);
   return new HttpError(status, status === 500 ? `internal error: ${message}` : message);
+}
+
+/** Answer `e` as an error handler: its status and headers, the body `{"error": "<message>"}`. Returns what was sent. */
+export function sendHttpError(reply: FastifyReply, e: unknown): HttpError {
+  const h = toHttpError(e);
+  void reply.code(h.statusCode).headers(h.headers).send({ error: h.message } satisfies ErrorBody);
+  return h;
 }

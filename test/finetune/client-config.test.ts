@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FinetuneAdminClient } from '../../src/finetune/admin-client.ts';
-import { loadFinetuneConfig, parseFinetuneConfig } from '../../src/finetune/config-file.ts';
-import { FinetuneService } from '../../src/finetune/finetune-service.ts';
-import { finetuneRoutes } from '../../src/finetune/http-plugin.ts';
-import { MemoryJobStore } from '../../src/finetune/job-store.ts';
-import { InterferencePredictor } from '../../src/finetune/predictor.ts';
-import { createSimEnvironment } from '../../src/finetune/sim-environment.ts';
+import { FinetuneAdminClient } from '../../src/finetune/server/admin-client.ts';
+import { loadFinetuneConfig, parseFinetuneConfig } from '../../src/finetune/server/config-file.ts';
+import { FinetuneService } from '../../src/finetune/scheduling/finetune-service.ts';
+import { standaloneFinetuneAdmin } from '../../src/finetune/server/admin-routes.ts';
+import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
+import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
+import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
 import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
 
 const cleanup: (() => unknown)[] = [];
@@ -47,7 +47,7 @@ describe('FinetuneAdminClient (what the CLI uses)', () => {
       host: { runWhenIdle: async (t) => t(), onIdle: () => {}, onBatch: () => {}, onSlo: () => {}, applyConfig: async () => {} },
     });
     const app = Fastify();
-    await app.register(finetuneRoutes({ service: svc, token: 'the-right-token' }), { prefix: '/v1' });
+    await app.register(standaloneFinetuneAdmin({ service: svc, token: 'the-right-token' }), { prefix: '/v1' });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     cleanup.push(() => app.close());
     const c = new FinetuneAdminClient({ url, token: 'the-right-token' });

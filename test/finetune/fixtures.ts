@@ -1,8 +1,8 @@
 import type { Config } from '../../src/core/config.ts';
 import type { WorkloadProfile } from '../../src/core/workload-profile.ts';
 import { totalBytes, totalFlopsPerSample } from '../../src/core/workload-profile.ts';
-import type { DeviceCosts } from '../../src/finetune/corun-sim.ts';
-import { finetuneStepFeatures } from '../../src/finetune/features.ts';
+import type { DeviceCosts } from '../../src/finetune/simulation/corun-sim.ts';
+import { finetuneStepFeatures } from '../../src/finetune/prediction/features.ts';
 
 /** A small synthetic CNN-like profile: `gflops` per sample, `mb` MB of weights, activations ∝ size. */
 export function syntheticProfile(model: string, gflops: number, weightMb: number, actMb: number, ops = 20): WorkloadProfile {

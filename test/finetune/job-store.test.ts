@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type MemoryJobStore, SqliteJobStore } from '../../src/finetune/job-store.ts';
-import { InterferencePredictor } from '../../src/finetune/predictor.ts';
-import { FinetuneScheduler } from '../../src/finetune/scheduler.ts';
-import { createSimEnvironment } from '../../src/finetune/sim-environment.ts';
+import { type MemoryJobStore, SqliteJobStore } from '../../src/finetune/scheduling/job-store.ts';
+import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
+import { FinetuneScheduler } from '../../src/finetune/scheduling/scheduler.ts';
+import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
 import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
 
 const dirs: string[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/core/config.ts';
 import type { TuningRun } from '../../src/core/tuning-run.ts';
-import { measuredMatch } from '../../src/finetune/serving.ts';
+import { measuredMatch } from '../../src/finetune/server/serving-finetune.ts';
 
 const trial = (config: Config, valid = true) => ({ config, measurement: { valid } });
 const run = (trials: ReturnType<typeof trial>[]) => ({ trials }) as unknown as TuningRun;

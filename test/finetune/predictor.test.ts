@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { InterferenceFeatures } from '../../src/finetune/features.ts';
-import { fitOls, olsPredict } from '../../src/finetune/least-squares.ts';
-import { InterferencePredictor } from '../../src/finetune/predictor.ts';
-import { normalQuantile, studentTQuantile } from '../../src/finetune/quantiles.ts';
+import type { InterferenceFeatures } from '../../src/finetune/prediction/features.ts';
+import { fitOls, olsPredict } from '../../src/finetune/prediction/least-squares.ts';
+import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
+import { normalQuantile, studentTQuantile } from '../../src/finetune/prediction/quantiles.ts';
 import { createRandom } from '../../src/numerics/random.ts';
 import { cfg, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
-import { profileCoRuns } from '../../src/finetune/sim-environment.ts';
+import { profileCoRuns } from '../../src/finetune/simulation/sim-environment.ts';
 
 describe('quantiles', () => {
   it('match tabulated Student-t and normal values', () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type Config, configKey } from '../../src/core/config.ts';
+import { paretoFront } from '../../src/core/pareto.ts';
 import type { Slo } from '../../src/core/slo.ts';
-import { latencyQuantile, simulateCoRun } from '../../src/finetune/corun-sim.ts';
-import { MemoryJobStore } from '../../src/finetune/job-store.ts';
-import { paretoFront } from '../../src/finetune/pareto.ts';
-import { InterferencePredictor } from '../../src/finetune/predictor.ts';
+import { latencyQuantile, simulateCoRun } from '../../src/finetune/simulation/corun-sim.ts';
+import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
+import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
 import { poissonArrivals } from '../../src/numerics/random.ts';
-import { FinetuneScheduler, type SchedulerEvent } from '../../src/finetune/scheduler.ts';
-import { createSimEnvironment } from '../../src/finetune/sim-environment.ts';
+import { FinetuneScheduler, type SchedulerEvent } from '../../src/finetune/scheduling/scheduler.ts';
+import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
 import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
 
 const costs = rooflineCosts();
@@ -19,12 +19,13 @@ function setup(opts: { sloMs: number; allowSwitch?: boolean; model?: string }) {
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   // The Pareto set as a tuner would store it: energy vs tail at the serving load.
   const probe = createSimEnvironment({ costs, profileOf, model, candidates: grid(), predictor, profiling: PROFILING, noise: 0.02, seed: 5, baselineRequests: 600 });
-  const front = paretoFront(
-    grid().map((c) => {
+  const measured = grid()
+    .map((c) => {
       const b = probe.baseline(c, slo(opts.sloMs), RATE);
       return { config: c, energyPerQueryJ: b.energyPerQueryJ, latencyTailMs: b.tailMs };
-    }),
-  ).map((p) => p.config);
+    })
+    .filter((p) => Number.isFinite(p.energyPerQueryJ) && Number.isFinite(p.latencyTailMs));
+  const front = paretoFront(measured, (p) => p.energyPerQueryJ, (p) => p.latencyTailMs).map((p) => p.config);
   const env = createSimEnvironment({ costs, profileOf, model, candidates: front, predictor, profiling: PROFILING, noise: 0.02, seed: 5, baselineRequests: 600 });
   const events: SchedulerEvent[] = [];
   let now = 0;

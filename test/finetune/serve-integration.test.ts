@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BatchResult, InferenceBackend, ModelMetadata, Tensor } from '../../src/core/inference.ts';
-import { finetuneServePlugin } from '../../src/finetune/serving.ts';
+import { finetuneServePlugin } from '../../src/finetune/server/serving-finetune.ts';
 import { createServer } from '../../src/serve/server.ts';
 import { adminCall } from '../fixtures/admin.ts';
 

@@ -11,7 +11,7 @@ import type { Config } from '../../src/core/config.ts';
 import type { FrequencyConfig } from '../../src/core/device.ts';
 import type { InferenceBackend } from '../../src/core/inference.ts';
 import { createSimDevice } from '../../src/device/sim/index.ts';
-import { finetuneServePlugin } from '../../src/finetune/serving.ts';
+import { finetuneServePlugin } from '../../src/finetune/server/serving-finetune.ts';
 import { openBackend } from '../../src/serve/open-backend.ts';
 import { type ServeSession, startServing } from '../../src/serve/serve-session.ts';
 import { adminCall } from '../fixtures/admin.ts';

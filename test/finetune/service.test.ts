@@ -2,12 +2,12 @@ import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/core/config.ts';
 import type { Slo } from '../../src/core/slo.ts';
-import { CommandProcess, type CommandSpec } from '../../src/finetune/command-runner.ts';
-import { FinetuneService, type ServingHost } from '../../src/finetune/finetune-service.ts';
-import { finetuneRoutes } from '../../src/finetune/http-plugin.ts';
-import { MemoryJobStore } from '../../src/finetune/job-store.ts';
-import { InterferencePredictor } from '../../src/finetune/predictor.ts';
-import { createSimEnvironment } from '../../src/finetune/sim-environment.ts';
+import { CommandProcess, type CommandSpec } from '../../src/finetune/scheduling/command-runner.ts';
+import { FinetuneService, type ServingHost } from '../../src/finetune/scheduling/finetune-service.ts';
+import { standaloneFinetuneAdmin } from '../../src/finetune/server/admin-routes.ts';
+import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
+import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
+import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
 import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
 
 class FakeHost implements ServingHost {
@@ -79,9 +79,9 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 const TOKEN = 'secret-token-123';
-async function app(svc: FinetuneService, sloRoute = false) {
+async function app(svc: FinetuneService) {
   const a = Fastify();
-  await a.register(finetuneRoutes({ service: svc, token: TOKEN, sloRoute, defaultModel: 'small' }), { prefix: '/v1' });
+  await a.register(standaloneFinetuneAdmin({ service: svc, token: TOKEN, defaultModel: 'small' }), { prefix: '/v1' });
   return a;
 }
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -90,16 +90,20 @@ describe('fine-tuning admin API', () => {
   it('needs the token and validates submissions', async () => {
     const { svc } = service(60, { cfg: { argv: [process.execPath, '-e', 'setTimeout(() => {}, 5000)'], model: 'large', microBatch: 3 } });
     const a = await app(svc);
-    expect((await a.inject({ method: 'GET', url: '/v1/finetune/jobs' })).statusCode).toBe(401);
+    const anonymous = await a.inject({ method: 'GET', url: '/v1/finetune/jobs' });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer /);
+    expect(anonymous.json()).toEqual({ error: expect.stringMatching(/bearer token/) });
     const bad = await a.inject({ method: 'POST', url: '/v1/finetune/jobs', headers: auth, payload: { kind: 'shell', cmd: 'rm -rf /' } });
     expect(bad.statusCode).toBe(400);
     const noCmd = await a.inject({ method: 'POST', url: '/v1/finetune/jobs', headers: auth, payload: { kind: 'command', command: 'nope' } });
     const fromCfg = await a.inject({ method: 'POST', url: '/v1/finetune/jobs', headers: auth, payload: { kind: 'command', command: 'cfg' } });
     expect(fromCfg.json().job).toMatchObject({ model: 'large', microBatch: 3, command: 'cfg' });
     expect(noCmd.statusCode).toBe(400);
-    expect(noCmd.json().message).toMatch(/no command named 'nope'/);
+    expect(noCmd.json()).toEqual({ error: expect.stringMatching(/no command named 'nope'/) });
     const missing = await a.inject({ method: 'GET', url: '/v1/finetune/jobs/zzz', headers: auth });
     expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ error: 'no job zzz' });
   });
 
   it('runs a cooperative gate job: the loop asks, steps, reports, completes', async () => {
@@ -123,7 +127,7 @@ describe('fine-tuning admin API', () => {
 
   it('PUT /slo re-selects the configuration and re-takes the fine-tuning decision', async () => {
     const { svc } = service(60);
-    const a = await app(svc, true);
+    const a = await app(svc);
     const sub = await a.inject({ method: 'POST', url: '/v1/finetune/jobs', headers: auth, payload: { kind: 'gate', model: 'large', microBatch: 8 } });
     const id = sub.json().job.id as string;
     expect(sub.json().job.state).toBe('queued');
@@ -135,6 +139,8 @@ describe('fine-tuning admin API', () => {
     expect(put.statusCode).toBe(200);
     expect(put.json().slo.latencyMs).toBe(900);
     expect(put.json().jobs[0].state).toBe('running');
+    const got = await a.inject({ method: 'GET', url: '/v1/slo', headers: auth });
+    expect(got.json()).toMatchObject({ slo: { latencyMs: 900, quantile: 0.99 }, configText: put.json().configText });
     const st = await a.inject({ method: 'GET', url: '/v1/finetune/status', headers: auth });
     expect(st.json().running.id).toBe(id);
   });

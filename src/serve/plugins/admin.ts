@@ -5,13 +5,16 @@
  *   GET  /v1/slo       the SLO and the batching it implies per model
  *   PUT  /v1/slo       change the SLO at run time (queue delay and admission follow at once)
  *   GET  /v1/profile   the profile being served
- * Further admin plugins (the fine-tuning scheduler's jobs API) register inside the same scope, so
- * they get the same authentication.
+ * The scope (`adminScope`: the bearer-token check, then the routes registered inside it), the body
+ * validation (`parseBody`) and the SLO routes (`sloRoutes`) are defined here once. Further admin
+ * routes (the fine-tuning scheduler's jobs API) register inside the same scope, so they get the same
+ * authentication; they throw `HttpError`s, which leave as `{"error": …}`.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { configProblem } from '../../core/config.ts';
+import type { Slo } from '../../core/slo.ts';
 import { HttpError, badRequest, notFound } from '../http-error.ts';
 import type { ServingContext } from '../serving-context.ts';
 
@@ -25,7 +28,8 @@ const sloBody = z
   .object({ latencyMs: z.number().positive(), quantile: z.number().gt(0).lt(1).optional() })
   .strict();
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+/** The body as `schema` reads it, or a 400 naming the first problems. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (!r.success)
     throw badRequest(
@@ -43,23 +47,66 @@ function tokenMatches(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The admin bearer-token check, a fastify `onRequest` hook: 401 with a Bearer challenge when the token is missing or wrong. */
+export function bearerAuth(token: string): (req: FastifyRequest) => Promise<void> {
+  if (token.length < 8) throw new Error('the admin token must be at least 8 characters');
+  return async (req) => {
+    const h = req.headers.authorization;
+    const challenge = { 'www-authenticate': 'Bearer realm="polythrottle-admin"' };
+    if (!h) throw new HttpError(401, 'missing bearer token: send "Authorization: Bearer <token>"', challenge);
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+    if (!m || !tokenMatches(m[1]!, token)) throw new HttpError(401, 'wrong bearer token', challenge);
+  };
+}
+
+export interface AdminScopeOptions {
+  readonly token: string;
+  /** The admin routes, registered in order inside the scope, behind the token. */
+  readonly routes: readonly FastifyPluginAsync[];
+}
+
+/** The admin scope: every route registered in it needs the bearer token. */
+export function adminScope(opts: AdminScopeOptions): FastifyPluginAsync {
+  const auth = bearerAuth(opts.token);
+  return async (app) => {
+    app.addHook('onRequest', auth);
+    for (const r of opts.routes) await app.register(r);
+  };
+}
+
+/** What the SLO routes read and change: the server's serving context, or a fine-tuning scheduler on its own. */
+export interface SloControl {
+  slo(): Slo;
+  setSlo(slo: Slo): void;
+  /** What follows from the SLO, sent beside it by GET and PUT /slo. */
+  view(): Record<string, unknown>;
+}
+
+/** GET /slo and PUT /slo (a new latency, and a quantile that defaults to the current one): both answer `{slo, ...view()}`. */
+export function sloRoutes(control: SloControl): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/slo', async () => ({ slo: control.slo(), ...control.view() }));
+    app.put('/slo', async (req) => {
+      const body = parseBody(sloBody, req.body);
+      control.setSlo({ latencyMs: body.latencyMs, quantile: body.quantile ?? control.slo().quantile });
+      return { slo: control.slo(), ...control.view() };
+    });
+  };
+}
+
 export interface AdminOptions {
   readonly token: string;
   /** Extra admin routes (registered under /v1, behind the same token). */
   readonly plugins?: readonly FastifyPluginAsync[];
 }
 
+/** The server's admin API: the serving context's routes and then `opts.plugins`, inside `adminScope`. */
 export function adminPlugin(ctx: ServingContext, opts: AdminOptions): FastifyPluginAsync {
-  if (opts.token.length < 8) throw new Error('the admin token must be at least 8 characters');
-  return async (app) => {
-    app.addHook('onRequest', async (req) => {
-      const h = req.headers.authorization;
-      const challenge = { 'www-authenticate': 'Bearer realm="polythrottle-admin"' };
-      if (!h) throw new HttpError(401, 'missing bearer token: send "Authorization: Bearer <token>"', challenge);
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-      if (!m || !tokenMatches(m[1]!, opts.token)) throw new HttpError(401, 'wrong bearer token', challenge);
-    });
+  return adminScope({ token: opts.token, routes: [servingRoutes(ctx), ...(opts.plugins ?? [])] });
+}
 
+function servingRoutes(ctx: ServingContext): FastifyPluginAsync {
+  return async (app) => {
     const batching = () =>
       Object.fromEntries(
         ctx.models().map((m) => [
@@ -96,18 +143,11 @@ export function adminPlugin(ctx: ServingContext, opts: AdminOptions): FastifyPlu
       return { config: await ctx.currentConfig(), adjustments: applied?.adjustments ?? [], batching: batching() };
     });
 
-    app.get('/slo', async () => ({ slo: ctx.slo, batching: batching() }));
-    app.put('/slo', async (req) => {
-      const body = parseBody(sloBody, req.body);
-      ctx.setSlo({ latencyMs: body.latencyMs, quantile: body.quantile ?? ctx.slo.quantile });
-      return { slo: ctx.slo, batching: batching() };
-    });
+    await app.register(sloRoutes({ slo: () => ctx.slo, setSlo: (slo) => ctx.setSlo(slo), view: () => ({ batching: batching() }) }));
 
     app.get('/profile', async () => {
       if (!ctx.profile) throw notFound('this server was started without a profile');
       return ctx.profile;
     });
-
-    for (const p of opts.plugins ?? []) await app.register(p);
   };
 }

@@ -1,17 +1,17 @@
-import type { Config } from '../core/config.ts';
-import type { Slo } from '../core/slo.ts';
-import type { WorkloadProfile } from '../core/workload-profile.ts';
-import { type BoardSpec, resolveBoard } from '../device/sim/board-spec.ts';
-import { evaluateConfig } from '../device/sim/evaluate.ts';
-import { zooProfile } from '../model/zoo/index.ts';
+import type { Config } from '../../core/config.ts';
+import { paretoFront } from '../../core/pareto.ts';
+import type { Slo } from '../../core/slo.ts';
+import type { WorkloadProfile } from '../../core/workload-profile.ts';
+import { type BoardSpec, resolveBoard } from '../../device/sim/board-spec.ts';
+import { evaluateConfig } from '../../device/sim/evaluate.ts';
+import { zooProfile } from '../../model/zoo/index.ts';
 import { type SimResult, simulateCoRun, sloAttainment, type TimelinePoint, timeline } from './corun-sim.ts';
-import type { FeatureSet } from './features.ts';
-import type { JobSpec } from './job.ts';
-import { MemoryJobStore } from './job-store.ts';
-import { paretoFront, thinFront } from './pareto.ts';
-import { InterferencePredictor } from './predictor.ts';
-import { poissonArrivals } from '../numerics/random.ts';
-import { FinetuneScheduler, type SchedulerEvent } from './scheduler.ts';
+import type { FeatureSet } from '../prediction/features.ts';
+import type { JobSpec } from '../scheduling/job.ts';
+import { MemoryJobStore } from '../scheduling/job-store.ts';
+import { InterferencePredictor } from '../prediction/predictor.ts';
+import { poissonArrivals } from '../../numerics/random.ts';
+import { FinetuneScheduler, type SchedulerEvent } from '../scheduling/scheduler.ts';
 import { createSimEnvironment, OraclePredictor } from './sim-environment.ts';
 import { TWIN_PROFILING, twinCosts } from './twin-costs.ts';
 
@@ -44,10 +44,19 @@ export function twinParetoSet(board: string | BoardSpec, model: string, rateRps:
       for (const b of BATCHES) {
         const config: Config = { cpuHz, gpuMinHz: g, gpuMaxHz: g, emcHz: e, batch: b };
         const ev = evaluateConfig(spec, p, config, { rateRps });
-        if (ev.overloaded) continue;
+        if (ev.overloaded || !Number.isFinite(ev.energyPerQueryJ) || !Number.isFinite(ev.latencyTailMs)) continue;
         points.push({ config, energyPerQueryJ: ev.energyPerQueryJ, latencyTailMs: ev.latencyTailMs });
       }
-  return thinFront(paretoFront(points), size).map((x) => x.config);
+  const front = paretoFront(points, (p) => p.energyPerQueryJ, (p) => p.latencyTailMs);
+  return thinFront(front, size).map((x) => x.config);
+}
+
+/** At most `n` points spread evenly along a front (keeping both ends). */
+function thinFront<P>(front: readonly P[], n: number): P[] {
+  if (front.length <= n) return [...front];
+  const out: P[] = [];
+  for (let i = 0; i < n; i++) out.push(front[Math.round((i * (front.length - 1)) / (n - 1))]!);
+  return [...new Set(out)];
 }
 
 export interface TwinReplayOptions {

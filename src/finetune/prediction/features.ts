@@ -1,4 +1,4 @@
-import { arithmeticIntensity, totalBytes, totalFlopsPerSample, type WorkloadProfile } from '../core/workload-profile.ts';
+import { arithmeticIntensity, totalBytes, totalFlopsPerSample, type WorkloadProfile } from '../../core/workload-profile.ts';
 
 /**
  * What the interference predictor knows about one inference batch and one fine-tuning step: the

@@ -1,8 +1,8 @@
-import type { Config } from '../core/config.ts';
-import type { WorkloadProfile } from '../core/workload-profile.ts';
-import { type BoardSpec, resolveBoard } from '../device/sim/board-spec.ts';
-import { evaluateConfig } from '../device/sim/evaluate.ts';
-import { fineTuneStepCost } from '../device/sim/fine-tune.ts';
+import type { Config } from '../../core/config.ts';
+import type { WorkloadProfile } from '../../core/workload-profile.ts';
+import { type BoardSpec, resolveBoard } from '../../device/sim/board-spec.ts';
+import { evaluateConfig } from '../../device/sim/evaluate.ts';
+import { fineTuneStepCost } from '../../device/sim/fine-tune.ts';
 import type { DeviceCosts } from './corun-sim.ts';
 import type { ProfilingWorkload } from './sim-environment.ts';
 

@@ -1,9 +1,9 @@
-import type { Config } from '../core/config.ts';
-import { nearestRankQuantile } from '../numerics/stats.ts';
-import type { Slo } from '../core/slo.ts';
-import type { JobSpec } from './job.ts';
-import { createRandom } from '../numerics/random.ts';
-import type { FinetuneScheduler } from './scheduler.ts';
+import type { Config } from '../../core/config.ts';
+import { nearestRankQuantile } from '../../numerics/stats.ts';
+import type { Slo } from '../../core/slo.ts';
+import type { JobSpec } from '../scheduling/job.ts';
+import { createRandom } from '../../numerics/random.ts';
+import type { FinetuneScheduler } from '../scheduling/scheduler.ts';
 
 /** Noise-free costs of work on the device at a configuration (the twin, in replays). */
 export interface DeviceCosts {

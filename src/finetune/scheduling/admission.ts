@@ -1,7 +1,7 @@
-import { type Config, configKey } from '../core/config.ts';
-import type { Slo } from '../core/slo.ts';
-import type { InterferenceFeatures } from './features.ts';
-import type { LatencyPrediction, LatencyPredictor } from './predictor.ts';
+import { type Config, configKey } from '../../core/config.ts';
+import type { Slo } from '../../core/slo.ts';
+import type { InterferenceFeatures } from '../prediction/features.ts';
+import type { LatencyPrediction, LatencyPredictor } from '../prediction/predictor.ts';
 
 /** Inference alone at a configuration, SLO and load (from the profile, or the twin). */
 export interface InferenceBaseline {

@@ -3,25 +3,32 @@
  * devices; the tuning profile's measured trials on real hardware), the job store, the service wired
  * to the server's batcher and serving context, and the admin routes plugin. The server registers
  * `plugin` among its admin plugins (under /v1, behind the token) and calls `close()` on shutdown.
+ * Only serve's types are used here: what needs another layer (how a tuning run answers a new SLO) is
+ * passed in by the caller that wires serving and fine-tuning together.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { type Config, configKey, formatConfig } from '../core/config.ts';
-import type { TuningRun } from '../core/tuning-run.ts';
-import type { Slo } from '../core/slo.ts';
-import type { WorkloadProfile } from '../core/workload-profile.ts';
-import type { ServingContext } from '../serve/serving-context.ts';
-import { recommendForSlo } from '../tune/recommend-for-slo.ts';
-import type { InferenceBaseline } from './admission.ts';
-import type { CommandSpec } from './command-runner.ts';
-import { FinetuneService, type ServingHost } from './finetune-service.ts';
-import { finetuneRoutes } from './http-plugin.ts';
-import { SqliteJobStore } from './job-store.ts';
-import { paretoFromRun } from './pareto.ts';
-import { InterferencePredictor, type ProfiledRun } from './predictor.ts';
-import type { SchedulerEnvironment, SchedulerEvent } from './scheduler.ts';
-import { createSimEnvironment, interferenceFeatures } from './sim-environment.ts';
-import { TWIN_PROFILING, twinCosts } from './twin-costs.ts';
-import { cachedZooProfile, twinParetoSet } from './twin-replay.ts';
+import { type Config, configKey, formatConfig } from '../../core/config.ts';
+import { paretoFront } from '../../core/pareto.ts';
+import type { TuningRun } from '../../core/tuning-run.ts';
+import type { Slo } from '../../core/slo.ts';
+import type { WorkloadProfile } from '../../core/workload-profile.ts';
+import type { ServingContext } from '../../serve/serving-context.ts';
+import type { InferenceBaseline } from '../scheduling/admission.ts';
+import type { CommandSpec } from '../scheduling/command-runner.ts';
+import { FinetuneService, type ServingHost } from '../scheduling/finetune-service.ts';
+import { finetuneRoutes } from './admin-routes.ts';
+import { SqliteJobStore } from '../scheduling/job-store.ts';
+import { InterferencePredictor, type ProfiledRun } from '../prediction/predictor.ts';
+import type { SchedulerEnvironment, SchedulerEvent } from '../scheduling/scheduler.ts';
+import { createSimEnvironment, interferenceFeatures } from '../simulation/sim-environment.ts';
+import { TWIN_PROFILING, twinCosts } from '../simulation/twin-costs.ts';
+import { cachedZooProfile, twinParetoSet } from '../simulation/twin-replay.ts';
+
+/**
+ * A tuning run's answer to a new SLO without measuring: the lowest-energy measured configuration that
+ * meets it, or null (tune's `recommendForSlo` has this shape).
+ */
+export type RecommendForSlo = (run: TuningRun, slo: Slo) => { readonly measured: { readonly config: Config } | null };
 
 export interface ServingFinetuneOptions {
   /** SQLite file for the job queue. */
@@ -32,8 +39,14 @@ export interface ServingFinetuneOptions {
   readonly rateRps: number;
   /** `sim:` device board: the twin provides profiling, baselines and simulated steps. */
   readonly board?: string;
-  /** The tuning profile: its measured Pareto set and SLO re-selection (real hardware). */
+  /** The tuning profile: its measured Pareto set and baselines (real hardware). */
   readonly run?: TuningRun;
+  /**
+   * How the profile re-selects the configuration when the SLO changes at run time: needed with `run`
+   * on real hardware (tune's `recommendForSlo`, passed in by the caller that wires serving and
+   * fine-tuning together).
+   */
+  readonly recommendForSlo?: RecommendForSlo;
   /** Profiled co-runs per configuration key (real hardware): fits the predictor there. */
   readonly profiledRuns?: Readonly<Record<string, readonly ProfiledRun[]>>;
   readonly commands?: Readonly<Record<string, CommandSpec>>;
@@ -83,8 +96,14 @@ function hostOf(ctx: ServingContext): ServingHost {
   };
 }
 
+/** The configurations of a tuning run's measured Pareto set (valid trials with finite figures): those fine-tuning may switch between. */
+function measuredParetoSet(run: TuningRun): Config[] {
+  const measured = run.trials.filter((t) => t.measurement.valid && Number.isFinite(t.measurement.energyPerQueryJ) && Number.isFinite(t.measurement.latencyTailMs));
+  return paretoFront(measured, (t) => t.measurement.energyPerQueryJ, (t) => t.measurement.latencyTailMs).map((t) => t.config);
+}
+
 /** Environment from a tuning profile's measurements (real hardware). */
-function profileEnvironment(run: TuningRun, o: ServingFinetuneOptions, predictor: InterferencePredictor): SchedulerEnvironment {
+function profileEnvironment(run: TuningRun, recommendForSlo: RecommendForSlo, o: ServingFinetuneOptions, predictor: InterferencePredictor): SchedulerEnvironment {
   const profileOf = o.profileOf ?? cachedZooProfile;
   const trials = new Map<string, InferenceBaseline>();
   for (const t of run.trials) {
@@ -98,7 +117,7 @@ function profileEnvironment(run: TuningRun, o: ServingFinetuneOptions, predictor
       energyPerQueryJ: m.energyPerQueryJ,
     });
   }
-  const candidates = paretoFromRun(run).map((p) => p.config);
+  const candidates = measuredParetoSet(run);
   return {
     baseline: (c) => {
       const b = trials.get(configKey(c));
@@ -136,11 +155,13 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
   let simStepMs: ((c: Config, m: string, mb: number) => number) | undefined;
   if (o.board) {
     const costs = twinCosts(o.board, profileOf, o.model);
-    const candidates = o.run ? paretoFromRun(o.run).map((p) => p.config) : twinParetoSet(o.board, o.model, o.rateRps);
+    const candidates = o.run ? measuredParetoSet(o.run) : twinParetoSet(o.board, o.model, o.rateRps);
     environment = createSimEnvironment({ costs, profileOf, model: o.model, candidates, predictor, profiling: TWIN_PROFILING, noise: 0.03, seed: 1 });
     simStepMs = (c, m, mb) => costs.finetuneStep(c, m, mb).stepMs;
-  } else if (o.run) environment = profileEnvironment(o.run, o, predictor);
-  else throw new RangeError('fine-tuning needs a simulated device or a tuning profile (its measured Pareto set and baselines)');
+  } else if (o.run) {
+    if (!o.recommendForSlo) throw new RangeError('fine-tuning beside a tuning profile needs recommendForSlo: how the profile answers a new SLO');
+    environment = profileEnvironment(o.run, o.recommendForSlo, o, predictor);
+  } else throw new RangeError('fine-tuning needs a simulated device or a tuning profile (its measured Pareto set and baselines)');
   const store = new SqliteJobStore(o.dbFile);
   const service = new FinetuneService({
     store,

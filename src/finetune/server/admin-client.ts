@@ -1,5 +1,5 @@
-import { PolyThrottleError } from '../core/errors.ts';
-import type { Job, JobKind } from './job.ts';
+import { PolyThrottleError } from '../../core/errors.ts';
+import type { Job, JobKind } from '../scheduling/job.ts';
 
 /** Talks to a running server's fine-tuning admin API (what `polythrottle finetune` uses). */
 export interface AdminClientOptions {

@@ -1,4 +1,4 @@
-import { type Config, configKey as keyOf } from '../core/config.ts';
+import { type Config, configKey as keyOf } from '../../core/config.ts';
 import { featureVector, type FeatureSet, FEATURE_NAMES, type InterferenceFeatures } from './features.ts';
 import { fitOls, type OlsFit, olsPredict } from './least-squares.ts';
 import { studentTQuantile } from './quantiles.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { PolyThrottleError } from '../core/errors.ts';
-import { commandsSchema } from './command-runner.ts';
+import { PolyThrottleError } from '../../core/errors.ts';
+import { commandsSchema } from '../scheduling/command-runner.ts';
 
 /**
  * The fine-tuning part of the server's configuration file (JSON):

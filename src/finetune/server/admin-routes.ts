@@ -1,6 +1,6 @@
 /**
- * Fine-tuning admin routes, a fastify plugin the server registers inside its admin scope (`/v1`,
- * behind the bearer token):
+ * Fine-tuning admin routes, a fastify plugin registered inside the admin scope of
+ * `serve/plugins/admin.ts` (under `/v1`, behind its bearer token):
  *   GET    /finetune/jobs                 the queue, FIFO order
  *   POST   /finetune/jobs                 submit {kind, name?, model, microBatch, steps?, command?}
  *   GET    /finetune/jobs/:id             one job, with the admission decision it would get now
@@ -9,24 +9,18 @@
  *   POST   /finetune/jobs/:id/step/done   gate: report the step's duration {durationMs}
  *   POST   /finetune/jobs/:id/complete    gate: the loop finished {exitStatus?}
  *   GET    /finetune/status               SLO, configuration, running job, step in flight
- *   PUT    /slo                           only with `sloRoute: true` (the server's admin API has its own)
  * Command jobs name a command of the server's configuration file; no command line travels over HTTP.
+ * `standaloneFinetuneAdmin` serves the same routes without a server: the admin scope, with the SLO
+ * routes answered by the scheduler.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { formatConfig } from '../core/config.ts';
-import type { FinetuneService } from './finetune-service.ts';
-import { JOB_KINDS } from './job.ts';
-
-class RouteError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { formatConfig } from '../../core/config.ts';
+import { HttpError, badRequest, notFound, sendHttpError } from '../../serve/http-error.ts';
+import { adminScope, parseBody, type SloControl, sloRoutes } from '../../serve/plugins/admin.ts';
+import type { FinetuneScheduler } from '../scheduling/scheduler.ts';
+import type { FinetuneService } from '../scheduling/finetune-service.ts';
+import { JOB_KINDS } from '../scheduling/job.ts';
 
 const jobBody = z
   .object({
@@ -40,36 +34,23 @@ const jobBody = z
   .strict();
 const doneBody = z.object({ durationMs: z.number().nonnegative() }).strict();
 const completeBody = z.object({ exitStatus: z.union([z.number().int(), z.string().min(1)]).optional() }).strict();
-const sloBody = z.object({ latencyMs: z.number().positive(), quantile: z.number().gt(0).lt(1).optional() }).strict();
 
+/** The body read by `schema`; a request without one reads as `{}`. */
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success)
-    throw new RouteError(
-      400,
-      r.error.issues
-        .slice(0, 3)
-        .map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`)
-        .join('; '),
-    );
-  return r.data;
+  return parseBody(schema, body ?? {});
 }
 
 /** Scheduler errors are RangeErrors: unknown job → 404, a job in the wrong state → 409, else 400. */
 function http(e: unknown): never {
-  if (e instanceof RouteError) throw e;
+  if (e instanceof HttpError) throw e;
   const msg = e instanceof Error ? e.message : String(e);
-  if (/^no (fine-tuning )?job /.test(msg)) throw new RouteError(404, msg);
-  if (/in flight|is (done|failed|cancelled)|not a step gate/.test(msg)) throw new RouteError(409, msg);
-  throw new RouteError(400, msg);
+  if (/^no (fine-tuning )?job /.test(msg)) throw notFound(msg);
+  if (/in flight|is (done|failed|cancelled)|not a step gate/.test(msg)) throw new HttpError(409, msg);
+  throw badRequest(msg);
 }
 
 export interface FinetuneRoutesOptions {
   readonly service: FinetuneService;
-  /** Require this bearer token (when the plugin is not registered inside an authenticated scope). */
-  readonly token?: string;
-  /** Also serve PUT /slo (standalone use; the server's admin API has its own and calls the service). */
-  readonly sloRoute?: boolean;
   /** Defaults for a job without them (the served model, micro-batch 8). */
   readonly defaultModel?: string;
   readonly defaultMicroBatch?: number;
@@ -81,22 +62,13 @@ export function finetuneRoutes(o: FinetuneRoutesOptions): FastifyPluginAsync {
   const svc = o.service;
   const s = svc.scheduler;
   return async (app) => {
-    if (o.token !== undefined) {
-      const expected = Buffer.from(o.token);
-      app.addHook('onRequest', async (req) => {
-        const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-        const given = Buffer.from(m?.[1] ?? '');
-        if (!m || given.length !== expected.length || !timingSafeEqual(given, expected)) throw new RouteError(401, 'missing or wrong bearer token');
-      });
-    }
-
     app.get('/finetune/jobs', async () => ({ jobs: s.list() }));
 
     app.post('/finetune/jobs', async (req, reply) => {
       const b = parse(jobBody, req.body);
       const fromCommand = b.kind === 'command' && b.command ? svc.commandDefaults(b.command) : undefined;
       const model = b.model ?? fromCommand?.model ?? o.defaultModel;
-      if (!model) throw new RouteError(400, 'model: the model being fine-tuned is required');
+      if (!model) throw badRequest('model: the model being fine-tuned is required');
       try {
         const job = svc.submit({
           kind: b.kind as (typeof JOB_KINDS)[number],
@@ -114,7 +86,7 @@ export function finetuneRoutes(o: FinetuneRoutesOptions): FastifyPluginAsync {
 
     app.get<{ Params: { id: string } }>('/finetune/jobs/:id', async (req) => {
       const job = s.get(req.params.id);
-      if (!job) throw new RouteError(404, `no job ${req.params.id}`);
+      if (!job) throw notFound(`no job ${req.params.id}`);
       if (job.state !== 'queued') return { job };
       const a = s.probe(job.id);
       return {
@@ -136,7 +108,7 @@ export function finetuneRoutes(o: FinetuneRoutesOptions): FastifyPluginAsync {
     app.post<{ Params: { id: string }; Querystring: { waitMs?: string } }>('/finetune/jobs/:id/step', async (req, reply) => {
       const max = o.maxWaitMs ?? 30_000;
       const waitMs = req.query.waitMs === undefined ? max : Number(req.query.waitMs);
-      if (!(waitMs >= 0)) throw new RouteError(400, `waitMs must be a non-negative number of milliseconds, got ${req.query.waitMs}`);
+      if (!(waitMs >= 0)) throw badRequest(`waitMs must be a non-negative number of milliseconds, got ${req.query.waitMs}`);
       let grant: Awaited<ReturnType<FinetuneService['requestStep']>>;
       try {
         grant = await svc.requestStep(req.params.id, Math.min(waitMs, max));
@@ -176,12 +148,35 @@ export function finetuneRoutes(o: FinetuneRoutesOptions): FastifyPluginAsync {
       running: s.runningJobId ? s.get(s.runningJobId) : null,
       stepInFlight: s.stepInFlight ?? null,
     }));
+  };
+}
 
-    if (o.sloRoute)
-      app.put('/slo', async (req) => {
-        const b = parse(sloBody, req.body);
-        const config = s.setSlo({ latencyMs: b.latencyMs, quantile: b.quantile ?? s.currentSlo.quantile });
-        return { slo: s.currentSlo, config, configText: formatConfig(config), jobs: s.list() };
-      });
+export interface StandaloneFinetuneAdminOptions extends FinetuneRoutesOptions {
+  /** The bearer token every route needs. */
+  readonly token: string;
+}
+
+/**
+ * The fine-tuning admin API without a server: the admin scope (bearer token) with the job routes, and
+ * GET/PUT /slo answered by the scheduler (`{slo, config, configText, jobs}`). Errors leave as
+ * `{"error": …}`.
+ */
+export function standaloneFinetuneAdmin(o: StandaloneFinetuneAdminOptions): FastifyPluginAsync {
+  const s = o.service.scheduler;
+  return async (app) => {
+    app.setErrorHandler((e, _req, reply) => {
+      sendHttpError(reply, e);
+    });
+    await app.register(adminScope({ token: o.token, routes: [finetuneRoutes(o), sloRoutes(schedulerSlo(s))] }));
+  };
+}
+
+function schedulerSlo(s: FinetuneScheduler): SloControl {
+  return {
+    slo: () => s.currentSlo,
+    setSlo: (slo) => {
+      s.setSlo(slo);
+    },
+    view: () => ({ config: s.config, configText: formatConfig(s.config), jobs: s.list() }),
   };
 }

@@ -1,5 +1,5 @@
-import type { Config } from '../core/config.ts';
-import type { Slo } from '../core/slo.ts';
+import type { Config } from '../../core/config.ts';
+import type { Slo } from '../../core/slo.ts';
 import { type CommandProcess as CommandProcessT, CommandProcess, type CommandSpec, exitStatusOf } from './command-runner.ts';
 import type { Job, JobSpec } from './job.ts';
 import { FinetuneScheduler, type SchedulerEvent, type SchedulerOptions, type StepGrant } from './scheduler.ts';

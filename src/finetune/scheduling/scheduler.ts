@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type Config, configKey } from '../core/config.ts';
-import type { Slo } from '../core/slo.ts';
+import { type Config, configKey } from '../../core/config.ts';
+import type { Slo } from '../../core/slo.ts';
 import { type Admission, decideAdmission, type InferenceBaseline } from './admission.ts';
-import type { InterferenceFeatures } from './features.ts';
+import type { InterferenceFeatures } from '../prediction/features.ts';
 import { isTerminal, JOB_KINDS, type Job, type JobSpec } from './job.ts';
 import type { JobStore } from './job-store.ts';
-import type { LatencyPredictor } from './predictor.ts';
+import type { LatencyPredictor } from '../prediction/predictor.ts';
 
 /** What the scheduler needs to know about the device and the inference service. */
 export interface SchedulerEnvironment {

@@ -1,12 +1,12 @@
-import { type Config, configKey } from '../core/config.ts';
-import type { Slo } from '../core/slo.ts';
-import type { WorkloadProfile } from '../core/workload-profile.ts';
-import type { InferenceBaseline } from './admission.ts';
+import { type Config, configKey } from '../../core/config.ts';
+import type { Slo } from '../../core/slo.ts';
+import type { WorkloadProfile } from '../../core/workload-profile.ts';
+import type { InferenceBaseline } from '../scheduling/admission.ts';
 import { type DeviceCosts, latencyQuantile, simulateCoRun } from './corun-sim.ts';
-import { finetuneStepFeatures, type InterferenceFeatures, inferenceFeatures } from './features.ts';
-import type { InterferencePredictor, LatencyPrediction, LatencyPredictor, PredictionQuery, ProfiledRun } from './predictor.ts';
-import { createRandom, poissonArrivals } from '../numerics/random.ts';
-import type { SchedulerEnvironment } from './scheduler.ts';
+import { finetuneStepFeatures, type InterferenceFeatures, inferenceFeatures } from '../prediction/features.ts';
+import type { InterferencePredictor, LatencyPrediction, LatencyPredictor, PredictionQuery, ProfiledRun } from '../prediction/predictor.ts';
+import { createRandom, poissonArrivals } from '../../numerics/random.ts';
+import type { SchedulerEnvironment } from '../scheduling/scheduler.ts';
 
 /** One profiling workload: fine-tuning `finetuneModel` at `microBatch` beside inference of `inferenceModel`. */
 export interface ProfilingWorkload {
