@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { InterferenceFeatures } from '../../src/finetune/prediction/features.ts';
 import { fitOls, olsPredict } from '../../src/finetune/prediction/least-squares.ts';
 import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
-import { normalQuantile, studentTQuantile } from '../../src/finetune/prediction/quantiles.ts';
+import { normalQuantile, studentTQuantile } from '../../src/numerics/quantile-functions.ts';
 import { createRandom } from '../../src/numerics/random.ts';
 import { cfg, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
 import { profileCoRuns } from '../../src/finetune/simulation/sim-environment.ts';

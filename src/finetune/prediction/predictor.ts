@@ -1,7 +1,7 @@
 import { type Config, configKey as keyOf } from '../../core/config.ts';
 import { featureVector, type FeatureSet, FEATURE_NAMES, type InterferenceFeatures } from './features.ts';
 import { fitOls, type OlsFit, olsPredict } from './least-squares.ts';
-import { studentTQuantile } from './quantiles.ts';
+import { studentTQuantile } from '../../numerics/quantile-functions.ts';
 
 /**
  * The interference predictor. Target: the *co-run batch latency* — from the moment an inference
