@@ -181,6 +181,10 @@ describe('admin API', () => {
     expect(after.queueDelayMs).toBeCloseTo(0.9 * 1000 - 2 * after.fullBatchServiceMs, 5); // D = 0.9·L − 2·S
     expect(after.queueDelayMs).toBeGreaterThan(before.queueDelayMs);
     expect((await put('/v1/slo', { latencyMs: -1 })).status).toBe(400);
+    // an SLO past an hour would overflow the batcher's timers: refused, not accepted
+    const huge = await put('/v1/slo', { latencyMs: 1e300 });
+    expect(huge.status).toBe(400);
+    expect(huge.json).toMatchObject({ error: expect.stringMatching(/latencyMs/) });
     await put('/v1/slo', { latencyMs: 200 });
   });
 

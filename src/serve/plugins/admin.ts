@@ -14,7 +14,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { configProblem } from '../../core/config.ts';
-import type { Slo } from '../../core/slo.ts';
+import { MAX_SLO_MS, type Slo } from '../../core/slo.ts';
 import { HttpError, badRequest, notFound } from '../http-error.ts';
 import type { ServingContext } from '../serving-context.ts';
 
@@ -25,7 +25,7 @@ const configBody = z
   .refine((c) => Object.values(c).some((v) => v !== undefined), 'give at least one of cpuHz, gpuMinHz, gpuMaxHz, emcHz, batch');
 
 const sloBody = z
-  .object({ latencyMs: z.number().positive(), quantile: z.number().gt(0).lt(1).optional() })
+  .object({ latencyMs: z.number().positive().max(MAX_SLO_MS), quantile: z.number().gt(0).lt(1).optional() })
   .strict();
 
 /** The body as `schema` reads it, or a 400 naming the first problems. */
