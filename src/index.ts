@@ -36,7 +36,6 @@ export {
   renderReport,
   writeReport,
   renderChart,
-  readTuningRunFile,
   parseTimeline,
   twinLandscape,
   type ReportInputs,
@@ -81,5 +80,5 @@ export {
   chooseCpuClock,
   paretoSet,
 } from './tune/index.ts';
-export { TuningStore, defaultDbPath } from './store/index.ts';
+export { TuningStore, defaultDbPath, readTuningRunFile, parseTuningRun } from './store/index.ts';
 export * from './serve/index.ts';

@@ -98,7 +98,7 @@ describe('tuned profiles', () => {
     expect(resolveSlo('50', undefined, undefined)).toEqual({ latencyMs: 50, quantile: 0.99 });
     expect(() => resolveSlo('-3ms', undefined, undefined)).toThrow(/cannot read latency/);
     expect(() => resolveSlo('50ms', 1.5, undefined)).toThrow(/quantile must be between 0 and 1/);
-    // the spellings tune takes: serve --quantile p99 used to fail here
+    // the spellings tune takes
     expect(resolveSlo('50ms', 'p95', undefined).quantile).toBeCloseTo(0.95, 12);
     expect(resolveSlo('50ms', '99.9%', undefined).quantile).toBeCloseTo(0.999, 12);
     expect(resolveSlo('50ms', '0.9', undefined).quantile).toBe(0.9);
