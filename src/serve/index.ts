@@ -14,7 +14,6 @@ export {
 export { queueDelayMs, predictedLatencyMs, retryAfterS, type QueuedWork } from './batching-policy.ts';
 export { ServiceTimeEstimator, baselineAt } from './service-time.ts';
 export { Metrics } from './metrics.ts';
-export { PowerSampler, integrateWindow, type EnergyMeter } from './energy-meter.ts';
 export { ServingContext, type ServingProfile } from './serving-context.ts';
 export { HttpError, OverloadedError, type ErrorBody } from './http-error.ts';
 export { parseInferRequest, inferRequestSchema, type ParsedInferRequest } from './infer-request.ts';

@@ -7,15 +7,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApplyResult, Device, DeviceSnapshot, FrequencyConfig } from '../core/device.ts';
 import { PolyThrottleError } from '../core/errors.ts';
-import { type EnergyMeter, PowerSampler } from './energy-meter.ts';
+import { PowerMeter } from '../measure/power-meter.ts';
 import { createServer, type ServerOptions } from './server.ts';
 
-export interface ServeSessionOptions extends Omit<ServerOptions, 'applied' | 'device' | 'energyMeter'> {
+export interface ServeSessionOptions extends Omit<ServerOptions, 'applied' | 'device' | 'powerMeter'> {
   readonly device?: Device;
   /** Clocks to apply before serving (the profile's configuration). */
   readonly clocks?: FrequencyConfig;
   /** A meter to use instead of sampling the device's total power sensor. */
-  readonly energyMeter?: EnergyMeter;
+  readonly powerMeter?: PowerMeter;
   /** Power sampling period on a real device, ms (20). */
   readonly powerSampleMs?: number;
   readonly host?: string;
@@ -35,7 +35,10 @@ export interface ServeSession {
 const hasClocks = (c: FrequencyConfig | undefined): c is FrequencyConfig =>
   c !== undefined && Object.values(c).some((v) => v !== undefined);
 
-async function openMeter(device: Device, intervalMs: number, log: (l: string) => void): Promise<EnergyMeter | undefined> {
+/** Samples kept for per-batch energy, ms: longer than any batch. */
+const KEEP_SAMPLES_MS = 30_000;
+
+async function openMeter(device: Device, intervalMs: number, log: (l: string) => void): Promise<PowerMeter | undefined> {
   // On the twin the sim backend reports each batch's energy; its power sensor still gives the board
   // power and idle energy (it follows the load the backend sets).
   const sources = await device.powerSources();
@@ -45,9 +48,10 @@ async function openMeter(device: Device, intervalMs: number, log: (l: string) =>
     return undefined;
   }
   if (totals.length === 0) log(`note: no board input sensor; board power is the sum of the rails ${sources.map((s) => s.name).join(', ')}`);
-  const sampler = new PowerSampler(totals.length > 0 ? totals : sources, { intervalMs: device.kind === 'sim' ? Math.max(intervalMs, 100) : intervalMs });
-  await sampler.start();
-  return sampler;
+  const periodMs = device.kind === 'sim' ? Math.max(intervalMs, 100) : intervalMs;
+  const meter = new PowerMeter(totals.length > 0 ? totals : sources, { periodMs, keepMs: KEEP_SAMPLES_MS });
+  meter.start();
+  return meter;
 }
 
 export async function startServing(opts: ServeSessionOptions): Promise<ServeSession> {
@@ -55,7 +59,7 @@ export async function startServing(opts: ServeSessionOptions): Promise<ServeSess
   const { device } = opts;
   let snapshot: DeviceSnapshot | undefined;
   let applied: ApplyResult | undefined;
-  let meter: EnergyMeter | undefined = opts.energyMeter;
+  let meter: PowerMeter | undefined = opts.powerMeter;
   let app: FastifyInstance | undefined;
 
   const restore = async (errors: unknown[]) => {
@@ -84,7 +88,7 @@ export async function startServing(opts: ServeSessionOptions): Promise<ServeSess
       }
       meter ??= await openMeter(device, opts.powerSampleMs ?? 20, log);
     }
-    app = await createServer({ ...opts, device, energyMeter: meter, applied });
+    app = await createServer({ ...opts, device, powerMeter: meter, applied });
     await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8000 });
   } catch (e) {
     const errors: unknown[] = [];
@@ -93,7 +97,7 @@ export async function startServing(opts: ServeSessionOptions): Promise<ServeSess
     } catch (err) {
       errors.push(err);
     }
-    await meter?.close();
+    await meter?.stop();
     await restore(errors);
     if ((e as { code?: string }).code === 'EADDRINUSE')
       throw new PolyThrottleError('BAD_INPUT', `port ${opts.port} on ${opts.host ?? '127.0.0.1'} is already in use`, {
@@ -116,7 +120,7 @@ export async function startServing(opts: ServeSessionOptions): Promise<ServeSess
         errors.push(e);
       }
       try {
-        await meter?.close();
+        await meter?.stop();
       } catch (e) {
         errors.push(e);
       }
