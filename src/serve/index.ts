@@ -1,6 +1,7 @@
 /** The inference server as a library: `createServer` (a fastify instance) and its parts. */
 export { createServer, type ServerOptions, zeroInputs } from './server.ts';
-export { startServing, shutdownOnSignals, type ServeSession, type ServeSessionOptions } from './serve-session.ts';
+export { startServing, shutdownOnExit, type ServeSession, type ServeSessionOptions, type ShutdownOnExitOptions } from './serve-session.ts';
+export { serveModels, modelsToServe, type ServeModelsOptions, type ServedModels } from './serve-models.ts';
 export {
   DynamicBatcher,
   type DynamicBatcherOptions,
@@ -22,6 +23,7 @@ export {
   parseConfigSpec,
   parseFrequency,
   loadProfileFile,
+  loadProfile,
   loadConfigOption,
   profileFromRun,
   resolveSlo,

@@ -2,6 +2,7 @@
  * What to serve at: a tuned profile (a TuningRun as `tune --json` writes it) or a configuration
  * given by hand (`cpu=2.2GHz,gpu-min=918MHz,gpu-max=1.3GHz,emc=3.2GHz,batch=4`, or a JSON file).
  */
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { type Config, configProblem, type KnobDomains } from '../core/config.ts';
 import type { DeviceDescription } from '../core/device.ts';
@@ -10,7 +11,9 @@ import type { TuningRun } from '../core/tuning-run.ts';
 import { checkSlo, DEFAULT_SLO_QUANTILE, parseLatencyMs, parseQuantile, type Slo } from '../core/slo.ts';
 import { readFrequencyHz } from '../core/units.ts';
 import { readJsonFile } from '../store/json-file.ts';
+import { defaultDbPath } from '../store/paths.ts';
 import { parseTuningRun, readTuningRunFile } from '../store/tuning-run-file.ts';
+import { TuningStore } from '../store/tuning-store.ts';
 import type { ServingProfile } from './serving-context.ts';
 
 /** A configuration as given: any knob may be left out (the device keeps it; batch defaults later). */
@@ -104,6 +107,22 @@ export async function loadProfileFile(path: string): Promise<LoadedProfile> {
   return profileFromRun(await readTuningRunFile(path), path);
 }
 
+/** A profile reference: a tuning-run file, else a profile or run id (or prefix) in the store at `dbPath`. */
+export async function loadProfile(ref: string, dbPath: string = defaultDbPath()): Promise<LoadedProfile> {
+  if (existsSync(ref) || ref.endsWith('.json')) return loadProfileFile(ref);
+  const store = new TuningStore(dbPath);
+  try {
+    const run = store.getRun(ref);
+    if (!run)
+      throw new PolyThrottleError('NOT_FOUND', `no profile "${ref}": neither a file nor a profile id in ${store.path}`, {
+        hint: 'give the profile id `polythrottle tune` printed (or its first characters), or a file written by `tune --json`',
+      });
+    return profileFromRun(run, `${ref} in ${store.path}`);
+  } finally {
+    store.close();
+  }
+}
+
 /** `--config` value: inline knob list, or a JSON file with cpuHz/gpuMinHz/gpuMaxHz/emcHz/batch (or a TuningRun). */
 export async function loadConfigOption(value: string): Promise<{ config: PartialConfig; profile?: LoadedProfile }> {
   if (!value.trim().toLowerCase().endsWith('.json')) return { config: parseConfigSpec(value) };
@@ -125,11 +144,11 @@ export function checkConfig(config: Config, domains: Omit<KnobDomains, 'batch'>,
 }
 
 /**
- * The SLO in force: the options override the profile; one of them must give the latency. Both are
- * read as `tune` reads them ("50ms", "p99", "99%", 0.99).
+ * The SLO in force: the options override the profile; one of them must give the latency. Text is
+ * read as `tune` reads it ("50ms", "p99", "99%"); a number is ms, or the quantile itself.
  */
-export function resolveSlo(sloText: string | undefined, quantile: string | number | undefined, profile: ServingProfile | undefined): Slo {
-  const latencyMs = sloText !== undefined ? parseLatencyMs(sloText) : profile?.slo.latencyMs;
+export function resolveSlo(latency: string | number | undefined, quantile: string | number | undefined, profile: ServingProfile | undefined): Slo {
+  const latencyMs = typeof latency === 'string' ? parseLatencyMs(latency) : (latency ?? profile?.slo.latencyMs);
   if (latencyMs === undefined) throw badInput('no latency SLO: give --slo (e.g. --slo 50ms) or a --profile that has one');
   const q = quantile !== undefined ? parseQuantile(quantile) : (profile?.slo.quantile ?? DEFAULT_SLO_QUANTILE);
   return checkSlo({ latencyMs, quantile: q });
