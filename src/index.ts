@@ -37,7 +37,6 @@ export {
   renderReport,
   writeReport,
   renderChart,
-  readTuningRunFile,
   parseTimeline,
   twinLandscape,
   type ReportInputs,
@@ -82,5 +81,5 @@ export {
   chooseCpuClock,
   paretoSet,
 } from './tune/index.ts';
-export { TuningStore, defaultDbPath } from './store/index.ts';
+export { TuningStore, defaultDbPath, readTuningRunFile, parseTuningRun } from './store/index.ts';
 export * from './serve/index.ts';

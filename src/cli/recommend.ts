@@ -1,11 +1,12 @@
 /** `polythrottle recommend`: answer a new SLO from a tuned profile, without measuring again. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { formatConfig } from '../core/config.ts';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import { defaultDbPath } from '../store/paths.ts';
+import { readTuningRunFile } from '../store/tuning-run-file.ts';
 import { TuningStore } from '../store/tuning-store.ts';
 import { recommendForSlo, type SloAnswer } from '../tune/recommend-for-slo.ts';
 import { parseLatencyMs, parseQuantile } from '../core/slo.ts';
@@ -21,19 +22,8 @@ interface RecommendCliOptions {
 }
 
 /** A run from a `tune --json` file, or a profile/run id (prefix) in the store. */
-export function loadRun(ref: string, dbPath: string): TuningRun {
-  if (ref.endsWith('.json') || existsSync(ref)) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(readFileSync(ref, 'utf8'));
-    } catch (e) {
-      throw badInput(`cannot read profile file ${ref}: ${(e as Error).message}`, undefined, e);
-    }
-    const r = doc as Partial<TuningRun>;
-    if (!r || typeof r !== 'object' || !Array.isArray(r.trials) || !r.slo)
-      throw badInput(`${ref} is not a tuning run`, 'write one with `polythrottle tune --json > run.json`');
-    return r as TuningRun;
-  }
+export async function loadRun(ref: string, dbPath: string): Promise<TuningRun> {
+  if (ref.endsWith('.json') || existsSync(ref)) return readTuningRunFile(ref);
   if (!existsSync(dbPath)) throw new PolyThrottleError('NOT_FOUND', `no profile "${ref}": the store ${dbPath} does not exist`, { hint: 'run `polythrottle tune` first, or give a `tune --json` file' });
   const store = new TuningStore(dbPath);
   try {
@@ -65,7 +55,7 @@ export function register(program: Command): void {
 }
 
 async function runRecommend(o: RecommendCliOptions): Promise<void> {
-  const run = loadRun(o.profile, o.db ?? defaultDbPath());
+  const run = await loadRun(o.profile, o.db ?? defaultDbPath());
   const slo = { latencyMs: parseLatencyMs(o.slo), quantile: o.quantile === undefined ? run.slo.quantile : parseQuantile(o.quantile) };
   let margin: number | undefined;
   if (o.margin !== undefined) {

@@ -1,26 +1,22 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { FastifyPluginAsync } from 'fastify';
 import pc from 'picocolors';
-import type { Config } from '../core/config.ts';
 import { formatConfig } from '../core/config.ts';
-import { badInput, PolyThrottleError } from '../core/errors.ts';
+import { badInput } from '../core/errors.ts';
 import { SLO_MARGINS } from '../core/slo.ts';
-import { guardDevice } from '../device/safety/guard.ts';
 import { loadFinetuneConfig } from '../finetune/server/config-file.ts';
 import { finetuneServePlugin } from '../finetune/server/serving-finetune.ts';
-import { BACKEND_KINDS, type BackendKind, modelArg, openBackend } from '../serve/open-backend.ts';
-import { shutdownOnSignals, startServing } from '../serve/serve-session.ts';
-import { checkConfig, type LoadedProfile, loadConfigOption, loadProfileFile, type PartialConfig, profileFromRun, resolveSlo } from '../serve/serving-config.ts';
+import { BACKEND_KINDS, type BackendKind, modelArg } from '../serve/open-backend.ts';
+import { modelsToServe, type ServedModels, serveModels } from '../serve/serve-models.ts';
+import { shutdownOnExit } from '../serve/serve-session.ts';
+import { type LoadedProfile, loadConfigOption, loadProfile, type PartialConfig } from '../serve/serving-config.ts';
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
-import { TuningStore } from '../store/tuning-store.ts';
 import { recommendForSlo } from '../tune/recommend-for-slo.ts';
 import { openDeviceFromOptions } from './support/device-options.ts';
 import { parsePositiveInt } from './support/positive-int.ts';
 import { action } from './support/run-action.ts';
-
 interface ServeCliOptions {
   profile?: string;
   db?: string;
@@ -50,22 +46,6 @@ interface ServeCliOptions {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-/** `--profile`: a file (a tuning run as JSON), else a profile or run id (or prefix) in the store. */
-async function loadProfile(ref: string, db: string | undefined): Promise<LoadedProfile> {
-  if (existsSync(ref) || ref.endsWith('.json')) return loadProfileFile(ref);
-  const store = new TuningStore(db ?? defaultDbPath());
-  try {
-    const run = store.getRun(ref);
-    if (!run)
-      throw new PolyThrottleError('NOT_FOUND', `no profile "${ref}": neither a file nor a profile id in ${store.path}`, {
-        hint: 'give the profile id `polythrottle tune` printed (or its first characters), or a file written by `tune --json`',
-      });
-    return profileFromRun(run, `${ref} in ${store.path}`);
-  } finally {
-    store.close();
-  }
-}
-
 function bytes(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(text);
   const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
@@ -74,120 +54,85 @@ function bytes(text: string): number {
   return v;
 }
 
-async function serve(o: ServeCliOptions): Promise<void> {
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  let loaded: LoadedProfile | undefined = o.profile ? await loadProfile(o.profile, o.db) : undefined;
-  let manual: PartialConfig = {};
-  if (o.config) {
-    const c = await loadConfigOption(o.config);
-    manual = c.config;
-    loaded ??= c.profile;
-  }
-  const base = loaded?.profile.config;
-  const batch = o.batch !== undefined ? parsePositiveInt(o.batch, '--batch') : (manual.batch ?? base?.batch ?? 1);
-  const config: Config = { ...base, ...manual, batch };
-  const slo = resolveSlo(o.slo, o.quantile, loaded?.profile);
-  const margin = Number(o.margin);
-  if (!(margin >= 0 && margin < 1)) throw badInput(`--margin must be in [0, 1), got "${o.margin}"`);
-  const kind = (o.backend ?? (o.device.startsWith('sim:') ? 'sim' : 'onnx')) as BackendKind;
-  if (!BACKEND_KINDS.includes(kind)) throw badInput(`--backend must be one of ${BACKEND_KINDS.join(', ')}, got "${o.backend}"`);
-  const models = o.model.length > 0 ? o.model : loaded?.profile.model ? [loaded.profile.model] : [];
-  if (models.length === 0) throw badInput('no model to serve: give --model (repeat it to serve several) or a --profile');
-  const token = o.adminToken ?? process.env.POLYTHROTTLE_ADMIN_TOKEN ?? randomBytes(18).toString('base64url');
-  if (token.length < 8) throw badInput('the admin token must be at least 8 characters');
+function margin(text: string): number {
+  const m = Number(text);
+  if (!(m >= 0 && m < 1)) throw badInput(`--margin must be in [0, 1), got "${text}"`);
+  return m;
+}
 
-  const adminPlugins: FastifyPluginAsync[] = [];
-  if (o.finetune || o.finetuneConfig) {
-    const ftConfig = o.finetuneConfig ? loadFinetuneConfig(o.finetuneConfig) : undefined;
-    const rateRps = o.rate !== undefined ? Number(o.rate) : loaded?.run?.rateRps;
-    if (rateRps === undefined || !(rateRps > 0))
-      throw badInput('fine-tuning admission needs the arrival rate: give --rate <requests/s> (or a profile tuned with --rate)');
-    const first = modelArg(models[0]!);
-    const dbFile = ftConfig?.db ?? join(userDataDir(), 'finetune.db');
-    mkdirSync(dirname(dbFile), { recursive: true });
-    adminPlugins.push(
-      finetuneServePlugin({
-        dbFile,
-        model: first.model,
-        rateRps,
-        ...(o.device.startsWith('sim:') ? { board: o.device.slice(4) } : {}),
-        ...(loaded?.run ? { run: loaded.run, recommendForSlo } : {}),
-        ...(ftConfig ? { commands: ftConfig.commands } : {}),
-        log: (m) => log(`finetune: ${m}`),
-      }),
+/** `--profile` and `--config`: the tuned profile (from either) and the knobs given by hand. */
+async function profileAndConfig(o: ServeCliOptions): Promise<{ profile: LoadedProfile | undefined; config: PartialConfig }> {
+  const profile = o.profile ? await loadProfile(o.profile, o.db ?? defaultDbPath()) : undefined;
+  if (!o.config) return { profile, config: {} };
+  const c = await loadConfigOption(o.config);
+  return { profile: profile ?? c.profile, config: c.config };
+}
+
+/** `--finetune` / `--finetune-config`: the admin plugin that admits and schedules fine-tuning jobs. */
+function finetunePlugin(o: ServeCliOptions, profile: LoadedProfile | undefined, log: (line: string) => void): FastifyPluginAsync {
+  const ftConfig = o.finetuneConfig ? loadFinetuneConfig(o.finetuneConfig) : undefined;
+  const rateRps = o.rate !== undefined ? Number(o.rate) : profile?.run?.rateRps;
+  if (rateRps === undefined || !(rateRps > 0))
+    throw badInput('fine-tuning admission needs the arrival rate: give --rate <requests/s> (or a profile tuned with --rate)');
+  const dbFile = ftConfig?.db ?? join(userDataDir(), 'finetune.db');
+  mkdirSync(dirname(dbFile), { recursive: true });
+  return finetuneServePlugin({
+    dbFile,
+    model: modelArg(modelsToServe(o.model, profile)[0]!).model,
+    rateRps,
+    ...(o.device.startsWith('sim:') ? { board: o.device.slice(4) } : {}),
+    ...(profile?.run ? { run: profile.run, recommendForSlo } : {}),
+    ...(ftConfig ? { commands: ftConfig.commands } : {}),
+    log: (m) => log(`finetune: ${m}`),
+  });
+}
+
+function printServing(s: ServedModels, tokenGenerated: boolean, log: (line: string) => void): void {
+  const ctx = s.app.polythrottle;
+  log(`${pc.green('serving')} ${s.url}  (KServe v2; /metrics; admin API under /v1)`);
+  log(`  device   ${s.device ? `${s.device.name}${s.clocksApplied ? ` at ${formatConfig(s.config)}` : ' (clocks left as they are)'}` : 'none (no clocks, no energy metering)'}`);
+  log(`  SLO      p${Math.round(s.slo.quantile * 100)} ≤ ${s.slo.latencyMs} ms (margin ${Math.round(s.margin * 100)} %)`);
+  for (const m of s.backend.models()) {
+    const ms = ctx.batcher.fullBatchMs(m.name);
+    log(
+      `  model    ${m.name} (${s.backend.kind}): batch ≤ ${ctx.batcher.maxBatch(m.name)}, service ${ms === undefined ? '?' : ms.toFixed(1)} ms, queue delay ${ctx.batcher.queueDelayMs(m.name).toFixed(1)} ms`,
     );
   }
-  const device =
-    o.device === 'none'
-      ? undefined
-      : guardDevice(
-          await openDeviceFromOptions(o),
-        );
-  const description = device ? await device.describe() : undefined;
-  const { batch: _b, ...clocks } = config;
-  const hasClocks = Object.values(clocks).some((v) => v !== undefined);
-  if (hasClocks && (!device || !description))
-    throw badInput('--device none cannot apply clocks', 'drop the clocks from --config/--profile, or name a device');
-  if (hasClocks && device && description) checkConfig(config, await device.domains(), description);
-  if (loaded?.run && description && loaded.run.device.id !== description.id)
-    log(`${pc.yellow('warning:')} the profile was tuned on ${loaded.run.device.name}, serving on ${description.name}`);
-  if (device?.kind === 'sim' && kind !== 'sim')
-    log(`${pc.yellow('warning:')} ${kind} backend on a simulated device: the clocks are the twin's, the execution is real`);
+  if (tokenGenerated) log(`  admin    Authorization: Bearer ${s.adminToken}`);
+}
 
-  let backend: Awaited<ReturnType<typeof openBackend>>;
-  try {
-    backend = await openBackend({
-      kind,
-      models,
-      log,
-      ...(device ? { device } : {}),
-      ...(o.upstream ? { upstream: o.upstream } : {}),
-      ...(o.workers ? { workers: parsePositiveInt(o.workers, '--workers') } : {}),
-    });
-  } catch (e) {
-    await device?.close();
-    throw e;
-  }
-  const prior = loaded?.prior;
-  const session = await startServing({
-    backend,
-    ...(device ? { device } : {}),
-    ...(hasClocks ? { clocks } : {}),
-    slo,
-    batch,
-    margin,
+async function serve(o: ServeCliOptions): Promise<void> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const { profile, config } = await profileAndConfig(o);
+  const adminToken = o.adminToken ?? process.env.POLYTHROTTLE_ADMIN_TOKEN;
+  const adminPlugins = o.finetune || o.finetuneConfig ? [finetunePlugin(o, profile, log)] : [];
+  const served = await serveModels({
+    ...(profile ? { profile } : {}),
+    config,
+    ...(o.batch === undefined ? {} : { batch: parsePositiveInt(o.batch, '--batch') }),
+    ...(o.slo === undefined ? {} : { slo: o.slo }),
+    ...(o.quantile === undefined ? {} : { quantile: o.quantile }),
+    margin: margin(o.margin),
+    models: o.model,
+    ...(o.backend === undefined ? {} : { backend: o.backend as BackendKind }),
+    ...(o.upstream ? { upstream: o.upstream } : {}),
+    ...(o.workers ? { workers: parsePositiveInt(o.workers, '--workers') } : {}),
+    ...(o.device === 'none' ? {} : { device: await openDeviceFromOptions(o) }),
+    ...(adminToken === undefined ? {} : { adminToken }),
+    adminPlugins,
+    host: o.host,
+    port: o.port === '0' ? 0 : parsePositiveInt(o.port, '--port'),
     maxQueueRows: parsePositiveInt(o.maxQueue, '--max-queue'),
     bodyLimitBytes: bytes(o.bodyLimit),
     ...(o.maxQueueDelay ? { maxQueueDelayMs: Number(o.maxQueueDelay) } : {}),
-    ...(prior ? { priorServiceMs: Object.fromEntries(backend.models().map((m) => [m.name, prior])) } : {}),
-    adminToken: token,
-    adminPlugins,
-    profile: loaded?.profile ?? { source: 'manual', config, slo, ...(description ? { device: description.name } : {}) },
-    host: o.host,
-    port: o.port === '0' ? 0 : parsePositiveInt(o.port, '--port'),
     log,
   });
-  const ctx = session.app.polythrottle;
-  log(`${pc.green('serving')} ${session.url}  (KServe v2; /metrics; admin API under /v1)`);
-  log(`  device   ${description ? `${description.name}${hasClocks ? ` at ${formatConfig(config)}` : ' (clocks left as they are)'}` : 'none (no clocks, no energy metering)'}`);
-  log(`  SLO      p${Math.round(slo.quantile * 100)} ≤ ${slo.latencyMs} ms (margin ${Math.round(margin * 100)} %)`);
-  for (const m of backend.models()) {
-    const s = ctx.batcher.fullBatchMs(m.name);
-    log(
-      `  model    ${m.name} (${backend.kind}): batch ≤ ${ctx.batcher.maxBatch(m.name)}, service ${s === undefined ? '?' : s.toFixed(1)} ms, queue delay ${ctx.batcher.queueDelayMs(m.name).toFixed(1)} ms`,
-    );
-  }
-  if (!o.adminToken && !process.env.POLYTHROTTLE_ADMIN_TOKEN) log(`  admin    Authorization: Bearer ${token}`);
-  const onFatal = (e: unknown) => {
-    log(`${pc.red('error:')} ${(e as Error)?.stack ?? String(e)}`);
-    void session.shutdown().finally(() => process.exit(1));
-  };
-  process.on('uncaughtException', onFatal);
-  process.on('unhandledRejection', onFatal);
-  process.exitCode = await shutdownOnSignals(session, log);
-  process.off('uncaughtException', onFatal);
-  process.off('unhandledRejection', onFatal);
+  printServing(served, adminToken === undefined, log);
+  const code = await shutdownOnExit(served, { log });
   log('stopped');
+  process.exitCode = code;
+  // After an uncaught error or a failed shutdown nothing is known to let the process end by itself.
+  if (code !== 0) process.exit(code);
 }
 
 export function register(program: Command): void {

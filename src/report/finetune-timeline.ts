@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { badInput } from '../core/errors.ts';
-import { readJsonFile } from './tuning-run-file.ts';
+import { readJsonFile } from '../store/json-file.ts';
 
 /** One sample of the server's record while fine-tuning shares the device (paper Fig. 14). */
 export interface TimelinePoint {

@@ -7,7 +7,6 @@ export * from './pareto.ts';
 export * from './render.ts';
 export * from './report-plan.ts';
 export * from './summary.ts';
-export * from './tuning-run-file.ts';
 export * from './write-report.ts';
 export * from './load-inputs.ts';
 export * from './twin-landscape.ts';

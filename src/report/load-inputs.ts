@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
+import { readJsonFile } from '../store/json-file.ts';
 import { defaultDbPath } from '../store/paths.ts';
+import { parseTuningRun, readTuningRunFile } from '../store/tuning-run-file.ts';
 import { TuningStore } from '../store/tuning-store.ts';
 import { readTimelineFile } from './finetune-timeline.ts';
 import { landscapeFor, readLandscapeCsv } from './landscape.ts';
 import type { ReportInputs } from './report-plan.ts';
-import { parseTuningRun, readJsonFile, readTuningRunFile } from './tuning-run-file.ts';
 import { twinLandscape } from './twin-landscape.ts';
 
 /** Where each input of a report comes from (files; '-' reads the run from stdin). */

@@ -1,6 +1,7 @@
 /** The inference server as a library: `createServer` (a fastify instance) and its parts. */
 export { createServer, type ServerOptions, zeroInputs } from './server.ts';
-export { startServing, shutdownOnSignals, type ServeSession, type ServeSessionOptions } from './serve-session.ts';
+export { startServing, shutdownOnExit, type ServeSession, type ServeSessionOptions, type ShutdownOnExitOptions } from './serve-session.ts';
+export { serveModels, modelsToServe, type ServeModelsOptions, type ServedModels } from './serve-models.ts';
 export {
   DynamicBatcher,
   type DynamicBatcherOptions,
@@ -14,7 +15,6 @@ export {
 export { queueDelayMs, predictedLatencyMs, retryAfterS, type QueuedWork } from './batching-policy.ts';
 export { ServiceTimeEstimator, baselineAt } from './service-time.ts';
 export { Metrics } from './metrics.ts';
-export { PowerSampler, integrateWindow, type EnergyMeter } from './energy-meter.ts';
 export { ServingContext, type ServingProfile } from './serving-context.ts';
 export { HttpError, OverloadedError, type ErrorBody } from './http-error.ts';
 export { parseInferRequest, inferRequestSchema, type ParsedInferRequest } from './infer-request.ts';
@@ -23,6 +23,7 @@ export {
   parseConfigSpec,
   parseFrequency,
   loadProfileFile,
+  loadProfile,
   loadConfigOption,
   profileFromRun,
   resolveSlo,

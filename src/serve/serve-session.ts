@@ -1,23 +1,28 @@
 /**
- * The server's whole life cycle on a device: snapshot the device, apply the configuration (read
- * back, adjustments reported), start metering, listen; on shutdown stop accepting, drain what is
- * queued and running, close the backend, restore the device. Restoring is attempted whatever
+ * The server's whole life cycle on a device: guard the device (snapshot before the first write),
+ * apply the configuration (read back, adjustments reported), start metering, listen; on shutdown
+ * stop accepting, drain what is queued and running, close the backend, restore and close the
+ * device. The session is the one owner of the restore: it runs once, on every path, whatever
  * failed before it.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ApplyResult, Device, DeviceSnapshot, FrequencyConfig } from '../core/device.ts';
+import type { ApplyResult, Device, FrequencyConfig } from '../core/device.ts';
 import { PolyThrottleError } from '../core/errors.ts';
-import { type EnergyMeter, PowerSampler } from './energy-meter.ts';
+import { type GuardedDevice, guardDevice } from '../device/safety/guard.ts';
+import { PowerMeter } from '../measure/power-meter.ts';
 import { createServer, type ServerOptions } from './server.ts';
 
-export interface ServeSessionOptions extends Omit<ServerOptions, 'applied' | 'device' | 'energyMeter'> {
+export interface ServeSessionOptions extends Omit<ServerOptions, 'applied' | 'device' | 'powerMeter'> {
+  /** The device to serve on; the session owns it from here on: it restores and closes it. */
   readonly device?: Device;
   /** Clocks to apply before serving (the profile's configuration). */
   readonly clocks?: FrequencyConfig;
   /** A meter to use instead of sampling the device's total power sensor. */
-  readonly energyMeter?: EnergyMeter;
+  readonly powerMeter?: PowerMeter;
   /** Power sampling period on a real device, ms (20). */
   readonly powerSampleMs?: number;
+  /** Where the device's snapshot is kept until it is restored (default: the state directory's). */
+  readonly snapshotFile?: string;
   readonly host?: string;
   readonly port?: number;
   /** Progress and warnings, one line each. */
@@ -28,14 +33,17 @@ export interface ServeSession {
   readonly app: FastifyInstance;
   readonly url: string;
   readonly applied: ApplyResult | undefined;
-  /** Stop accepting, drain, close the backend, restore the device. Idempotent. */
+  /** Stop accepting, drain, close the backend, restore and close the device. Idempotent. */
   shutdown(): Promise<void>;
 }
 
 const hasClocks = (c: FrequencyConfig | undefined): c is FrequencyConfig =>
   c !== undefined && Object.values(c).some((v) => v !== undefined);
 
-async function openMeter(device: Device, intervalMs: number, log: (l: string) => void): Promise<EnergyMeter | undefined> {
+/** Samples kept for per-batch energy, ms: longer than any batch. */
+const KEEP_SAMPLES_MS = 30_000;
+
+async function openMeter(device: Device, intervalMs: number, log: (l: string) => void): Promise<PowerMeter | undefined> {
   // On the twin the sim backend reports each batch's energy; its power sensor still gives the board
   // power and idle energy (it follows the load the backend sets).
   const sources = await device.powerSources();
@@ -45,56 +53,54 @@ async function openMeter(device: Device, intervalMs: number, log: (l: string) =>
     return undefined;
   }
   if (totals.length === 0) log(`note: no board input sensor; board power is the sum of the rails ${sources.map((s) => s.name).join(', ')}`);
-  const sampler = new PowerSampler(totals.length > 0 ? totals : sources, { intervalMs: device.kind === 'sim' ? Math.max(intervalMs, 100) : intervalMs });
-  await sampler.start();
-  return sampler;
+  const periodMs = device.kind === 'sim' ? Math.max(intervalMs, 100) : intervalMs;
+  const meter = new PowerMeter(totals.length > 0 ? totals : sources, { periodMs, keepMs: KEEP_SAMPLES_MS });
+  meter.start();
+  return meter;
+}
+
+/** Run every step, collecting what each throws instead of stopping at the first. */
+async function allSteps(steps: readonly (() => Promise<unknown> | undefined)[]): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const step of steps)
+    try {
+      await step();
+    } catch (e) {
+      errors.push(e);
+    }
+  return errors;
+}
+
+/** The errors of a shutdown as one, naming each. */
+function shutdownError(errors: readonly unknown[]): PolyThrottleError {
+  return new PolyThrottleError('HARDWARE', `shutdown finished with errors: ${errors.map((e) => (e as Error).message ?? String(e)).join('; ')}`, {
+    cause: errors[0],
+  });
 }
 
 export async function startServing(opts: ServeSessionOptions): Promise<ServeSession> {
   const log = opts.log ?? (() => {});
-  const { device } = opts;
-  let snapshot: DeviceSnapshot | undefined;
+  const device: GuardedDevice | undefined = opts.device
+    ? guardDevice(opts.device, { log, ...(opts.snapshotFile ? { file: opts.snapshotFile } : {}) })
+    : undefined;
   let applied: ApplyResult | undefined;
-  let meter: EnergyMeter | undefined = opts.energyMeter;
+  let meter: PowerMeter | undefined = opts.powerMeter;
   let app: FastifyInstance | undefined;
-
-  const restore = async (errors: unknown[]) => {
-    if (device && snapshot) {
-      try {
-        await device.restore(snapshot);
-        log(`restored ${device.id} to its state before serving`);
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-    if (device)
-      try {
-        await device.close();
-      } catch (e) {
-        errors.push(e);
-      }
-  };
+  const closeAll = (server: FastifyInstance | undefined) =>
+    allSteps([() => server?.close(), () => meter?.stop(), () => opts.backend.close(), () => device?.close('end of serving')]);
 
   try {
     if (device) {
-      snapshot = await device.snapshot();
       if (hasClocks(opts.clocks)) {
         applied = await device.apply(opts.clocks);
         for (const a of applied.adjustments) log(`warning: ${a.knob} ${a.kind}: ${a.detail}`);
       }
       meter ??= await openMeter(device, opts.powerSampleMs ?? 20, log);
     }
-    app = await createServer({ ...opts, device, energyMeter: meter, applied });
+    app = await createServer({ ...opts, device, powerMeter: meter, applied });
     await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8000 });
   } catch (e) {
-    const errors: unknown[] = [];
-    try {
-      await app?.close();
-    } catch (err) {
-      errors.push(err);
-    }
-    await meter?.close();
-    await restore(errors);
+    for (const err of await closeAll(app)) log(`error: ${(err as Error).message ?? String(err)}`);
     if ((e as { code?: string }).code === 'EADDRINUSE')
       throw new PolyThrottleError('BAD_INPUT', `port ${opts.port} on ${opts.host ?? '127.0.0.1'} is already in use`, {
         hint: 'pick another with --port',
@@ -108,64 +114,64 @@ export async function startServing(opts: ServeSessionOptions): Promise<ServeSess
   const server = app;
   let closing: Promise<void> | undefined;
   const shutdown = () => {
-    closing ??= (async () => {
-      const errors: unknown[] = [];
-      try {
-        await server.close();
-      } catch (e) {
-        errors.push(e);
-      }
-      try {
-        await meter?.close();
-      } catch (e) {
-        errors.push(e);
-      }
-      try {
-        await opts.backend.close();
-      } catch (e) {
-        errors.push(e);
-      }
-      await restore(errors);
-      if (errors.length > 0)
-        throw new PolyThrottleError('HARDWARE', `shutdown finished with errors: ${errors.map((e) => (e as Error).message ?? String(e)).join('; ')}`, {
-          cause: errors[0],
-        });
-    })();
+    closing ??= closeAll(server).then((errors) => {
+      if (errors.length > 0) throw shutdownError(errors);
+    });
     return closing;
   };
   return { app: server, url, applied, shutdown };
 }
 
+/** What ends a session: a signal, or an error nothing else caught. */
+export interface ShutdownOnExitOptions {
+  readonly log?: (line: string) => void;
+  /** Where the signals and uncaught errors are emitted (the process by default). */
+  readonly events?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
+}
+
 /**
- * Shut the session down on SIGTERM/SIGINT (drain, restore) and resolve with the exit code:
- * 0 after a clean shutdown, 1 when restoring failed. A second signal while draining is reported
+ * Shut the session down (drain, restore) on SIGTERM, SIGINT, an uncaught exception or an
+ * unhandled rejection, and resolve with the exit code: 0 after a clean shutdown on a signal, 1
+ * after an uncaught error or when the shutdown failed. Whatever comes while draining is reported
  * and ignored: restoring the device matters more than exiting fast.
  */
-export function shutdownOnSignals(session: ServeSession, log: (line: string) => void = () => {}): Promise<number> {
+export function shutdownOnExit(session: ServeSession, opts: ShutdownOnExitOptions = {}): Promise<number> {
+  const log = opts.log ?? (() => {});
+  const events = opts.events ?? process;
   return new Promise<number>((resolve) => {
     let started = false;
-    const onSignal = (sig: NodeJS.Signals) => {
+    const stop = (cause: string, code: number) => {
       if (started) {
-        log(`${sig} again: still draining and restoring the device, please wait`);
+        log(`${cause} while draining: still draining and restoring the device, please wait`);
         return;
       }
       started = true;
-      log(`${sig}: draining in-flight requests, then restoring the device`);
       session.shutdown().then(
-        () => {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          resolve(0);
-        },
+        () => finish(code),
         (e: unknown) => {
           log(`error: ${(e as Error).message}`);
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          resolve(1);
+          finish(1);
         },
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (!started) log(`${sig}: draining in-flight requests, then restoring the device`);
+      stop(sig, 0);
+    };
+    const onFatal = (e: unknown) => {
+      log(`error: ${(e as Error)?.stack ?? String(e)}`);
+      stop('uncaught error', 1);
+    };
+    const handlers = [
+      ['SIGTERM', onSignal],
+      ['SIGINT', onSignal],
+      ['uncaughtException', onFatal],
+      ['unhandledRejection', onFatal],
+    ] as const;
+    const finish = (code: number) => {
+      for (const [event, handler] of handlers) events.off(event, handler);
+      resolve(code);
+    };
+    for (const [event, handler] of handlers) events.on(event, handler);
   });
 }

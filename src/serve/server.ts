@@ -8,8 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Device } from '../core/device.ts';
 import type { InferenceBackend, ModelMetadata, Tensor, TensorDatatype } from '../core/inference.ts';
 import type { Slo } from '../core/slo.ts';
+import type { PowerMeter } from '../measure/power-meter.ts';
 import { type BatchEvent, DynamicBatcher } from './dynamic-batcher.ts';
-import type { EnergyMeter } from './energy-meter.ts';
 import { toHttpError } from './http-error.ts';
 import { Metrics } from './metrics.ts';
 import { adminPlugin } from './plugins/admin.ts';
@@ -29,7 +29,7 @@ export interface ServerOptions {
   /** The device being served on: clocks for /metrics and the admin API. */
   readonly device?: Device;
   /** Board power meter; without it energy comes from the backend (the twin) or is not metered. */
-  readonly energyMeter?: EnergyMeter;
+  readonly powerMeter?: PowerMeter;
   readonly profile?: ServingProfile;
   /** Clocks as applied at start (shown by the admin API). */
   readonly applied?: ServingContext['applied'];
@@ -133,8 +133,8 @@ async function meterBatch(ctx: ServingContext, e: BatchEvent, rowsPerRequest: re
   m.batchSize.observe(labels, e.size);
   if (e.failed) return;
   let j = e.energyJ;
-  if (j === undefined && ctx.energyMeter) j = await ctx.energyMeter.energyBetween(e.startedAt, e.endedAt);
-  else if (j !== undefined && !ctx.energyMeter && e.serviceMs > 0) m.power.set(j / (e.serviceMs / 1000));
+  if (j === undefined && ctx.powerMeter) j = await ctx.powerMeter.energyBetween(e.startedAt, e.endedAt);
+  else if (j !== undefined && !ctx.powerMeter && e.serviceMs > 0) m.power.set(j / (e.serviceMs / 1000));
   if (j === undefined || !Number.isFinite(j)) {
     m.unmeteredBatches.inc(labels);
     return;
@@ -167,7 +167,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     batcher,
     metrics,
     device: opts.device,
-    energyMeter: opts.energyMeter,
+    powerMeter: opts.powerMeter,
     profile: opts.profile,
     applied: opts.applied,
   });

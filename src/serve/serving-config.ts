@@ -2,7 +2,7 @@
  * What to serve at: a tuned profile (a TuningRun as `tune --json` writes it) or a configuration
  * given by hand (`cpu=2.2GHz,gpu-min=918MHz,gpu-max=1.3GHz,emc=3.2GHz,batch=4`, or a JSON file).
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { type Config, configProblem, type KnobDomains } from '../core/config.ts';
 import type { DeviceDescription } from '../core/device.ts';
@@ -10,6 +10,10 @@ import { badInput, PolyThrottleError } from '../core/errors.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import { checkSlo, DEFAULT_SLO_QUANTILE, parseLatencyMs, parseQuantile, type Slo } from '../core/slo.ts';
 import { readFrequencyHz } from '../core/units.ts';
+import { readJsonFile } from '../store/json-file.ts';
+import { defaultDbPath } from '../store/paths.ts';
+import { parseTuningRun, readTuningRunFile } from '../store/tuning-run-file.ts';
+import { TuningStore } from '../store/tuning-store.ts';
 import type { ServingProfile } from './serving-context.ts';
 
 /** A configuration as given: any knob may be left out (the device keeps it; batch defaults later). */
@@ -67,25 +71,8 @@ export interface LoadedProfile {
   readonly prior: { readonly batch: number; readonly ms: number } | undefined;
 }
 
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new PolyThrottleError(code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_INPUT', `${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw badInput(`${what} ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-function isTuningRun(x: unknown): x is TuningRun {
-  const r = x as Partial<TuningRun> | null;
-  return typeof r === 'object' && r !== null && 'recommendation' in r && typeof r.slo === 'object' && Array.isArray(r.trials);
-}
+/** A parsed JSON value that claims to be a tuning run (rather than a configuration file). */
+const looksLikeRun = (x: unknown): boolean => typeof x === 'object' && x !== null && 'trials' in x;
 
 /** Profile from a TuningRun (the recommendation is what gets served). */
 export function profileFromRun(run: TuningRun, source: string): LoadedProfile {
@@ -117,18 +104,31 @@ export function profileFromRun(run: TuningRun, source: string): LoadedProfile {
 
 /** Read a tuned profile file (a TuningRun as `tune --json` writes it). */
 export async function loadProfileFile(path: string): Promise<LoadedProfile> {
-  const json = await readJson(path, 'profile');
-  if (!isTuningRun(json))
-    throw badInput(`profile ${path} is not a tuning run (no "recommendation", "slo" and "trials")`, 'write one with `polythrottle tune --json > profile.json`');
-  return profileFromRun(json, path);
+  return profileFromRun(await readTuningRunFile(path), path);
+}
+
+/** A profile reference: a tuning-run file, else a profile or run id (or prefix) in the store at `dbPath`. */
+export async function loadProfile(ref: string, dbPath: string = defaultDbPath()): Promise<LoadedProfile> {
+  if (existsSync(ref) || ref.endsWith('.json')) return loadProfileFile(ref);
+  const store = new TuningStore(dbPath);
+  try {
+    const run = store.getRun(ref);
+    if (!run)
+      throw new PolyThrottleError('NOT_FOUND', `no profile "${ref}": neither a file nor a profile id in ${store.path}`, {
+        hint: 'give the profile id `polythrottle tune` printed (or its first characters), or a file written by `tune --json`',
+      });
+    return profileFromRun(run, `${ref} in ${store.path}`);
+  } finally {
+    store.close();
+  }
 }
 
 /** `--config` value: inline knob list, or a JSON file with cpuHz/gpuMinHz/gpuMaxHz/emcHz/batch (or a TuningRun). */
 export async function loadConfigOption(value: string): Promise<{ config: PartialConfig; profile?: LoadedProfile }> {
   if (!value.trim().toLowerCase().endsWith('.json')) return { config: parseConfigSpec(value) };
-  const json = await readJson(value, 'config file');
-  if (isTuningRun(json)) {
-    const loaded = profileFromRun(json, value);
+  const json = await readJsonFile(value, 'config');
+  if (looksLikeRun(json)) {
+    const loaded = profileFromRun(parseTuningRun(json, value), value);
     return { config: { ...loaded.profile.config }, profile: loaded };
   }
   const r = configFile.safeParse(json);
@@ -144,11 +144,11 @@ export function checkConfig(config: Config, domains: Omit<KnobDomains, 'batch'>,
 }
 
 /**
- * The SLO in force: the options override the profile; one of them must give the latency. Both are
- * read as `tune` reads them ("50ms", "p99", "99%", 0.99).
+ * The SLO in force: the options override the profile; one of them must give the latency. Text is
+ * read as `tune` reads it ("50ms", "p99", "99%"); a number is ms, or the quantile itself.
  */
-export function resolveSlo(sloText: string | undefined, quantile: string | number | undefined, profile: ServingProfile | undefined): Slo {
-  const latencyMs = sloText !== undefined ? parseLatencyMs(sloText) : profile?.slo.latencyMs;
+export function resolveSlo(latency: string | number | undefined, quantile: string | number | undefined, profile: ServingProfile | undefined): Slo {
+  const latencyMs = typeof latency === 'string' ? parseLatencyMs(latency) : (latency ?? profile?.slo.latencyMs);
   if (latencyMs === undefined) throw badInput('no latency SLO: give --slo (e.g. --slo 50ms) or a --profile that has one');
   const q = quantile !== undefined ? parseQuantile(quantile) : (profile?.slo.quantile ?? DEFAULT_SLO_QUANTILE);
   return checkSlo({ latencyMs, quantile: q });

@@ -7,8 +7,8 @@ import type { Config } from '../core/config.ts';
 import type { ApplyResult, Device, FrequencyConfig } from '../core/device.ts';
 import type { InferenceBackend, ModelMetadata } from '../core/inference.ts';
 import type { Slo } from '../core/slo.ts';
+import type { PowerMeter } from '../measure/power-meter.ts';
 import type { DynamicBatcher } from './dynamic-batcher.ts';
-import type { EnergyMeter } from './energy-meter.ts';
 import type { Metrics } from './metrics.ts';
 
 /** Where the served configuration came from and what it measured, for `GET /v1/profile`. */
@@ -45,7 +45,7 @@ export class ServingContext {
   readonly batcher: DynamicBatcher;
   readonly metrics: Metrics;
   readonly device: Device | undefined;
-  readonly energyMeter: EnergyMeter | undefined;
+  readonly powerMeter: PowerMeter | undefined;
   readonly profile: ServingProfile | undefined;
   readonly #models: Map<string, ModelMetadata>;
   readonly #listeners: ContextListeners = { slo: [], config: [], configured: [] };
@@ -58,7 +58,7 @@ export class ServingContext {
     batcher: DynamicBatcher;
     metrics: Metrics;
     device?: Device | undefined;
-    energyMeter?: EnergyMeter | undefined;
+    powerMeter?: PowerMeter | undefined;
     profile?: ServingProfile | undefined;
     applied?: ApplyResult | undefined;
   }) {
@@ -66,7 +66,7 @@ export class ServingContext {
     this.batcher = init.batcher;
     this.metrics = init.metrics;
     this.device = init.device;
-    this.energyMeter = init.energyMeter;
+    this.powerMeter = init.powerMeter;
     this.profile = init.profile;
     this.applied = init.applied;
     this.#models = new Map(init.backend.models().map((m) => [m.name, m]));

@@ -138,3 +138,108 @@ describe('PowerMeter', () => {
     expect((m as unknown as { ticks: unknown[] }).ticks.length).toBe(1);
   });
 });
+
+describe('PowerMeter: energy between two instants (one served batch)', () => {
+  /** 10 W at t=0, 20 W at t=100 and t=200 (ms); `fail` makes the read at that instant fail. */
+  async function stepMeter(fail?: number) {
+    const clock = { t: 0 };
+    const w = (t: number) => (t === 0 ? 10 : 20);
+    const m = new PowerMeter([powerSource('VDD_IN', 'total', w, clock, (t) => t === fail)], { now: () => clock.t, keepMs: 10_000 });
+    for (const t of fail === undefined ? [0, 100, 200] : [0, 100, fail, 200]) {
+      clock.t = t;
+      await m.sample();
+    }
+    return m;
+  }
+
+  it('integrates piecewise-linear power, with partial intervals at the edges', async () => {
+    const m = await stepMeter();
+    expect(await m.energyBetween(0, 200)).toBeCloseTo(1.5 + 2, 9); // 15 W·0.1 s + 20 W·0.1 s
+    expect(await m.energyBetween(50, 150)).toBeCloseTo(((15 + 20) / 2) * 0.05 + 20 * 0.05, 9);
+    expect(await m.energyBetween(70, 70)).toBe(0);
+  });
+
+  it('is undefined when the samples do not cover the span or a read failed inside it', async () => {
+    expect(await (await stepMeter()).energyBetween(0, 250)).toBeUndefined();
+    const m = await stepMeter(150);
+    expect(await m.energyBetween(120, 180)).toBeUndefined();
+    expect(await m.energyBetween(0, 90)).toBeCloseTo(((10 + 19) / 2) * 0.09, 9);
+  });
+
+  it('sums the rails when there is no total sensor and differences a wrapping energy counter', async () => {
+    let t = 0;
+    let counter = 90;
+    const rail: PowerSource = { name: 'rail', role: 'rail', kind: 'power', read: async () => 4 };
+    const rapl: PowerSource = { name: 'rapl', role: 'rail', kind: 'energy-counter', wrapJ: 100, read: async () => counter };
+    const m = new PowerMeter([rail, rapl], { now: () => t, keepMs: 10_000 });
+    await m.sample();
+    expect(m.powerW()).toBeUndefined(); // a counter's first reading has no predecessor: power unknown, not zero
+    t = 1000;
+    counter = 5; // wrapped at 100: 15 J in 1 s
+    await m.sample();
+    expect(m.powerW()).toBeCloseTo(19, 9);
+    t = 2000;
+    counter = 20;
+    await m.sample();
+    expect(await m.energyBetween(1000, 2000)).toBeCloseTo(19, 9);
+    expect(await m.energyBetween(500, 1500)).toBeCloseTo(4 + 7.5 + 7.5, 9); // half of each counter interval
+    expect(await m.energyBetween(0, 2000)).toBeCloseTo(38, 9);
+    expect(m.totalJ()).toBeCloseTo(38, 9);
+  });
+
+  it('reports a failed read as unknown energy, never zero, while sampling periodically', async () => {
+    let fail = false;
+    let t = 0;
+    let reads = 0;
+    const src: PowerSource = {
+      name: 'VDD_IN',
+      role: 'total',
+      kind: 'power',
+      read: async () => {
+        reads++;
+        if (fail) throw new Error('i2c timeout');
+        return 10;
+      },
+    };
+    const m = new PowerMeter([src], { now: () => t, periodMs: 5, keepMs: 10_000 });
+    const readsAfter = async (n: number) => {
+      const target = reads + n;
+      while (reads < target) await new Promise((r) => setTimeout(r, 5));
+    };
+    m.start();
+    await readsAfter(1);
+    t = 10;
+    await readsAfter(2); // a few ticks at 10 W, all at t = 10
+    fail = true;
+    t = 20;
+    await readsAfter(2);
+    fail = false;
+    t = 30;
+    await readsAfter(2);
+    expect(await m.energyBetween(0, 10)).toBeCloseTo(0.1, 9);
+    expect(await m.energyBetween(12, 28)).toBeUndefined();
+    expect(m.powerW()).toBe(10);
+    expect(m.totalJ()).toBeCloseTo(0.1, 9);
+    await m.stop();
+  });
+
+  it('waits for the sample that closes a span still in the future', async () => {
+    let t = 0;
+    const m = new PowerMeter([{ name: 'P', role: 'total', kind: 'power', read: async () => 6 }], { now: () => t, periodMs: 5, keepMs: 10_000 });
+    await m.sample();
+    m.start();
+    const pending = m.energyBetween(0, 1000);
+    t = 1000;
+    expect(await pending).toBeCloseTo(6, 9);
+    await m.stop();
+  });
+
+  it('forgets samples older than keepMs that no window needs', async () => {
+    const clock = { t: 0 };
+    const m = new PowerMeter([powerSource('P', 'total', () => 5, clock)], { now: () => clock.t, keepMs: 1000 });
+    for (; clock.t <= 5000; clock.t += 100) await m.sample();
+    expect(await m.energyBetween(4000, 5000)).toBeCloseTo(5, 9);
+    expect(await m.energyBetween(3900, 5000)).toBeUndefined();
+  });
+});
+

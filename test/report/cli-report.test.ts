@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { readTuningRunFile } from '../../src/report/tuning-run-file.ts';
+import { readTuningRunFile } from '../../src/store/tuning-run-file.ts';
 import { TuningStore } from '../../src/store/tuning-store.ts';
 import { runCli as cli } from '../fixtures/cli.ts';
 

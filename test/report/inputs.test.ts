@@ -7,7 +7,7 @@ import { finetuneSpans, parseTimeline, sloViolations } from '../../src/report/fi
 import { landscapeFor, parseLandscapeCsv, readLandscapeCsv } from '../../src/report/landscape.ts';
 import { loadReportInputs } from '../../src/report/load-inputs.ts';
 import { comparisonRows, formatEnergy, headline, savingWithNoise } from '../../src/report/summary.ts';
-import { parseTuningRun, readTuningRunFile } from '../../src/report/tuning-run-file.ts';
+import { parseTuningRun, readTuningRunFile } from '../../src/store/tuning-run-file.ts';
 import { expectBadInput } from '../fixtures/errors.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');

@@ -11,7 +11,7 @@ import { loadReportInputs } from '../../src/report/load-inputs.ts';
 import type { ChartId, ReportInputs } from '../../src/report/report-plan.ts';
 import { planReport } from '../../src/report/report-plan.ts';
 import { surrogateLandscape } from '../../src/report/surrogate-landscape.ts';
-import { readTuningRunFile } from '../../src/report/tuning-run-file.ts';
+import { readTuningRunFile } from '../../src/store/tuning-run-file.ts';
 import { twinLandscape } from '../../src/report/twin-landscape.ts';
 import { type RenderedReport, renderReport, writeReport } from '../../src/report/write-report.ts';
 

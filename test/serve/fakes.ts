@@ -81,13 +81,16 @@ export class FakeBackend implements InferenceBackend {
 
 const TABLE = [306_000_000, 612_000_000, 918_000_000, 1_300_500_000];
 
-/** A device whose clocks live in memory; records applies and restores, with a power sensor. */
+/** A device whose clocks live in memory; records applies and counts restores, with a power sensor. */
 export class FakeDevice implements Device {
   readonly id = 'fake-0';
   readonly kind: Device['kind'];
   clocks: FrequencyConfig = { gpuMinHz: 306_000_000, gpuMaxHz: 1_300_500_000 };
   readonly applies: FrequencyConfig[] = [];
   restored: DeviceSnapshot | null = null;
+  restores = 0;
+  /** Make every restore fail (a driver refusing the write). */
+  failRestore = false;
   closed = false;
   powerW = 10;
 
@@ -116,6 +119,8 @@ export class FakeDevice implements Device {
     return { deviceId: this.id, takenAt: new Date().toISOString(), values: { gpuMinHz: String(this.clocks.gpuMinHz), gpuMaxHz: String(this.clocks.gpuMaxHz) } };
   }
   async restore(s: DeviceSnapshot): Promise<void> {
+    this.restores++;
+    if (this.failRestore) throw new Error('EBUSY');
     this.restored = s;
     this.clocks = { gpuMinHz: Number(s.values.gpuMinHz), gpuMaxHz: Number(s.values.gpuMaxHz) };
   }

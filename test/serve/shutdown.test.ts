@@ -1,10 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startServing } from '../../src/serve/serve-session.ts';
 import { killChildrenAfterEach, spawnTsx } from '../fixtures/child-process.ts';
 import { FakeBackend, FakeDevice, doubleRequest, post } from './fakes.ts';
 
 killChildrenAfterEach();
+const dir = mkdtempSync(join(tmpdir(), 'pt-shutdown-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const snapshotFile = join(dir, 'snapshot.json');
 
 describe('serve session', () => {
   it('applies the configuration, drains in-flight requests on shutdown, restores the device', async () => {
@@ -13,6 +19,7 @@ describe('serve session', () => {
     const session = await startServing({
       backend,
       device,
+      snapshotFile,
       clocks: { gpuMinHz: 918_000_000, gpuMaxHz: 918_000_000 },
       slo: { latencyMs: 2000, quantile: 0.99 },
       batch: 2,
@@ -37,6 +44,7 @@ describe('serve session', () => {
     expect(device.closed).toBe(true);
     await expect(fetch(`${session.url}/v2/health/live`)).rejects.toThrow();
     await session.shutdown(); // idempotent
+    expect(device.restores).toBe(1);
   });
 
   it('restores the device when the server cannot start', async () => {
@@ -44,7 +52,7 @@ describe('serve session', () => {
     const first = await startServing({ backend: new FakeBackend(), slo: { latencyMs: 100, quantile: 0.99 }, batch: 1, port: 0, warmupBatches: 0 });
     const port = Number(new URL(first.url).port);
     await expect(
-      startServing({ backend: new FakeBackend(), device, clocks: { gpuMaxHz: 918_000_000 }, slo: { latencyMs: 100, quantile: 0.99 }, batch: 1, port }),
+      startServing({ backend: new FakeBackend(), device, snapshotFile, clocks: { gpuMaxHz: 918_000_000 }, slo: { latencyMs: 100, quantile: 0.99 }, batch: 1, port }),
     ).rejects.toThrow(/port \d+ on 127.0.0.1 is already in use/);
     expect(device.restored).not.toBeNull();
     expect(device.clocks.gpuMaxHz).toBe(1_300_500_000);
@@ -76,7 +84,7 @@ describe('serve session', () => {
   });
 
   it('on SIGTERM stops accepting, finishes the in-flight request, restores the device and exits 0', async () => {
-    const server = spawnTsx(fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url)), [], { SERVICE_MS: '400' });
+    const server = spawnTsx(fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url)), [], { SERVICE_MS: '400', POLYTHROTTLE_STATE_DIR: dir });
     const url = (await server.waitFor(/listening (\S+)/))[1]!;
     const inflight = post(`${url}/v2/models/double/infer`, doubleRequest(1));
     await server.waitFor(/batch started/);

@@ -97,9 +97,13 @@ export class GuardedDevice implements Device {
     await this.restore();
   }
 
-  async close(): Promise<void> {
-    await this.restoreOriginal('close');
-    await this.inner.close();
+  /** Restore what was there before the run, then close the device (even when restoring failed). */
+  async close(reason = 'close'): Promise<void> {
+    try {
+      await this.restoreOriginal(reason);
+    } finally {
+      await this.inner.close();
+    }
   }
 }
 

@@ -19,10 +19,10 @@ export function metricsPlugin(ctx: ServingContext): FastifyPluginAsync {
           // keep the last clocks read; a failed read is not a reason to fail the scrape
         }
       }
-      if (ctx.energyMeter) {
-        const w = ctx.energyMeter.powerW();
+      if (ctx.powerMeter) {
+        const w = ctx.powerMeter.powerW();
         if (w !== undefined) m.power.set(w);
-        m.boardEnergy.set(ctx.energyMeter.totalJ());
+        m.boardEnergy.set(ctx.powerMeter.totalJ());
       }
       const { body, contentType } = await m.render();
       return reply.type(contentType).send(body);

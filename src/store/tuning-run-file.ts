@@ -1,7 +1,11 @@
-import { readFile } from 'node:fs/promises';
+/**
+ * A tuning run as a JSON file (what `tune --json` prints): the one reader of such files and the
+ * schema that checks them. Callers add their own checks (serving needs a recommendation).
+ */
 import { z } from 'zod';
 import { badInput } from '../core/errors.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
+import { readJsonFile } from './json-file.ts';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const hz = finite.optional().nullable();
@@ -25,7 +29,7 @@ const measurementSchema = z.object({
   noise: z.object({ energyCv: finite, latencyTailCv: finite }),
 });
 
-/** The parts of a TuningRun the report reads; the rest passes through untouched. */
+/** The parts of a TuningRun its readers rely on; the rest passes through untouched. */
 const tuningRunSchema = z.object({
   id: z.string(),
   createdAt: z.string(),
@@ -59,23 +63,7 @@ export function parseTuningRun(value: unknown, what: string): TuningRun {
   return value as TuningRun;
 }
 
-/** Read a tuning-run JSON file. */
+/** Read a tuning-run JSON file; a missing file, bad JSON or a wrong field is a BAD_INPUT naming the file. */
 export async function readTuningRunFile(path: string): Promise<TuningRun> {
   return parseTuningRun(await readJsonFile(path, 'tuning run'), path);
-}
-
-/** Read and parse a JSON file, turning a missing file or bad JSON into one clear error. */
-export async function readJsonFile(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw badInput(`cannot read ${what} file ${path}${code === 'ENOENT' ? ': no such file' : `: ${(e as Error).message}`}`, undefined, e);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw badInput(`${what} file ${path} is not valid JSON: ${(e as Error).message}`, undefined, e);
-  }
 }
