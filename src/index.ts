@@ -4,9 +4,10 @@ export { paretoFront } from './core/pareto.ts';
 export * from './model/index.ts';
 export * from './workload/index.ts';
 export { MeasuredTrialRunner, type MeasuredTrialOptions } from './measure/measured-trial.ts';
-export { openTrialRunner, type OpenTrialRunnerOptions, type WorkloadOptions, WORKLOAD_FLAGS, addWorkloadFlags, workloadFromFlags } from './measure/open-trial-runner.ts';
+export { openTrialRunner, type OpenTrialRunnerOptions, type WorkloadOptions } from './measure/open-trial-runner.ts';
 export { measureLandscape, landscapeConfigs, type MeasureLandscapeOptions, type MeasuredLandscape } from './measure/measured-landscape.ts';
-export { openDevice, detectDevice, type OpenDeviceOptions } from './device/open.ts';
+export { openDevice, detectDevice, resolveJetsonOrTwin, type OpenDeviceOptions } from './device/open.ts';
+export { parseDeviceSpec, readDeviceSpec, formatDeviceSpec, DEVICE_SPEC_CHOICES, type DeviceSpec } from './device/device-spec.ts';
 export {
   BOARDS,
   loadBoard,

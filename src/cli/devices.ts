@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import type { DeviceSpec } from '../device/device-spec.ts';
 import type { DeviceReport, Inventory } from '../device/inventory.ts';
 import { inventory } from '../device/inventory.ts';
+import { deviceOption } from './support/device-options.ts';
 import { action } from './support/run-action.ts';
 
 const mhz = (hz: number) => (hz >= 1e9 ? `${(hz / 1e9).toFixed(hz % 1e7 === 0 ? 2 : 4)} GHz` : `${(hz / 1e6).toFixed(hz % 1e6 === 0 ? 0 : 2)} MHz`);
@@ -52,11 +54,11 @@ export function register(program: Command): void {
   program
     .command('devices')
     .description('show what this machine is: each knob with its frequency table, each sensor and rail, and what is missing and why')
-    .option('--device <spec>', 'describe only this device (jetson, nvidia, linux-cpu, sim:<board>)')
+    .addOption(deviceOption('describe only this device (jetson, nvidia, linux-cpu, sim:<board>)'))
     .option('--sysfs-root <dir>', 'read hardware files under this root instead of / (env POLYTHROTTLE_SYSFS_ROOT)')
     .option('--json', 'print JSON')
     .action(
-      action(async (o: { device?: string; sysfsRoot?: string; json?: boolean }) => {
+      action(async (o: { device?: DeviceSpec; sysfsRoot?: string; json?: boolean }) => {
         const inv = await inventory({ ...(o.device ? { spec: o.device } : {}), ...(o.sysfsRoot ? { root: o.sysfsRoot } : {}) });
         process.stdout.write(o.json ? `${JSON.stringify(inv, null, 2)}\n` : `${formatInventory(inv)}\n`);
         if (inv.devices.length === 0) process.exitCode = 2;

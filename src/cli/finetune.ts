@@ -1,14 +1,15 @@
 import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
 import pc from 'picocolors';
+import { type Command, Option } from 'commander';
 import { badInput } from '../core/errors.ts';
-import { readDurationMs } from '../core/units.ts';
-import { parseLatencyMs, parseQuantile, parseSlo } from '../core/slo.ts';
+import { DEFAULT_SLO_QUANTILE } from '../core/slo.ts';
+import { type DeviceSpec, formatDeviceSpec } from '../device/device-spec.ts';
 import { FinetuneAdminClient } from '../finetune/server/admin-client.ts';
-import type { Job } from '../finetune/scheduling/job.ts';
+import type { Job, JobKind } from '../finetune/scheduling/job.ts';
 import { JOB_KINDS } from '../finetune/scheduling/job.ts';
 import { runTwinReplay } from '../finetune/simulation/twin-replay.ts';
-import { parsePositiveInt } from './support/positive-int.ts';
+import { deviceOption } from './support/device-options.ts';
+import { durationMs, integer, latencyMs, oneOf, positiveInt, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 
 interface ConnOpts {
@@ -22,13 +23,17 @@ function client(o: ConnOpts): FinetuneAdminClient {
   return new FinetuneAdminClient({ url: o.url, token });
 }
 
-const int = (name: string) => (v: string) => parsePositiveInt(v, name);
-
-function msOption(name: string, v: string): number {
-  const ms = readDurationMs(v);
-  if (ms === undefined) throw badInput(`${name} must be a duration like 250ms or 0.7s, got ${v}`);
-  return ms;
+/** One `--slo-change <at:latency>`: when (ms into the stream) and the new SLO latency (ms). */
+interface SloChange {
+  atMs: number;
+  latencyMs: number;
 }
+
+const sloChange = (text: string, previous: readonly SloChange[] = []): SloChange[] => {
+  const i = text.indexOf(':');
+  if (i <= 0 || i === text.length - 1) throw badInput(`--slo-change must look like 30s:700ms, got "${text}"`);
+  return [...previous, { atMs: durationMs('--slo-change time')(text.slice(0, i)), latencyMs: latencyMs('--slo-change latency')(text.slice(i + 1)) }];
+};
 
 function jobLine(j: Job): string {
   const state = { queued: pc.yellow, running: pc.green, done: pc.dim, failed: pc.red, cancelled: pc.dim }[j.state](j.state.padEnd(9));
@@ -49,18 +54,17 @@ export function register(program: Command): void {
     ft
       .command('submit')
       .description('queue a fine-tuning job (FIFO; it starts when its predicted inference tail latency meets the SLO)')
-      .requiredOption('--kind <kind>', `${JOB_KINDS.join(' | ')}: gate = your training loop asks before each step over HTTP; command = a command from the server configuration file, paused between batches; sim = a simulated job on the twin`)
+      .requiredOption('--kind <kind>', `${JOB_KINDS.join(' | ')}: gate = your training loop asks before each step over HTTP; command = a command from the server configuration file, paused between batches; sim = a simulated job on the twin`, oneOf('--kind', JOB_KINDS))
       .option('--model <name>', 'model being fine-tuned (zoo name; default: the served model)')
-      .option('--micro-batch <n>', 'fine-tuning micro-batch (the scheduler may run a smaller one to fit)', int('--micro-batch'))
-      .option('--steps <n>', 'steps to run (required for sim jobs)', int('--steps'))
+      .option('--micro-batch <n>', 'fine-tuning micro-batch (the scheduler may run a smaller one to fit)', positiveInt('--micro-batch'))
+      .option('--steps <n>', 'steps to run (required for sim jobs)', positiveInt('--steps'))
       .option('--command <name>', 'command jobs: the name of a command in the server configuration file')
       .option('--name <label>', 'label shown in listings')
       .option('--json', 'print the job as JSON'),
   ).action(
-    action(async (o: ConnOpts & { kind: string; model?: string; microBatch?: number; steps?: number; command?: string; name?: string; json?: boolean }) => {
-      if (!JOB_KINDS.includes(o.kind as Job['kind'])) throw badInput(`--kind must be one of ${JOB_KINDS.join(', ')}, got ${o.kind}`);
+    action(async (o: ConnOpts & { kind: JobKind; model?: string; microBatch?: number; steps?: number; command?: string; name?: string; json?: boolean }) => {
       const { job } = await client(o).submit({
-        kind: o.kind as Job['kind'],
+        kind: o.kind,
         ...(o.name ? { name: o.name } : {}),
         ...(o.model ? { model: o.model } : {}),
         ...(o.microBatch ? { microBatch: o.microBatch } : {}),
@@ -90,60 +94,51 @@ export function register(program: Command): void {
 
   ft.command('replay')
     .description("replay a request stream on the device twin in virtual time with fine-tuning jobs queued (the paper's Appendix D by default)")
-    .option('--device <sim:board>', 'simulated board', 'sim:tx2')
+    .addOption(deviceOption('simulated board (sim:<board>)', 'sim:tx2'))
     .option('--model <name>', 'model served', 'efficientnet-b0')
-    .option('--rate <rps>', 'Poisson arrival rate, requests/s', '40')
-    .option('--duration <s>', 'stream length, seconds', '60')
-    .option('--slo <ms>', 'SLO latency at the start', '250ms')
-    .option('--slo-change <at:latency...>', 'SLO changes, e.g. 30s:700ms (repeatable; default 30s:700ms)')
-    .option('--quantile <q>', 'SLO quantile', '0.99')
+    .option('--rate <rps>', 'Poisson arrival rate, requests/s', positiveNumber('--rate'), 40)
+    .option('--duration <s>', 'stream length, seconds', positiveNumber('--duration'), 60)
+    .addOption(new Option('--slo <latency>', 'SLO latency at the start').argParser(latencyMs('--slo')).default(250, '250ms'))
+    .option('--slo-change <at:latency...>', 'SLO changes, e.g. 30s:700ms (repeatable; default 30s:700ms)', sloChange)
+    .option('--quantile <q>', 'SLO quantile', quantile('--quantile'), DEFAULT_SLO_QUANTILE)
     .option('--finetune-model <name>', 'model being fine-tuned (default: the served model)')
-    .option('--micro-batch <n>', 'fine-tuning micro-batch', int('--micro-batch'), 4)
-    .option('--jobs <n>', 'jobs queued at t = 0', int('--jobs'), 4)
-    .option('--steps <n>', 'steps per job', int('--steps'), 10)
+    .option('--micro-batch <n>', 'fine-tuning micro-batch', positiveInt('--micro-batch'), 4)
+    .option('--jobs <n>', 'jobs queued at t = 0', positiveInt('--jobs'), 4)
+    .option('--steps <n>', 'steps per job', positiveInt('--steps'), 10)
     .option('--no-switch', "the paper's mode: admit or wait, no Pareto switch or smaller micro-batch")
     .option('--oracle', 'use exact co-run latencies instead of the fitted predictor')
-    .option('--seed <n>', 'random seed', '7')
+    .option('--seed <n>', 'random seed', integer('--seed'), 7)
     .option('--timeline <file>', 'write the timeline JSON ({ t, sloMs, latencyMs, finetuneRunning }[]) for `report --timeline`')
     .action(
       action(
         async (o: {
-          device: string;
+          device: DeviceSpec;
           model: string;
-          rate: string;
-          duration: string;
-          slo: string;
-          sloChange?: string[];
-          quantile: string;
+          rate: number;
+          duration: number;
+          slo: number;
+          sloChange?: SloChange[];
+          quantile: number;
           finetuneModel?: string;
           microBatch: number;
           jobs: number;
           steps: number;
           switch: boolean;
           oracle?: boolean;
-          seed: string;
+          seed: number;
           timeline?: string;
         }) => {
-          const m = /^sim:(.+)$/.exec(o.device);
-          if (!m) throw badInput(`replay runs on the device twin: --device sim:<board>, got ${o.device}`);
-          const rate = Number(o.rate);
-          const durationS = Number(o.duration);
-          const q = parseQuantile(o.quantile);
-          if (!(rate > 0)) throw badInput(`--rate must be > 0, got ${o.rate}`);
-          if (!(durationS > 0)) throw badInput(`--duration must be > 0 seconds, got ${o.duration}`);
-          const changes = (o.sloChange ?? ['30s:700ms']).map((c) => {
-            const [at, lat] = c.split(':');
-            if (!at || !lat) throw badInput(`--slo-change must look like 30s:700ms, got ${c}`);
-            return { atMs: msOption('--slo-change time', at), slo: { latencyMs: parseLatencyMs(lat), quantile: q } };
-          });
+          if (o.device.kind !== 'sim') throw badInput(`replay runs on the device twin: --device sim:<board>, got ${formatDeviceSpec(o.device)}`);
+          const q = o.quantile;
+          const changes = (o.sloChange ?? sloChange('30s:700ms')).map((c) => ({ atMs: c.atMs, slo: { latencyMs: c.latencyMs, quantile: q } }));
           const ftModel = o.finetuneModel ?? o.model;
-          process.stderr.write(pc.dim(`replaying ${durationS} s at ${rate} req/s on ${o.device} (virtual time)…\n`));
+          process.stderr.write(pc.dim(`replaying ${o.duration} s at ${o.rate} req/s on ${formatDeviceSpec(o.device)} (virtual time)…\n`));
           const r = runTwinReplay({
-            board: m[1]!,
+            board: o.device.board,
             model: o.model,
-            rateRps: rate,
-            durationMs: durationS * 1000,
-            slo: parseSlo(o.slo, q),
+            rateRps: o.rate,
+            durationMs: o.duration * 1000,
+            slo: { latencyMs: o.slo, quantile: q },
             sloChanges: changes,
             submissions: Array.from({ length: o.jobs }, (_, i) => ({
               atMs: 0,
@@ -152,7 +147,7 @@ export function register(program: Command): void {
             allowSwitch: o.switch,
             shrinkMicroBatch: o.switch,
             predictor: o.oracle ? 'oracle' : 'fitted',
-            seed: Number(o.seed),
+            seed: o.seed,
           });
           for (const e of r.events) {
             const t = `${(e.t / 1000).toFixed(2).padStart(6)} s`;

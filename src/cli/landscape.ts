@@ -1,45 +1,20 @@
 /** `polythrottle landscape`: export every configuration of a simulated board's grid as CSV. */
 import { SingleBar } from 'cli-progress';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { DEFAULT_BATCH_SIZES, formatConfig } from '../core/config.ts';
 import { badInput } from '../core/errors.ts';
-import { readFrequencyHz } from '../core/units.ts';
 import type { DType } from '../core/workload-profile.ts';
-import { BOARDS, computeLandscape, evaluateConfig, landscapeCsv, landscapeSize, loadBoard, writeLandscapeCsv } from '../device/sim/index.ts';
-import { modelProfile } from '../workload/model-source.ts';
-import { addWorkloadFlags, openTrialRunnerFromFlags, workloadFromFlags } from '../measure/open-trial-runner.ts';
+import { type DeviceSpec, formatDeviceSpec, SIM_SPECS } from '../device/device-spec.ts';
+import { computeLandscape, landscapeCsv, landscapeOptimum, landscapeSize, loadBoard, writeLandscapeCsv } from '../device/sim/index.ts';
 import { measureLandscape } from '../measure/measured-landscape.ts';
+import { modelProfile } from '../workload/model-source.ts';
+import { deviceOption } from './support/device-options.ts';
+import { frequencyHz, integer, numberInRange, positiveInt, positiveIntList, positiveNumber } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
-
-/** A frequency in Hz, or with a unit: 2201600000, 2201.6MHz, 2.2016GHz, 652800kHz. */
-export function parseHz(v: string): number {
-  const hz = readFrequencyHz(v);
-  if (hz === undefined) throw new InvalidArgumentError(`expected a frequency like 2201600000, 2201.6MHz or 2.2GHz, got '${v}'`);
-  return hz;
-}
-
-export function parseBatchSizes(v: string): number[] {
-  const parts = v.split(',').map((s) => s.trim());
-  const out = parts.map(Number);
-  if (parts.length === 0 || out.some((n, i) => parts[i] === '' || !Number.isInteger(n) || n < 1))
-    throw new InvalidArgumentError(`expected positive integers separated by commas (e.g. 1,2,4,8,16), got '${v}'`);
-  return [...new Set(out)].sort((a, b) => a - b);
-}
-
-const positive = (what: string) => (v: string): number => {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${what} must be a positive number`);
-  return n;
-};
-
-const fraction = (what: string, lo: number, hiExclusive: number) => (v: string): number => {
-  const n = Number(v);
-  if (!(n >= lo && n < hiExclusive)) throw new InvalidArgumentError(`${what} must be in [${lo}, ${hiExclusive})`);
-  return n;
-};
+import { addWorkloadFlags, openTrialRunnerFromFlags, workloadFromFlags } from './support/workload-flags.ts';
 
 interface LandscapeCliOptions {
-  device: string;
+  device: DeviceSpec;
   model: string;
   batchSizes: number[];
   cpuHz?: number;
@@ -60,21 +35,17 @@ export function register(program: Command): void {
   const cmd = program
     .command('landscape')
     .description('export the whole configuration grid of a simulated board (energy/query, p50/tail latency, power) as CSV')
-    .option('--device <spec>', `a simulated board (${BOARDS.map((b) => `sim:${b}`).join(' | ')}), or with --workload a real device (jetson | nvidia | linux-cpu | auto)`, 'sim:orin-agx')
+    .addOption(deviceOption(`a simulated board (${SIM_SPECS.join(' | ')}), or with --workload a real device (jetson | nvidia | linux-cpu | auto)`, 'sim:orin-agx'))
     .requiredOption('--model <name|file.onnx>', 'a zoo model (see `models list`) or an .onnx file')
-    .option('--batch-sizes <list>', 'batch sizes, comma-separated', parseBatchSizes, [...DEFAULT_BATCH_SIZES])
-    .option('--cpu-hz <freq>', 'fixed CPU clock (a table value, e.g. 2201600000 or 2201.6MHz; default: the boot power mode clock, the maximum in MAXN)', parseHz)
+    .option('--batch-sizes <list>', 'batch sizes, comma-separated', positiveIntList('--batch-sizes'), [...DEFAULT_BATCH_SIZES])
+    .option('--cpu-hz <freq>', 'fixed CPU clock (a table value, e.g. 2201600000 or 2201.6MHz; default: the boot power mode clock, the maximum in MAXN)', frequencyHz('--cpu-hz'))
     .addOption(new Option('--cpu <all>', 'sweep every CPU table frequency too').choices(['all']))
-    .option('--rate <rps>', 'arrival rate in requests/s (load-aware: idle power between batches counts)', positive('--rate'))
-    .option('--slo-quantile <q>', 'quantile of the tail-latency column', fraction('--slo-quantile', 0.5, 1), 0.99)
-    .option('--noise <sd>', 'relative measurement noise per row (0 = the exact landscape)', fraction('--noise', 0, 1), 0)
-    .option('--seed <n>', 'seed of the noise', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n)) throw new InvalidArgumentError('--seed must be an integer');
-      return n;
-    }, 1)
+    .option('--rate <rps>', 'arrival rate in requests/s (load-aware: idle power between batches counts)', positiveNumber('--rate'))
+    .option('--slo-quantile <q>', 'quantile of the tail-latency column', numberInRange('--slo-quantile', 0.5, 1), 0.99)
+    .option('--noise <sd>', 'relative measurement noise per row (0 = the exact landscape)', numberInRange('--noise', 0, 1), 0)
+    .option('--seed <n>', 'seed of the noise', integer('--seed'), 1)
     .addOption(new Option('--dtype <dtype>', 'precision of a zoo model (default: the zoo default, fp32)').choices(['fp32', 'fp16']))
-    .option('--seq <L>', 'sequence length of the BERT models', positive('--seq'))
+    .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'))
     .option('--out <file>', 'write the CSV here (default: standard output)');
   addWorkloadFlags(cmd);
   cmd
@@ -90,14 +61,13 @@ export function register(program: Command): void {
 
 async function runLandscape(o: LandscapeCliOptions): Promise<void> {
   if (o.workload !== undefined) return runMeasuredLandscape(o);
-  if (!o.device.startsWith('sim:'))
+  if (o.device.kind !== 'sim')
     throw badInput(
-      `landscape computes the grid on the device twin; '${o.device}' is not a simulated board`,
-      `use --device ${BOARDS.map((b) => `sim:${b}`).join(' | ')}, or measure the grid on the device with --workload onnx|http|command`,
+      `landscape computes the grid on the device twin; '${formatDeviceSpec(o.device)}' is not a simulated board`,
+      `use --device ${SIM_SPECS.join(' | ')}, or measure the grid on the device with --workload onnx|http|command`,
     );
   if (o.cpu && o.cpuHz !== undefined) throw badInput('give --cpu-hz or --cpu all, not both');
-  if (o.seq !== undefined && !Number.isInteger(o.seq)) throw badInput('--seq must be a whole number of tokens');
-  const board = loadBoard(o.device);
+  const board = loadBoard(o.device.board);
   const profile = await modelProfile(o.model, { ...(o.dtype ? { dtype: o.dtype } : {}), ...(o.seq ? { seq: o.seq } : {}) });
   const total = landscapeSize(board, o.batchSizes, o.cpu === 'all' ? board.cpu.freqsHz.length : 1);
   const bar = process.stderr.isTTY && total > 2000 ? new SingleBar({ format: 'landscape [{bar}] {value}/{total} configurations', hideCursor: true }) : null;
@@ -120,13 +90,7 @@ async function runLandscape(o: LandscapeCliOptions): Promise<void> {
   if (o.out) writeLandscapeCsv(o.out, l);
   else process.stdout.write(landscapeCsv(l));
 
-  const best = l.rows.reduce((a, r) => (r.energy_per_query_j < a.energy_per_query_j ? r : a));
-  const top = (t: readonly number[]) => t[t.length - 1]!;
-  const g = top(board.gpu.freqsHz);
-  const dflt = evaluateConfig(board, profile, { cpuHz: best.cpu_hz, gpuMinHz: g, gpuMaxHz: g, emcHz: top(board.emc.freqsHz), batch: best.batch }, {
-    ...(o.rate !== undefined ? { rateRps: o.rate } : {}),
-    quantile: o.sloQuantile,
-  });
+  const { best, allMax: dflt } = landscapeOptimum(board, profile, l);
   const cfg = formatConfig({ cpuHz: best.cpu_hz, gpuMinHz: best.gpu_min_hz, gpuMaxHz: best.gpu_max_hz, emcHz: best.emc_hz, batch: best.batch });
   const q = `p${Number((o.sloQuantile * 100).toFixed(3))}`;
   process.stderr.write(
@@ -141,8 +105,11 @@ async function runMeasuredLandscape(o: LandscapeCliOptions): Promise<void> {
   if (o.cpu && o.cpuHz !== undefined) throw badInput('give --cpu-hz or --cpu all, not both');
   if (o.noise !== 0) throw badInput('--noise sets the twin\'s computed noise; a measured landscape has real noise', 'drop --noise');
   const w = workloadFromFlags(o);
-  // a measured grid has real noise: the twin's computed noise (checked above to be 0) is not passed on
-  const runner = await openTrialRunnerFromFlags(o.device, o.model, { ...o, noise: undefined });
+  const runner = await openTrialRunnerFromFlags(o.device, o.model, w, {
+    ...(o.seq === undefined ? {} : { seq: o.seq }),
+    ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
+    seed: o.seed,
+  });
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'landscape [{bar}] {value}/{total} configurations measured', hideCursor: true }) : null;
   const t0 = performance.now();
   try {

@@ -1,29 +1,12 @@
 /** `polythrottle models list|build|inspect`: the model zoo and the ONNX analyser. */
 import { statSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { DType } from '../core/workload-profile.ts';
 import { ZOO_MODELS, buildModelFile, formatAnalysis, formatZooList, inspectModel } from '../model/index.ts';
 import { bytes, si } from '../model/format.ts';
+import { integer, namedSize, positiveInt } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
-
-const positiveInt = (what: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a positive integer`);
-  return n;
-};
-
-const integer = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
-  return n;
-};
-
-const dimPair = (v: string, acc: Record<string, number> = {}): Record<string, number> => {
-  const m = /^([^=]+)=(\d+)$/.exec(v);
-  if (!m || Number(m[2]) < 1) throw new InvalidArgumentError(`expected name=size (e.g. sequence=128), got '${v}'`);
-  return { ...acc, [m[1] as string]: Number(m[2]) };
-};
 
 const dtypeOption = () => new Option('--dtype <dtype>', 'weight precision').choices(['fp32', 'fp16']);
 
@@ -52,7 +35,7 @@ export function register(program: Command): void {
     .addOption(dtypeOption().default('fp32'))
     .option('--seq <L>', 'sequence length (BERT models; default 128)', positiveInt('--seq'))
     .option('--out <file>', 'output file')
-    .option('--seed <n>', 'seed of the random weights', integer, 0)
+    .option('--seed <n>', 'seed of the random weights', integer('--seed'), 0)
     .option('--external-data', 'store the weights in <file>.data beside the model')
     .action(
       action((name: string, o: { batch?: number; dtype: DType; seq?: number; out?: string; seed: number; externalData?: boolean }) => {
@@ -85,7 +68,7 @@ export function register(program: Command): void {
     .option('--batch <n>', 'batch size the numbers are given at', positiveInt('--batch'), 1)
     .option('--seq <L>', 'sequence length (zoo BERT models)', positiveInt('--seq'))
     .addOption(dtypeOption())
-    .option('--dim <name=size>', 'value of a symbolic input dimension other than the batch (repeatable)', dimPair)
+    .option('--dim <name=size>', 'value of a symbolic input dimension other than the batch (repeatable)', namedSize('--dim'))
     .option('--top <k>', 'how many operators to list', positiveInt('--top'), 10)
     .option('--json', 'print the whole analysis (every node, the workload profile) as JSON')
     .action(

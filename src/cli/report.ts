@@ -1,17 +1,11 @@
 /** `polythrottle report <run>`: HTML page + PNG charts of what a tuning run found and why. */
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import pc from 'picocolors';
 import { headline } from '../report/summary.ts';
 import { loadReportInputs } from '../report/load-inputs.ts';
 import { renderReport, writeReport } from '../report/write-report.ts';
+import { collect, numberInRange } from './support/flag-parsers.ts';
 import { action, verbose } from './support/run-action.ts';
-
-const collect = (v: string, acc: string[] = []): string[] => [...acc, v];
-const scale = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0.5 || n > 4) throw new InvalidArgumentError('must be a number from 0.5 to 4');
-  return n;
-};
 
 interface ReportCliOptions {
   out?: string;
@@ -36,7 +30,7 @@ export function register(program: Command): void {
     .option('--compare <run.json>', 'another run of the same problem to draw in the convergence chart (repeatable)', collect)
     .option('--benchmark <json>', 'tuner benchmark results (bench/results/tuner.json) to draw in the convergence chart')
     .option('--timeline <json>', 'the server’s fine-tuning record: [{ t, sloMs, latencyMs, finetuneRunning }]')
-    .option('--scale <n>', 'PNG pixels per chart pixel', scale, 2)
+    .option('--scale <n>', 'PNG pixels per chart pixel', numberInRange('--scale', 0.5, 4, { hiInclusive: true }), 2)
     .option('--json', 'print the files written and the summary as JSON')
     .action(
       action(async (runSource: string, o: ReportCliOptions) => {

@@ -1,27 +1,29 @@
 /** `polythrottle tune`: find the configuration with the least energy per query that meets the latency SLO. */
 import { SingleBar } from 'cli-progress';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import pc from 'picocolors';
 import { DEFAULT_BATCH_SIZES, formatConfig } from '../core/config.ts';
 import { badInput } from '../core/errors.ts';
-import type { TrialRunner } from '../core/measurement.ts';
+import { DEFAULT_SLO_QUANTILE, SLO_MARGINS } from '../core/slo.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import type { DType } from '../core/workload-profile.ts';
-import { DEFAULT_SIM_SPEC, detectDevice } from '../device/open.ts';
-import { addWorkloadFlags, openTrialRunnerFromFlags, workloadFromFlags } from '../measure/open-trial-runner.ts';
+import { type DeviceSpec, formatDeviceSpec } from '../device/device-spec.ts';
+import { DEFAULT_SIM_SPEC, resolveJetsonOrTwin } from '../device/open.ts';
 import { defaultDbPath } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
-import { parseLatencyMs, parseQuantile, SLO_MARGINS } from '../core/slo.ts';
 import { runTuningSession } from '../tune/tuning-session.ts';
 import type { TuneOptimizer, TuneProgress } from '../tune/tune.ts';
-import { parseBatchSizes } from './landscape.ts';
+import { deviceOption } from './support/device-options.ts';
+import { integer, latencyMs, numberInRange, positiveInt, positiveIntList, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
+import { addWorkloadFlags, openTrialRunnerFromFlags, workloadFromFlags } from './support/workload-flags.ts';
 
 interface TuneCliOptions extends Record<string, unknown> {
-  device: string;
+  device: DeviceSpec;
   model: string;
-  slo: string;
-  quantile: string;
+  /** ms */
+  slo: number;
+  quantile: number;
   rate?: number;
   budget: number;
   resume?: boolean | string;
@@ -38,39 +40,28 @@ interface TuneCliOptions extends Record<string, unknown> {
   seq?: number;
 }
 
-const int = (what: string, min: number) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer ≥ ${min}`);
-  return n;
-};
-const num = (what: string, ok: (n: number) => boolean, range: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || !ok(n)) throw new InvalidArgumentError(`${what} must be ${range}`);
-  return n;
-};
-
 export function register(program: Command): void {
   const cmd = program
     .command('tune')
     .description('find the clocks and batch size with the least energy per query that meet a latency SLO (constrained Bayesian optimisation)')
-    .option('--device <spec>', `auto | jetson | nvidia | linux-cpu | sim:<board> (auto: a Jetson when found, else ${DEFAULT_SIM_SPEC})`, 'auto')
+    .addOption(deviceOption(`auto | jetson | nvidia | linux-cpu | sim:<board> (auto: a Jetson when found, else ${DEFAULT_SIM_SPEC})`, 'auto'))
     .option('--model <name|file.onnx>', 'a zoo model (see `models list`) or an .onnx file', 'efficientnet-b0')
-    .option('--slo <latency>', 'latency SLO on the tail, e.g. 50ms or 0.05s', '50ms')
-    .option('--quantile <q>', 'latency quantile the SLO applies to (0.99, p99, 95%)', '0.99')
-    .option('--rate <rps>', 'arrival rate in requests/s (load-aware: batch-fill wait and idle power count); default: saturated', num('--rate', (n) => n > 0, 'positive'))
-    .option('--budget <n>', 'search trials (the CPU phase, baselines and confirmation come on top)', int('--budget', 1), 30)
+    .addOption(new Option('--slo <latency>', 'latency SLO on the tail, e.g. 50ms or 0.05s').argParser(latencyMs('--slo')).default(50, '50ms'))
+    .addOption(new Option('--quantile <q>', 'latency quantile the SLO applies to (0.99, p99, 95%)').argParser(quantile('--quantile')).default(DEFAULT_SLO_QUANTILE))
+    .option('--rate <rps>', 'arrival rate in requests/s (load-aware: batch-fill wait and idle power count); default: saturated', positiveNumber('--rate'))
+    .option('--budget <n>', 'search trials (the CPU phase, baselines and confirmation come on top)', positiveInt('--budget'), 30)
     .option('--resume [run-id]', 're-use the finished trials of an interrupted run with the same settings (the latest, or this id)')
-    .option('--seed <n>', 'seed of the optimiser (and of the twin noise)', int('--seed', 0), 0)
+    .option('--seed <n>', 'seed of the optimiser (and of the twin noise)', integer('--seed', 0), 0)
     .option('--json', 'print the whole run as JSON (every trial, the recommendation, the savings)')
     .option('--db <file>', `SQLite store of runs and profiles (default: ${defaultDbPath()})`)
-    .option('--noise <sd>', 'twin only: relative measurement noise (default 0.03)', num('--noise', (n) => n >= 0 && n < 1, 'in [0, 1)'))
-    .option('--batch-sizes <list>', 'batch sizes to search, comma-separated', parseBatchSizes, [...DEFAULT_BATCH_SIZES])
+    .option('--noise <sd>', 'twin only: relative measurement noise (default 0.03)', numberInRange('--noise', 0, 1))
+    .option('--batch-sizes <list>', 'batch sizes to search, comma-separated', positiveIntList('--batch-sizes'), [...DEFAULT_BATCH_SIZES])
     .option('--joint', 'search the CPU clock together with the other knobs instead of first, on its own')
-    .option('--margin <fraction>', 'the recommendation must measure at most SLO × (1 − margin)', num('--margin', (n) => n >= 0 && n < 0.5, 'in [0, 0.5)'), SLO_MARGINS.recommendation)
+    .option('--margin <fraction>', 'the recommendation must measure at most SLO × (1 − margin)', numberInRange('--margin', 0, 0.5), SLO_MARGINS.recommendation)
     .addOption(new Option('--optimizer <name>', 'search strategy').choices(['cbo', 'random', 'grid']).default('cbo'))
     .option('--no-baselines', 'skip measuring the default and the power-mode presets')
     .addOption(new Option('--dtype <dtype>', 'precision of a zoo model').choices(['fp32', 'fp16']))
-    .option('--seq <L>', 'sequence length of the BERT models', int('--seq', 1));
+    .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'));
   addWorkloadFlags(cmd);
   cmd
     .addHelpText(
@@ -85,26 +76,17 @@ Examples:
     .action(action(async (o: TuneCliOptions) => runTune(o)));
 }
 
-/** `auto` picks a Jetson when there is one, else the twin: tuning a desktop CPU/GPU must be asked for by name. */
-async function resolveDeviceSpec(spec: string): Promise<{ spec: string; note?: string }> {
-  if (spec !== 'auto') return { spec };
-  const d = await detectDevice();
-  if (d.spec === 'jetson') return { spec: 'jetson' };
-  const other = d.spec === DEFAULT_SIM_SPEC ? '' : ` (${d.spec} found: pass --device ${d.spec} to tune it)`;
-  return { spec: DEFAULT_SIM_SPEC, note: `no Jetson found; tuning the simulated AGX Orin${other}` };
-}
-
 async function runTune(o: TuneCliOptions): Promise<void> {
-  const slo = { latencyMs: parseLatencyMs(o.slo), quantile: parseQuantile(o.quantile) };
-  const { spec, note } = await resolveDeviceSpec(o.device);
-  const isSim = spec.startsWith('sim:');
-  if (o.noise !== undefined && !isSim) throw badInput('--noise sets the twin\'s measurement noise; it needs --device sim:<board>');
+  const slo = { latencyMs: o.slo, quantile: o.quantile };
+  const { spec, passedOver } = await resolveJetsonOrTwin(o.device);
+  if (o.noise !== undefined && spec.kind !== 'sim') throw badInput('--noise sets the twin\'s measurement noise; it needs --device sim:<board>');
   const log = (s: string) => {
     if (!o.json) process.stderr.write(`${s}\n`);
   };
-  if (note) log(pc.dim(note));
-  const w = workloadFromFlags(o); // validated again inside; kept for what the store records
-  const runner: TrialRunner = await openTrialRunnerFromFlags(spec, o.model, o);
+  if (o.device.kind === 'auto' && spec.kind === 'sim')
+    log(pc.dim(`no Jetson found; tuning the simulated AGX Orin${passedOver ? ` (${passedOver} found: pass --device ${passedOver} to tune it)` : ''}`));
+  const w = workloadFromFlags(o);
+  const runner = await openTrialRunnerFromFlags(spec, o.model, w, o);
   const store = new TuningStore(o.db ?? defaultDbPath());
   const bar = o.json ? null : progressBar(o.budget);
   try {
@@ -125,7 +107,7 @@ async function runTune(o: TuneCliOptions): Promise<void> {
       ...(w.trial.repeats === undefined && w.trial.windowS === undefined
         ? {}
         : { trial: { ...(w.trial.repeats === undefined ? {} : { repeats: w.trial.repeats }), ...(w.trial.windowS === undefined ? {} : { windowS: w.trial.windowS }) } }),
-      settings: { device: spec, noise: o.noise ?? null, dtype: o.dtype ?? null, seq: o.seq ?? null, workload: w.workload ?? null },
+      settings: { device: formatDeviceSpec(spec), noise: o.noise ?? null, dtype: o.dtype ?? null, seq: o.seq ?? null, workload: w.workload ?? null },
       onResume: (i) =>
         log(
           i.resumed

@@ -3,39 +3,38 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { PolyThrottleError, badInput } from '../core/errors.ts';
 import type { DType } from '../core/workload-profile.ts';
-import { addWorkloadFlags, workloadFromFlags, workloadSettings } from '../measure/open-trial-runner.ts';
+import { workloadSettings } from '../measure/open-trial-runner.ts';
 import { probeWorkload, type ProbeResult } from '../workload/probe.ts';
-import { parsePositiveInt } from './support/positive-int.ts';
+import { integer, nonNegativeInt, oneOf, positiveInt, positiveNumber, simBoard } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
+import { addWorkloadFlags, workloadFromFlags } from './support/workload-flags.ts';
 
 interface WorkloadCliOptions extends Record<string, unknown> {
   model: string;
-  batch: string;
-  duration?: string;
-  batches?: string;
+  batch: number;
+  duration?: number;
+  batches?: number;
   board: string;
-  seed?: string;
-  seq?: string;
+  seed?: number;
+  seq?: number;
   dtype?: DType;
-  warmupBatches: string;
+  warmupBatches: number;
   json?: boolean;
 }
-
-const positiveInt = (v: string | undefined, flag: string): number | undefined => (v === undefined ? undefined : parsePositiveInt(v, flag));
 
 export function register(program: Command): void {
   const cmd = program
     .command('workload')
     .description('run a workload at one batch size without changing any clock, and print its latency and throughput (checks a runner before tuning)')
     .requiredOption('--model <name|file.onnx>', 'a zoo model, an .onnx file, or (http) the upstream model name')
-    .option('--batch <n>', 'batch size', '1')
-    .option('--duration <s>', 'timed run in seconds (default 5, unless --batches)')
-    .option('--batches <n>', 'run this many batches instead of a timed run')
-    .option('--board <name>', 'sim: the simulated board', 'orin-agx')
-    .option('--seed <n>', 'seed of the generated inputs')
-    .option('--seq <L>', 'sequence length of a BERT zoo model')
-    .option('--dtype <dtype>', 'precision of a zoo model: fp32 | fp16')
-    .option('--warmup-batches <n>', 'untimed batches first', '1')
+    .option('--batch <n>', 'batch size', positiveInt('--batch'), 1)
+    .option('--duration <s>', 'timed run in seconds (default 5, unless --batches)', positiveNumber('--duration'))
+    .option('--batches <n>', 'run this many batches instead of a timed run', positiveInt('--batches'))
+    .option('--board <name>', 'sim: the simulated board', simBoard('--board'), 'orin-agx')
+    .option('--seed <n>', 'seed of the generated inputs', integer('--seed'))
+    .option('--seq <L>', 'sequence length of a BERT zoo model', positiveInt('--seq'))
+    .option('--dtype <dtype>', 'precision of a zoo model: fp32 | fp16', oneOf<DType>('--dtype', ['fp32', 'fp16']))
+    .option('--warmup-batches <n>', 'untimed batches first', nonNegativeInt('--warmup-batches'), 1)
     .option('--json', 'print the result as JSON');
   addWorkloadFlags(cmd, { trial: false });
   cmd
@@ -55,26 +54,19 @@ Examples:
 async function runWorkloadCommand(o: WorkloadCliOptions): Promise<void> {
   const w = workloadFromFlags(o);
   const kind = w.workload ?? 'onnx';
-  const seed = o.seed === undefined ? undefined : Number(o.seed);
-  if (seed !== undefined && !Number.isInteger(seed)) throw badInput(`--seed must be an integer, got ${o.seed}`);
-  const seq = positiveInt(o.seq, '--seq');
-  if (o.dtype !== undefined && o.dtype !== 'fp32' && o.dtype !== 'fp16') throw badInput(`--dtype must be fp32 or fp16, got ${o.dtype}`);
-  const base = workloadSettings(kind, w.workloadOptions, { board: o.board, ...(seed === undefined ? {} : { seed }) });
-  const settings = base.kind === 'command' ? base : { ...base, ...(seq === undefined ? {} : { seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
-  const batches = positiveInt(o.batches, '--batches');
+  const base = workloadSettings(kind, w.workloadOptions, { board: o.board, ...(o.seed === undefined ? {} : { seed: o.seed }) });
+  const settings = base.kind === 'command' ? base : { ...base, ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
+  const batches = o.batches;
   if (batches !== undefined && o.duration !== undefined) throw badInput('give --duration or --batches, not both');
-  const duration = o.duration === undefined ? 5 : Number(o.duration);
-  if (!(duration > 0)) throw badInput(`--duration must be a positive number of seconds, got ${o.duration}`);
-  const warmupBatches = Number(o.warmupBatches);
-  if (!Number.isInteger(warmupBatches) || warmupBatches < 0) throw badInput(`--warmup-batches must be 0 or more, got ${o.warmupBatches}`);
+  const duration = o.duration ?? 5;
   if (!o.json) process.stderr.write(pc.dim(`running ${kind} · batch ${o.batch} · ${batches === undefined ? `${duration} s` : `${batches} batches`}…\n`));
   const r = await probeWorkload({
     model: o.model,
     settings,
-    batch: positiveInt(o.batch, '--batch')!,
+    batch: o.batch,
     length: batches === undefined ? { durationS: duration } : { batches },
     ...(w.workloadOptions.concurrency === undefined ? {} : { concurrency: w.workloadOptions.concurrency }),
-    warmupBatches,
+    warmupBatches: o.warmupBatches,
   });
   if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   else process.stdout.write(formatProbe(r));

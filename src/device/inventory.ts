@@ -1,4 +1,5 @@
 import type { DeviceDescription, PowerSource } from '../core/device.ts';
+import { type DeviceSpec, formatDeviceSpec, parseDeviceSpec } from './device-spec.ts';
 import { type Detection, type OpenDeviceOptions, detectDevice, openDevice } from './open.ts';
 
 export interface SensorReading {
@@ -50,9 +51,10 @@ export async function readSensors(sources: readonly PowerSource[], counterGapMs 
  * What this machine is: the detection of each backend and a description of every device found (or
  * of the one asked for), with a live reading of each sensor.
  */
-export async function inventory(opts: OpenDeviceOptions & { spec?: string } = {}): Promise<Inventory> {
+export async function inventory(opts: OpenDeviceOptions & { spec?: string | DeviceSpec } = {}): Promise<Inventory> {
+  const asked = typeof opts.spec === 'string' ? parseDeviceSpec(opts.spec) : opts.spec;
   const detection = await detectDevice(opts.root === undefined ? {} : { root: opts.root });
-  const specs = opts.spec && opts.spec !== 'auto' ? [opts.spec] : detection.checks.filter((c) => c.found).map((c) => c.backend);
+  const specs = asked && asked.kind !== 'auto' ? [formatDeviceSpec(asked)] : detection.checks.filter((c) => c.found).map((c) => c.backend);
   if (specs.length === 0) specs.push(detection.spec);
   const devices: DeviceReport[] = [];
   const failures: { spec: string; error: string }[] = [];

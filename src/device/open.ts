@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Device } from '../core/device.ts';
-import { badInput } from '../core/errors.ts';
+import { PolyThrottleError } from '../core/errors.ts';
 import type { BackendOptions } from './backend-options.ts';
+import { type DeviceSpec, formatDeviceSpec, parseDeviceSpec } from './device-spec.ts';
 import { JetsonDevice, detectJetson } from './jetson/index.ts';
 import { LinuxCpuDevice, hasCpufreq } from './linux-cpu/index.ts';
 import { NvidiaDevice, nvidiaSmiWorks } from './nvidia/index.ts';
@@ -57,23 +58,32 @@ async function openSim(board: string): Promise<Device> {
 }
 
 /**
- * Open a device by spec: `auto` (Jetson → nvidia → linux-cpu → the simulated AGX Orin), `jetson`,
- * `nvidia`, `linux-cpu`, or `sim:<board>`.
+ * `auto` for a command that changes clocks unattended: a Jetson when there is one, else the twin
+ * (a desktop GPU or CPU must be named). `passedOver`: the device `auto` found and this did not take.
  */
-export async function openDevice(spec: string, opts: OpenDeviceOptions = {}): Promise<Device> {
+export async function resolveJetsonOrTwin(spec: DeviceSpec, opts: { root?: string } = {}): Promise<{ spec: DeviceSpec; passedOver?: string }> {
+  if (spec.kind !== 'auto') return { spec };
+  const d = await detectDevice(opts);
+  if (d.spec === 'jetson') return { spec: { kind: 'jetson' } };
+  const twin = parseDeviceSpec(DEFAULT_SIM_SPEC);
+  return d.spec === DEFAULT_SIM_SPEC ? { spec: twin } : { spec: twin, passedOver: d.spec };
+}
+
+/**
+ * Open a device by spec: `auto` (Jetson → nvidia → linux-cpu → the simulated AGX Orin), `jetson`,
+ * `nvidia`, `linux-cpu`, or `sim:<board>` (text, or parsed with parseDeviceSpec).
+ */
+export async function openDevice(spec: string | DeviceSpec, opts: OpenDeviceOptions = {}): Promise<Device> {
   const root = resolveRoot(opts.root);
-  const device = await openBySpec(spec, { ...opts, root });
+  const device = await openBySpec(typeof spec === 'string' ? parseDeviceSpec(spec) : spec, { ...opts, root });
   return rememberOpened(device, { root, dryRun: opts.dryRun === true });
 }
 
-async function openBySpec(spec: string, o: OpenDeviceOptions): Promise<Device> {
-  if (spec === 'auto') spec = (await detectDevice({ root: o.root! })).spec;
-  if (spec.startsWith('sim:')) {
-    const board = spec.slice(4);
-    if (!board) throw badInput('sim: needs a board, e.g. sim:orin-agx');
-    return openSim(board);
-  }
-  switch (spec) {
+async function openBySpec(spec: DeviceSpec, o: OpenDeviceOptions): Promise<Device> {
+  if (spec.kind === 'auto') spec = parseDeviceSpec((await detectDevice({ root: o.root! })).spec);
+  switch (spec.kind) {
+    case 'sim':
+      return openSim(spec.board);
     case 'jetson':
       return JetsonDevice.open(o);
     case 'linux-cpu':
@@ -85,7 +95,7 @@ async function openBySpec(spec: string, o: OpenDeviceOptions): Promise<Device> {
         ...(o.dryRun ? { dryRun: true } : {}),
         ...(o.print ? { print: o.print } : {}),
       });
-    default:
-      throw badInput(`unknown device "${spec}"`, 'use auto, jetson, nvidia, linux-cpu or sim:<board> (sim:orin-agx, sim:tx2, sim:xavier-nx, sim:orin-nano)');
+    case 'auto':
+      throw new PolyThrottleError('INTERNAL', `device detection named no device (${formatDeviceSpec(spec)})`);
   }
 }

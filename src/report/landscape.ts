@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { readDeviceSpec } from '../device/device-spec.ts';
 import { badInput } from '../core/errors.ts';
 import { LANDSCAPE_COLUMNS } from '../device/sim/landscape.ts';
 
@@ -121,7 +122,8 @@ export function landscapeFor(rows: readonly LandscapeRow[], model: string, devic
   }
   const devices = new Set(sameModel.map((r) => r.device));
   if (devices.size <= 1 || deviceId === undefined) return sameModel;
-  const sameDevice = sameModel.filter((r) => r.device === deviceId || `sim:${r.device}` === deviceId);
+  const asked = readDeviceSpec(deviceId);
+  const sameDevice = sameModel.filter((r) => r.device === deviceId || (asked?.kind === 'sim' && asked.board === r.device));
   if (sameDevice.length === 0)
     throw badInput(`the landscape holds several devices (${[...devices].join(', ')}) and none is "${deviceId}"`);
   return sameDevice;

@@ -1,6 +1,7 @@
 import { DEFAULT_BATCH_SIZES } from '../core/config.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
-import { computeLandscape, isBoardName, loadBoard } from '../device/sim/index.ts';
+import { readDeviceSpec } from '../device/device-spec.ts';
+import { computeLandscape, loadBoard } from '../device/sim/index.ts';
 import { isZooModel, zooProfile } from '../model/index.ts';
 import type { LandscapeRow } from './landscape.ts';
 
@@ -14,10 +15,9 @@ export type TwinLandscape = { readonly rows: LandscapeRow[]; readonly note: stri
  * not on the twin or its model is not in the zoo.
  */
 export function twinLandscape(run: TuningRun, onProgress?: (done: number, total: number) => void): TwinLandscape {
-  if (run.device.kind !== 'sim' || !run.device.id.startsWith('sim:'))
-    return { rows: null, why: `the run was made on ${run.device.id}, not the device twin` };
-  const board = run.device.id.slice('sim:'.length);
-  if (!isBoardName(board)) return { rows: null, why: `the twin has no board "${board}"` };
+  const twin = run.device.kind === 'sim' ? readDeviceSpec(run.device.id) : undefined;
+  if (twin?.kind !== 'sim') return { rows: null, why: `the run was made on ${run.device.id}, not the device twin${run.device.kind === 'sim' ? ' (the twin has no such board)' : ''}` };
+  const board = twin.board;
   if (!isZooModel(run.model)) return { rows: null, why: `"${run.model}" is not a zoo model the twin can compute` };
   const spec = loadBoard(board);
   const batches = [...new Set([...DEFAULT_BATCH_SIZES, ...run.trials.map((t) => t.config.batch)])].sort((a, b) => a - b);

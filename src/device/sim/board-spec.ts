@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { PolyThrottleError, badInput } from '../../core/errors.ts';
+import { PolyThrottleError } from '../../core/errors.ts';
+import { simBoardName } from '../device-spec.ts';
+import { BOARDS, type BoardName, isBoardName } from './board-names.ts';
 
-/** The simulated boards; each has a data file `data/boards/<name>.json`. */
-export const BOARDS = ['orin-agx', 'tx2', 'xavier-nx', 'orin-nano'] as const;
-export type BoardName = (typeof BOARDS)[number];
+export { BOARDS, type BoardName, isBoardName };
 
 const ascendingHz = z
   .array(z.number().positive())
@@ -133,10 +133,6 @@ export type BoardMode = BoardSpec['modes'][number];
 
 const cache = new Map<string, BoardSpec>();
 
-export function isBoardName(name: string): name is BoardName {
-  return (BOARDS as readonly string[]).includes(name);
-}
-
 /** Validate a board spec object (a data file's content). */
 export function parseBoardSpec(data: unknown, origin = 'board spec'): BoardSpec {
   const r = boardSchema.safeParse(data);
@@ -154,13 +150,11 @@ export function parseBoardSpec(data: unknown, origin = 'board spec'): BoardSpec 
   return b;
 }
 
-/** Load a board spec by name (`orin-agx`, `tx2`, `xavier-nx`, `orin-nano`); accepts a `sim:` prefix. */
+/** Load a board spec by name (`orin-agx`, `tx2`, `xavier-nx`, `orin-nano`) or device spec (`sim:orin-agx`). */
 export function loadBoard(name: string): BoardSpec {
-  const n = name.startsWith('sim:') ? name.slice(4) : name;
+  const n = simBoardName(name);
   const hit = cache.get(n);
   if (hit) return hit;
-  if (!isBoardName(n))
-    throw badInput(`unknown simulated board '${name}'`, `known boards: ${BOARDS.map((b) => `sim:${b}`).join(', ')}`);
   const url = new URL(`../../../data/boards/${n}.json`, import.meta.url);
   let raw: unknown;
   try {

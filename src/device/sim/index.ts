@@ -25,6 +25,7 @@ export {
   type LandscapeRow,
   computeLandscape,
   landscapeCsv,
+  landscapeOptimum,
   landscapeSize,
   tailColumn,
   writeLandscapeCsv,

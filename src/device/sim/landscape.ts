@@ -3,7 +3,7 @@ import { DEFAULT_BATCH_SIZES, configKey } from '../../core/config.ts';
 import { PolyThrottleError, badInput } from '../../core/errors.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from './board-spec.ts';
-import { evaluateConfig } from './evaluate.ts';
+import { type Evaluation, evaluateConfig } from './evaluate.ts';
 import { hash32, mulberry32 } from '../../numerics/random.ts';
 import { noisyWindow } from './trial-runner.ts';
 
@@ -132,6 +132,27 @@ export function computeLandscape(o: LandscapeOptions): Landscape {
           }
   o.onProgress?.(rows.length, total);
   return { device, model: o.profile.model, quantile: q, ...(o.rateRps !== undefined ? { rateRps: o.rateRps } : {}), noise, rows };
+}
+
+/**
+ * The landscape's lowest energy per query, and beside it the default at that row's batch size and CPU
+ * clock: every other clock at its maximum (what the saving is measured against).
+ */
+export function landscapeOptimum(
+  board: string | BoardSpec,
+  profile: WorkloadProfile,
+  l: Landscape,
+): { readonly best: LandscapeRow; readonly allMax: Evaluation } {
+  const spec = resolveBoard(board);
+  if (l.rows.length === 0) throw badInput('the landscape has no rows');
+  const best = l.rows.reduce((a, r) => (r.energy_per_query_j < a.energy_per_query_j ? r : a));
+  const top = (t: readonly number[]) => t[t.length - 1]!;
+  const g = top(spec.gpu.freqsHz);
+  const allMax = evaluateConfig(spec, profile, { cpuHz: best.cpu_hz, gpuMinHz: g, gpuMaxHz: g, emcHz: top(spec.emc.freqsHz), batch: best.batch }, {
+    ...(l.rateRps !== undefined ? { rateRps: l.rateRps } : {}),
+    quantile: l.quantile,
+  });
+  return { best, allMax };
 }
 
 /** Name of the tail-latency column for a quantile: latency_p99_ms, latency_p95_ms, latency_p99.9_ms… */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseBatchSizes, parseHz } from '../../../src/cli/landscape.ts';
+import { frequencyHz, positiveIntList } from '../../../src/cli/support/flag-parsers.ts';
 import { computeLandscape } from '../../../src/device/sim/index.ts';
 import { ZOO_NAMES, zooProfile } from '../../../src/model/zoo/index.ts';
 import { runCli } from '../../fixtures/cli.ts';
@@ -34,6 +34,8 @@ describe('landscape CLI', () => {
   });
 
   it('parses frequencies with units and batch-size lists', () => {
+    const parseHz = frequencyHz('--cpu-hz');
+    const parseBatchSizes = positiveIntList('--batch-sizes');
     expect(parseHz('2201.6MHz')).toBe(2201600000);
     expect(parseHz('1.3005GHz')).toBe(1300500000);
     expect(parseHz('652800kHz')).toBe(652800000);
