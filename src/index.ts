@@ -63,6 +63,7 @@ export {
   gpFromState,
   type Gp,
   type GpState,
+  type GpHyperparameters,
   type GpPrediction,
   scoreAcquisition,
   logExpectedImprovement,

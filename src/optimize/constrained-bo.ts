@@ -7,7 +7,8 @@
  */
 import { type AcquisitionMode, scoreAcquisition } from './acquisition.ts';
 import { initialDesign } from './design.ts';
-import { fitGp, type Gp, type GpHyperparameters } from './gp.ts';
+import { fitGp, type Gp } from './gp.ts';
+import type { GpHyperparameters } from './gp-state.ts';
 import { GridScorer } from './grid-scorer.ts';
 import type { Observation, Optimizer, Suggestion } from './optimizer.ts';
 import { createRandom, type Random } from '../numerics/random.ts';

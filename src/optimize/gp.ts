@@ -7,15 +7,12 @@ import { matern52, matern52LengthscaleFactor, scaledSqDist } from './kernel.ts';
 import { lbfgs } from '../numerics/lbfgs.ts';
 import { choleskyInverse, choleskyLogDet, choleskySolve, type CholeskyResult, lowerInverse, stableCholesky } from '../numerics/linalg.ts';
 import { DEFAULT_PRIORS, type GpPriors, negLogPrior } from './prior.ts';
-import type { GpHyperparameters, StoredGp } from '../core/tuning-run.ts';
+import type { GpHyperparameters, GpState } from './gp-state.ts';
 import { gaussian, type Random } from '../numerics/random.ts';
 
 /** Noise-variance floor (standardised units), so the kernel matrix stays well conditioned. */
 const NOISE_FLOOR = 1e-6;
 
-/** Hyperparameters and the JSON-serialisable state of a fitted GP: the stored form is the state. */
-export type { GpHyperparameters } from '../core/tuning-run.ts';
-export type GpState = StoredGp;
 
 export interface GpPrediction {
   /** Posterior mean, raw output units. */

@@ -4,6 +4,7 @@ export * from './baselines.ts';
 export * from './constrained-bo.ts';
 export * from './design.ts';
 export * from './gp.ts';
+export * from './gp-state.ts';
 export * from './knob-space.ts';
 export * from './optimizer.ts';
 export * from './prior.ts';
