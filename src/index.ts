@@ -51,8 +51,6 @@ export {
   randomSearch,
   gridSearch,
   exhaustiveSearch,
-  createKnobSpace,
-  type KnobSpace,
   type Optimizer,
   type Observation,
   type Suggestion,
@@ -81,6 +79,8 @@ export {
   type RecommendOptions,
   chooseCpuClock,
   paretoSet,
+  createKnobSpace,
+  type KnobSpace,
 } from './tune/index.ts';
 export { TuningStore, defaultDbPath } from './store/index.ts';
 export * from './serve/index.ts';

@@ -5,7 +5,6 @@ export * from './constrained-bo.ts';
 export * from './design.ts';
 export * from './gp.ts';
 export * from './gp-state.ts';
-export * from './knob-space.ts';
 export * from './optimizer.ts';
 export * from './prior.ts';
 export * from './search-space.ts';

@@ -14,7 +14,7 @@ import { checkSlo, latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts'
 import { gridSearch, randomSearch } from '../optimize/baselines.ts';
 import { ConstrainedBo } from '../optimize/constrained-bo.ts';
 import { fitGp, gpFromState } from '../optimize/gp.ts';
-import { createKnobSpace, type KnobSpace } from '../optimize/knob-space.ts';
+import { createKnobSpace, type KnobSpace } from './knob-space.ts';
 import type { Optimizer } from '../optimize/optimizer.ts';
 import { createRandom } from '../numerics/random.ts';
 import { createEncoder } from '../optimize/search-space.ts';
