@@ -5,6 +5,7 @@ export * from './constrained-bo.ts';
 export * from './design.ts';
 export * from './gp.ts';
 export * from './gp-state.ts';
+export * from './optimize-acquisition.ts';
 export * from './optimizer.ts';
 export * from './prior.ts';
 export * from './search-space.ts';
