@@ -78,9 +78,9 @@ export {
   type SloAnswer,
   type RecommendOptions,
   chooseCpuClock,
-  paretoSet,
   createKnobSpace,
   type KnobSpace,
 } from './tune/index.ts';
+export { paretoSet } from './core/pareto.ts';
 export { TuningStore, defaultDbPath } from './store/index.ts';
 export * from './serve/index.ts';

@@ -1,6 +1,5 @@
 /** The tuning loop and SLO re-selection from stored surrogates. */
 export { chooseCpuClock, type CpuPhaseOptions, type CpuPhaseResult } from './cpu-phase.ts';
-export { paretoSet } from './pareto.ts';
 export { createKnobSpace, type KnobSpace, type KnobSpaceOptions } from './knob-space.ts';
 export { type RecommendOptions, recommendForSlo, type SloAnswer } from './recommend-for-slo.ts';
 export { type ConfirmedRecommendation, type ConfirmOptions, confirmRecommendation, explainPassedOver, infeasibleReason, MAX_CONFIRMATIONS, meetsWithMargin, poolMeasurements, pooledByConfig, rankCandidates } from './recommendation.ts';

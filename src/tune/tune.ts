@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { type Config, DEFAULT_BATCH_SIZES, type KnobDomains, maxClocksConfig } from '../core/config.ts';
 import { badInput } from '../core/errors.ts';
 import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measurement.ts';
+import { paretoSet } from '../core/pareto.ts';
 import type { BaselineResult, StoredSurrogates, TrialRecord, TrialSource, TuningRun } from '../core/tuning-run.ts';
 import { checkSlo, latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
 import { gridSearch, randomSearch } from '../optimize/baselines.ts';
@@ -19,7 +20,6 @@ import type { Optimizer } from '../optimize/optimizer.ts';
 import { createRandom } from '../numerics/random.ts';
 import { createEncoder } from '../optimize/search-space.ts';
 import { chooseCpuClock } from './cpu-phase.ts';
-import { paretoSet } from './pareto.ts';
 import { confirmRecommendation, explainPassedOver, infeasibleReason, MAX_CONFIRMATIONS, meetsWithMargin } from './recommendation.ts';
 import { TrialCache } from './trial-cache.ts';
 
