@@ -1,6 +1,7 @@
 import type { Config, KnobName } from './config.ts';
 import type { DeviceDescription } from './device.ts';
 import type { TrialMeasurement } from './measurement.ts';
+import type { ModelSpec } from './model-spec.ts';
 import type { Slo } from './slo.ts';
 // type-only: a stored run holds the optimiser's GP state as it is; optimize imports nothing from core
 import type { GpState } from '../optimize/gp-state.ts';
@@ -40,7 +41,14 @@ export interface TuningRun {
   readonly id: string;
   readonly createdAt: string;
   readonly device: DeviceDescription;
+  /** The model's name, as `modelSpec.name`. */
   readonly model: string;
+  /**
+   * What was measured: name, precision, sequence length. Optional on read: a stored run or file
+   * without it does not say which precision it measured and is read as the defaults
+   * (`runModelSpec` in src/model: fp32, the default sequence length).
+   */
+  readonly modelSpec?: ModelSpec;
   readonly slo: Slo;
   readonly rateRps?: number;
   readonly optimizer: string;

@@ -10,7 +10,9 @@ import { DEFAULT_BATCH_SIZES, type KnobDomains, maxClocksConfig } from '../core/
 import type { DeviceDescription } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { TrialOptions, TrialRunner } from '../core/measurement.ts';
+import type { ModelSpec } from '../core/model-spec.ts';
 import { paretoSet } from '../core/pareto.ts';
+import { modelSpecOf } from '../model/model-spec.ts';
 import { checkSlo, latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
 import type { BaselineResult, StoredSurrogates, TrialRecord, TuningRun } from '../core/tuning-run.ts';
 import { chooseCpuClock } from './cpu-phase.ts';
@@ -26,7 +28,8 @@ export type { TunePhase, TuneProgress } from './tuning-state.ts';
 
 export interface TuneOptions {
   readonly runner: TrialRunner;
-  readonly model: string;
+  /** The model measured: its name (fp32, default sequence length) or its whole spec, which the run records. */
+  readonly model: string | ModelSpec;
   readonly slo: Slo;
   /** Arrival rate, requests/s (load-aware mode); absent = saturated. */
   readonly rateRps?: number;
@@ -71,6 +74,7 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
   const seed = o.seed ?? 0;
   const margin = o.margin ?? SLO_MARGINS.recommendation;
   const slo = o.slo;
+  const modelSpec = typeof o.model === 'string' ? modelSpecOf(o.model) : o.model;
   const device = await o.runner.describe();
   const domains: KnobDomains = { ...device.knobs, batch: batchSizes };
   const cache = new TrialCache(o.resumeFrom);
@@ -98,7 +102,8 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
     id: o.runId ?? randomUUID(),
     createdAt: o.createdAt ?? new Date().toISOString(),
     device,
-    model: o.model,
+    model: modelSpec.name,
+    modelSpec,
     slo,
     ...(o.rateRps === undefined ? {} : { rateRps: o.rateRps }),
     optimizer: `${o.optimizer ?? 'cbo'}${o.joint ? '-joint' : '-two-phase'}`,
