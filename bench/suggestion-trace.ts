@@ -9,8 +9,8 @@
  *   npx tsx bench/suggestion-trace.ts --out trace.json     # and writes the trace, to diff two runs
  *
  * Timings, run ids and dates are left out: they differ between any two runs. So is the run's
- * `modelSpec` (name, precision, sequence length): the reference digest does not cover it, so that the
- * digest stays comparable with it.
+ * `modelSpec` (name, precision, sequence length), which the reference digest does not cover, so that
+ * digests stay comparable with it.
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';

@@ -1,9 +1,10 @@
 /**
- * The tuning loop: optimiser ↔ measurement. Two-phase by default (CPU clock first, then GPU min/max,
- * EMC and batch by constrained BO), or joint; baselines measured in the same run; the recommendation
- * is a measured configuration that met the SLO with a margin and held it on a confirming
- * re-measurement; the fitted surrogates and the Pareto set go with the run so a new SLO can be
- * answered without measuring again.
+ * The tuning loop: optimiser ↔ measurement, in five phases: (1) the default configuration at every
+ * batch size, (2) the CPU clock (two-phase search, the default; a joint search holds none), (3) the
+ * search of GPU min/max, EMC and batch by constrained BO (search-phase.ts), (4) the recommendation:
+ * a measured configuration that met the SLO with a margin and held it on a confirming
+ * re-measurement, (5) the device's presets. The fitted surrogates and the Pareto set go with the
+ * run so a new SLO can be answered without measuring again.
  */
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_BATCH_SIZES, type KnobDomains, maxClocksConfig } from '../core/config.ts';
@@ -95,8 +96,7 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
   const space = createKnobSpace({ domains, fixed });
   const stopReason = await runSearchPhase(state, { space, optimizer: o.optimizer ?? 'cbo', slo, margin, budget, seed, trialOptions });
   const { surrogates, recommendation, passedOver } = await confirmPhase(state, space, fixed, slo, margin, seed);
-  const baselines =
-    o.baselines === false ? [] : await presetPhase(state, device, defaults, batchSizes, recommendation);
+  const baselines = o.baselines === false ? [] : await presetPhase(state, device, defaults, batchSizes, recommendation);
 
   return {
     id: o.runId ?? randomUUID(),
