@@ -13,7 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import { computeLandscape, createSimTrialRunner, loadBoard } from '../src/device/sim/index.ts';
 import { zooProfile } from '../src/model/zoo/index.ts';
 import { ConstrainedBo } from '../src/optimize/constrained-bo.ts';
-import { createKnobSpace } from '../src/optimize/knob-space.ts';
+import { createKnobSpace } from '../src/tune/knob-space.ts';
 import type { Suggestion } from '../src/optimize/optimizer.ts';
 
 const args = process.argv.slice(2);

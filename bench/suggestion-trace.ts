@@ -8,7 +8,9 @@
  *   npx tsx bench/suggestion-trace.ts                      # prints the digest
  *   npx tsx bench/suggestion-trace.ts --out trace.json     # and writes the trace, to diff two runs
  *
- * Timings, run ids and dates are left out: they differ between any two runs.
+ * Timings, run ids and dates are left out: they differ between any two runs. So is the run's
+ * `modelSpec` (name, precision, sequence length), which the reference digest does not cover, so that
+ * digests stay comparable with it.
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -73,6 +75,7 @@ const stripRun = (r: TuningRun) => ({
   ...r,
   id: undefined,
   createdAt: undefined,
+  modelSpec: undefined,
   trials: r.trials.map((t) => ({ ...t, suggestMs: undefined })),
 });
 for (const t of tunes) {

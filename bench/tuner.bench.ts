@@ -26,10 +26,10 @@ import { type BoardSpec, computeLandscape, createSimTrialRunner, loadBoard } fro
 import { zooProfile } from '../src/model/zoo/index.ts';
 import { gridSearch, randomSearch } from '../src/optimize/baselines.ts';
 import { ConstrainedBo } from '../src/optimize/constrained-bo.ts';
-import { createKnobSpace, type KnobSpace } from '../src/optimize/knob-space.ts';
+import { createKnobSpace, type KnobSpace } from '../src/tune/knob-space.ts';
 import type { Optimizer } from '../src/optimize/optimizer.ts';
 import { confirmRecommendation } from '../src/tune/recommendation.ts';
-import { fitSurrogates, rankByModel } from '../src/tune/tune.ts';
+import { fitSurrogates, rankByModel } from '../src/tune/surrogates.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);

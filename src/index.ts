@@ -52,8 +52,6 @@ export {
   randomSearch,
   gridSearch,
   exhaustiveSearch,
-  createKnobSpace,
-  type KnobSpace,
   type Optimizer,
   type Observation,
   type Suggestion,
@@ -64,6 +62,7 @@ export {
   gpFromState,
   type Gp,
   type GpState,
+  type GpHyperparameters,
   type GpPrediction,
   scoreAcquisition,
   logExpectedImprovement,
@@ -80,7 +79,9 @@ export {
   type SloAnswer,
   type RecommendOptions,
   chooseCpuClock,
-  paretoSet,
+  createKnobSpace,
+  type KnobSpace,
 } from './tune/index.ts';
+export { paretoSet } from './core/pareto.ts';
 export { TuningStore, defaultDbPath, readTuningRunFile, parseTuningRun } from './store/index.ts';
 export * from './serve/index.ts';

@@ -5,4 +5,5 @@ export * from './measurement.ts';
 export * from './workload-profile.ts';
 export * from './slo.ts';
 export * from './tuning-run.ts';
+export * from './model-spec.ts';
 export * from './inference.ts';

@@ -1,7 +1,10 @@
 import type { Config, KnobName } from './config.ts';
 import type { DeviceDescription } from './device.ts';
 import type { TrialMeasurement } from './measurement.ts';
+import type { ModelSpec } from './model-spec.ts';
 import type { Slo } from './slo.ts';
+// type-only: a stored run holds the optimiser's GP state as it is; optimize imports nothing from core
+import type { GpState } from '../optimize/gp-state.ts';
 
 /** Who proposed a trial. */
 export type TrialSource = 'initial' | 'bo' | 'random' | 'grid' | 'exhaustive' | 'baseline' | 'cpu-phase' | 'confirm';
@@ -38,7 +41,14 @@ export interface TuningRun {
   readonly id: string;
   readonly createdAt: string;
   readonly device: DeviceDescription;
+  /** The model's name, as `modelSpec.name`. */
   readonly model: string;
+  /**
+   * What was measured: name, precision, sequence length. Optional on read: a stored run or file
+   * without it does not say which precision it measured and is read as the defaults
+   * (`runModelSpec` in src/model: fp32, the default sequence length).
+   */
+  readonly modelSpec?: ModelSpec;
   readonly slo: Slo;
   readonly rateRps?: number;
   readonly optimizer: string;
@@ -92,39 +102,13 @@ export interface ParetoPoint {
   readonly trial: number;
 }
 
-/** Fitted GP hyperparameters in natural units (inputs in [0,1], outputs standardised). */
-export interface GpHyperparameters {
-  readonly lengthscales: readonly number[];
-  readonly signalVariance: number;
-  readonly noiseVariance: number;
-}
-
-/**
- * A fitted Gaussian process as stored: everything needed to rebuild it and predict without refitting
- * (JSON-serialisable; optimize/gp.ts builds and reads it).
- */
-export interface StoredGp {
-  readonly dims: number;
-  /** n×d inputs in [0,1]^dims, row-major. */
-  readonly x: readonly number[];
-  /** Raw (unstandardised) outputs. */
-  readonly y: readonly number[];
-  /** Known per-observation noise variances in raw output units (optional). */
-  readonly yNoiseVar?: readonly number[];
-  readonly yMean: number;
-  readonly yStd: number;
-  readonly hyper: GpHyperparameters;
-  /** Negative log posterior at the fit (lower is better). */
-  readonly nlp: number;
-}
-
 export interface StoredSurrogates {
   /** The searched knobs in dimension order, their value tables and encodings. */
   readonly dims: readonly { readonly name: KnobName; readonly values: readonly number[]; readonly scale: 'ordinal' | 'log' }[];
   /** Knobs held fixed during the search (the CPU clock of the two-phase search). */
   readonly fixed: Partial<Record<Exclude<KnobName, 'batch'>, number>>;
   /** GP of ln(energy per query / J). */
-  readonly objective: StoredGp;
+  readonly objective: GpState;
   /** GP of ln(tail latency / ms) at `Slo.quantile`. */
-  readonly constraint: StoredGp;
+  readonly constraint: GpState;
 }

@@ -17,3 +17,4 @@ export type { WrittenModel } from './onnx/encode.ts';
 export { formatAnalysis, formatZooList } from './format.ts';
 export { ZOO_MODELS, ZOO_NAMES, zooProfile, zooAnalysis, buildZooModel, isZooModel } from './zoo/index.ts';
 export type { ZooModel } from './zoo/index.ts';
+export { modelSpecOf, profileForSpec, runModelSpec } from './model-spec.ts';

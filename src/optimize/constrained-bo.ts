@@ -1,29 +1,25 @@
 /**
  * Constrained Bayesian optimisation over a discrete search space: one GP for the objective, one
- * for the constraint; acquisition log-EI + log-PoF scored on every point of the grid (or, for a
- * grid too large to enumerate, on a random sample refined by coordinate-wise local search);
+ * for the constraint; acquisition log-EI + log-PoF, maximised by optimize-acquisition.ts;
  * probability of feasibility alone while no feasible point has been observed; a quasi-random
  * initial design; stops when the best acquisition is negligible or the grid is exhausted.
  */
-import { type AcquisitionMode, scoreAcquisition } from './acquisition.ts';
+import type { AcquisitionMode } from './acquisition.ts';
 import { initialDesign } from './design.ts';
-import { fitGp, type Gp, type GpHyperparameters } from './gp.ts';
-import { GridScorer } from './grid-scorer.ts';
+import { fitGp, type Gp } from './gp.ts';
+import type { GpHyperparameters } from './gp-state.ts';
+import { AcquisitionMaximiser, type AcquisitionSearchOptions, type SurrogateModels } from './optimize-acquisition.ts';
 import type { Observation, Optimizer, Suggestion } from './optimizer.ts';
 import { createRandom, type Random } from '../numerics/random.ts';
-import { checkSpace, createEncoder, dimensionCoordinates, enumerateGrid, type Grid, pointKey, type SearchSpace } from './search-space.ts';
+import { checkSpace, createEncoder, pointKey, type SearchSpace } from './search-space.ts';
 
-export interface ConstrainedBoOptions {
+export interface ConstrainedBoOptions extends AcquisitionSearchOptions {
   readonly space: SearchSpace;
   /** A point is feasible when its constraint value ≤ threshold (same units as the observations). */
   readonly threshold: number;
   readonly seed?: number;
   /** Quasi-random points before the model takes over (default d + 2, at least 4). */
   readonly initialPoints?: number;
-  /** Largest Cartesian product scored exhaustively (default 50 000). */
-  readonly maxGridPoints?: number;
-  /** Candidates sampled when the grid is too large (default 4096). */
-  readonly sampleSize?: number;
   /**
    * Stop when the best expected improvement × P(feasible) is below this, in objective units
    * (default 1e-4: a 0.01 % energy improvement when the objective is log energy).
@@ -37,12 +33,6 @@ export interface ConstrainedBoOptions {
   readonly randomStarts?: number;
   /** Default 5. */
   readonly restartEvery?: number;
-  /**
-   * How the enumerated grid is scored: 'fast' (default) finds the same argmax with cached grid
-   * tables and exact bound pruning (grid-scorer.ts); 'plain' predicts both GPs at every unvisited
-   * point (the reference the fast path is checked and benchmarked against).
-   */
-  readonly gridScoring?: 'fast' | 'plain';
 }
 
 export interface BoState {
@@ -67,12 +57,10 @@ export class ConstrainedBo implements Optimizer {
   private readonly space: SearchSpace;
   private readonly threshold: number;
   private readonly rng: Random;
-  private readonly grid: Grid | null;
-  private readonly scorer: GridScorer | null;
+  private readonly acquisition: AcquisitionMaximiser;
   private readonly encode: ReturnType<typeof createEncoder>;
   private readonly d: number;
   private readonly design: number[][];
-  private readonly visited = new Set<string>();
   private readonly measured: Measured[] = [];
   private readonly opts: ConstrainedBoOptions;
   private objHyper: GpHyperparameters | undefined;
@@ -89,9 +77,7 @@ export class ConstrainedBo implements Optimizer {
     this.d = opts.space.dims.length;
     this.rng = createRandom(opts.seed ?? 0);
     this.encode = createEncoder(opts.space);
-    this.grid = enumerateGrid(opts.space, opts.maxGridPoints ?? 50_000);
-    if (this.grid && this.grid.size === 0) throw new Error('search space has no valid point');
-    this.scorer = this.grid && opts.gridScoring !== 'plain' ? new GridScorer(this.grid, opts.space.dims.map(dimensionCoordinates)) : null;
+    this.acquisition = new AcquisitionMaximiser(opts.space, this.rng, opts);
     const nInit = opts.initialPoints ?? Math.max(4, this.d + 2);
     this.design = initialDesign(opts.space, nInit, this.rng);
   }
@@ -108,13 +94,11 @@ export class ConstrainedBo implements Optimizer {
 
   /** Grid size scored per suggestion (null when sampling). */
   get gridSize(): number | null {
-    return this.grid?.size ?? null;
+    return this.acquisition.grid?.size ?? null;
   }
 
   observe(o: Observation): void {
-    const key = pointKey(o.point);
-    this.visited.add(key);
-    this.scorer?.markVisited(key);
+    this.acquisition.markVisited(o.point);
     if (!o.valid) return;
     if (!Number.isFinite(o.objective) || !Number.isFinite(o.constraint)) throw new Error('observation values must be finite');
     this.measured.push({
@@ -136,12 +120,12 @@ export class ConstrainedBo implements Optimizer {
     };
     while (this.design.length > 0) {
       const p = this.design.shift()!;
-      if (!this.visited.has(pointKey(p))) return { point: p, source: 'initial', suggestMs: performance.now() - t0 };
+      if (!this.acquisition.visited.has(pointKey(p))) return { point: p, source: 'initial', suggestMs: performance.now() - t0 };
     }
-    if (this.grid && this.visited.size >= this.grid.size) return exhausted();
+    if (this.acquisition.exhausted) return exhausted();
     if (this.measured.length < 2) {
       // too little data for a model (e.g. invalid windows): keep exploring quasi-randomly
-      const more = initialDesign(this.space, 1, this.rng, this.visited);
+      const more = initialDesign(this.space, 1, this.rng, this.acquisition.visited);
       if (more.length === 0) return exhausted();
       return { point: more[0]!, source: 'initial', suggestMs: performance.now() - t0 };
     }
@@ -149,7 +133,7 @@ export class ConstrainedBo implements Optimizer {
     const models = this.fit();
     const tScore = performance.now();
     const best = this.incumbent(models.objective);
-    const pick = this.grid ? this.maximiseOnGrid(models, best) : this.maximiseBySampling(models, best);
+    const pick = this.acquisition.maximise(models, this.threshold, best);
     const tEnd = performance.now();
     if (!pick) return exhausted();
     this.last = { mode: pick.mode, objective: models.objective, constraint: models.constraint, bestObserved: this.bestObserved() };
@@ -167,7 +151,7 @@ export class ConstrainedBo implements Optimizer {
     return b;
   }
 
-  private fit(): { objective: Gp; constraint: Gp } {
+  private fit(): SurrogateModels {
     const n = this.measured.length;
     const x = new Float64Array(n * this.d);
     const yo = new Float64Array(n);
@@ -206,113 +190,5 @@ export class ConstrainedBo implements Optimizer {
     let b = Number.POSITIVE_INFINITY;
     for (const v of p.mean) b = Math.min(b, v);
     return b;
-  }
-
-  private scorePoints(models: { objective: Gp; constraint: Gp }, best: number | null, x: Float64Array, m: number) {
-    const po = models.objective.predict(x, m);
-    const pc = models.constraint.predict(x, m);
-    return scoreAcquisition({
-      objMean: po.mean,
-      objVar: po.variance,
-      conMean: pc.mean,
-      conVar: pc.variance,
-      threshold: this.threshold,
-      best,
-    });
-  }
-
-  private maximiseOnGrid(models: { objective: Gp; constraint: Gp }, best: number | null) {
-    const g = this.grid!;
-    const d = g.d;
-    if (this.scorer) {
-      const p = this.scorer.pick({ objective: models.objective.posterior, constraint: models.constraint.posterior }, this.threshold, best);
-      if (!p) return null;
-      return { point: Array.from(g.indices.subarray(p.index * d, (p.index + 1) * d)), value: p.value, mode: p.mode };
-    }
-    // score only unvisited points
-    const keep: number[] = [];
-    for (let i = 0; i < g.size; i++) {
-      if (!this.visited.has(pointKey(g.indices.subarray(i * d, (i + 1) * d)))) keep.push(i);
-    }
-    if (keep.length === 0) return null;
-    const x = new Float64Array(keep.length * d);
-    keep.forEach((gi, j) => {
-      x.set(g.x.subarray(gi * d, (gi + 1) * d), j * d);
-    });
-    const { mode, values } = this.scorePoints(models, best, x, keep.length);
-    let bi = 0;
-    for (let j = 1; j < values.length; j++) if (values[j]! > values[bi]!) bi = j;
-    const gi = keep[bi]!;
-    return { point: Array.from(g.indices.subarray(gi * d, (gi + 1) * d)), value: values[bi]!, mode };
-  }
-
-  private randomValidPoint(): number[] | null {
-    for (let tries = 0; tries < 1000; tries++) {
-      const p = this.space.dims.map((dim) => this.rng.int(dim.values.length));
-      if (!this.space.isValid || this.space.isValid(p)) return p;
-    }
-    return null;
-  }
-
-  private maximiseBySampling(models: { objective: Gp; constraint: Gp }, best: number | null) {
-    const d = this.d;
-    const m = this.opts.sampleSize ?? 4096;
-    const cands: number[][] = [];
-    const keys = new Set<string>();
-    for (let i = 0; i < m; i++) {
-      const p = this.randomValidPoint();
-      if (!p) break;
-      const k = pointKey(p);
-      if (this.visited.has(k) || keys.has(k)) continue;
-      keys.add(k);
-      cands.push(p);
-    }
-    if (cands.length === 0) return null;
-    const x = new Float64Array(cands.length * d);
-    cands.forEach((p, i) => {
-      this.encode(p, x, i * d);
-    });
-    const scored = this.scorePoints(models, best, x, cands.length);
-    const mode = scored.mode;
-    const order = Array.from(cands.keys()).sort((a, b) => scored.values[b]! - scored.values[a]!);
-    let bestPoint = cands[order[0]!]!;
-    let bestValue = scored.values[order[0]!]!;
-    // coordinate-wise local search from the 5 best samples: every value of one dimension at a time
-    for (const start of order.slice(0, 5)) {
-      let cur = cands[start]!.slice();
-      let curV = scored.values[start]!;
-      for (let round = 0; round < 10; round++) {
-        let improved = false;
-        for (let k = 0; k < d; k++) {
-          const nk = this.space.dims[k]!.values.length;
-          const pts: number[][] = [];
-          for (let v = 0; v < nk; v++) {
-            if (v === cur[k]) continue;
-            const p = cur.slice();
-            p[k] = v;
-            if ((this.space.isValid && !this.space.isValid(p)) || this.visited.has(pointKey(p))) continue;
-            pts.push(p);
-          }
-          if (pts.length === 0) continue;
-          const xs = new Float64Array(pts.length * d);
-          pts.forEach((p, i) => {
-      this.encode(p, xs, i * d);
-    });
-          const s = this.scorePoints(models, best, xs, pts.length);
-          for (let i = 0; i < pts.length; i++)
-            if (s.values[i]! > curV) {
-              curV = s.values[i]!;
-              cur = pts[i]!;
-              improved = true;
-            }
-        }
-        if (!improved) break;
-      }
-      if (curV > bestValue) {
-        bestValue = curV;
-        bestPoint = cur;
-      }
-    }
-    return { point: bestPoint, value: bestValue, mode };
   }
 }

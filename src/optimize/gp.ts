@@ -7,15 +7,12 @@ import { matern52, matern52LengthscaleFactor, scaledSqDist } from './kernel.ts';
 import { lbfgs } from '../numerics/lbfgs.ts';
 import { choleskyInverse, choleskyLogDet, choleskySolve, type CholeskyResult, lowerInverse, stableCholesky } from '../numerics/linalg.ts';
 import { DEFAULT_PRIORS, type GpPriors, negLogPrior } from './prior.ts';
-import type { GpHyperparameters, StoredGp } from '../core/tuning-run.ts';
+import type { GpHyperparameters, GpState } from './gp-state.ts';
 import { gaussian, type Random } from '../numerics/random.ts';
 
 /** Noise-variance floor (standardised units), so the kernel matrix stays well conditioned. */
 const NOISE_FLOOR = 1e-6;
 
-/** Hyperparameters and the JSON-serialisable state of a fitted GP: the stored form is the state. */
-export type { GpHyperparameters } from '../core/tuning-run.ts';
-export type GpState = StoredGp;
 
 export interface GpPrediction {
   /** Posterior mean, raw output units. */
@@ -117,11 +114,10 @@ function negLogPosterior(p: Prepared, t: Float64Array, priors: GpPriors): { valu
       const base = (i * n + j) * d;
       let r2 = 0;
       for (let k = 0; k < d; k++) r2 += sq[base + k]! * invLs2[k]!;
-      const r = Math.sqrt(r2);
-      const kv = sf2 * matern52(r);
+      const kv = sf2 * matern52(r2);
       kmat[i * n + j] = kv;
       kmat[j * n + i] = kv;
-      fac[i * n + j] = sf2 * matern52LengthscaleFactor(r);
+      fac[i * n + j] = sf2 * matern52LengthscaleFactor(r2);
     }
   }
   let chol: CholeskyResult;
@@ -266,7 +262,7 @@ export function gpFromState(state: GpState): Gp {
     const known = (state.yNoiseVar?.[i] ?? 0) / (yStd * yStd);
     kmat[i * n + i] = sf2 + hyper.noiseVariance + known;
     for (let j = i + 1; j < n; j++) {
-      const kv = sf2 * matern52(Math.sqrt(scaledSqDist(x, i, x, j, invLs2, d)));
+      const kv = sf2 * matern52(scaledSqDist(x, i, x, j, invLs2, d));
       kmat[i * n + j] = kv;
       kmat[j * n + i] = kv;
     }
@@ -278,7 +274,6 @@ export function gpFromState(state: GpState): Gp {
   const alpha = choleskySolve(l, n, ys);
   // L⁻¹ once, so each prediction's variance is one triangular mat-vec without divisions
   const linv = lowerInverse(l, n);
-  const SQRT5 = Math.sqrt(5);
   return {
     state,
     posterior: { n, d, x, invLs2, signalVariance: sf2, alpha, linv, kdiag, yMean, yStd },
@@ -296,8 +291,7 @@ export function gpFromState(state: GpState): Gp {
             const diff = xs[xp + k]! - x[xi + k]!;
             r2 += diff * diff * invLs2[k]!;
           }
-          const sr = SQRT5 * Math.sqrt(r2);
-          const kv = sf2 * (1 + sr + (sr * sr) / 3) * Math.exp(-sr);
+          const kv = matern52(r2, sf2);
           ks[i] = kv;
           mu += kv * alpha[i]!;
         }

@@ -23,9 +23,9 @@
  */
 import { type AcquisitionMode, logExpectedImprovement, logProbabilityOfFeasibility } from './acquisition.ts';
 import type { GpPosterior } from './gp.ts';
+import { matern52 } from './kernel.ts';
 import type { Grid } from './search-space.ts';
 
-const SQRT5 = Math.sqrt(5);
 /** Share of the Cauchy–Schwarz variance reduction trusted by the bound (guards rounding in L⁻¹). */
 const BOUND_TRUST = 0.99;
 
@@ -239,8 +239,7 @@ export class GridScorer {
       let lb = 0;
       for (let i = 0; i < n; i++) {
         const r2 = prefix[i]! + table[bl + i]!;
-        const sr = SQRT5 * Math.sqrt(r2);
-        const kv = sf2 * (1 + sr + (sr * sr) / 3) * Math.exp(-sr);
+        const kv = matern52(r2, sf2);
         ks[j * n + i] = kv;
         mu += kv * alpha[i]!;
         const c = kv * kv * invDiag[i]!;

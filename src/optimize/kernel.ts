@@ -4,17 +4,23 @@
  */
 const SQRT5 = Math.sqrt(5);
 
-/** Matérn-5/2 correlation at distance r (unit signal variance). */
-export function matern52(r: number): number {
-  const s = SQRT5 * r;
-  return (1 + s + (s * s) / 3) * Math.exp(-s);
+/**
+ * The Matérn-5/2 kernel at scaled squared distance r² (see `scaledSqDist`): σ²·(1 + s + s²/3)·e^(−s),
+ * s = √5·r; the correlation when `signalVariance` is left at 1. The factors are multiplied left to
+ * right, so `sf2 * matern52(r2)` (the fit's kernel matrix) and `matern52(r2, sf2)` (predictions and
+ * the grid scorer) may differ in the last bit: each caller keeps its own order.
+ */
+export function matern52(r2: number, signalVariance = 1): number {
+  const s = SQRT5 * Math.sqrt(r2);
+  return signalVariance * (1 + s + (s * s) / 3) * Math.exp(-s);
 }
 
 /**
- * ∂k/∂(log ℓ_i) divided by (Δ_i²/ℓ_i²): the factor σ²·(5/3)(1 + √5·r)·exp(−√5·r), finite at r = 0.
+ * ∂k/∂(log ℓ_i) divided by σ²·(Δ_i²/ℓ_i²) at scaled squared distance r²: (5/3)(1 + √5·r)·exp(−√5·r),
+ * finite at r = 0.
  */
-export function matern52LengthscaleFactor(r: number): number {
-  const s = SQRT5 * r;
+export function matern52LengthscaleFactor(r2: number): number {
+  const s = SQRT5 * Math.sqrt(r2);
   return (5 / 3) * (1 + s) * Math.exp(-s);
 }
 

@@ -3,7 +3,6 @@ export * from './finetune-timeline.ts';
 export * from './heatmap-data.ts';
 export * from './knob-importance.ts';
 export * from './landscape.ts';
-export * from './pareto.ts';
 export * from './render.ts';
 export * from './report-plan.ts';
 export * from './summary.ts';

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
+import type { ModelSpec } from '../core/model-spec.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import { readJsonFile } from '../store/json-file.ts';
+import { runModelSpec } from '../model/model-spec.ts';
 import { defaultDbPath } from '../store/paths.ts';
 import { parseTuningRun, readTuningRunFile } from '../store/tuning-run-file.ts';
 import { TuningStore } from '../store/tuning-store.ts';
@@ -79,6 +81,8 @@ export async function readRunSource(source: string, dbPath?: string): Promise<Tu
   return parseTuningRun(value, 'stdin');
 }
 
+const specText = (s: ModelSpec) => `${s.dtype}${s.seq === undefined ? '' : ` at ${s.seq} tokens`}`;
+
 /** Read every input a report needs, checking that they describe the same problem. */
 export async function loadReportInputs(src: ReportSources): Promise<ReportInputs> {
   const run = await readRunSource(src.run, src.db);
@@ -90,6 +94,9 @@ export async function loadReportInputs(src: ReportSources): Promise<ReportInputs
         `${path} is a run of ${other.model} on ${other.device.id}, not ${run.model} on ${run.device.id}`,
         'compare runs of the same model on the same device',
       );
+    const [ours, theirs] = [runModelSpec(run), runModelSpec(other)];
+    if (theirs.dtype !== ours.dtype || theirs.seq !== ours.seq)
+      throw badInput(`${path} measured ${other.model} as ${specText(theirs)}, not ${specText(ours)}`, 'compare runs of the same model at the same precision');
     if (other.slo.latencyMs !== run.slo.latencyMs || other.slo.quantile !== run.slo.quantile)
       throw badInput(`${path} tuned for a different SLO (${other.slo.latencyMs} ms at q=${other.slo.quantile}), so its best energies are not comparable`);
     compareRuns.push(other);

@@ -35,6 +35,7 @@ const tuningRunSchema = z.object({
   createdAt: z.string(),
   device: z.object({ id: z.string(), kind: z.string(), name: z.string() }),
   model: z.string(),
+  modelSpec: z.object({ name: z.string(), dtype: z.enum(['fp32', 'fp16']), seq: z.number().int().min(1).optional() }).optional(),
   slo: z.object({ latencyMs: finite.refine((v) => v > 0, 'must be positive'), quantile: finite }),
   optimizer: z.string(),
   seed: z.number(),

@@ -9,7 +9,7 @@ import { badInput } from '../core/errors.ts';
 import type { StoredSurrogates, TuningRun } from '../core/tuning-run.ts';
 import type { Slo } from '../core/slo.ts';
 import { gpFromState } from '../optimize/gp.ts';
-import { createKnobSpace } from '../optimize/knob-space.ts';
+import { createKnobSpace } from './knob-space.ts';
 import { normCdf } from '../numerics/normal.ts';
 import { enumerateGrid, gridPoint } from '../optimize/search-space.ts';
 

@@ -65,7 +65,7 @@ export async function runTuningSession(o: TuningSessionOptions): Promise<TuningS
     o.store.createRun({
       id: runId,
       device,
-      model: o.model,
+      model: typeof o.model === 'string' ? o.model : o.model.name,
       sloMs: o.slo.latencyMs,
       quantile: o.slo.quantile,
       ...(o.rateRps === undefined ? {} : { rateRps: o.rateRps }),

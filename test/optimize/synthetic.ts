@@ -1,5 +1,5 @@
 /** A synthetic constrained landscape shaped like a Jetson grid (test helper, not a test file). */
-import { createKnobSpace, type KnobSpace } from '../../src/optimize/knob-space.ts';
+import { createKnobSpace, type KnobSpace } from '../../src/tune/knob-space.ts';
 import { createRandom } from '../../src/numerics/random.ts';
 
 export interface Synthetic {

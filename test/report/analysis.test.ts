@@ -3,7 +3,6 @@ import type { TrialRecord } from '../../src/core/tuning-run.ts';
 import { bestFeasibleSoFar, curvesFromBenchmark, medianCurve, randomSearchQuantiles } from '../../src/report/convergence.ts';
 import { bestPoint, busiestBatch, heatCells, heatmapBatch } from '../../src/report/heatmap-data.ts';
 import { describeKnobs, rankKnobs } from '../../src/report/knob-importance.ts';
-import { paretoFrontier, paretoFrontierBy } from '../../src/report/pareto.ts';
 
 const trial = (index: number, energy: number, feasible: boolean, valid = true): TrialRecord =>
   ({
@@ -13,36 +12,6 @@ const trial = (index: number, energy: number, feasible: boolean, valid = true): 
     feasible,
     measurement: { valid, energyPerQueryJ: energy, latencyTailMs: 10, noise: { energyCv: 0, latencyTailCv: 0 } },
   }) as unknown as TrialRecord;
-
-describe('paretoFrontier', () => {
-  it('keeps exactly the points no other point beats on both latency and energy', () => {
-    const pts = [
-      { latencyMs: 10, energyJ: 5 },
-      { latencyMs: 12, energyJ: 6 }, // dominated by (10, 5)
-      { latencyMs: 20, energyJ: 3 },
-      { latencyMs: 15, energyJ: 4 },
-      { latencyMs: 30, energyJ: 3 }, // dominated by (20, 3)
-      { latencyMs: 8, energyJ: 9 },
-    ];
-    expect(paretoFrontier(pts)).toEqual([
-      { latencyMs: 8, energyJ: 9 },
-      { latencyMs: 10, energyJ: 5 },
-      { latencyMs: 15, energyJ: 4 },
-      { latencyMs: 20, energyJ: 3 },
-    ]);
-  });
-  it('computes one frontier per group', () => {
-    const pts = [
-      { latencyMs: 1, energyJ: 2, b: 1 },
-      { latencyMs: 2, energyJ: 1, b: 1 },
-      { latencyMs: 1, energyJ: 1, b: 2 },
-      { latencyMs: 2, energyJ: 2, b: 2 },
-    ];
-    const f = paretoFrontierBy(pts, (p) => p.b);
-    expect(f.get(1)).toHaveLength(2);
-    expect(f.get(2)).toEqual([{ latencyMs: 1, energyJ: 1, b: 2 }]);
-  });
-});
 
 describe('bestFeasibleSoFar', () => {
   it('ignores infeasible and invalid trials and is null until the first feasible one', () => {

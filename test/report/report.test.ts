@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configKey } from '../../src/core/config.ts';
 import type { StoredSurrogates, TrialRecord, TuningRun } from '../../src/core/tuning-run.ts';
+import { computeLandscape, loadBoard } from '../../src/device/sim/index.ts';
+import { zooProfile } from '../../src/model/zoo/index.ts';
 import { fitGp } from '../../src/optimize/gp.ts';
 import { createRandom } from '../../src/numerics/random.ts';
 import { createEncoder } from '../../src/optimize/search-space.ts';
@@ -11,7 +13,7 @@ import { loadReportInputs } from '../../src/report/load-inputs.ts';
 import type { ChartId, ReportInputs } from '../../src/report/report-plan.ts';
 import { planReport } from '../../src/report/report-plan.ts';
 import { surrogateLandscape } from '../../src/report/surrogate-landscape.ts';
-import { readTuningRunFile } from '../../src/store/tuning-run-file.ts';
+import { parseTuningRun, readTuningRunFile } from '../../src/store/tuning-run-file.ts';
 import { twinLandscape } from '../../src/report/twin-landscape.ts';
 import { type RenderedReport, renderReport, writeReport } from '../../src/report/write-report.ts';
 
@@ -139,6 +141,29 @@ describe('a run made on the device twin', () => {
     const inputs = await loadReportInputs({ run: join(fixtures, 'tuning-run.json') });
     expect(inputs.landscape).toHaveLength(rows.length);
     expect(inputs.landscapeSource).toMatch(/computed for this report \(1820 configurations, fp32/);
+  });
+  it('rebuilds the profile at the precision the run recorded: an fp16 run gets the fp16 landscape', async () => {
+    const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
+    const fp16Run: TuningRun = { ...run, modelSpec: { name: run.model, dtype: 'fp16' } };
+    const t16 = twinLandscape(fp16Run);
+    const t32 = twinLandscape(run);
+    expect(t16.rows).not.toBeNull();
+    if (!t16.rows || !t32.rows) return;
+    expect(t16.note).toMatch(/, fp16, noise-free/);
+    const board = loadBoard('orin-agx');
+    const batches = [...new Set(t16.rows.map((r) => r.batch))].sort((a, b) => a - b);
+    const exact = computeLandscape({
+      board,
+      profile: zooProfile(run.model, { dtype: 'fp16' }),
+      batchSizes: batches,
+      cpuHz: run.recommendation!.config.cpuHz!,
+      quantile: run.slo.quantile,
+    });
+    expect(t16.rows.map((r) => r.energyPerQueryJ)).toEqual(exact.rows.map((r) => r.energy_per_query_j));
+    expect(t16.rows.map((r) => r.energyPerQueryJ)).not.toEqual(t32.rows.map((r) => r.energyPerQueryJ));
+    // the spec survives the run file's parsing; a bad precision does not
+    expect(parseTuningRun(JSON.parse(JSON.stringify(fp16Run)), 'run').modelSpec).toEqual({ name: run.model, dtype: 'fp16' });
+    expect(() => parseTuningRun({ ...fp16Run, modelSpec: { name: run.model, dtype: 'int8' } }, 'run')).toThrow(/at modelSpec\.dtype/);
   });
   it('says why there is none for a run on real hardware or an unknown model', async () => {
     const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));

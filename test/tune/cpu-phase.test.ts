@@ -3,7 +3,7 @@ import type { Config } from '../../src/core/config.ts';
 import type { TrialMeasurement } from '../../src/core/measurement.ts';
 import type { TrialRecord } from '../../src/core/tuning-run.ts';
 import { chooseCpuClock } from '../../src/tune/cpu-phase.ts';
-import { paretoSet } from '../../src/tune/pareto.ts';
+import { paretoSet } from '../../src/core/pareto.ts';
 
 /** A pipeline whose pre-processing becomes the bottleneck below 1.2 GHz; CPU power ∝ f². */
 function pipeline(c: Config): TrialMeasurement {

@@ -25,6 +25,21 @@ describe('tune on the twin', async () => {
     expect(searched.some((t) => configKey(t.config) === configKey(rec.config)) || run.trials.some((t) => t.source !== 'confirm' && configKey(t.config) === configKey(rec.config))).toBe(true);
   });
 
+  it('records the model spec it measured: the defaults for a name, the spec as given otherwise', async () => {
+    expect(run.model).toBe('efficientnet-b0');
+    expect(run.modelSpec).toEqual({ name: 'efficientnet-b0', dtype: 'fp32' });
+    const fp16 = { name: 'efficientnet-b0', dtype: 'fp16' } as const;
+    const r16 = await tune({
+      runner: createSimTrialRunner({ board: 'orin-agx', profile: zooProfile('efficientnet-b0', { dtype: 'fp16' }), seed: 1 }),
+      model: fp16,
+      slo,
+      budget: 3,
+      baselines: false,
+    });
+    expect(r16.model).toBe('efficientnet-b0');
+    expect(r16.modelSpec).toEqual(fp16);
+  });
+
   it('chose the CPU clock in a first phase and searched the rest with it fixed', () => {
     const cpuTrials = run.trials.filter((t) => t.source === 'cpu-phase');
     expect(cpuTrials.length).toBeGreaterThan(3);

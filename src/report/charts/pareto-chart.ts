@@ -1,8 +1,8 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { formatConfig } from '../../core/config.ts';
+import { paretoFrontBy } from '../../core/pareto.ts';
 import type { TuningRun } from '../../core/tuning-run.ts';
 import type { LandscapeRow } from '../landscape.ts';
-import { paretoFrontierBy } from '../pareto.ts';
 import { quantileName } from '../summary.ts';
 import { batchColours, chartConfig, type Layers, mj, SLO_COLOUR, scaleFor } from './chart-style.ts';
 
@@ -13,12 +13,6 @@ export const PARETO_TITLES = {
 } as const;
 
 const BASELINE_SHAPES = ['diamond', 'square', 'triangle-up', 'triangle-down', 'cross', 'triangle-left', 'triangle-right', 'wedge'];
-
-interface Point {
-  readonly latencyMs: number;
-  readonly energyJ: number;
-  readonly batch: number;
-}
 
 /**
  * Paper Fig. 2: every measured configuration of the run, coloured by batch size, the Pareto frontier
@@ -37,7 +31,7 @@ export function paretoChartSpec(run: TuningRun, landscape?: readonly LandscapeRo
       trial: t.index + 1,
       config: formatConfig(t.config),
     }));
-  const frontier = [...paretoFrontierBy<Point & (typeof trials)[number], number>(trials, (p) => p.batch)].flatMap(([, f]) =>
+  const frontier = [...paretoFrontBy(trials, (p) => p.energyJ, (p) => p.latencyMs, (p) => p.batch)].flatMap(([, f]) =>
     f.map((p, order) => ({ ...p, order })),
   );
   const background = (landscape ?? []).map((r) => ({ latencyMs: r.latencyTailMs, energyMJ: mj(r.energyPerQueryJ) }));

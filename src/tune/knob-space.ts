@@ -4,7 +4,7 @@
  * A knob the device lacks, or one held fixed, is not a dimension.
  */
 import type { Config, KnobDomains, KnobName } from '../core/config.ts';
-import type { Dimension, SearchSpace } from './search-space.ts';
+import type { Dimension, SearchSpace } from '../optimize/search-space.ts';
 
 export interface KnobSpace extends SearchSpace {
   readonly knobs: readonly KnobName[];
