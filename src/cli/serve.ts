@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { FastifyPluginAsync } from 'fastify';
 import pc from 'picocolors';
 import { formatConfig } from '../core/config.ts';
 import { badInput } from '../core/errors.ts';
 import { SLO_MARGINS } from '../core/slo.ts';
+import type { DeviceSpec } from '../device/device-spec.ts';
 import { loadFinetuneConfig } from '../finetune/server/config-file.ts';
 import { finetuneServePlugin } from '../finetune/server/serving-finetune.ts';
 import { BACKEND_KINDS, type BackendKind, modelArg } from '../serve/open-backend.ts';
@@ -15,50 +16,37 @@ import { type LoadedProfile, loadConfigOption, loadProfile, type PartialConfig }
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { recommendForSlo } from '../tune/recommend-for-slo.ts';
 import { openDeviceFromOptions } from './support/device-options.ts';
-import { parsePositiveInt } from './support/positive-int.ts';
+import { byteSize, collect, deviceSpec, durationMs, latencyMs, numberInRange, oneOf, port, positiveInt, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 interface ServeCliOptions {
   profile?: string;
   db?: string;
   config?: string;
   model: string[];
-  backend?: string;
+  backend?: BackendKind;
   upstream?: string;
-  workers?: string;
-  slo?: string;
-  quantile?: string;
-  batch?: string;
-  device: string;
+  workers?: number;
+  slo?: number;
+  quantile?: number;
+  batch?: number;
+  device: DeviceSpec | 'none';
   sysfsRoot?: string;
   dryRun?: boolean;
   allowClockChanges?: boolean;
   host: string;
-  port: string;
+  port: number;
   adminToken?: string;
-  maxQueue: string;
-  bodyLimit: string;
-  margin: string;
-  maxQueueDelay?: string;
+  maxQueue: number;
+  bodyLimit: number;
+  margin: number;
+  maxQueueDelay?: number;
   finetune?: boolean;
   finetuneConfig?: string;
-  rate?: string;
+  rate?: number;
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
-
-function bytes(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(text);
-  const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
-  const v = m ? Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!) : Number.NaN;
-  if (!(v > 0)) throw badInput(`--body-limit: cannot read "${text}" as a size`, 'e.g. 8MiB');
-  return v;
-}
-
-function margin(text: string): number {
-  const m = Number(text);
-  if (!(m >= 0 && m < 1)) throw badInput(`--margin must be in [0, 1), got "${text}"`);
-  return m;
-}
+/** `--device`: a device spec, or `none` to serve without controlling one. */
+const servedDevice = (text: string): DeviceSpec | 'none' => (text.trim() === 'none' ? 'none' : deviceSpec('--device')(text));
 
 /** `--profile` and `--config`: the tuned profile (from either) and the knobs given by hand. */
 async function profileAndConfig(o: ServeCliOptions): Promise<{ profile: LoadedProfile | undefined; config: PartialConfig }> {
@@ -71,7 +59,7 @@ async function profileAndConfig(o: ServeCliOptions): Promise<{ profile: LoadedPr
 /** `--finetune` / `--finetune-config`: the admin plugin that admits and schedules fine-tuning jobs. */
 function finetunePlugin(o: ServeCliOptions, profile: LoadedProfile | undefined, log: (line: string) => void): FastifyPluginAsync {
   const ftConfig = o.finetuneConfig ? loadFinetuneConfig(o.finetuneConfig) : undefined;
-  const rateRps = o.rate !== undefined ? Number(o.rate) : profile?.run?.rateRps;
+  const rateRps = o.rate ?? profile?.run?.rateRps;
   if (rateRps === undefined || !(rateRps > 0))
     throw badInput('fine-tuning admission needs the arrival rate: give --rate <requests/s> (or a profile tuned with --rate)');
   const dbFile = ftConfig?.db ?? join(userDataDir(), 'finetune.db');
@@ -80,7 +68,7 @@ function finetunePlugin(o: ServeCliOptions, profile: LoadedProfile | undefined, 
     dbFile,
     model: modelArg(modelsToServe(o.model, profile)[0]!).model,
     rateRps,
-    ...(o.device.startsWith('sim:') ? { board: o.device.slice(4) } : {}),
+    ...(o.device !== 'none' && o.device.kind === 'sim' ? { board: o.device.board } : {}),
     ...(profile?.run ? { run: profile.run, recommendForSlo } : {}),
     ...(ftConfig ? { commands: ftConfig.commands } : {}),
     log: (m) => log(`finetune: ${m}`),
@@ -109,22 +97,22 @@ async function serve(o: ServeCliOptions): Promise<void> {
   const served = await serveModels({
     ...(profile ? { profile } : {}),
     config,
-    ...(o.batch === undefined ? {} : { batch: parsePositiveInt(o.batch, '--batch') }),
+    ...(o.batch === undefined ? {} : { batch: o.batch }),
     ...(o.slo === undefined ? {} : { slo: o.slo }),
     ...(o.quantile === undefined ? {} : { quantile: o.quantile }),
-    margin: margin(o.margin),
+    margin: o.margin,
     models: o.model,
-    ...(o.backend === undefined ? {} : { backend: o.backend as BackendKind }),
+    ...(o.backend === undefined ? {} : { backend: o.backend }),
     ...(o.upstream ? { upstream: o.upstream } : {}),
-    ...(o.workers ? { workers: parsePositiveInt(o.workers, '--workers') } : {}),
-    ...(o.device === 'none' ? {} : { device: await openDeviceFromOptions(o) }),
+    ...(o.workers === undefined ? {} : { workers: o.workers }),
+    ...(o.device === 'none' ? {} : { device: await openDeviceFromOptions({ ...o, device: o.device }) }),
     ...(adminToken === undefined ? {} : { adminToken }),
     adminPlugins,
     host: o.host,
-    port: o.port === '0' ? 0 : parsePositiveInt(o.port, '--port'),
-    maxQueueRows: parsePositiveInt(o.maxQueue, '--max-queue'),
-    bodyLimitBytes: bytes(o.bodyLimit),
-    ...(o.maxQueueDelay ? { maxQueueDelayMs: Number(o.maxQueueDelay) } : {}),
+    port: o.port,
+    maxQueueRows: o.maxQueue,
+    bodyLimitBytes: o.bodyLimit,
+    ...(o.maxQueueDelay === undefined ? {} : { maxQueueDelayMs: o.maxQueueDelay }),
     log,
   });
   printServing(served, adminToken === undefined, log);
@@ -142,27 +130,27 @@ export function register(program: Command): void {
     .option('--profile <id|file>', 'tuned profile: an id in the store, or a tuning run written by `tune --json` (configuration, SLO, service time)')
     .option('--db <file>', `store of tuned profiles (default: ${defaultDbPath()})`)
     .option('--config <spec|file>', 'configuration by hand: cpu=…,gpu-min=…,gpu-max=…,emc=…,batch=… (Hz or kHz/MHz/GHz) or a JSON file')
-    .option('--model <model>', 'model to serve (repeatable): a zoo name or path.onnx, optionally name=…; http: the upstream model name (default: the profile\'s)', collect, [])
-    .option('--backend <kind>', `execution backend: ${BACKEND_KINDS.join(' | ')} (default: sim on a sim: device, else onnx)`)
+    .option('--model <model>', 'model to serve (repeatable): a zoo name or path.onnx, optionally name=…; http: the upstream model name (default: the profile\'s)', collect, [] as string[])
+    .option('--backend <kind>', `execution backend: ${BACKEND_KINDS.join(' | ')} (default: sim on a sim: device, else onnx)`, oneOf('--backend', BACKEND_KINDS))
     .option('--upstream <url>', 'http backend: the upstream KServe v2 endpoint, e.g. Triton at http://127.0.0.1:8000')
-    .option('--workers <n>', 'onnx backend: worker threads')
-    .option('--slo <latency>', 'latency SLO, e.g. 50ms (default: the profile\'s)')
-    .option('--quantile <q>', 'quantile the SLO applies to (default: the profile\'s, else 0.99)')
-    .option('--batch <n>', 'batch size limit (default: the profile\'s, else 1)')
-    .option('--device <spec>', 'auto | jetson | nvidia | linux-cpu | sim:<board> | none (serve without controlling a device)', 'auto')
+    .option('--workers <n>', 'onnx backend: worker threads', positiveInt('--workers'))
+    .option('--slo <latency>', 'latency SLO, e.g. 50ms (default: the profile\'s)', latencyMs('--slo'))
+    .option('--quantile <q>', 'quantile the SLO applies to: 0.99, p99 or 99% (default: the profile\'s, else p99)', quantile('--quantile'))
+    .option('--batch <n>', 'batch size limit (default: the profile\'s, else 1)', positiveInt('--batch'))
+    .option('--device <spec>', 'auto | jetson | nvidia | linux-cpu | sim:<board> | none (serve without controlling a device)', servedDevice, servedDevice('auto'))
     .option('--sysfs-root <dir>', 'read and write hardware files under this root instead of /')
     .option('--dry-run', 'print each clock write instead of doing it')
     .option('--allow-clock-changes', 'allow locking clocks on a desktop/server NVIDIA GPU')
     .option('--host <addr>', 'address to bind', '127.0.0.1')
-    .option('--port <n>', 'port to listen on (0: any free port)', '8000')
+    .option('--port <n>', 'port to listen on (0: any free port)', port('--port'), 8000)
     .option('--admin-token <token>', 'bearer token of the /v1 admin API (env POLYTHROTTLE_ADMIN_TOKEN; generated and printed if absent)')
-    .option('--max-queue <rows>', 'most rows waiting per model before 503', '1024')
-    .option('--body-limit <size>', 'largest request body', '8MiB')
-    .option('--margin <share>', 'share of the SLO kept as safety margin', String(SLO_MARGINS.serving))
-    .option('--max-queue-delay <ms>', 'cap on the queue delay derived from the SLO')
+    .option('--max-queue <rows>', 'most rows waiting per model before 503', positiveInt('--max-queue'), 1024)
+    .addOption(new Option('--body-limit <size>', 'largest request body').argParser(byteSize('--body-limit')).default(8 * 1024 ** 2, '8MiB'))
+    .option('--margin <share>', 'share of the SLO kept as safety margin, in [0, 1)', numberInRange('--margin', 0, 1), SLO_MARGINS.serving)
+    .option('--max-queue-delay <duration>', 'cap on the queue delay derived from the SLO, e.g. 20ms', durationMs('--max-queue-delay'))
     .option('--finetune', 'accept fine-tuning jobs (admin API /v1/finetune/…; see `polythrottle finetune`)')
     .option('--finetune-config <file>', 'fine-tuning configuration (JSON: db, commands); implies --finetune')
-    .option('--rate <rps>', 'arrival rate fine-tuning admission assumes (default: the profile\'s)')
+    .option('--rate <rps>', 'arrival rate fine-tuning admission assumes (default: the profile\'s)', positiveNumber('--rate'))
     .addHelpText(
       'after',
       `

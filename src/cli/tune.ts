@@ -9,6 +9,7 @@ import type { TuningRun } from '../core/tuning-run.ts';
 import type { DType } from '../core/workload-profile.ts';
 import { type DeviceSpec, formatDeviceSpec } from '../device/device-spec.ts';
 import { DEFAULT_SIM_SPEC, resolveJetsonOrTwin } from '../device/open.ts';
+import { modelSpecOf } from '../model/model-spec.ts';
 import { defaultDbPath } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
 import { runTuningSession } from '../tune/tuning-session.ts';
@@ -93,7 +94,7 @@ async function runTune(o: TuneCliOptions): Promise<void> {
     const res = await runTuningSession({
       runner,
       store,
-      model: o.model,
+      model: modelSpecOf(o.model, { ...(o.dtype === undefined ? {} : { dtype: o.dtype }), ...(o.seq === undefined ? {} : { seq: o.seq }) }),
       slo,
       ...(o.rate === undefined ? {} : { rateRps: o.rate }),
       budget: o.budget,

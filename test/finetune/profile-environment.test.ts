@@ -13,6 +13,7 @@ const fast = c(1_300_000_000, 1);
 const slow = c(600_000_000, 4);
 const measurement = (latencyTailMs: number, energyPerQueryJ: number) => ({ valid: true, latencyTailMs, serviceMs: latencyTailMs / 2, energyPerQueryJ });
 const run = {
+  model: 'efficientnet-b0',
   slo: { latencyMs: 100, quantile: 0.99 },
   trials: [
     { config: fast, measurement: measurement(20, 0.5) },

@@ -42,6 +42,14 @@ describe('tune and recommend commands', () => {
     expect(bad.out).toMatch(/infeasible: the fastest configuration measured/);
   });
 
+  it('records the precision and sequence length it tuned, so the run can be rebuilt', async () => {
+    const r = await cli('tune', '--device', 'sim:orin-agx', '--model', 'bert-base', '--dtype', 'fp16', '--seq', '64', '--slo', '80ms', '--budget', '3', '--db', db, '--no-baselines', '--json');
+    expect(r.code).toBe(0);
+    const run = JSON.parse(r.out) as TuningRun;
+    expect(run.model).toBe('bert-base');
+    expect(run.modelSpec).toEqual({ name: 'bert-base', dtype: 'fp16', seq: 64 });
+  });
+
   it('rejects bad options with one clear line', async () => {
     const r = await cli('tune', '--device', 'sim:orin-agx', '--slo', 'soon', '--db', db);
     expect(r.code).toBe(2);

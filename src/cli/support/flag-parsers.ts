@@ -146,3 +146,24 @@ export const namedSize =
 
 /** Collects every value of a repeatable flag. */
 export const collect = (text: string, previous: readonly string[] = []): string[] => [...previous, text];
+
+const BYTES_PER_UNIT: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+
+/** A size in bytes: 8MiB, 500kB, 1048576. */
+export const byteSize =
+  (flag: string): FlagParser<number> =>
+  (text) => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(text);
+    const v = m ? Math.round(Number(m[1]) * BYTES_PER_UNIT[(m[2] ?? 'b').toLowerCase()]!) : Number.NaN;
+    if (!(v > 0)) throw bad(flag, 'a size like 8MiB or 500kB', text);
+    return v;
+  };
+
+/** A TCP port: 0 (any free port) to 65535. */
+export const port =
+  (flag: string): FlagParser<number> =>
+  (text) => {
+    const n = readNumber(text);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw bad(flag, 'a port number from 0 to 65535', text);
+    return n;
+  };

@@ -22,7 +22,7 @@ import { InterferencePredictor, type ProfiledRun } from '../prediction/predictor
 import type { SchedulerEnvironment, SchedulerEvent } from '../scheduling/scheduler.ts';
 import { createSimEnvironment, interferenceFeatures } from '../simulation/sim-environment.ts';
 import { TWIN_PROFILING, twinCosts } from '../simulation/twin-costs.ts';
-import { cachedZooProfile, twinParetoSet } from '../simulation/twin-replay.ts';
+import { cachedZooProfile, runProfiles, twinParetoSet } from '../simulation/twin-replay.ts';
 
 /**
  * A tuning run's answer to a new SLO without measuring: the lowest-energy measured configuration that
@@ -104,7 +104,7 @@ function measuredParetoSet(run: TuningRun): Config[] {
 
 /** Environment from a tuning profile's measurements (real hardware). */
 function profileEnvironment(run: TuningRun, recommendForSlo: RecommendForSlo, o: ServingFinetuneOptions, predictor: InterferencePredictor): SchedulerEnvironment {
-  const profileOf = o.profileOf ?? cachedZooProfile;
+  const profileOf = o.profileOf ?? runProfiles(run);
   const trials = new Map<string, InferenceBaseline>();
   for (const t of run.trials) {
     if (!t.measurement.valid) continue;
@@ -148,7 +148,7 @@ function profileEnvironment(run: TuningRun, recommendForSlo: RecommendForSlo, o:
 }
 
 export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOptions): ServingFinetune {
-  const profileOf = o.profileOf ?? cachedZooProfile;
+  const profileOf = o.profileOf ?? (o.run ? runProfiles(o.run) : cachedZooProfile);
   profileOf(o.model); // fail early on a model without a cost profile
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   let environment: SchedulerEnvironment;

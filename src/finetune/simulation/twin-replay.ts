@@ -4,7 +4,9 @@ import type { Slo } from '../../core/slo.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from '../../device/sim/board-spec.ts';
 import { evaluateConfig } from '../../device/sim/evaluate.ts';
+import { profileForSpec, runModelSpec } from '../../model/model-spec.ts';
 import { zooProfile } from '../../model/zoo/index.ts';
+import type { TuningRun } from '../../core/tuning-run.ts';
 import { type SimResult, simulateCoRun, sloAttainment, type TimelinePoint, timeline } from './corun-sim.ts';
 import type { FeatureSet } from '../prediction/features.ts';
 import type { JobSpec } from '../scheduling/job.ts';
@@ -24,6 +26,21 @@ export function cachedZooProfile(name: string): WorkloadProfile {
     profiles.set(name, p);
   }
   return p;
+}
+
+/**
+ * Profiles by model name for serving beside a tuning run: the tuned model at the precision and
+ * sequence length the run recorded (an fp16 run is costed as fp16), any other model (a fine-tuning
+ * job's) as the zoo builds it by default.
+ */
+export function runProfiles(run: Pick<TuningRun, 'model' | 'modelSpec'>): (name: string) => WorkloadProfile {
+  const spec = runModelSpec(run);
+  let tuned: WorkloadProfile | undefined;
+  return (name) => {
+    if (name !== spec.name) return cachedZooProfile(name);
+    tuned ??= profileForSpec(spec);
+    return tuned;
+  };
 }
 
 /** BATCHES the twin's Pareto set is built over. */
