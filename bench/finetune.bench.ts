@@ -64,7 +64,9 @@ const variants = [
   { name: 'paper mode (admit or wait)', allowSwitch: false },
   { name: 'with Pareto switch + smaller micro-batch', allowSwitch: true },
 ];
-out('| mode | predictor | SLO attainment | attainment while fine-tuning (requests) | first step at | steps before 30 s | steps after 30 s | jobs done | samples/s | config changes | switch energy |');
+out(
+  '| mode | predictor | SLO attainment | attainment while fine-tuning (requests) | first step at | steps before 30 s | steps after 30 s | jobs done | samples/s | config changes | switch energy |',
+);
 out('|---|---|---|---|---|---|---|---|---|---|---|');
 const replays: Record<string, TwinReplay> = {};
 for (const v of variants)
@@ -87,7 +89,10 @@ out('|---|---|---|---|---|---|');
 for (let w = 0; w < 12; w++) {
   const a = w * 5000;
   const b = a + 5000;
-  const reqs = paper.result.requests.filter((r) => r.doneMs >= a && r.doneMs < b).map((r) => r.latencyMs).sort((x, y) => x - y);
+  const reqs = paper.result.requests
+    .filter((r) => r.doneMs >= a && r.doneMs < b)
+    .map((r) => r.latencyMs)
+    .sort((x, y) => x - y);
   const p99 = reqs.length ? reqs[Math.min(reqs.length - 1, Math.ceil(0.99 * reqs.length) - 1)]! : 0;
   const ran = paper.result.steps.some((s) => s.startMs < b && s.endMs > a);
   const done = paper.result.steps.filter((s) => s.endMs < b).length;
@@ -106,7 +111,9 @@ out();
 if (!existsSync('docs')) mkdirSync('docs');
 writeFileSync('docs/finetune-timeline.json', `${JSON.stringify(paper.timeline)}\n`);
 writeFileSync('docs/finetune-timeline-switching.json', `${JSON.stringify(sw.timeline)}\n`);
-out('Timelines for the report (paper Fig. 14), `{ t, sloMs, latencyMs, finetuneRunning }[]` in 0.5 s buckets: `docs/finetune-timeline.json` (paper mode), `docs/finetune-timeline-switching.json`.');
+out(
+  'Timelines for the report (paper Fig. 14), `{ t, sloMs, latencyMs, finetuneRunning }[]` in 0.5 s buckets: `docs/finetune-timeline.json` (paper mode), `docs/finetune-timeline-switching.json`.',
+);
 out();
 
 // ---- 2. Boards × models --------------------------------------------------------------------------
@@ -118,7 +125,9 @@ out(
   "Load: 30 % of the board's max-clock batch-8 throughput. Two SLOs per cell: loose = 2 × the max-clock p99 at that load + 1.2 × the max-clock step time; tight = the max-clock p99 + 0.5 × the max-clock step time (the job fits only at fast configurations or a smaller micro-batch). Throughput ratio = samples/s with the fitted predictor ÷ with the oracle (same scheduler, exact latencies, zero-width interval). The scheduler picks the least-energy configuration where the job fits, so a more conservative predictor can pick a faster (costlier) configuration and fine-tune faster than the oracle: read throughput together with inference energy per query. Switch energy = extra inference energy at the switched configuration over the queries served there.",
 );
 out();
-out('| board | model | load (req/s) | SLO | SLO (ms) | attainment while fine-tuning | oracle attainment | samples/s (fitted) | samples/s (oracle) | ratio | inference mJ/query fitted / oracle | config changes | switch energy |');
+out(
+  '| board | model | load (req/s) | SLO | SLO (ms) | attainment while fine-tuning | oracle attainment | samples/s (fitted) | samples/s (oracle) | ratio | inference mJ/query fitted / oracle | config changes | switch energy |',
+);
 out('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 let minAtt = 1;
 let minAttOracle = 1;
@@ -220,7 +229,9 @@ for (const board of BOARDS) {
     }
     acc[fs].push(ape / n);
     cov[fs].push(inside / n);
-    out(`| ${board} | ${fs} | ${pct(ape / n, 1)} | ${pct(inside / n, 0)} | ${pct(apeOn / n, 1)} | ${pct(insideOn / n, 0)} | ±${pct(half / n, 1)} → ±${pct(halfOn / n, 1)} |`);
+    out(
+      `| ${board} | ${fs} | ${pct(ape / n, 1)} | ${pct(inside / n, 0)} | ${pct(apeOn / n, 1)} | ${pct(insideOn / n, 0)} | ±${pct(half / n, 1)} → ±${pct(halfOn / n, 1)} |`,
+    );
   }
 }
 out();

@@ -72,7 +72,16 @@ for (const boardName of boards)
         const runner = createSimTrialRunner({ board, profile, seed: 100 + s });
         const run = await tune({ runner, model, slo: { latencyMs: sloMs, quantile: 0.99 }, budget, seed: s, baselines: false, joint });
         const rec = run.recommendation;
-        const row: Row = { scenario: `${boardName}/${model}/${level}`, seed: s, regret: null, regretAtCpu: null, infeasible: false, passedOver: 0, passedOverBetter: 0, tailRatio: [] };
+        const row: Row = {
+          scenario: `${boardName}/${model}/${level}`,
+          seed: s,
+          regret: null,
+          regretAtCpu: null,
+          infeasible: false,
+          passedOver: 0,
+          passedOverBetter: 0,
+          tailRatio: [],
+        };
         if (rec) {
           const tr = truth(rec.config);
           row.regret = tr.e / optJ - 1;
@@ -105,7 +114,10 @@ for (const [name, pick] of [
   ['regret vs the global optimum', (r: Row) => r.regret],
   ['regret vs the optimum at the chosen CPU clock', (r: Row) => r.regretAtCpu],
 ] as const) {
-  const reg = rows.map(pick).filter((v): v is number => v !== null).sort((a, b) => a - b);
+  const reg = rows
+    .map(pick)
+    .filter((v): v is number => v !== null)
+    .sort((a, b) => a - b);
   const q = (p: number) => reg[Math.min(reg.length - 1, Math.floor(p * reg.length))]!;
   const mean = reg.reduce((a, b) => a + b, 0) / reg.length;
   console.log(
@@ -113,8 +125,12 @@ for (const [name, pick] of [
       `  · within 1 %: ${reg.filter((v) => v <= 0.01).length}/${reg.length} · within 5 %: ${reg.filter((v) => v <= 0.05).length}/${reg.length}`,
   );
 }
-console.log(`truly infeasible recommendations: ${rows.filter((r) => r.infeasible).length} · no recommendation: ${rows.filter((r) => r.regret === null).length}`);
-console.log(`runs where a lower measured-energy in-margin trial was passed over: ${rows.filter((r) => r.passedOver > 0).length} (truly better and feasible: ${rows.filter((r) => r.passedOverBetter > 0).length})`);
+console.log(
+  `truly infeasible recommendations: ${rows.filter((r) => r.infeasible).length} · no recommendation: ${rows.filter((r) => r.regret === null).length}`,
+);
+console.log(
+  `runs where a lower measured-energy in-margin trial was passed over: ${rows.filter((r) => r.passedOver > 0).length} (truly better and feasible: ${rows.filter((r) => r.passedOverBetter > 0).length})`,
+);
 const rm = ratios.reduce((a, b) => a + b, 0) / ratios.length;
 const rmed = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
 console.log(`confirmation p99 / exact p99: mean ${rm.toFixed(4)}, median ${rmed.toFixed(4)} over ${ratios.length} confirmations`);

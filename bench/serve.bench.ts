@@ -121,7 +121,14 @@ async function paired(backend: InferenceBackend, url: string, body: string, seco
   const post = () =>
     new Promise<void>((resolve, reject) => {
       const r = http.request(
-        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
@@ -246,7 +253,10 @@ async function main(): Promise<void> {
 
   type Metric = { name: string; values: { metricName?: string; value: number }[] };
   const metricValue = (name: string, sample = name) =>
-    (metrics as unknown as Metric[]).find((m) => m.name === name)?.values.filter((v) => (v.metricName ?? name) === sample).reduce((a, v) => a + v.value, 0) ?? Number.NaN;
+    (metrics as unknown as Metric[])
+      .find((m) => m.name === name)
+      ?.values.filter((v) => (v.metricName ?? name) === sample)
+      .reduce((a, v) => a + v.value, 0) ?? Number.NaN;
   const batchCount = metricValue('polythrottle_batch_size', 'polythrottle_batch_size_count');
   const meanBatch = metricValue('polythrottle_batch_size', 'polythrottle_batch_size_sum') / batchCount;
   const meanBatchMs = (metricValue('polythrottle_batch_duration_seconds', 'polythrottle_batch_duration_seconds_sum') / batchCount) * 1000;
@@ -258,12 +268,16 @@ async function main(): Promise<void> {
   const admitted = [...over.admittedMs].sort((x, y) => x - y);
   const okRps = (r: ClientResult) => f(r.okMs.length / r.durationS, 1);
 
-  console.log(`\nserve benchmark: ${MODEL} on the ${BOARD} twin (sim backend), SLO p99 ≤ ${SLO.latencyMs} ms; Node ${process.version}, ${availableParallelism()} CPUs\n`);
+  console.log(
+    `\nserve benchmark: ${MODEL} on the ${BOARD} twin (sim backend), SLO p99 ≤ ${SLO.latencyMs} ms; Node ${process.version}, ${availableParallelism()} CPUs\n`,
+  );
   console.log('| measurement | requests/s | p50 ms | p99 ms | 503 share | server overhead / notes |');
   console.log('|---|---|---|---|---|---|');
   for (const r of low) {
     const dp50 = quantile(r.direct, 0.5);
-    console.log(`| ${r.label}: direct infer(), batch 1, in-process (baseline) | ${f(1000 / dp50, 1)} | ${f(dp50)} | ${f(quantile(r.direct, 0.99))} | — | ${r.direct.length} calls |`);
+    console.log(
+      `| ${r.label}: direct infer(), batch 1, in-process (baseline) | ${f(1000 / dp50, 1)} | ${f(dp50)} | ${f(quantile(r.direct, 0.99))} | — | ${r.direct.length} calls |`,
+    );
     console.log(
       `| ${r.label}: server, batch 1, autocannon 1 connection | ${okRps(r.cannon)} | ${f(quantile(r.cannon.okMs, 0.5))} | ${f(quantile(r.cannon.okMs, 0.99))} | ${f(refused(r.cannon) / Math.max(1, total(r.cannon)), 3)} | p50 +${f(quantile(r.cannon.okMs, 0.5) - dp50)} ms |`,
     );
@@ -271,7 +285,9 @@ async function main(): Promise<void> {
       `| ${r.label}: server, batch 1, alternating with direct calls | — | ${f(quantile(r.pairs.server, 0.5))} | ${f(quantile(r.pairs.server, 0.99))} | 0 | median paired difference +${f(quantile(r.pairs.diff, 0.5))} ms (${r.pairs.diff.length} pairs) |`,
     );
   }
-  console.log(`| ${MODEL} twin: direct infer(), batch ${BATCH}, in-process | ${f(capacityRps, 1)} rows/s | ${f(quantile(d8, 0.5))} | ${f(quantile(d8, 0.99))} | — | capacity = ${BATCH} rows / p50 |`);
+  console.log(
+    `| ${MODEL} twin: direct infer(), batch ${BATCH}, in-process | ${f(capacityRps, 1)} rows/s | ${f(quantile(d8, 0.5))} | ${f(quantile(d8, 0.99))} | — | capacity = ${BATCH} rows / p50 |`,
+  );
   console.log(
     `| ${MODEL} twin: server, batch ≤ ${BATCH}, ${rate}/s offered (2× capacity) | ${okRps(overRun)} admitted of ${f(total(overRun) / overRun.durationS, 1)} sent | ${f(quantile(overRun.okMs, 0.5))} | ${f(quantile(overRun.okMs, 0.99))} | ${f(refused(overRun) / Math.max(1, total(overRun)), 3)} | in-server p99 ${f(quantile(admitted, 0.99))} ms; mean batch ${f(meanBatch)}; ${f(energyJ / Math.max(1, admitted.length), 3)} J/request; ${lateDrops} late drops |`,
   );

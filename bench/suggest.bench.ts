@@ -96,7 +96,9 @@ const lines = [
   ),
   '',
   `Suggestions compared: ${compared}, disagreements: ${disagreements} (${seeds} seeds).`,
-  `Load average: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs.`,
+  `Load average: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} on ${cpus().length} CPUs.`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 if (disagreements > 0) process.exitCode = 1;

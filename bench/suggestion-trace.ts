@@ -14,16 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import {
-  ConstrainedBo,
-  computeLandscape,
-  createKnobSpace,
-  createSimTrialRunner,
-  loadBoard,
-  type TuningRun,
-  tune,
-  zooProfile,
-} from '../src/index.ts';
+import { ConstrainedBo, computeLandscape, createKnobSpace, createSimTrialRunner, loadBoard, type TuningRun, tune, zooProfile } from '../src/index.ts';
 
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--out');

@@ -234,8 +234,16 @@ const timing: { observations: number; medianMs: number; p90Ms: number; medianCpu
   const cpuHz = land.rows[0]!.cpu_hz;
   const space = createKnobSpace({ domains: { ...d.knobs, batch: BATCHES }, fixed: { cpuHz } });
   const sloMs = 3 * Math.min(...land.rows.map((r) => r.latency_p99_ms));
-  const at = new Map<number, number[]>([[20, []], [50, []], [100, []]]);
-  const cpuAt = new Map<number, number[]>([[20, []], [50, []], [100, []]]);
+  const at = new Map<number, number[]>([
+    [20, []],
+    [50, []],
+    [100, []],
+  ]);
+  const cpuAt = new Map<number, number[]>([
+    [20, []],
+    [50, []],
+    [100, []],
+  ]);
   let gridSize = 0;
   for (let seed = 0; seed < (quick ? 2 : 3); seed++) {
     const bo = new ConstrainedBo({ space, threshold: Math.log(sloMs * 0.98), seed, minImprovement: 0, gridScoring });
@@ -282,13 +290,18 @@ const summary = ['cbo', 'random', 'grid'].map((optimizer) => {
     violationShare: rs.reduce((s, r) => s + r.violations, 0) / trials,
     finalInfeasibleShare: rs.filter((r) => r.finalInfeasible).length / rs.length,
     noFinalShare: rs.filter((r) => r.finalGap === null).length / rs.length,
-    finalGapMedian: quantile(rs.filter((r) => r.finalGap !== null).map((r) => r.finalGap!), 0.5),
+    finalGapMedian: quantile(
+      rs.filter((r) => r.finalGap !== null).map((r) => r.finalGap!),
+      0.5,
+    ),
   };
 });
 const seconds = (performance.now() - t0) / 1000;
 
 const lines: string[] = [];
-lines.push(`| optimiser | runs | budget | trials to 5 % (median / p90) | trials to 1 % (median / p90) | reached 5 % / 1 % | trials breaking the SLO | infeasible final | final gap (median) |`);
+lines.push(
+  `| optimiser | runs | budget | trials to 5 % (median / p90) | trials to 1 % (median / p90) | reached 5 % / 1 % | trials breaking the SLO | infeasible final | final gap (median) |`,
+);
 lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const s of summary)
   lines.push(
@@ -304,11 +317,19 @@ lines.push('| --- | --- | --- | --- | --- | --- | --- |');
 for (const sc of scenarios) {
   const cell = (o: string) => {
     const rs = results.filter((r) => r.optimizer === o && r.device === sc.device && r.model === sc.model && r.slo === sc.slo);
-    const m5 = quantile(rs.map((r) => r.t5 ?? Number.POSITIVE_INFINITY), 0.5);
-    const m1 = quantile(rs.map((r) => r.t1 ?? Number.POSITIVE_INFINITY), 0.5);
+    const m5 = quantile(
+      rs.map((r) => r.t5 ?? Number.POSITIVE_INFINITY),
+      0.5,
+    );
+    const m1 = quantile(
+      rs.map((r) => r.t1 ?? Number.POSITIVE_INFINITY),
+      0.5,
+    );
     return `${fmtT(m5, cap(o))} / ${fmtT(m1, cap(o))}`;
   };
-  lines.push(`| ${sc.device} ${sc.model} ${sc.slo} | ${sc.sloMs} | ${(sc.feasibleShare * 100).toFixed(0)} % | ${(sc.optimumHeadroom * 100).toFixed(1)} % | ${cell('cbo')} | ${cell('random')} | ${cell('grid')} |`);
+  lines.push(
+    `| ${sc.device} ${sc.model} ${sc.slo} | ${sc.sloMs} | ${(sc.feasibleShare * 100).toFixed(0)} % | ${(sc.optimumHeadroom * 100).toFixed(1)} % | ${cell('cbo')} | ${cell('random')} | ${cell('grid')} |`,
+  );
 }
 lines.push('');
 lines.push('| observations | grid points | suggestion wall ms (median / p90) | CPU ms (median) | wall time / one 32 s twin trial |');
@@ -318,7 +339,11 @@ for (const t of timing)
     `| ${t.observations} | ${t.gridSize} | ${t.medianMs.toFixed(1)} / ${t.p90Ms.toFixed(1)} | ${t.medianCpuMs.toFixed(1)} | ${(t.overheadPerTrial * 100).toFixed(3)} % |`,
   );
 lines.push('');
-lines.push(`Load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
+lines.push(
+  `Load average during the run: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} on ${cpus().length} CPUs`,
+);
 lines.push('');
 for (const r of results.filter((x) => x.finalInfeasible))
   lines.push(`Infeasible final: ${r.device} ${r.model} ${r.slo} ${r.optimizer} seed ${r.seed}: ${r.finalKey} (cpu|gpu min|gpu max|emc|batch)`);
@@ -342,7 +367,9 @@ writeFileSync(
     scenarios,
     // compact (under biome's 1 MiB): curves to 3 significant digits, per-suggestion times left out (summarised in `timing`)
     // the recommended configuration only where it is infeasible (every run's would take the file over 1 MiB)
-    infeasibleFinals: results.filter((r) => r.finalInfeasible).map((r) => ({ device: r.device, model: r.model, slo: r.slo, optimizer: r.optimizer, seed: r.seed, config: r.finalKey })),
+    infeasibleFinals: results
+      .filter((r) => r.finalInfeasible)
+      .map((r) => ({ device: r.device, model: r.model, slo: r.slo, optimizer: r.optimizer, seed: r.seed, config: r.finalKey })),
     runs: results.map(({ suggestMs: _omit, finalKey: _key, ...r }) => ({ ...r, bestSoFarJ: r.bestSoFarJ.map((v) => (v === null ? null : +v.toPrecision(3))) })),
   })}\n`,
 );

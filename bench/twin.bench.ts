@@ -103,10 +103,18 @@ out('| workload | rows / calls | twin (median of 5) ms | baseline ms | speed-up 
 out('| --- | --- | --- | --- | --- | --- |');
 const tw = median(runs);
 const tc = median(cpuRuns);
-out(`| TX2 × EfficientNet-B7 landscape, noise-free: wall time | ${rows} | ${tw.toFixed(0)} (runs: ${runs.map((r) => r.toFixed(0)).join(', ')}) | ${baselineMs.toFixed(0)} | ${(baselineMs / tw).toFixed(1)}× | ${((tw / rows) * 1000).toFixed(0)} |`);
-out(`| same, CPU time of this process | ${rows} | ${tc.toFixed(0)} (runs: ${cpuRuns.map((r) => r.toFixed(0)).join(', ')}) | ${baselineCpuMs.toFixed(0)} | ${(baselineCpuMs / tc).toFixed(1)}× | ${((tc / rows) * 1000).toFixed(0)} |`);
-out(`| AGX Orin × EfficientNet-B0, trial-runner measure() at random grid configurations (noise on, 3 windows), first pass: every configuration simulated once | ${calls} | ${coldMs.toFixed(0)} | — | — | ${((coldMs / calls) * 1000).toFixed(1)} |`);
-out(`| same, second pass (exact evaluation cached, fresh noise per call) | ${calls} | ${callMs.toFixed(0)} | — | — | ${((callMs / calls) * 1000).toFixed(1)} |`);
+out(
+  `| TX2 × EfficientNet-B7 landscape, noise-free: wall time | ${rows} | ${tw.toFixed(0)} (runs: ${runs.map((r) => r.toFixed(0)).join(', ')}) | ${baselineMs.toFixed(0)} | ${(baselineMs / tw).toFixed(1)}× | ${((tw / rows) * 1000).toFixed(0)} |`,
+);
+out(
+  `| same, CPU time of this process | ${rows} | ${tc.toFixed(0)} (runs: ${cpuRuns.map((r) => r.toFixed(0)).join(', ')}) | ${baselineCpuMs.toFixed(0)} | ${(baselineCpuMs / tc).toFixed(1)}× | ${((tc / rows) * 1000).toFixed(0)} |`,
+);
+out(
+  `| AGX Orin × EfficientNet-B0, trial-runner measure() at random grid configurations (noise on, 3 windows), first pass: every configuration simulated once | ${calls} | ${coldMs.toFixed(0)} | — | — | ${((coldMs / calls) * 1000).toFixed(1)} |`,
+);
+out(
+  `| same, second pass (exact evaluation cached, fresh noise per call) | ${calls} | ${callMs.toFixed(0)} | — | — | ${((callMs / calls) * 1000).toFixed(1)} |`,
+);
 out();
 const load = loadavg()[0]!;
 out(

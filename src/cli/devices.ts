@@ -28,7 +28,9 @@ export function formatDeviceReport(r: DeviceReport): string {
   for (const s of r.sensors) {
     const info = d.rails.find((x) => x.name === s.name);
     const value = s.error ? pc.red(`read failed: ${s.error}`) : `${s.watts!.toFixed(2)} W`;
-    lines.push(`    ${s.name.padEnd(16)} ${s.role.padEnd(5)} ${value.padEnd(10)} ${pc.dim(`${info?.covers ?? ''}${s.kind === 'energy-counter' ? ' (energy counter)' : ''}`)}`);
+    lines.push(
+      `    ${s.name.padEnd(16)} ${s.role.padEnd(5)} ${value.padEnd(10)} ${pc.dim(`${info?.covers ?? ''}${s.kind === 'energy-counter' ? ' (energy counter)' : ''}`)}`,
+    );
   }
   if (d.missing.length) {
     lines.push('  Missing');

@@ -35,10 +35,16 @@ export function register(program: Command): void {
   const cmd = program
     .command('landscape')
     .description('export the whole configuration grid of a simulated board (energy/query, p50/tail latency, power) as CSV')
-    .addOption(deviceOption(`a simulated board (${SIM_SPECS.join(' | ')}), or with --workload a real device (jetson | nvidia | linux-cpu | auto)`, 'sim:orin-agx'))
+    .addOption(
+      deviceOption(`a simulated board (${SIM_SPECS.join(' | ')}), or with --workload a real device (jetson | nvidia | linux-cpu | auto)`, 'sim:orin-agx'),
+    )
     .requiredOption('--model <name|file.onnx>', 'a zoo model (see `models list`) or an .onnx file')
     .option('--batch-sizes <list>', 'batch sizes, comma-separated', positiveIntList('--batch-sizes'), [...DEFAULT_BATCH_SIZES])
-    .option('--cpu-hz <freq>', 'fixed CPU clock (a table value, e.g. 2201600000 or 2201.6MHz; default: the boot power mode clock, the maximum in MAXN)', frequencyHz('--cpu-hz'))
+    .option(
+      '--cpu-hz <freq>',
+      'fixed CPU clock (a table value, e.g. 2201600000 or 2201.6MHz; default: the boot power mode clock, the maximum in MAXN)',
+      frequencyHz('--cpu-hz'),
+    )
     .addOption(new Option('--cpu <all>', 'sweep every CPU table frequency too').choices(['all']))
     .option('--rate <rps>', 'arrival rate in requests/s (load-aware: idle power between batches counts)', positiveNumber('--rate'))
     .option('--slo-quantile <q>', 'quantile of the tail-latency column', numberInRange('--slo-quantile', 0.5, 1), 0.99)
@@ -103,7 +109,7 @@ async function runLandscape(o: LandscapeCliOptions): Promise<void> {
 /** `--workload …`: measure every configuration through a workload runner (real device, or the twin in real time). */
 async function runMeasuredLandscape(o: LandscapeCliOptions): Promise<void> {
   if (o.cpu && o.cpuHz !== undefined) throw badInput('give --cpu-hz or --cpu all, not both');
-  if (o.noise !== 0) throw badInput('--noise sets the twin\'s computed noise; a measured landscape has real noise', 'drop --noise');
+  if (o.noise !== 0) throw badInput("--noise sets the twin's computed noise; a measured landscape has real noise", 'drop --noise');
   const w = workloadFromFlags(o);
   const runner = await openTrialRunnerFromFlags(o.device, o.model, w, {
     ...(o.seq === undefined ? {} : { seq: o.seq }),

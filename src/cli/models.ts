@@ -20,7 +20,15 @@ export function register(program: Command): void {
     .action(
       action((o: { json?: boolean }) => {
         if (o.json) {
-          const rows = ZOO_MODELS.map((m) => ({ name: m.name, family: m.family, params: m.params, macs: m.macs, nativeInput: m.nativeInput, inputShape: m.inputShape, description: m.description }));
+          const rows = ZOO_MODELS.map((m) => ({
+            name: m.name,
+            family: m.family,
+            params: m.params,
+            macs: m.macs,
+            nativeInput: m.nativeInput,
+            inputShape: m.inputShape,
+            description: m.description,
+          }));
           process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;
         }

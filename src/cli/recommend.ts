@@ -47,7 +47,9 @@ function formatAnswer(run: TuningRun, a: SloAnswer): string {
   const out: string[] = [`${run.device.name} · ${run.model} · new SLO ${q} ≤ ${a.slo.latencyMs} ms (tuned for ${run.slo.latencyMs} ms)`];
   if (a.measured) {
     out.push(`${pc.green('measured best')}  ${formatConfig(a.measured.config)}`);
-    out.push(`               ${a.measured.energyPerQueryJ.toPrecision(4)} J/query · ${q} ${a.measured.latencyTailMs.toFixed(1)} ms (worst of ${a.measured.measurements} measurement${a.measured.measurements > 1 ? 's' : ''})`);
+    out.push(
+      `               ${a.measured.energyPerQueryJ.toPrecision(4)} J/query · ${q} ${a.measured.latencyTailMs.toFixed(1)} ms (worst of ${a.measured.measurements} measurement${a.measured.measurements > 1 ? 's' : ''})`,
+    );
   } else out.push(pc.red(a.infeasibleReason ?? 'infeasible'));
   if (a.predicted && (!a.measured || a.predicted.energyPerQueryJ < a.measured.energyPerQueryJ * 0.99) && !a.predicted.measuredAlready) {
     out.push(`${pc.yellow('predicted')}      ${formatConfig(a.predicted.config)} (not measured)`);

@@ -39,7 +39,11 @@ export function register(program: Command): void {
           run: runSource,
           ...(o.db ? { db: o.db } : {}),
           twin: o.twin,
-          ...(quiet ? {} : { onTwinProgress: (done: number, total: number) => process.stderr.write(pc.dim(`\rtwin landscape ${done}/${total}${done === total ? '\n' : ''}`)) }),
+          ...(quiet
+            ? {}
+            : {
+                onTwinProgress: (done: number, total: number) => process.stderr.write(pc.dim(`\rtwin landscape ${done}/${total}${done === total ? '\n' : ''}`)),
+              }),
           ...(o.landscape ? { landscape: o.landscape } : {}),
           ...(o.compare ? { compare: o.compare } : {}),
           ...(o.benchmark ? { benchmark: o.benchmark } : {}),

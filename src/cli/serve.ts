@@ -16,7 +16,19 @@ import { type LoadedProfile, loadConfigOption, loadProfile, type PartialConfig }
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { recommendForSlo } from '../tune/recommend-for-slo.ts';
 import { openDeviceFromOptions } from './support/device-options.ts';
-import { byteSize, collect, deviceSpec, durationMs, latencyMs, numberInRange, oneOf, port, positiveInt, positiveNumber, quantile } from './support/flag-parsers.ts';
+import {
+  byteSize,
+  collect,
+  deviceSpec,
+  durationMs,
+  latencyMs,
+  numberInRange,
+  oneOf,
+  port,
+  positiveInt,
+  positiveNumber,
+  quantile,
+} from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 interface ServeCliOptions {
   profile?: string;
@@ -78,7 +90,9 @@ function finetunePlugin(o: ServeCliOptions, profile: LoadedProfile | undefined, 
 function printServing(s: ServedModels, tokenGenerated: boolean, log: (line: string) => void): void {
   const ctx = s.app.polythrottle;
   log(`${pc.green('serving')} ${s.url}  (KServe v2; /metrics; admin API under /v1)`);
-  log(`  device   ${s.device ? `${s.device.name}${s.clocksApplied ? ` at ${formatConfig(s.config)}` : ' (clocks left as they are)'}` : 'none (no clocks, no energy metering)'}`);
+  log(
+    `  device   ${s.device ? `${s.device.name}${s.clocksApplied ? ` at ${formatConfig(s.config)}` : ' (clocks left as they are)'}` : 'none (no clocks, no energy metering)'}`,
+  );
   log(`  SLO      p${Math.round(s.slo.quantile * 100)} ≤ ${s.slo.latencyMs} ms (margin ${Math.round(s.margin * 100)} %)`);
   for (const m of s.backend.models()) {
     const ms = ctx.batcher.fullBatchMs(m.name);
@@ -130,14 +144,24 @@ export function register(program: Command): void {
     .option('--profile <id|file>', 'tuned profile: an id in the store, or a tuning run written by `tune --json` (configuration, SLO, service time)')
     .option('--db <file>', `store of tuned profiles (default: ${defaultDbPath()})`)
     .option('--config <spec|file>', 'configuration by hand: cpu=…,gpu-min=…,gpu-max=…,emc=…,batch=… (Hz or kHz/MHz/GHz) or a JSON file')
-    .option('--model <model>', 'model to serve (repeatable): a zoo name or path.onnx, optionally name=…; http: the upstream model name (default: the profile\'s)', collect, [] as string[])
+    .option(
+      '--model <model>',
+      "model to serve (repeatable): a zoo name or path.onnx, optionally name=…; http: the upstream model name (default: the profile's)",
+      collect,
+      [] as string[],
+    )
     .option('--backend <kind>', `execution backend: ${BACKEND_KINDS.join(' | ')} (default: sim on a sim: device, else onnx)`, oneOf('--backend', BACKEND_KINDS))
     .option('--upstream <url>', 'http backend: the upstream KServe v2 endpoint, e.g. Triton at http://127.0.0.1:8000')
     .option('--workers <n>', 'onnx backend: worker threads', positiveInt('--workers'))
-    .option('--slo <latency>', 'latency SLO, e.g. 50ms (default: the profile\'s)', latencyMs('--slo'))
-    .option('--quantile <q>', 'quantile the SLO applies to: 0.99, p99 or 99% (default: the profile\'s, else p99)', quantile('--quantile'))
-    .option('--batch <n>', 'batch size limit (default: the profile\'s, else 1)', positiveInt('--batch'))
-    .option('--device <spec>', 'auto | jetson | nvidia | linux-cpu | sim:<board> | none (serve without controlling a device)', servedDevice, servedDevice('auto'))
+    .option('--slo <latency>', "latency SLO, e.g. 50ms (default: the profile's)", latencyMs('--slo'))
+    .option('--quantile <q>', "quantile the SLO applies to: 0.99, p99 or 99% (default: the profile's, else p99)", quantile('--quantile'))
+    .option('--batch <n>', "batch size limit (default: the profile's, else 1)", positiveInt('--batch'))
+    .option(
+      '--device <spec>',
+      'auto | jetson | nvidia | linux-cpu | sim:<board> | none (serve without controlling a device)',
+      servedDevice,
+      servedDevice('auto'),
+    )
     .option('--sysfs-root <dir>', 'read and write hardware files under this root instead of /')
     .option('--dry-run', 'print each clock write instead of doing it')
     .option('--allow-clock-changes', 'allow locking clocks on a desktop/server NVIDIA GPU')
@@ -150,7 +174,7 @@ export function register(program: Command): void {
     .option('--max-queue-delay <duration>', 'cap on the queue delay derived from the SLO, e.g. 20ms', durationMs('--max-queue-delay'))
     .option('--finetune', 'accept fine-tuning jobs (admin API /v1/finetune/…; see `polythrottle finetune`)')
     .option('--finetune-config <file>', 'fine-tuning configuration (JSON: db, commands); implies --finetune')
-    .option('--rate <rps>', 'arrival rate fine-tuning admission assumes (default: the profile\'s)', positiveNumber('--rate'))
+    .option('--rate <rps>', "arrival rate fine-tuning admission assumes (default: the profile's)", positiveNumber('--rate'))
     .addHelpText(
       'after',
       `

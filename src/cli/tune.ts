@@ -48,7 +48,9 @@ export function register(program: Command): void {
     .addOption(deviceOption(`auto | jetson | nvidia | linux-cpu | sim:<board> (auto: a Jetson when found, else ${DEFAULT_SIM_SPEC})`, 'auto'))
     .option('--model <name|file.onnx>', 'a zoo model (see `models list`) or an .onnx file', 'efficientnet-b0')
     .addOption(new Option('--slo <latency>', 'latency SLO on the tail, e.g. 50ms or 0.05s').argParser(latencyMs('--slo')).default(50, '50ms'))
-    .addOption(new Option('--quantile <q>', 'latency quantile the SLO applies to (0.99, p99, 95%)').argParser(quantile('--quantile')).default(DEFAULT_SLO_QUANTILE))
+    .addOption(
+      new Option('--quantile <q>', 'latency quantile the SLO applies to (0.99, p99, 95%)').argParser(quantile('--quantile')).default(DEFAULT_SLO_QUANTILE),
+    )
     .option('--rate <rps>', 'arrival rate in requests/s (load-aware: batch-fill wait and idle power count); default: saturated', positiveNumber('--rate'))
     .option('--budget <n>', 'search trials (the CPU phase, baselines and confirmation come on top)', positiveInt('--budget'), 30)
     .option('--resume [run-id]', 're-use the finished trials of an interrupted run with the same settings (the latest, or this id)')
@@ -80,7 +82,7 @@ Examples:
 async function runTune(o: TuneCliOptions): Promise<void> {
   const slo = { latencyMs: o.slo, quantile: o.quantile };
   const { spec, passedOver } = await resolveJetsonOrTwin(o.device);
-  if (o.noise !== undefined && spec.kind !== 'sim') throw badInput('--noise sets the twin\'s measurement noise; it needs --device sim:<board>');
+  if (o.noise !== undefined && spec.kind !== 'sim') throw badInput("--noise sets the twin's measurement noise; it needs --device sim:<board>");
   const log = (s: string) => {
     if (!o.json) process.stderr.write(`${s}\n`);
   };
@@ -107,7 +109,12 @@ async function runTune(o: TuneCliOptions): Promise<void> {
       ...(o.resume === undefined ? {} : { resume: o.resume }),
       ...(w.trial.repeats === undefined && w.trial.windowS === undefined
         ? {}
-        : { trial: { ...(w.trial.repeats === undefined ? {} : { repeats: w.trial.repeats }), ...(w.trial.windowS === undefined ? {} : { windowS: w.trial.windowS }) } }),
+        : {
+            trial: {
+              ...(w.trial.repeats === undefined ? {} : { repeats: w.trial.repeats }),
+              ...(w.trial.windowS === undefined ? {} : { windowS: w.trial.windowS }),
+            },
+          }),
       settings: { device: formatDeviceSpec(spec), noise: o.noise ?? null, dtype: o.dtype ?? null, seq: o.seq ?? null, workload: w.workload ?? null },
       onResume: (i) =>
         log(
@@ -130,16 +137,14 @@ async function runTune(o: TuneCliOptions): Promise<void> {
 
 function progressBar(budget: number) {
   const tty = process.stderr.isTTY === true;
-  const b = new SingleBar(
-    {
-      format: 'tune [{bar}] {value}/{total} search trials · {phase} · {trials} measured · best {best} · saving {saving}',
-      barsize: 20,
-      hideCursor: tty,
-      noTTYOutput: !tty,
-      notTTYSchedule: 2000,
-      stream: process.stderr,
-    },
-  );
+  const b = new SingleBar({
+    format: 'tune [{bar}] {value}/{total} search trials · {phase} · {trials} measured · best {best} · saving {saving}',
+    barsize: 20,
+    hideCursor: tty,
+    noTTYOutput: !tty,
+    notTTYSchedule: 2000,
+    stream: process.stderr,
+  });
   b.start(budget, 0, { phase: 'baselines', trials: 0, best: '–', saving: '–' });
   let stopped = false;
   return {
@@ -174,7 +179,8 @@ export function formatRun(run: TuningRun, dbPath: string): string {
         (run.reusedTrials ? ` · ${run.reusedTrials} re-used from the interrupted run` : ''),
     ),
   );
-  if (run.surrogates?.fixed.cpuHz !== undefined) lines.push(pc.dim(`CPU clock chosen in the first phase: ${(run.surrogates.fixed.cpuHz / 1e9).toFixed(2)} GHz`));
+  if (run.surrogates?.fixed.cpuHz !== undefined)
+    lines.push(pc.dim(`CPU clock chosen in the first phase: ${(run.surrogates.fixed.cpuHz / 1e9).toFixed(2)} GHz`));
   lines.push('');
   if (!run.recommendation) {
     lines.push(pc.red(run.infeasibleReason ?? 'infeasible'));
@@ -186,7 +192,9 @@ export function formatRun(run: TuningRun, dbPath: string): string {
     );
     const passed = run.passedOver ?? [];
     if (passed.length > 0) {
-      lines.push(pc.dim(`${passed.length} other trial${passed.length === 1 ? '' : 's'} read less energy inside the margin in one measurement; not recommended because:`));
+      lines.push(
+        pc.dim(`${passed.length} other trial${passed.length === 1 ? '' : 's'} read less energy inside the margin in one measurement; not recommended because:`),
+      );
       for (const p of passed.slice(0, 5))
         lines.push(pc.dim(`  trial ${p.trial} (${formatConfig(p.config)}, ${p.energyPerQueryJ.toPrecision(4)} J, ${p.latencyTailMs.toFixed(1)} ms): ${p.why}`));
       if (passed.length > 5) lines.push(pc.dim(`  … and ${passed.length - 5} more (tune --json lists them under passedOver)`));

@@ -55,7 +55,8 @@ async function runWorkloadCommand(o: WorkloadCliOptions): Promise<void> {
   const w = workloadFromFlags(o);
   const kind = w.workload ?? 'onnx';
   const base = workloadSettings(kind, w.workloadOptions, { board: o.board, ...(o.seed === undefined ? {} : { seed: o.seed }) });
-  const settings = base.kind === 'command' ? base : { ...base, ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
+  const settings =
+    base.kind === 'command' ? base : { ...base, ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
   const batches = o.batches;
   if (batches !== undefined && o.duration !== undefined) throw badInput('give --duration or --batches, not both');
   const duration = o.duration ?? 5;
@@ -70,8 +71,7 @@ async function runWorkloadCommand(o: WorkloadCliOptions): Promise<void> {
   });
   if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   else process.stdout.write(formatProbe(r));
-  if (r.errors > 0)
-    throw new PolyThrottleError('MEASUREMENT', `${r.errors} batch${r.errors === 1 ? '' : 'es'} failed: ${r.errorReasons.join(' | ')}`);
+  if (r.errors > 0) throw new PolyThrottleError('MEASUREMENT', `${r.errors} batch${r.errors === 1 ? '' : 'es'} failed: ${r.errorReasons.join(' | ')}`);
 }
 
 export function formatProbe(r: ProbeResult): string {

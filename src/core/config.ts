@@ -34,10 +34,7 @@ export function configProblem(c: Config, d: KnobDomains): string | null {
     return null;
   };
   const p =
-    check('cpuHz', c.cpuHz, d.cpuHz) ??
-    check('gpuMinHz', c.gpuMinHz, d.gpuHz) ??
-    check('gpuMaxHz', c.gpuMaxHz, d.gpuHz) ??
-    check('emcHz', c.emcHz, d.emcHz);
+    check('cpuHz', c.cpuHz, d.cpuHz) ?? check('gpuMinHz', c.gpuMinHz, d.gpuHz) ?? check('gpuMaxHz', c.gpuMaxHz, d.gpuHz) ?? check('emcHz', c.emcHz, d.emcHz);
   if (p) return p;
   if (c.gpuMinHz !== undefined && c.gpuMaxHz !== undefined && c.gpuMinHz > c.gpuMaxHz)
     return `gpuMinHz (${c.gpuMinHz}) must not exceed gpuMaxHz (${c.gpuMaxHz})`;

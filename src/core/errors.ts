@@ -37,8 +37,7 @@ export class PolyThrottleError extends Error {
   }
 }
 
-export const badInput = (message: string, hint?: string, cause?: unknown) =>
-  new PolyThrottleError('BAD_INPUT', message, { hint, cause });
+export const badInput = (message: string, hint?: string, cause?: unknown) => new PolyThrottleError('BAD_INPUT', message, { hint, cause });
 
 export function isPolyThrottleError(e: unknown): e is PolyThrottleError {
   return e instanceof PolyThrottleError;

@@ -20,12 +20,7 @@ export function paretoFront<T>(points: readonly T[], energy: (p: T) => number, l
 }
 
 /** The Pareto front of each group (e.g. each batch size), groups in order of first appearance. */
-export function paretoFrontBy<T, K>(
-  points: readonly T[],
-  energy: (p: T) => number,
-  latency: (p: T) => number,
-  key: (p: T) => K,
-): Map<K, T[]> {
+export function paretoFrontBy<T, K>(points: readonly T[], energy: (p: T) => number, latency: (p: T) => number, key: (p: T) => K): Map<K, T[]> {
   const groups = new Map<K, T[]>();
   for (const p of points) {
     const k = key(p);
@@ -47,5 +42,9 @@ export function paretoSet(trials: readonly TrialRecord[]): ParetoPoint[] {
       latencyP50Ms: t.measurement.latencyP50Ms,
       trial: t.index,
     }));
-  return paretoFront(pts, (p) => p.energyPerQueryJ, (p) => p.latencyTailMs);
+  return paretoFront(
+    pts,
+    (p) => p.energyPerQueryJ,
+    (p) => p.latencyTailMs,
+  );
 }

@@ -59,8 +59,7 @@ export function parseSlo(latency: string, quantile?: string | number): Slo {
 
 /** Check an SLO given as numbers (library callers, stored runs, admin requests). */
 export function checkSlo(slo: Slo): Slo {
-  if (!(slo.latencyMs > 0) || !(slo.latencyMs <= MAX_SLO_MS))
-    throw badInput(`the SLO must be a positive latency of at most 1 hour, got ${slo.latencyMs} ms`);
+  if (!(slo.latencyMs > 0) || !(slo.latencyMs <= MAX_SLO_MS)) throw badInput(`the SLO must be a positive latency of at most 1 hour, got ${slo.latencyMs} ms`);
   if (!(slo.quantile > 0 && slo.quantile < 1)) throw badInput(`the SLO quantile must be in (0, 1), got ${slo.quantile}`);
   return slo;
 }

@@ -1,7 +1,7 @@
 /** Reading quantities written with units on the command line and in config files. */
 
 const HZ_PER_UNIT: Readonly<Record<string, number>> = { hz: 1, khz: 1e3, mhz: 1e6, ghz: 1e9 };
-const MS_PER_UNIT: Readonly<Record<string, number>> = { s: 1000, ms: 1, us: 1e-3, 'µs': 1e-3 };
+const MS_PER_UNIT: Readonly<Record<string, number>> = { s: 1000, ms: 1, us: 1e-3, µs: 1e-3 };
 
 /**
  * Frequency text → whole Hz: "1300500000" (Hz), "1300.5MHz", "1.3005 GHz", "652800kHz".

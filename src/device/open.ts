@@ -40,12 +40,20 @@ export async function detectDevice(opts: { root?: string } = {}): Promise<Detect
     detail: jetson ? `${jetson.family} (${jetson.soc})` : `no Tegra SoC in ${join(root, 'proc/device-tree/compatible')}`,
   });
   const smi = jetson ? false : await nvidiaSmiWorks();
-  checks.push({ backend: 'nvidia', found: smi, detail: jetson ? 'skipped on a Jetson (the iGPU is driven through sysfs)' : smi ? 'nvidia-smi lists a GPU' : 'nvidia-smi not on PATH or lists no GPU' });
+  checks.push({
+    backend: 'nvidia',
+    found: smi,
+    detail: jetson ? 'skipped on a Jetson (the iGPU is driven through sysfs)' : smi ? 'nvidia-smi lists a GPU' : 'nvidia-smi not on PATH or lists no GPU',
+  });
   const cpu = await hasCpufreq(io);
   checks.push({
     backend: 'linux-cpu',
     found: cpu && !jetson,
-    detail: !cpu ? `no cpufreq policies under ${join(root, 'sys/devices/system/cpu/cpufreq')}` : jetson ? 'cpufreq found; the jetson backend drives it' : 'cpufreq policies found',
+    detail: !cpu
+      ? `no cpufreq policies under ${join(root, 'sys/devices/system/cpu/cpufreq')}`
+      : jetson
+        ? 'cpufreq found; the jetson backend drives it'
+        : 'cpufreq policies found',
   });
   const spec = jetson ? 'jetson' : smi ? 'nvidia' : cpu ? 'linux-cpu' : DEFAULT_SIM_SPEC;
   return { spec, checks };

@@ -190,8 +190,7 @@ export async function writeKnob(io: SysfsIo, rel: string, value: string | number
         hint: 'clock changes need root: run with sudo, or add --dry-run to print the writes instead',
         cause: e,
       });
-    if (code === 'ENOENT')
-      throw new PolyThrottleError('HARDWARE', `cannot write ${file}: the file does not exist`, { cause: e });
+    if (code === 'ENOENT') throw new PolyThrottleError('HARDWARE', `cannot write ${file}: the file does not exist`, { cause: e });
     if (code === 'EINVAL')
       throw new PolyThrottleError('HARDWARE', `the kernel refused ${JSON.stringify(String(value))} for ${file} (EINVAL)`, {
         cause: e,

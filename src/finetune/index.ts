@@ -3,7 +3,15 @@ export { type Admission, type AdmissionOption, decideAdmission, type InferenceBa
 export { FinetuneAdminClient, type SubmitRequest } from './server/admin-client.ts';
 export { type CommandSpec, CommandProcess, commandsSchema } from './scheduling/command-runner.ts';
 export { type FinetuneConfig, loadFinetuneConfig, parseFinetuneConfig } from './server/config-file.ts';
-export { type DeviceCosts, latencyQuantile, type SimResult, simulateCoRun, sloAttainment, type TimelinePoint as FinetuneTimelinePoint, timeline } from './simulation/corun-sim.ts';
+export {
+  type DeviceCosts,
+  latencyQuantile,
+  type SimResult,
+  simulateCoRun,
+  sloAttainment,
+  type TimelinePoint as FinetuneTimelinePoint,
+  timeline,
+} from './simulation/corun-sim.ts';
 export { type FeatureSet, finetuneStepFeatures, inferenceFeatures, type InterferenceFeatures } from './prediction/features.ts';
 export { FinetuneService, type ServingHost } from './scheduling/finetune-service.ts';
 export { finetuneRoutes, type FinetuneRoutesOptions, standaloneFinetuneAdmin, type StandaloneFinetuneAdminOptions } from './server/admin-routes.ts';

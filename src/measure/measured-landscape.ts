@@ -37,7 +37,8 @@ export function landscapeConfigs(knobs: DeviceDescription['knobs'], batchSizes: 
     throw badInput(`batch sizes must be positive integers, got ${batchSizes.join(',')}`);
   const cpuTable = knobs.cpuHz ?? [];
   if (cpu !== undefined && cpuTable.length === 0) throw badInput('this device has no CPU clock knob');
-  if (typeof cpu === 'number' && !cpuTable.includes(cpu)) throw badInput(`CPU clock ${cpu} Hz is not in the device's table`, `table (Hz): ${cpuTable.join(', ')}`);
+  if (typeof cpu === 'number' && !cpuTable.includes(cpu))
+    throw badInput(`CPU clock ${cpu} Hz is not in the device's table`, `table (Hz): ${cpuTable.join(', ')}`);
   const cpus: (number | undefined)[] = cpu === 'all' ? [...cpuTable] : [cpu];
   const g = knobs.gpuHz ?? [];
   const gpuPairs: [number | undefined, number | undefined][] = [];
@@ -47,8 +48,7 @@ export function landscapeConfigs(knobs: DeviceDescription['knobs'], batchSizes: 
   const out: Config[] = [];
   for (const cpuHz of cpus)
     for (const batch of batchSizes)
-      for (const emcHz of emcs)
-        for (const [gpuMinHz, gpuMaxHz] of gpuPairs) out.push({ cpuHz, gpuMinHz, gpuMaxHz, emcHz, batch });
+      for (const emcHz of emcs) for (const [gpuMinHz, gpuMaxHz] of gpuPairs) out.push({ cpuHz, gpuMinHz, gpuMaxHz, emcHz, batch });
   return out;
 }
 

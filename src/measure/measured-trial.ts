@@ -138,8 +138,7 @@ export function windowFigures(
   seed = 1,
 ): { energyPerQueryJ: number; latencies: number[]; throughputQps: number } {
   const activePerQuery = w.activeJ / w.run.served;
-  if (rateRps === undefined)
-    return { energyPerQueryJ: activePerQuery, latencies: requestLatenciesMs(w.run), throughputQps: w.run.served / w.run.wallS };
+  if (rateRps === undefined) return { energyPerQueryJ: activePerQuery, latencies: requestLatenciesMs(w.run), throughputQps: w.run.served / w.run.wallS };
   const r = replayArrivals(w.run.batchLatenciesMs, batch, rateRps, seed);
   const queries = w.run.batchLatenciesMs.length * batch;
   // Expected values rather than this replay's draw: queries arrive over queries/λ on average.
@@ -229,8 +228,7 @@ export class MeasuredTrialRunner implements TrialRunner {
       const run = await this.runner.run({ ...runOpts, length: { durationS: windowS }, onStart: () => (opened = meter.begin(`trial ${r + 1}`)) });
       const energy = opened ? await meter.end((await opened) as never) : undefined;
       const attempted = run.batchLatenciesMs.length + run.errors;
-      if (run.errors > 0)
-        return invalidMeasurement(config, `${run.errors} of ${attempted} batches failed: ${run.errorReasons.join(' | ')}`, q);
+      if (run.errors > 0) return invalidMeasurement(config, `${run.errors} of ${attempted} batches failed: ${run.errorReasons.join(' | ')}`, q);
       if (run.served === 0) return invalidMeasurement(config, `no query completed in the ${windowS} s window`, q);
       if (!energy) return invalidMeasurement(config, 'the workload never started its measured part', q);
       if (!energy.valid) return invalidMeasurement(config, `the power window is invalid: ${energy.reason ?? 'unknown reason'}`, q);
@@ -258,7 +256,12 @@ export class MeasuredTrialRunner implements TrialRunner {
   private combine(config: Config, windows: readonly Window[], q: number, rateRps: number | undefined, idlePowerW: number | undefined): TrialMeasurement {
     const seed = this.o.seed ?? 1;
     const perWindow = windows.map((w, i) => windowFigures(w, config.batch, rateRps, idlePowerW, seed + i));
-    const tails = perWindow.map((f) => quantileSorted([...f.latencies].sort((a, b) => a - b), q));
+    const tails = perWindow.map((f) =>
+      quantileSorted(
+        [...f.latencies].sort((a, b) => a - b),
+        q,
+      ),
+    );
     const served = windows.reduce((a, w) => a + w.run.served, 0);
     const wallS = windows.reduce((a, w) => a + w.run.wallS, 0);
     const activeJ = windows.reduce((a, w) => a + w.activeJ, 0);

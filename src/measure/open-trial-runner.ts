@@ -160,8 +160,7 @@ class ClosingTrialRunner implements TrialRunner {
 
 /** Turns options into a TrialRunner; see the file comment. */
 export async function openTrialRunner(o: OpenTrialRunnerOptions): Promise<TrialRunner> {
-  if (o.workload !== undefined && !WORKLOAD_KINDS.includes(o.workload))
-    throw badInput(`unknown workload "${o.workload}"`, `use ${WORKLOAD_KINDS.join(', ')}`);
+  if (o.workload !== undefined && !WORKLOAD_KINDS.includes(o.workload)) throw badInput(`unknown workload "${o.workload}"`, `use ${WORKLOAD_KINDS.join(', ')}`);
   const modelOpts = { ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
   const spec = typeof o.device === 'string' ? parseDeviceSpec(o.device) : o.device;
   const simBoard = spec.kind === 'sim' ? spec.board : undefined;

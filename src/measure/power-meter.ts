@@ -330,7 +330,8 @@ export function integrate(name: string, sources: readonly PowerSource[], ticks: 
       const prev = (a.readings[s] as { v: number }).v;
       const cur = (b.readings[s] as { v: number }).v;
       const d = counterDelta(src, prev, cur);
-      if (d === undefined) return invalid(name, `${src.name}: energy counter went backwards (${prev} → ${cur} J) and has no wrap range`, durationS, ticks.length);
+      if (d === undefined)
+        return invalid(name, `${src.name}: energy counter went backwards (${prev} → ${cur} J) and has no wrap range`, durationS, ticks.length);
       e += b.t === a.t ? d : (d * (to - from)) / (b.t - a.t);
     }
     railsJ[src.name] = (railsJ[src.name] ?? 0) + e;

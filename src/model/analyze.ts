@@ -240,7 +240,9 @@ export function analyzeModel(model: OnnxModel, opts: AnalyzeOptions = {}): Model
         shape1 = o1;
         shape2 = o2;
         batchOverridden = true;
-        notes.push(`the model fixes its batch at ${fixedBatch}; analysed with its leading input dimension set to ${batch} (the file itself runs at batch ${fixedBatch} only)`);
+        notes.push(
+          `the model fixes its batch at ${fixedBatch}; analysed with its leading input dimension set to ${batch} (the file itself runs at batch ${fixedBatch} only)`,
+        );
       } else notes.push(`the model has a fixed batch of ${fixedBatch} that a node depends on; --batch ${opts.batch} is ignored`);
     }
   } else if (batch === 2 && p2) at = p2;
@@ -321,7 +323,12 @@ function buildProfile(model: OnnxModel, name: string, dtype: DType, params: numb
       modelled: c.modelled,
     };
     // Views, constants and shape arithmetic launch no kernel and move nothing per sample.
-    const free = op.macsPerSample === 0 && op.flopsPerSample === 0 && op.weightBytes === 0 && op.activationBytesReadPerSample === 0 && op.activationBytesWrittenPerSample === 0;
+    const free =
+      op.macsPerSample === 0 &&
+      op.flopsPerSample === 0 &&
+      op.weightBytes === 0 &&
+      op.activationBytesReadPerSample === 0 &&
+      op.activationBytesWrittenPerSample === 0;
     if (!free || !op.modelled) ops.push(op);
   });
   const sampleInputs = graphInputs(model).map((v) => {
@@ -337,4 +344,3 @@ function buildProfile(model: OnnxModel, name: string, dtype: DType, params: numb
     preprocessCyclesPerSample: preprocessCyclesPerSample(sampleInputs),
   };
 }
-

@@ -47,7 +47,9 @@ const nodeRow = (n: NodeAnalysis, total: number): string[] => [
 export function formatAnalysis(a: ModelAnalysis, top = 10): string {
   const t = a.totals;
   const out: string[] = [];
-  out.push(`${a.model}: ${a.nodeCount} nodes, ${si(a.params)} parameters (${bytes(a.parameterBytes)}), ${a.dtype}, IR ${a.irVersion}, opset ${a.opset}${a.producer ? `, by ${a.producer}` : ''}`);
+  out.push(
+    `${a.model}: ${a.nodeCount} nodes, ${si(a.params)} parameters (${bytes(a.parameterBytes)}), ${a.dtype}, IR ${a.irVersion}, opset ${a.opset}${a.producer ? `, by ${a.producer}` : ''}`,
+  );
   out.push(`inputs:  ${a.inputs.map((i) => `${i.name} ${i.elemType}[${i.shape}]`).join(', ')}`);
   out.push(`outputs: ${a.outputs.map((i) => `${i.name} ${i.elemType}[${i.shape}]`).join(', ')}`);
   out.push('');
@@ -62,7 +64,13 @@ export function formatAnalysis(a: ModelAnalysis, top = 10): string {
   out.push('');
   const byFlops = [...a.nodes].sort((x, y) => y.flops - x.flops || y.activationBytesRead - x.activationBytesRead).slice(0, top);
   out.push(`top ${byFlops.length} operators by FLOPs:`);
-  out.push(table(['node', 'op', 'output', 'MACs', 'FLOPs', 'weights', 'act. bytes', 'FLOP/B'], byFlops.map((n) => nodeRow(n, t.flops)), new Set([3, 4, 5, 6, 7])));
+  out.push(
+    table(
+      ['node', 'op', 'output', 'MACs', 'FLOPs', 'weights', 'act. bytes', 'FLOP/B'],
+      byFlops.map((n) => nodeRow(n, t.flops)),
+      new Set([3, 4, 5, 6, 7]),
+    ),
+  );
   out.push('');
   const types = new Map<string, { count: number; macs: number; flops: number; bytes: number }>();
   for (const n of a.nodes) {
@@ -75,7 +83,14 @@ export function formatAnalysis(a: ModelAnalysis, top = 10): string {
   }
   const typeRows = [...types.entries()]
     .sort((x, y) => y[1].flops - x[1].flops || y[1].bytes - x[1].bytes)
-    .map(([op, e]) => [op, String(e.count), si(e.macs), t.flops > 0 ? `${((100 * e.flops) / t.flops).toFixed(1)}%` : '-', bytes(e.bytes), t.bytes > 0 ? `${((100 * e.bytes) / t.bytes).toFixed(1)}%` : '-']);
+    .map(([op, e]) => [
+      op,
+      String(e.count),
+      si(e.macs),
+      t.flops > 0 ? `${((100 * e.flops) / t.flops).toFixed(1)}%` : '-',
+      bytes(e.bytes),
+      t.bytes > 0 ? `${((100 * e.bytes) / t.bytes).toFixed(1)}%` : '-',
+    ]);
   out.push('by operator type:');
   out.push(table(['op', 'nodes', 'MACs', 'FLOPs', 'bytes', 'of bytes'], typeRows, new Set([1, 2, 3, 4, 5])));
   out.push('');

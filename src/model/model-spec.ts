@@ -31,6 +31,8 @@ export function runModelSpec(run: Pick<TuningRun, 'model' | 'modelSpec'>): Model
 /** The workload profile of a zoo model spec, at its precision and sequence length. */
 export function profileForSpec(spec: ModelSpec): WorkloadProfile {
   if (!isZooModel(spec.name))
-    throw new PolyThrottleError('NOT_FOUND', `"${spec.name}" is not a zoo model`, { hint: 'the profile of an .onnx file comes from the file (profileFromOnnxFile)' });
+    throw new PolyThrottleError('NOT_FOUND', `"${spec.name}" is not a zoo model`, {
+      hint: 'the profile of an .onnx file comes from the file (profileFromOnnxFile)',
+    });
   return zooProfile(spec.name, { dtype: spec.dtype, ...(spec.seq === undefined ? {} : { seq: spec.seq }) });
 }

@@ -9,7 +9,20 @@ import type { GraphNode } from './onnx/graph.ts';
 import { OP_ALIASES, isKnownDomain, resolveAlias } from './op-aliases.ts';
 import type { ValueState } from './shape-inference.ts';
 
-type OpKind = 'conv' | 'convTranspose' | 'gemm' | 'matmul' | 'elementwise' | 'normalize' | 'reduce' | 'window' | 'resize' | 'copy' | 'view' | 'constant' | 'metadata';
+type OpKind =
+  | 'conv'
+  | 'convTranspose'
+  | 'gemm'
+  | 'matmul'
+  | 'elementwise'
+  | 'normalize'
+  | 'reduce'
+  | 'window'
+  | 'resize'
+  | 'copy'
+  | 'view'
+  | 'constant'
+  | 'metadata';
 
 interface OpEntry {
   readonly kind: OpKind;

@@ -213,11 +213,54 @@ function sliceCounts(dims: number[], starts: number[], ends: number[], axes: num
 }
 
 const ELEMENTWISE_UNARY = [
-  'Relu', 'Sigmoid', 'Tanh', 'Erf', 'Gelu', 'HardSigmoid', 'HardSwish', 'Sqrt', 'Exp', 'Log', 'Neg', 'Abs',
-  'Reciprocal', 'LeakyRelu', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign', 'Mish', 'ThresholdedRelu', 'Floor',
-  'Ceil', 'Round', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Identity', 'Softmax',
-  'LogSoftmax', 'Hardmax', 'InstanceNormalization', 'LRN', 'CumSum', 'Trilu', 'IsNaN', 'IsInf', 'Shrink',
-  'QuickGelu', 'FastGelu', 'BiasGelu', 'MeanVarianceNormalization',
+  'Relu',
+  'Sigmoid',
+  'Tanh',
+  'Erf',
+  'Gelu',
+  'HardSigmoid',
+  'HardSwish',
+  'Sqrt',
+  'Exp',
+  'Log',
+  'Neg',
+  'Abs',
+  'Reciprocal',
+  'LeakyRelu',
+  'Elu',
+  'Selu',
+  'Celu',
+  'Softplus',
+  'Softsign',
+  'Mish',
+  'ThresholdedRelu',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'Sin',
+  'Cos',
+  'Tan',
+  'Asin',
+  'Acos',
+  'Atan',
+  'Sinh',
+  'Cosh',
+  'Identity',
+  'Softmax',
+  'LogSoftmax',
+  'Hardmax',
+  'InstanceNormalization',
+  'LRN',
+  'CumSum',
+  'Trilu',
+  'IsNaN',
+  'IsInf',
+  'Shrink',
+  'QuickGelu',
+  'FastGelu',
+  'BiasGelu',
+  'MeanVarianceNormalization',
 ];
 
 const BINARY: Record<string, (...x: number[]) => number> = {
@@ -283,7 +326,10 @@ const RULES: Record<string, Rule> = {
     const x = v.dims(0);
     const kernel = v.ints('kernel_shape') ?? fail('MaxPool without kernel_shape');
     const dims = [x[0] as number, x[1] as number, ...windowed(v, x.slice(2), kernel as number[])];
-    return [{ dims, elemType: v.type(0) }, { dims, elemType: ElemType.INT64 }];
+    return [
+      { dims, elemType: v.type(0) },
+      { dims, elemType: ElemType.INT64 },
+    ];
   },
   AveragePool: (v) => {
     const x = v.dims(0);
@@ -320,13 +366,22 @@ const RULES: Record<string, Rule> = {
     const x = v.dims(0);
     const axis = norm(v.int('axis', -1), x.length);
     const stat = x.map((d, i) => (i < axis ? d : 1));
-    return [{ dims: x, elemType: v.type(0) }, { dims: stat, elemType: ElemType.FLOAT }, { dims: stat, elemType: ElemType.FLOAT }];
+    return [
+      { dims: x, elemType: v.type(0) },
+      { dims: stat, elemType: ElemType.FLOAT },
+      { dims: stat, elemType: ElemType.FLOAT },
+    ];
   },
   Clip: (v) => [{ dims: v.dims(0), elemType: v.type(0) }],
-  Dropout: (v) => [{ dims: v.dims(0), elemType: v.type(0), value: v.value(0) }, { dims: v.dims(0), elemType: ElemType.BOOL }],
+  Dropout: (v) => [
+    { dims: v.dims(0), elemType: v.type(0), value: v.value(0) },
+    { dims: v.dims(0), elemType: ElemType.BOOL },
+  ],
   Cast: (v) => [{ dims: v.dims(0), elemType: v.int('to', v.type(0)), value: v.value(0) }],
   Not: (v) => [{ dims: v.dims(0), elemType: ElemType.BOOL, value: v.value(0)?.map((x) => Number(!x)) }],
-  Where: (v) => [{ dims: broadcast(v.dims(0), v.dims(1), v.dims(2)), elemType: v.type(1), value: foldElementwise(v, (c, a, b) => (c ? (a as number) : (b as number))) }],
+  Where: (v) => [
+    { dims: broadcast(v.dims(0), v.dims(1), v.dims(2)), elemType: v.type(1), value: foldElementwise(v, (c, a, b) => (c ? (a as number) : (b as number))) },
+  ],
   Reshape: (v) => {
     const x = v.dims(0);
     const target = v.ints('shape') ?? v.needValue(1, 'the target shape');
@@ -496,7 +551,10 @@ const RULES: Record<string, Rule> = {
     const k = v.ints('k')?.[0] ?? v.needValue(1, 'K')[0];
     const dims = [...x];
     dims[axis] = k as number;
-    return [{ dims, elemType: v.type(0) }, { dims, elemType: ElemType.INT64 }];
+    return [
+      { dims, elemType: v.type(0) },
+      { dims, elemType: ElemType.INT64 },
+    ];
   },
   DepthToSpace: (v) => {
     const [n, c, h, w] = v.dims(0) as [number, number, number, number];
@@ -511,7 +569,11 @@ const RULES: Record<string, Rule> = {
   GroupNormalization: (v) => [{ dims: v.dims(0), elemType: v.type(0) }],
   QuantizeLinear: (v) => [{ dims: v.dims(0), elemType: v.has(2) ? v.type(2) : v.int('output_dtype', 0) || ElemType.UINT8 }],
   DequantizeLinear: (v) => [{ dims: v.dims(0), elemType: v.type(1) }],
-  DynamicQuantizeLinear: (v) => [{ dims: v.dims(0), elemType: ElemType.UINT8 }, { dims: [], elemType: ElemType.FLOAT }, { dims: [], elemType: ElemType.UINT8 }],
+  DynamicQuantizeLinear: (v) => [
+    { dims: v.dims(0), elemType: ElemType.UINT8 },
+    { dims: [], elemType: ElemType.FLOAT },
+    { dims: [], elemType: ElemType.UINT8 },
+  ],
 };
 RULES.GlobalMaxPool = RULES.GlobalAveragePool as Rule;
 RULES.LpPool = RULES.AveragePool as Rule;
@@ -527,7 +589,18 @@ for (const [op, fn] of Object.entries(BINARY)) {
 for (const [op, fn] of Object.entries(COMPARE)) {
   RULES[op] = (v) => [{ dims: broadcast(v.dims(0), v.dims(1)), elemType: ElemType.BOOL, value: foldElementwise(v, fn) }];
 }
-for (const op of ['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare']) {
+for (const op of [
+  'ReduceMean',
+  'ReduceSum',
+  'ReduceMax',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceLogSum',
+  'ReduceLogSumExp',
+  'ReduceSumSquare',
+]) {
   RULES[op] = (v) => {
     const axesFromInput = v.opset >= 18 || (op === 'ReduceSum' && v.opset >= 13);
     const axes = axesFromInput ? (v.has(1) ? v.needValue(1, 'axes') : undefined) : v.ints('axes');

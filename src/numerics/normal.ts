@@ -20,7 +20,7 @@ function erfSeries(x: number): number {
     sum += add;
     if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
   }
-  return (2 * INV_SQRT_PI) * sum;
+  return 2 * INV_SQRT_PI * sum;
 }
 
 /** erfcx(x) = exp(x²)·erfc(x) for x ≥ 0, by series below 1.5 and Laplace's continued fraction above. */

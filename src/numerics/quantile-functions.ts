@@ -47,7 +47,7 @@ function hillTwoSided(p: number, n: number): number {
   if (n === 2) return Math.sqrt(2 / (p * (2 - p)) - 2);
   const a = 1 / (n - 0.5);
   const b = 48 / (a * a);
-  let c = ((((20700 * a) / b - 98) * a - 16) * a + 96.36);
+  let c = (((20700 * a) / b - 98) * a - 16) * a + 96.36;
   const d = ((94.5 / (b + c) - 3) / b + 1) * Math.sqrt((a * Math.PI) / 2) * n;
   let x = d * p;
   let y = x ** (2 / n);
@@ -60,7 +60,7 @@ function hillTwoSided(p: number, n: number): number {
     y = a * y * y;
     y = y > 0.002 ? Math.exp(y) - 1 : 0.5 * y * y + y;
   } else {
-    y = ((1 / (((n + 6) / (n * y) - 0.089 * d - 0.822) * (n + 2) * 3) + 0.5 / (n + 4)) * y - 1) * (n + 1) / (n + 2) + 1 / y;
+    y = (((1 / (((n + 6) / (n * y) - 0.089 * d - 0.822) * (n + 2) * 3) + 0.5 / (n + 4)) * y - 1) * (n + 1)) / (n + 2) + 1 / y;
   }
   return Math.sqrt(n * y);
 }

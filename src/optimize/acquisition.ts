@@ -38,8 +38,6 @@ export function scoreAcquisition(a: AcquisitionInputs): { mode: AcquisitionMode;
     return { mode: 'log-pof', values };
   }
   for (let i = 0; i < m; i++)
-    values[i] =
-      logExpectedImprovement(a.objMean[i]!, a.objVar[i]!, a.best) +
-      logProbabilityOfFeasibility(a.conMean[i]!, a.conVar[i]!, a.threshold);
+    values[i] = logExpectedImprovement(a.objMean[i]!, a.objVar[i]!, a.best) + logProbabilityOfFeasibility(a.conMean[i]!, a.conVar[i]!, a.threshold);
   return { mode: 'log-ei-pof', values };
 }

@@ -13,7 +13,6 @@ import { gaussian, type Random } from '../numerics/random.ts';
 /** Noise-variance floor (standardised units), so the kernel matrix stays well conditioned. */
 const NOISE_FLOOR = 1e-6;
 
-
 export interface GpPrediction {
   /** Posterior mean, raw output units. */
   readonly mean: Float64Array;
@@ -99,8 +98,7 @@ function hyperOf(t: Float64Array, d: number): GpHyperparameters {
 function negLogPosterior(p: Prepared, t: Float64Array, priors: GpPriors): { value: number; grad: Float64Array } {
   const { n, d, sq, ys, known } = p;
   // far outside any sensible range (a wild line-search step): reject instead of overflowing
-  for (let k = 0; k < d + 2; k++)
-    if (!(Math.abs(t[k]!) < 25)) return { value: Number.POSITIVE_INFINITY, grad: new Float64Array(d + 2) };
+  for (let k = 0; k < d + 2; k++) if (!(Math.abs(t[k]!) < 25)) return { value: Number.POSITIVE_INFINITY, grad: new Float64Array(d + 2) };
   const sf2 = Math.exp(t[d]!);
   const sn2 = NOISE_FLOOR + Math.exp(t[d + 1]!);
   const invLs2 = new Float64Array(d);

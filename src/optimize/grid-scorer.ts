@@ -104,8 +104,7 @@ export class GridScorer {
     }
     this.levelCount = off;
     this.rows = new Int32Array(grid.size * d);
-    for (let g = 0; g < grid.size; g++)
-      for (let k = 0; k < d; k++) this.rows[g * d + k] = this.levelOffset[k]! + grid.indices[g * d + k]!;
+    for (let g = 0; g < grid.size; g++) for (let k = 0; k < d; k++) this.rows[g * d + k] = this.levelOffset[k]! + grid.indices[g * d + k]!;
     for (let g = 0; g < grid.size; g++) this.indexOfKey.set(grid.indices.subarray(g * d, (g + 1) * d).join(','), g);
     this.visited = new Uint8Array(grid.size);
     this.unvisited = grid.size;

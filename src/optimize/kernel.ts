@@ -25,14 +25,7 @@ export function matern52LengthscaleFactor(r2: number): number {
 }
 
 /** Scaled squared distance Σ (a_i − b_i)²/ℓ_i² between row i of A and row j of B (both n×d row-major). */
-export function scaledSqDist(
-  a: Float64Array,
-  i: number,
-  b: Float64Array,
-  j: number,
-  invLs2: Float64Array,
-  d: number,
-): number {
+export function scaledSqDist(a: Float64Array, i: number, b: Float64Array, j: number, invLs2: Float64Array, d: number): number {
   let s = 0;
   const ai = i * d;
   const bj = j * d;

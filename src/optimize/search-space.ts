@@ -43,8 +43,7 @@ export function checkSpace(space: SearchSpace): void {
   if (space.dims.length === 0) throw new Error('search space has no dimensions');
   for (const dim of space.dims) {
     if (dim.values.length === 0) throw new Error(`dimension ${dim.name} has no values`);
-    for (let i = 1; i < dim.values.length; i++)
-      if (!(dim.values[i]! > dim.values[i - 1]!)) throw new Error(`dimension ${dim.name} is not strictly ascending`);
+    for (let i = 1; i < dim.values.length; i++) if (!(dim.values[i]! > dim.values[i - 1]!)) throw new Error(`dimension ${dim.name} is not strictly ascending`);
     if (dim.scale === 'log' && !(dim.values[0]! > 0)) throw new Error(`dimension ${dim.name} needs positive values for a log scale`);
   }
 }

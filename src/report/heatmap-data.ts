@@ -73,8 +73,7 @@ export function busiestBatch(points: readonly EnergyPoint[], preferred?: number)
   const counts = new Map<number, number>();
   for (const p of points) counts.set(p.config.batch, (counts.get(p.config.batch) ?? 0) + 1);
   let best: [number, number] | null = null;
-  for (const [b, n] of [...counts].sort((a, c) => a[0] - c[0]))
-    if (best === null || n > best[1] || (n === best[1] && b === preferred)) best = [b, n];
+  for (const [b, n] of [...counts].sort((a, c) => a[0] - c[0])) if (best === null || n > best[1] || (n === best[1] && b === preferred)) best = [b, n];
   return best?.[0] ?? null;
 }
 

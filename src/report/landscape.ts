@@ -124,7 +124,6 @@ export function landscapeFor(rows: readonly LandscapeRow[], model: string, devic
   if (devices.size <= 1 || deviceId === undefined) return sameModel;
   const asked = readDeviceSpec(deviceId);
   const sameDevice = sameModel.filter((r) => r.device === deviceId || (asked?.kind === 'sim' && asked.board === r.device));
-  if (sameDevice.length === 0)
-    throw badInput(`the landscape holds several devices (${[...devices].join(', ')}) and none is "${deviceId}"`);
+  if (sameDevice.length === 0) throw badInput(`the landscape holds several devices (${[...devices].join(', ')}) and none is "${deviceId}"`);
   return sameDevice;
 }

@@ -66,10 +66,23 @@ export function planReport(inputs: ReportInputs): ReportPlan {
       ['Created', run.createdAt],
       ['Device', `${run.device.name} (${run.device.id})`],
       ['Model', run.model],
-      ['SLO', `${quantileName(run.slo.quantile)} latency ≤ ${run.slo.latencyMs} ms${run.rateRps !== undefined ? ` at ${run.rateRps} requests/s` : ' (saturated)'}`],
-      ['Optimizer', `${run.optimizer}, seed ${run.seed}: ${searchTrials(run.trials).length} search trials of a budget of ${run.budget}, ${run.trials.length} measurements in all`],
+      [
+        'SLO',
+        `${quantileName(run.slo.quantile)} latency ≤ ${run.slo.latencyMs} ms${run.rateRps !== undefined ? ` at ${run.rateRps} requests/s` : ' (saturated)'}`,
+      ],
+      [
+        'Optimizer',
+        `${run.optimizer}, seed ${run.seed}: ${searchTrials(run.trials).length} search trials of a budget of ${run.budget}, ${run.trials.length} measurements in all`,
+      ],
     ],
-    sections: [recommendationSection(run), knobsSection(run), paretoSection(inputs), landscapeSection(inputs), convergenceSection(inputs), timelineSection(inputs)],
+    sections: [
+      recommendationSection(run),
+      knobsSection(run),
+      paretoSection(inputs),
+      landscapeSection(inputs),
+      convergenceSection(inputs),
+      timelineSection(inputs),
+    ],
   };
 }
 
@@ -85,10 +98,14 @@ function recommendationSection(run: TuningRun): SectionPlan {
     const missing = [...new Set(presets.filter((r) => !r.meetsSlo).map((r) => (several ? `${r.name} at batch ${r.batch}` : r.name)))];
     paragraphs.push(
       `Against the power presets: ${presets.map((r) => `${r.name}${several ? ` at batch ${r.batch}` : ''} ${r.saving}`).join('; ')}.` +
-        (missing.length > 0 ? ` ${list(missing)} ${missing.length > 1 ? 'miss' : 'misses'} the SLO, so ${missing.length > 1 ? 'they are' : 'it is'} no real alternative.` : ''),
+        (missing.length > 0
+          ? ` ${list(missing)} ${missing.length > 1 ? 'miss' : 'misses'} the SLO, so ${missing.length > 1 ? 'they are' : 'it is'} no real alternative.`
+          : ''),
     );
   }
-  paragraphs.push('Energy and latency are means over repeated measurement windows; ± is their coefficient of variation, and a saving’s ± combines both measurements’.');
+  paragraphs.push(
+    'Energy and latency are means over repeated measurement windows; ± is their coefficient of variation, and a saving’s ± combines both measurements’.',
+  );
   return { id: 'recommendation', heading: 'Recommendation', paragraphs, charts: [], table: rows };
 }
 
@@ -140,8 +157,7 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
   const heading = 'Energy landscape';
   const gpuTable = run.device.knobs.gpuHz;
   const emcTable = run.device.knobs.emcHz;
-  if (batch === null)
-    return { id: 'landscape', heading, paragraphs: [], charts: [], missing: 'The run has no valid measurement to draw.' };
+  if (batch === null) return { id: 'landscape', heading, paragraphs: [], charts: [], missing: 'The run has no valid measurement to draw.' };
   const slice = all.filter((p) => p.config.batch === batch);
   const measured = kind === 'measured' ? [] : run.trials.filter((t) => t.config.batch === batch).map((t) => t.config);
   const source: string[] =
@@ -163,7 +179,11 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
       id: 'heatmap-gpu-emc',
       spec: heatmapSpec({
         title: `Energy per query over GPU and memory clocks, batch ${batch}`,
-        subtitle: ['Each cell: the lowest energy over GPU minimum and CPU clocks.', 'Faded: nothing in the cell meets the SLO. Red outline: the best cell.', ...source],
+        subtitle: [
+          'Each cell: the lowest energy over GPU minimum and CPU clocks.',
+          'Faded: nothing in the cell meets the SLO. Red outline: the best cell.',
+          ...source,
+        ],
         x: 'gpuMaxHz',
         y: 'emcHz',
         cells: heatCells(slice, 'gpuMaxHz', 'emcHz', run.slo.latencyMs),
@@ -204,15 +224,20 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
     });
   }
   if (charts.length === 0)
-    return { id: 'landscape', heading, paragraphs: [], charts: [], missing: 'This device exposes no GPU and memory clocks, so there is no clock landscape to draw.' };
+    return {
+      id: 'landscape',
+      heading,
+      paragraphs: [],
+      charts: [],
+      missing: 'This device exposes no GPU and memory clocks, so there is no clock landscape to draw.',
+    };
   const whose = { landscape: 'the landscape’s', surrogate: 'the surrogates’ predicted', measured: 'the measured' }[kind];
   if (best)
     paragraphs.push(
       `At batch ${batch} ${whose} lowest energy${best.latencyMs <= run.slo.latencyMs ? ' within the SLO' : ' (nothing met the SLO)'} is ${formatEnergy(best.energyJ)} per query at ${formatConfig(best.config)}.`,
     );
   if (kind === 'landscape' && batch !== 1) paragraphs.push(`The landscape has no batch-1 rows, so the maps show batch ${batch}, its smallest.`);
-  if (kind === 'surrogate')
-    paragraphs.push('Predictions are the surrogates’ posterior medians: trust them near the dots, less far from any measurement.');
+  if (kind === 'surrogate') paragraphs.push('Predictions are the surrogates’ posterior medians: trust them near the dots, less far from any measurement.');
   if (kind === 'measured')
     paragraphs.push(
       `Without a landscape${surrogate && !surrogate.points ? ` (and ${surrogate.why})` : ''} the maps show what the run measured at batch ${batch}, the batch size it measured most; give --landscape for the whole grid.`,
@@ -226,8 +251,10 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
 function convergenceSection(inputs: ReportInputs): SectionPlan {
   const { run } = inputs;
   const curves: ConvergenceCurve[] = [{ label: `${run.optimizer} (this run)`, bestJ: bestFeasibleSoFar(searchTrials(run.trials)) }];
-  for (const other of inputs.compareRuns ?? []) curves.push({ label: `${other.optimizer} (run ${other.id.slice(0, 8)})`, bestJ: bestFeasibleSoFar(searchTrials(other.trials)) });
-  const bench = inputs.benchmark === undefined ? null : curvesFromBenchmark(inputs.benchmark, { model: run.model, device: run.device.id, sloMs: run.slo.latencyMs });
+  for (const other of inputs.compareRuns ?? [])
+    curves.push({ label: `${other.optimizer} (run ${other.id.slice(0, 8)})`, bestJ: bestFeasibleSoFar(searchTrials(other.trials)) });
+  const bench =
+    inputs.benchmark === undefined ? null : curvesFromBenchmark(inputs.benchmark, { model: run.model, device: run.device.id, sloMs: run.slo.latencyMs });
   if (bench) curves.push(...bench.curves);
   const conv: { randomSearch?: ConvergenceInput['randomSearch']; optimumJ?: number } = {};
   const paragraphs: string[] = [];
@@ -264,7 +291,9 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
   if (run.trials.some((t) => !SEARCH_SOURCES.has(t.source)) && run.trials.some((t) => SEARCH_SOURCES.has(t.source)))
     paragraphs.push('Trials count the optimiser’s search only: the CPU phase, baselines and confirmation runs are left out.');
   if (curves.length === 1 && conv.randomSearch === undefined)
-    paragraphs.push('Nothing to compare against: give a landscape (--landscape), a random-search run (--compare) or the tuner benchmark (--benchmark) to draw random search beside it.');
+    paragraphs.push(
+      'Nothing to compare against: give a landscape (--landscape), a random-search run (--compare) or the tuner benchmark (--benchmark) to draw random search beside it.',
+    );
   const anything = curves.some((c) => c.bestJ.some((b) => b !== null)) || (conv.randomSearch ?? []).some((r) => r.median !== null);
   if (!anything)
     return {
@@ -281,7 +310,11 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
     charts: [
       {
         id: 'convergence',
-        spec: convergenceSpec({ subtitle: `${run.model} on ${run.device.name}, SLO ${quantileName(run.slo.quantile)} ≤ ${run.slo.latencyMs} ms`, curves, ...conv }),
+        spec: convergenceSpec({
+          subtitle: `${run.model} on ${run.device.name}, SLO ${quantileName(run.slo.quantile)} ≤ ${run.slo.latencyMs} ms`,
+          curves,
+          ...conv,
+        }),
         axisTitles: ['Trial number', 'Best feasible energy per query so far (mJ)'],
       },
     ],
@@ -297,7 +330,8 @@ function timelineSection(inputs: ReportInputs): SectionPlan {
       heading,
       paragraphs: [],
       charts: [],
-      missing: 'No server record was given. Pass --timeline record.json (an array of { t, sloMs, latencyMs, finetuneRunning }) to draw when fine-tuning ran against the SLO.',
+      missing:
+        'No server record was given. Pass --timeline record.json (an array of { t, sloMs, latencyMs, finetuneRunning }) to draw when fine-tuning ran against the SLO.',
     };
   const spans = finetuneSpans(tl);
   const ranFor = spans.reduce((s, x) => s + (x.end - x.start), 0);

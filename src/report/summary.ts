@@ -84,11 +84,7 @@ export function baselineAtBatch(run: TuningRun, name: string): BaselineResult | 
 export function headline(run: TuningRun): string[] {
   const q = quantileName(run.slo.quantile);
   const rec = run.recommendation;
-  if (!rec)
-    return [
-      `No configuration met the ${q} latency SLO of ${formatMs(run.slo.latencyMs)}.`,
-      run.infeasibleReason ?? 'The run recorded no reason.',
-    ];
+  if (!rec) return [`No configuration met the ${q} latency SLO of ${formatMs(run.slo.latencyMs)}.`, run.infeasibleReason ?? 'The run recorded no reason.'];
   const m = rec.measurement;
   const out = [
     `Run ${formatConfig(rec.config)}: ${formatEnergy(m.energyPerQueryJ)} per query ${formatNoise(m.noise.energyCv)}, ` +

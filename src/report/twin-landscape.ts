@@ -17,7 +17,8 @@ export type TwinLandscape = { readonly rows: LandscapeRow[]; readonly note: stri
  */
 export function twinLandscape(run: TuningRun, onProgress?: (done: number, total: number) => void): TwinLandscape {
   const twin = run.device.kind === 'sim' ? readDeviceSpec(run.device.id) : undefined;
-  if (twin?.kind !== 'sim') return { rows: null, why: `the run was made on ${run.device.id}, not the device twin${run.device.kind === 'sim' ? ' (the twin has no such board)' : ''}` };
+  if (twin?.kind !== 'sim')
+    return { rows: null, why: `the run was made on ${run.device.id}, not the device twin${run.device.kind === 'sim' ? ' (the twin has no such board)' : ''}` };
   const board = twin.board;
   const model = runModelSpec(run);
   if (!isZooModel(model.name)) return { rows: null, why: `"${model.name}" is not a zoo model the twin can compute` };
@@ -48,5 +49,8 @@ export function twinLandscape(run: TuningRun, onProgress?: (done: number, total:
     powerW: r.power_w,
     throughputQps: r.throughput_qps,
   }));
-  return { rows, note: `computed for this report (${rows.length} configurations, ${model.dtype}${model.seq === undefined ? '' : `, ${model.seq} tokens`}, noise-free)` };
+  return {
+    rows,
+    note: `computed for this report (${rows.length} configurations, ${model.dtype}${model.seq === undefined ? '' : `, ${model.seq} tokens`}, noise-free)`,
+  };
 }

@@ -35,12 +35,7 @@ export interface QueuedWork {
  * then every batch queued ahead (all models share the device; full batches, then the partial one),
  * then its own batch.
  */
-export function predictedLatencyMs(
-  target: string,
-  rows: number,
-  work: ReadonlyMap<string, QueuedWork>,
-  runningRemainingMs: number,
-): number {
+export function predictedLatencyMs(target: string, rows: number, work: ReadonlyMap<string, QueuedWork>, runningRemainingMs: number): number {
   let t = Math.max(0, runningRemainingMs);
   for (const [name, w] of work) {
     const q = name === target ? w.queuedRows + rows : w.queuedRows;

@@ -12,12 +12,7 @@
  */
 import type { InferenceBackend, Tensor } from '../core/inference.ts';
 import { latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
-import {
-  predictedLatencyMs,
-  type QueuedWork,
-  queueDelayMs,
-  retryAfterS,
-} from './batching-policy.ts';
+import { predictedLatencyMs, type QueuedWork, queueDelayMs, retryAfterS } from './batching-policy.ts';
 import { HttpError, OverloadedError } from './http-error.ts';
 import { ServiceTimeEstimator } from './service-time.ts';
 import { concatRows, sliceRows } from './tensor-data.ts';
@@ -268,14 +263,9 @@ export class DynamicBatcher {
     // every batch boundary ahead costs the event loop's lateness once more (the budget holds one)
     let boundaries = this.#running ? 1 : 0;
     for (const [name, w] of work) boundaries += Math.ceil((name === model ? w.queuedRows + rows : w.queuedRows) / w.maxBatch);
-    const predicted = work.has(model)
-      ? predictedLatencyMs(model, rows, work, running) + Math.max(0, boundaries - 1) * this.#schedulingDelay()
-      : 0;
+    const predicted = work.has(model) ? predictedLatencyMs(model, rows, work, running) + Math.max(0, boundaries - 1) * this.#schedulingDelay() : 0;
     if (queued + rows > cap)
-      throw new OverloadedError(
-        `queue for model '${model}' is full (${queued} rows waiting, limit ${cap})`,
-        retryAfterS(predicted, budget),
-      );
+      throw new OverloadedError(`queue for model '${model}' is full (${queued} rows waiting, limit ${cap})`, retryAfterS(predicted, budget));
     // An idle device with nothing queued always admits: refusing then would serve nothing at all
     // when one service time alone exceeds the budget. Under load the prediction decides, so
     // requests are admitted only when their batch can still finish inside the budget.
@@ -485,8 +475,7 @@ export class DynamicBatcher {
     let failed = false;
     try {
       const first = batch[0]!;
-      const inputs =
-        batch.length === 1 ? first.inputs : first.inputs.map((_, i) => concatRows(batch.map((p) => p.inputs[i]!)));
+      const inputs = batch.length === 1 ? first.inputs : first.inputs.map((_, i) => concatRows(batch.map((p) => p.inputs[i]!)));
       const result = await this.#backend.infer(model, inputs);
       const endedAt = this.#now();
       backendMs = result.serviceMs;
@@ -494,8 +483,7 @@ export class DynamicBatcher {
       const serviceMs = endedAt - startedAt;
       this.serviceTimes.record(model, rows, serviceMs);
       for (const o of result.outputs) {
-        if (batch.length > 1 && o.shape[0] !== rows)
-          throw new Error(`backend returned output '${o.name}' with ${o.shape[0]} rows for a batch of ${rows}`);
+        if (batch.length > 1 && o.shape[0] !== rows) throw new Error(`backend returned output '${o.name}' with ${o.shape[0]} rows for a batch of ${rows}`);
       }
       let offset = 0;
       for (const p of batch) {

@@ -44,7 +44,10 @@ export function toHttpError(e: unknown): HttpError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new HttpError(413, 'request body is larger than the server accepts (see --body-limit)');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new HttpError(400, `malformed JSON body: ${message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'\s*/, '') || 'parse error'}`);
+      return new HttpError(
+        400,
+        `malformed JSON body: ${message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'\s*/, '') || 'parse error'}`,
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new HttpError(400, 'empty JSON body: expected an inference request object');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -57,6 +60,9 @@ export function toHttpError(e: unknown): HttpError {
 /** Answer `e` as an error handler: its status and headers, the body `{"error": "<message>"}`. Returns what was sent. */
 export function sendHttpError(reply: FastifyReply, e: unknown): HttpError {
   const h = toHttpError(e);
-  void reply.code(h.statusCode).headers(h.headers).send({ error: h.message } satisfies ErrorBody);
+  void reply
+    .code(h.statusCode)
+    .headers(h.headers)
+    .send({ error: h.message } satisfies ErrorBody);
   return h;
 }

@@ -57,8 +57,7 @@ function checkShape(spec: TensorSpec, shape: readonly number[]): string | null {
 
 /** Parse and check `body` for `model`; throws a 400 HttpError naming the problem. */
 export function parseInferRequest(body: unknown, model: ModelMetadata, maxBatch: number): ParsedInferRequest {
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw badRequest('the request body must be a JSON object with an "inputs" array');
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object with an "inputs" array');
   const r = inferRequestSchema.safeParse(body);
   if (!r.success) throw badRequest(`invalid inference request: ${r.error.issues.slice(0, 3).map(describeIssue).join('; ')}`);
   const req = r.data;
@@ -67,9 +66,7 @@ export function parseInferRequest(body: unknown, model: ModelMetadata, maxBatch:
   for (const inp of req.inputs) {
     if (byName.has(inp.name)) throw badRequest(`input '${inp.name}' is given twice`);
     if (!model.inputs.some((s) => s.name === inp.name))
-      throw badRequest(
-        `unknown input '${inp.name}' for model '${model.name}'; expected ${model.inputs.map((s) => `'${s.name}'`).join(', ')}`,
-      );
+      throw badRequest(`unknown input '${inp.name}' for model '${model.name}'; expected ${model.inputs.map((s) => `'${s.name}'`).join(', ')}`);
     byName.set(inp.name, inp);
   }
 
@@ -79,40 +76,33 @@ export function parseInferRequest(body: unknown, model: ModelMetadata, maxBatch:
   for (const spec of model.inputs) {
     const inp = byName.get(spec.name);
     if (!inp) throw badRequest(`missing input '${spec.name}' (${spec.datatype} [${spec.shape.join(',')}]) for model '${model.name}'`);
-    if (!(DATATYPES as readonly string[]).includes(inp.datatype))
-      throw badRequest(`input '${spec.name}' has unknown datatype '${inp.datatype}'`);
-    if (inp.datatype !== spec.datatype)
-      throw badRequest(`input '${spec.name}' has datatype ${inp.datatype} but the model expects ${spec.datatype}`);
+    if (!(DATATYPES as readonly string[]).includes(inp.datatype)) throw badRequest(`input '${spec.name}' has unknown datatype '${inp.datatype}'`);
+    if (inp.datatype !== spec.datatype) throw badRequest(`input '${spec.name}' has datatype ${inp.datatype} but the model expects ${spec.datatype}`);
     const shapeProblem = checkShape(spec, inp.shape);
     if (shapeProblem) throw badRequest(shapeProblem);
     const batchable = spec.shape[0] === -1;
     const n = batchable ? inp.shape[0]! : 1;
     if (batchable && n < 1) throw badRequest(`input '${spec.name}' has an empty batch dimension`);
     if (rows === undefined) rows = n;
-    else if (rows !== n)
-      throw badRequest(`inputs disagree on the batch dimension: '${spec.name}' has ${n}, an earlier input has ${rows}`);
+    else if (rows !== n) throw badRequest(`inputs disagree on the batch dimension: '${spec.name}' has ${n}, an earlier input has ${rows}`);
     const flat = flattenData(inp.data);
     if (typeof flat === 'string') throw badRequest(`input '${spec.name}': ${flat}`);
     const want = elementCount(inp.shape);
-    if (flat.length !== want)
-      throw badRequest(`input '${spec.name}' has ${flat.length} elements but shape [${inp.shape.join(',')}] needs ${want}`);
+    if (flat.length !== want) throw badRequest(`input '${spec.name}' has ${flat.length} elements but shape [${inp.shape.join(',')}] needs ${want}`);
     const data = toTensorData(spec.datatype as TensorDatatype, flat);
     if (typeof data === 'string') throw badRequest(`input '${spec.name}': ${data}`);
     inputs.push({ name: spec.name, datatype: spec.datatype, shape: inp.shape, data });
     sig.push(inp.shape.slice(1).join('x'));
   }
   const batchRows = rows ?? 1;
-  if (batchRows > maxBatch)
-    throw badRequest(`the request carries a batch of ${batchRows} but model '${model.name}' accepts at most ${maxBatch} per request`);
+  if (batchRows > maxBatch) throw badRequest(`the request carries a batch of ${batchRows} but model '${model.name}' accepts at most ${maxBatch} per request`);
 
   let outputs: string[] | undefined;
   if (req.outputs) {
     outputs = [];
     for (const o of req.outputs) {
       if (!model.outputs.some((s) => s.name === o.name))
-        throw badRequest(
-          `unknown output '${o.name}' for model '${model.name}'; it has ${model.outputs.map((s) => `'${s.name}'`).join(', ')}`,
-        );
+        throw badRequest(`unknown output '${o.name}' for model '${model.name}'; it has ${model.outputs.map((s) => `'${s.name}'`).join(', ')}`);
       outputs.push(o.name);
     }
   }

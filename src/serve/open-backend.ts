@@ -55,8 +55,7 @@ function uniqueNames<T extends { name: string }>(models: T[]): T[] {
 }
 
 type SimCapable = Device & { readonly board: { readonly name: string }; setLoad(load: SimLoad | null): void };
-const isSimDevice = (d: Device | undefined): d is SimCapable =>
-  d !== undefined && d.kind === 'sim' && typeof (d as Partial<SimCapable>).setLoad === 'function';
+const isSimDevice = (d: Device | undefined): d is SimCapable => d !== undefined && d.kind === 'sim' && typeof (d as Partial<SimCapable>).setLoad === 'function';
 
 export async function openBackend(o: OpenBackendOptions): Promise<InferenceBackend> {
   if (o.models.length === 0) throw badInput('no model to serve: give --model (repeat it to serve several)');
@@ -84,7 +83,9 @@ export async function openBackend(o: OpenBackendOptions): Promise<InferenceBacke
       if (!isSimDevice(inner)) throw badInput('--backend sim needs a simulated device', 'add --device sim:<board>, e.g. sim:orin-agx');
       const models = uniqueNames(
         await Promise.all(
-          o.models.map(modelArg).map(async (m) => ({ name: m.name, metadata: { ...modelMetadata(m.model), name: m.name, platform: 'sim' }, profile: await modelProfile(m.model) })),
+          o.models
+            .map(modelArg)
+            .map(async (m) => ({ name: m.name, metadata: { ...modelMetadata(m.model), name: m.name, platform: 'sim' }, profile: await modelProfile(m.model) })),
         ),
       );
       const device = inner;

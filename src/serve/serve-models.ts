@@ -91,8 +91,7 @@ function plan(o: ServeModelsOptions): Plan {
   const clocks = Object.values(clockKnobs).some((v) => v !== undefined) ? clockKnobs : undefined;
   const margin = o.margin ?? SLO_MARGINS.serving;
   if (!(margin >= 0 && margin < 1)) throw badInput(`--margin must be in [0, 1), got ${margin}`);
-  if (o.backend !== undefined && !BACKEND_KINDS.includes(o.backend))
-    throw badInput(`--backend must be one of ${BACKEND_KINDS.join(', ')}, got "${o.backend}"`);
+  if (o.backend !== undefined && !BACKEND_KINDS.includes(o.backend)) throw badInput(`--backend must be one of ${BACKEND_KINDS.join(', ')}, got "${o.backend}"`);
   const adminToken = o.adminToken ?? randomBytes(18).toString('base64url');
   if (adminToken.length < 8) throw badInput('the admin token must be at least 8 characters');
   return { config, clocks, slo: resolveSlo(o.slo, o.quantile, o.profile?.profile), margin, models: modelsToServe(o.models, o.profile), adminToken };
@@ -154,5 +153,14 @@ export async function serveModels(o: ServeModelsOptions): Promise<ServedModels> 
     ...(o.port === undefined ? {} : { port: o.port }),
     log,
   });
-  return { ...session, backend, config: p.config, slo: p.slo, margin: p.margin, device: description, clocksApplied: p.clocks !== undefined, adminToken: p.adminToken };
+  return {
+    ...session,
+    backend,
+    config: p.config,
+    slo: p.slo,
+    margin: p.margin,
+    device: description,
+    clocksApplied: p.clocks !== undefined,
+    adminToken: p.adminToken,
+  };
 }

@@ -37,8 +37,7 @@ export interface ServeSession {
   shutdown(): Promise<void>;
 }
 
-const hasClocks = (c: FrequencyConfig | undefined): c is FrequencyConfig =>
-  c !== undefined && Object.values(c).some((v) => v !== undefined);
+const hasClocks = (c: FrequencyConfig | undefined): c is FrequencyConfig => c !== undefined && Object.values(c).some((v) => v !== undefined);
 
 /** Samples kept for per-batch energy, ms: longer than any batch. */
 const KEEP_SAMPLES_MS = 30_000;

@@ -188,15 +188,12 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     if (h.statusCode >= 500 && h.statusCode !== 503) app.log.error(err);
     return reply.code(h.statusCode).headers(h.headers).send({ error: h.message });
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }),
-  );
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
   await app.register(healthPlugin(ctx));
   await app.register(inferencePlugin(ctx));
   await app.register(metricsPlugin(ctx));
-  if (opts.adminToken !== undefined)
-    await app.register(adminPlugin(ctx, { token: opts.adminToken, plugins: opts.adminPlugins ?? [] }), { prefix: '/v1' });
+  if (opts.adminToken !== undefined) await app.register(adminPlugin(ctx, { token: opts.adminToken, plugins: opts.adminPlugins ?? [] }), { prefix: '/v1' });
   else if (opts.adminPlugins?.length) throw new Error('admin plugins need an admin token');
 
   const warmups = opts.warmupBatches ?? 3;

@@ -21,7 +21,11 @@ export interface ServiceTimeOptions {
   readonly quantile?: number;
 }
 
-const quantile = (values: readonly number[], q: number): number => quantileSorted([...values].sort((a, b) => a - b), q);
+const quantile = (values: readonly number[], q: number): number =>
+  quantileSorted(
+    [...values].sort((a, b) => a - b),
+    q,
+  );
 
 type Point = { readonly batch: number; readonly ms: number };
 

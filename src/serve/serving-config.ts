@@ -40,7 +40,10 @@ export function parseFrequency(text: string, what: string): number {
 /** `cpu=…,gpu-min=…,gpu-max=…,emc=…,batch=…` → a partial configuration. */
 export function parseConfigSpec(text: string): PartialConfig {
   const out: PartialConfig = {};
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq < 0) throw badInput(`--config: "${part}" is not key=value`, `keys: ${Object.keys(KEYS).join(', ')}`);
     const key = part.slice(0, eq).trim().toLowerCase();
@@ -132,8 +135,7 @@ export async function loadConfigOption(value: string): Promise<{ config: Partial
     return { config: { ...loaded.profile.config }, profile: loaded };
   }
   const r = configFile.safeParse(json);
-  if (!r.success)
-    throw badInput(`config file ${value}: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw badInput(`config file ${value}: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
   return { config: r.data };
 }
 

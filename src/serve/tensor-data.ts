@@ -78,8 +78,7 @@ export function toTensorData(datatype: TensorDatatype, values: readonly unknown[
               : new BigInt64Array(values.length);
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-          return bad(i, `an integer in [${lo}, ${hi}]`);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) return bad(i, `an integer in [${lo}, ${hi}]`);
         if (out instanceof BigInt64Array) out[i] = BigInt(v);
         else out[i] = v;
       }

@@ -40,13 +40,9 @@ const tuningRunSchema = z.object({
   optimizer: z.string(),
   seed: z.number(),
   budget: z.number(),
-  trials: z.array(
-    z.object({ index: z.number().int(), source: z.string(), config: configSchema, measurement: measurementSchema, feasible: z.boolean() }),
-  ),
+  trials: z.array(z.object({ index: z.number().int(), source: z.string(), config: configSchema, measurement: measurementSchema, feasible: z.boolean() })),
   recommendation: z.object({ config: configSchema, measurement: measurementSchema }).nullable(),
-  baselines: z.array(
-    z.object({ name: z.string(), config: configSchema, measurement: measurementSchema, feasible: z.boolean(), saving: finite.nullable() }),
-  ),
+  baselines: z.array(z.object({ name: z.string(), config: configSchema, measurement: measurementSchema, feasible: z.boolean(), saving: finite.nullable() })),
   lengthscales: z.record(z.string(), finite).optional(),
 });
 
@@ -56,10 +52,7 @@ export function parseTuningRun(value: unknown, what: string): TuningRun {
   if (!r.success) {
     const issue = r.error.issues[0];
     const at = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-    throw badInput(
-      `${what} is not a tuning run${at}: ${issue?.message ?? 'invalid'}`,
-      'give the JSON that `polythrottle tune --json` prints',
-    );
+    throw badInput(`${what} is not a tuning run${at}: ${issue?.message ?? 'invalid'}`, 'give the JSON that `polythrottle tune --json` prints');
   }
   return value as TuningRun;
 }

@@ -98,9 +98,7 @@ export class TuningStore {
     const row = (
       runId
         ? this.db.prepare(`SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY created_at DESC LIMIT 1`).get(runId, `${runId}%`)
-        : this.db
-            .prepare(`SELECT * FROM runs WHERE settings_key = ? AND status != 'done' ORDER BY created_at DESC LIMIT 1`)
-            .get(settingsKey)
+        : this.db.prepare(`SELECT * FROM runs WHERE settings_key = ? AND status != 'done' ORDER BY created_at DESC LIMIT 1`).get(settingsKey)
     ) as RunRow | undefined;
     if (!row) return null;
     if (runId && row.settings_key !== settingsKey)

@@ -2,7 +2,18 @@
 export { chooseCpuClock, type CpuPhaseOptions, type CpuPhaseResult } from './cpu-phase.ts';
 export { createKnobSpace, type KnobSpace, type KnobSpaceOptions } from './knob-space.ts';
 export { type RecommendOptions, recommendForSlo, type SloAnswer } from './recommend-for-slo.ts';
-export { type ConfirmedRecommendation, type ConfirmOptions, confirmRecommendation, explainPassedOver, infeasibleReason, MAX_CONFIRMATIONS, meetsWithMargin, poolMeasurements, pooledByConfig, rankCandidates } from './recommendation.ts';
+export {
+  type ConfirmedRecommendation,
+  type ConfirmOptions,
+  confirmRecommendation,
+  explainPassedOver,
+  infeasibleReason,
+  MAX_CONFIRMATIONS,
+  meetsWithMargin,
+  poolMeasurements,
+  pooledByConfig,
+  rankCandidates,
+} from './recommendation.ts';
 export { TrialCache } from './trial-cache.ts';
 export { type TuneOptions, tune } from './tune.ts';
 export { runSearchPhase, type SearchPhaseOptions, type TuneOptimizer } from './search-phase.ts';

@@ -69,8 +69,7 @@ export function recommendForSlo(run: TuningRun, slo: Slo, opts: RecommendOptions
     fastest = Math.min(fastest, g.tail);
     if (g.tail > limit) continue;
     const e = g.e.reduce((a, b) => a + b, 0) / g.e.length;
-    if (!measured || e < measured.energyPerQueryJ)
-      measured = { config: g.config, energyPerQueryJ: e, latencyTailMs: g.tail, measurements: g.e.length };
+    if (!measured || e < measured.energyPerQueryJ) measured = { config: g.config, energyPerQueryJ: e, latencyTailMs: g.tail, measurements: g.e.length };
   }
   const predicted = run.surrogates ? predictBest(run.surrogates, limit, opts.confidence ?? 0.95, byConfig) : null;
   const q = `p${+(slo.quantile * 100).toFixed(3)}`;
@@ -89,12 +88,7 @@ export function recommendForSlo(run: TuningRun, slo: Slo, opts: RecommendOptions
   };
 }
 
-function predictBest(
-  s: StoredSurrogates,
-  limitMs: number,
-  confidence: number,
-  measured: ReadonlyMap<string, unknown>,
-): SloAnswer['predicted'] {
+function predictBest(s: StoredSurrogates, limitMs: number, confidence: number, measured: ReadonlyMap<string, unknown>): SloAnswer['predicted'] {
   const table = (name: string) => s.dims.find((d) => d.name === name)?.values;
   const domains: KnobDomains = {
     ...(table('cpuHz') ? { cpuHz: table('cpuHz')! } : {}),

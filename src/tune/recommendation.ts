@@ -2,8 +2,7 @@ import type { TrialMeasurement } from '../core/measurement.ts';
 import type { PassedOverTrial, TrialRecord } from '../core/tuning-run.ts';
 import { latencyLimitMs, type Slo } from '../core/slo.ts';
 
-export const meetsWithMargin = (m: TrialMeasurement, slo: Slo, margin: number): boolean =>
-  m.valid && m.latencyTailMs <= latencyLimitMs(slo, margin);
+export const meetsWithMargin = (m: TrialMeasurement, slo: Slo, margin: number): boolean => m.valid && m.latencyTailMs <= latencyLimitMs(slo, margin);
 
 /**
  * Several measurements of one configuration as one: each quantity averaged with weights by window
@@ -37,8 +36,14 @@ export function poolMeasurements(ms: readonly TrialMeasurement[]): TrialMeasurem
     queries: ms.reduce((s, m) => s + m.queries, 0),
     windowS: ms.reduce((s, m) => s + m.windowS, 0),
     noise: {
-      energyCv: pooledCv((m) => m.energyPerQueryJ, (m) => m.noise.energyCv),
-      latencyTailCv: pooledCv((m) => m.latencyTailMs, (m) => m.noise.latencyTailCv),
+      energyCv: pooledCv(
+        (m) => m.energyPerQueryJ,
+        (m) => m.noise.energyCv,
+      ),
+      latencyTailCv: pooledCv(
+        (m) => m.latencyTailMs,
+        (m) => m.noise.latencyTailCv,
+      ),
     },
   };
 }
@@ -113,8 +118,16 @@ export function explainPassedOver(
       const again = confirms[confirms.length - 1]?.measurement;
       out.push(
         again
-          ? { ...base, reason: 'refuted', why: `re-measured at ${again.latencyTailMs.toFixed(2)} ms; its ${p.trials} measurements average ${p.measurement.latencyTailMs.toFixed(2)} ms, over the ${limit.toFixed(2)} ms margin limit` }
-          : { ...base, reason: 'pooled-over-margin', why: `its ${p.trials} measurements average ${p.measurement.latencyTailMs.toFixed(2)} ms, over the ${limit.toFixed(2)} ms margin limit` },
+          ? {
+              ...base,
+              reason: 'refuted',
+              why: `re-measured at ${again.latencyTailMs.toFixed(2)} ms; its ${p.trials} measurements average ${p.measurement.latencyTailMs.toFixed(2)} ms, over the ${limit.toFixed(2)} ms margin limit`,
+            }
+          : {
+              ...base,
+              reason: 'pooled-over-margin',
+              why: `its ${p.trials} measurements average ${p.measurement.latencyTailMs.toFixed(2)} ms, over the ${limit.toFixed(2)} ms margin limit`,
+            },
       );
       continue;
     }

@@ -12,12 +12,7 @@ import { createEncoder } from '../optimize/search-space.ts';
 import type { KnobSpace } from './knob-space.ts';
 
 /** GPs of ln energy and ln tail latency over every valid trial inside the search space. */
-export function fitSurrogates(
-  space: KnobSpace,
-  fixed: StoredSurrogates['fixed'],
-  trials: readonly TrialRecord[],
-  seed = 0,
-): StoredSurrogates | undefined {
+export function fitSurrogates(space: KnobSpace, fixed: StoredSurrogates['fixed'], trials: readonly TrialRecord[], seed = 0): StoredSurrogates | undefined {
   const enc = createEncoder(space);
   const d = space.dims.length;
   const rows = trials
@@ -29,8 +24,18 @@ export function fitSurrogates(
     enc(r.p, x, i * d);
   });
   const rng = createRandom(seed + 7);
-  const objective = fitGp(x, Float64Array.from(rows, (r) => Math.log(r.m.energyPerQueryJ)), d, { rng, randomStarts: 2 });
-  const constraint = fitGp(x, Float64Array.from(rows, (r) => Math.log(r.m.latencyTailMs)), d, { rng, randomStarts: 2 });
+  const objective = fitGp(
+    x,
+    Float64Array.from(rows, (r) => Math.log(r.m.energyPerQueryJ)),
+    d,
+    { rng, randomStarts: 2 },
+  );
+  const constraint = fitGp(
+    x,
+    Float64Array.from(rows, (r) => Math.log(r.m.latencyTailMs)),
+    d,
+    { rng, randomStarts: 2 },
+  );
   return {
     dims: space.dims.map((dim, i) => ({ name: space.knobs[i]!, values: dim.values, scale: dim.scale })),
     fixed,

@@ -49,8 +49,7 @@ export async function runTuningSession(o: TuningSessionOptions): Promise<TuningS
   const device = await o.runner.describe();
   const key = settingsKey(o, device.id);
   const previous = o.resume ? o.store.findResumable(key, typeof o.resume === 'string' ? o.resume : undefined) : null;
-  if (o.resume && typeof o.resume === 'string' && !previous)
-    throw new PolyThrottleError('NOT_FOUND', `no run "${o.resume}" in ${o.store.path}`);
+  if (o.resume && typeof o.resume === 'string' && !previous) throw new PolyThrottleError('NOT_FOUND', `no run "${o.resume}" in ${o.store.path}`);
   if (!o.resume) {
     const unfinished = o.store.findResumable(key);
     if (unfinished) o.onResume?.({ runId: unfinished.id, trials: unfinished.trials, resumed: false });

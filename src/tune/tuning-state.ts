@@ -63,8 +63,7 @@ export class TuningState {
       ...(extra.suggestMs === undefined ? {} : { suggestMs: extra.suggestMs }),
     };
     this.trials.push(rec);
-    if (source !== 'confirm' && meetsWithMargin(m, slo, margin) && (!this.best || m.energyPerQueryJ < this.best.measurement.energyPerQueryJ))
-      this.best = rec;
+    if (source !== 'confirm' && meetsWithMargin(m, slo, margin) && (!this.best || m.energyPerQueryJ < this.best.measurement.energyPerQueryJ)) this.best = rec;
     await this.o.onTrial?.(rec, { reused: cached !== undefined });
     this.progress();
     return rec;

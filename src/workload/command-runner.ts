@@ -50,7 +50,12 @@ export function fillTemplate(template: string, values: Readonly<Record<string, s
   return template.replace(/(?<!\$)\{(\w+)\}/g, (_, name: string) => {
     const v = values[name];
     if (v === undefined)
-      throw badInput(`the command template uses {${name}}, which has no value`, `known placeholders: ${Object.keys(values).map((k) => `{${k}}`).join(' ')}`);
+      throw badInput(
+        `the command template uses {${name}}, which has no value`,
+        `known placeholders: ${Object.keys(values)
+          .map((k) => `{${k}}`)
+          .join(' ')}`,
+      );
     return shellQuote(String(v));
   });
 }

@@ -29,4 +29,3 @@ export class WorkloadError extends PolyThrottleError {
 export function isWorkloadError(e: unknown): e is WorkloadError {
   return e instanceof WorkloadError;
 }
-

@@ -166,8 +166,7 @@ function decodeBinary(datatype: TensorDatatype, bytes: Uint8Array, where: string
 }
 
 function parseInferResponse(json: unknown, where: string, binary?: Uint8Array): Tensor[] {
-  if (!isRecord(json) || !Array.isArray(json.outputs))
-    throw new WorkloadError('bad-response', `${where}: the answer has no "outputs" list`);
+  if (!isRecord(json) || !Array.isArray(json.outputs)) throw new WorkloadError('bad-response', `${where}: the answer has no "outputs" list`);
   let offset = 0;
   return json.outputs.map((o) => {
     const spec = parseSpec(o, where);
@@ -248,8 +247,7 @@ export class HttpBackend implements InferenceBackend {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
-      if ((e as Error).name === 'TimeoutError')
-        throw new WorkloadError('timeout', `${method} ${url}: no answer within ${this.timeoutMs} ms`, { cause: e });
+      if ((e as Error).name === 'TimeoutError') throw new WorkloadError('timeout', `${method} ${url}: no answer within ${this.timeoutMs} ms`, { cause: e });
       throw new WorkloadError('connection', `${method} ${url}: connection failed (${connectionReason(e)})`, {
         cause: e,
         hint: 'is the inference server running and listening on that address?',

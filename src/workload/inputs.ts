@@ -104,8 +104,7 @@ function fromSamples(spec: TensorSpec, shape: readonly number[], batch: number, 
     const s = samples[(offset + b) % samples.length]!;
     const d = s[spec.name];
     if (!d) throw badInput(`the samples give no data for input "${spec.name}" (they have: ${Object.keys(s).join(', ')})`);
-    if (d.length !== per)
-      throw badInput(`a sample of input "${spec.name}" has ${d.length} values; its shape [${shape.join(', ')}] needs ${per}`);
+    if (d.length !== per) throw badInput(`a sample of input "${spec.name}" has ${d.length} values; its shape [${shape.join(', ')}] needs ${per}`);
     flat.push(...d);
   }
   switch (spec.datatype) {
@@ -194,8 +193,7 @@ export function parseSamples(json: unknown, source = 'samples'): Sample[] {
   if (isRecord(json) && Array.isArray(json.inputs)) {
     const inputs = json.inputs as KServeInput[];
     const first = inputs[0];
-    if (!first || !Array.isArray(first.shape) || first.shape.length === 0)
-      throw badInput(`${source}: a KServe request body needs inputs with a shape`);
+    if (!first || !Array.isArray(first.shape) || first.shape.length === 0) throw badInput(`${source}: a KServe request body needs inputs with a shape`);
     const n = first.shape[0]!;
     const out: Record<string, (number | string | boolean)[]>[] = Array.from({ length: n }, () => ({}));
     for (const inp of inputs) {

@@ -6,7 +6,18 @@ import { existsSync } from 'node:fs';
 import { PolyThrottleError, badInput } from '../core/errors.ts';
 import type { ModelMetadata, TensorDatatype, TensorSpec } from '../core/inference.ts';
 import type { DType, WorkloadProfile } from '../core/workload-profile.ts';
-import { buildModelFile, buildZooModel, defaultModelPath, isZooModel, type OnnxModel, type OnnxValueInfo, profileFromOnnxFile, readOnnxFile, ZOO_NAMES, zooProfile } from '../model/index.ts';
+import {
+  buildModelFile,
+  buildZooModel,
+  defaultModelPath,
+  isZooModel,
+  type OnnxModel,
+  type OnnxValueInfo,
+  profileFromOnnxFile,
+  readOnnxFile,
+  ZOO_NAMES,
+  zooProfile,
+} from '../model/index.ts';
 import { modelNameFromPath } from './onnx-backend.ts';
 
 export interface ModelSourceOptions {
@@ -17,7 +28,17 @@ export interface ModelSourceOptions {
   readonly onBuild?: (done: number, total: number) => void;
 }
 
-const ELEM_TO_DATATYPE: Record<number, TensorDatatype> = { 1: 'FP32', 10: 'FP16', 11: 'FP64', 7: 'INT64', 6: 'INT32', 3: 'INT8', 2: 'UINT8', 9: 'BOOL', 8: 'BYTES' };
+const ELEM_TO_DATATYPE: Record<number, TensorDatatype> = {
+  1: 'FP32',
+  10: 'FP16',
+  11: 'FP64',
+  7: 'INT64',
+  6: 'INT32',
+  3: 'INT8',
+  2: 'UINT8',
+  9: 'BOOL',
+  8: 'BYTES',
+};
 
 const isOnnxPath = (model: string) => /\.onnx$/i.test(model) || model.includes('/');
 

@@ -82,8 +82,7 @@ function toSpec(v: WorkerValueInfo, model: string): TensorSpec {
 /** Turns a KServe-style tensor into what onnxruntime takes (typed array of the exact type). */
 export function toOrtFeed(t: Tensor, spec: TensorSpec | undefined): WorkerFeed {
   const type = TO_ORT[t.datatype];
-  if (spec && spec.datatype !== t.datatype)
-    throw badInput(`input "${t.name}" is ${t.datatype}; the model declares ${spec.datatype}`);
+  if (spec && spec.datatype !== t.datatype) throw badInput(`input "${t.name}" is ${t.datatype}; the model declares ${spec.datatype}`);
   const d = t.data as ArrayLike<unknown>;
   let data: unknown;
   switch (type) {
@@ -266,9 +265,13 @@ export class OnnxBackend implements InferenceBackend {
     let feeds: WorkerFeed[];
     try {
       const meta = this.metadata(model);
-      for (const spec of meta.inputs)
-        if (!inputs.some((t) => t.name === spec.name)) throw badInput(`input "${spec.name}" of model "${model}" is missing`);
-      feeds = inputs.map((t) => toOrtFeed(t, meta.inputs.find((s) => s.name === t.name)));
+      for (const spec of meta.inputs) if (!inputs.some((t) => t.name === spec.name)) throw badInput(`input "${spec.name}" of model "${model}" is missing`);
+      feeds = inputs.map((t) =>
+        toOrtFeed(
+          t,
+          meta.inputs.find((s) => s.name === t.name),
+        ),
+      );
     } catch (e) {
       return Promise.reject(e);
     }

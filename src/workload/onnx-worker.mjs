@@ -15,7 +15,11 @@ if (!port) throw new Error('onnx-worker.mjs must run in a worker thread');
 
 /** @param {readonly import('onnxruntime-node').InferenceSession.ValueMetadata[]} list */
 const describe = (list) =>
-  list.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) } : { name: m.name, type: 'non-tensor', shape: [] }));
+  list.map((m) =>
+    m.isTensor
+      ? { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) }
+      : { name: m.name, type: 'non-tensor', shape: [] },
+  );
 
 /** @type {Map<string, import('onnxruntime-node').InferenceSession>} */
 const sessions = new Map();

@@ -39,8 +39,7 @@ export async function probeWorkload(o: ProbeOptions): Promise<ProbeResult> {
     const conc = o.concurrency === undefined ? {} : { concurrency: o.concurrency };
     if (warm > 0) {
       const w = await runner.run({ batch: o.batch, length: { batches: warm }, ...conc });
-      if (w.errors > 0)
-        return summarise(runner.description, o.batch, { ...w, batchLatenciesMs: [], served: 0 });
+      if (w.errors > 0) return summarise(runner.description, o.batch, { ...w, batchLatenciesMs: [], served: 0 });
     }
     const r = await runner.run({ batch: o.batch, length: o.length, ...conc });
     return summarise(runner.description, o.batch, r);

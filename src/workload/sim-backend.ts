@@ -106,16 +106,24 @@ export class SimBackend implements InferenceBackend {
     if (this.closed) throw new WorkloadError('closed', 'the sim backend is closed');
     const m = this.byName.get(model);
     if (!m) throw badInput(`unknown model "${model}" (loaded: ${[...this.byName.keys()].join(', ')})`);
-    for (const spec of m.metadata.inputs)
-      if (!inputs.some((t) => t.name === spec.name)) throw badInput(`input "${spec.name}" of model "${model}" is missing`);
+    for (const spec of m.metadata.inputs) if (!inputs.some((t) => t.name === spec.name)) throw badInput(`input "${spec.name}" of model "${model}" is missing`);
     const batch = inputs[0]?.shape[0];
-    if (batch === undefined || !Number.isInteger(batch) || batch < 1) throw badInput(`the batch dimension of the inputs must be a positive integer, got ${batch}`);
+    if (batch === undefined || !Number.isInteger(batch) || batch < 1)
+      throw badInput(`the batch dimension of the inputs must be a positive integer, got ${batch}`);
     const run = this.lane.then(() => this.hold(m, batch));
     this.lane = run.catch(() => undefined);
     const { holdMs, energyJ } = await run;
     const outputs = m.metadata.outputs.map((spec) => {
       const shape = spec.shape.map((d, i) => (i === 0 ? batch : d < 0 ? 1 : d));
-      return { name: spec.name, datatype: spec.datatype, shape, data: outputData(spec, shape.reduce((a, b) => a * b, 1)) };
+      return {
+        name: spec.name,
+        datatype: spec.datatype,
+        shape,
+        data: outputData(
+          spec,
+          shape.reduce((a, b) => a * b, 1),
+        ),
+      };
     });
     return { outputs, serviceMs: holdMs, energyJ };
   }

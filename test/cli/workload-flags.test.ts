@@ -9,7 +9,10 @@ describe('shared --workload flags', () => {
     addWorkloadFlags(program.command('tune')).action((o: Record<string, unknown>) => {
       got = workloadFromFlags(o);
     });
-    await program.parseAsync(['tune', '--workload', 'command', '--command', 'trtexec --batch={batch}', '--latency-pattern', 'Host latency: ([0-9.]+) ms', '--warmup', '0'], { from: 'user' });
+    await program.parseAsync(
+      ['tune', '--workload', 'command', '--command', 'trtexec --batch={batch}', '--latency-pattern', 'Host latency: ([0-9.]+) ms', '--warmup', '0'],
+      { from: 'user' },
+    );
     expect(got).toEqual({
       workload: 'command',
       workloadOptions: { command: 'trtexec --batch={batch}', latencyPattern: 'Host latency: ([0-9.]+) ms' },

@@ -15,10 +15,14 @@ describe('device spec', () => {
   });
 
   it('refuses anything else as BAD_INPUT, listing the valid values', () => {
-    expect(() => parseDeviceSpec('tpu')).toThrow(expect.objectContaining({ code: 'BAD_INPUT', message: 'unknown device "tpu"', hint: `use ${DEVICE_SPEC_CHOICES}` }));
+    expect(() => parseDeviceSpec('tpu')).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT', message: 'unknown device "tpu"', hint: `use ${DEVICE_SPEC_CHOICES}` }),
+    );
     expect(DEVICE_SPEC_CHOICES).toBe('auto, jetson, nvidia, linux-cpu or sim:<board> (sim:orin-agx, sim:tx2, sim:xavier-nx, sim:orin-nano)');
     expect(() => parseDeviceSpec('sim:')).toThrow(/sim: needs a board/);
-    expect(() => parseDeviceSpec('sim:jetson-nano')).toThrow(expect.objectContaining({ code: 'BAD_INPUT', message: "unknown simulated board 'sim:jetson-nano'" }));
+    expect(() => parseDeviceSpec('sim:jetson-nano')).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT', message: "unknown simulated board 'sim:jetson-nano'" }),
+    );
     expect(() => parseDeviceSpec('jetson:tegra194')).toThrow(/unknown device/);
     expect(() => parseDeviceSpec('')).toThrow(/unknown device ""/);
     expect(readDeviceSpec('tpu')).toBeUndefined();

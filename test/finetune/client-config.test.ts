@@ -22,7 +22,9 @@ describe('fine-tuning configuration file', () => {
     const c = parseFinetuneConfig({ db: 'ft.db', commands: { 'lora-1': { argv: ['python3', 'train.py'], model: 'efficientnet-b0', microBatch: 8 } } });
     expect(c.commands['lora-1']!.argv).toEqual(['python3', 'train.py']);
     expect(() => parseFinetuneConfig({ commands: { x: { argv: [], model: 'm', microBatch: 1 } } })).toThrow(/commands\.x\.argv/);
-    expect(() => parseFinetuneConfig({ commands: { 'bad name': { argv: ['a'], model: 'm', microBatch: 1 } } })).toThrow(/command name 'bad name' may hold only/);
+    expect(() => parseFinetuneConfig({ commands: { 'bad name': { argv: ['a'], model: 'm', microBatch: 1 } } })).toThrow(
+      /command name 'bad name' may hold only/,
+    );
     expect(() => parseFinetuneConfig({ shell: 'rm -rf /' })).toThrow(/fine-tuning configuration/);
     const dir = mkdtempSync(join(tmpdir(), 'pt-ftc-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +37,17 @@ describe('fine-tuning configuration file', () => {
 describe('FinetuneAdminClient (what the CLI uses)', () => {
   it('submits, lists and cancels over HTTP and reports a wrong token clearly', async () => {
     const predictor = new InterferencePredictor({ featureSet: 'roofline' });
-    const environment = createSimEnvironment({ costs: rooflineCosts(), profileOf, model: 'medium', candidates: grid([1, 2]), predictor, profiling: PROFILING, noise: 0.02, seed: 1, baselineRequests: 400 });
+    const environment = createSimEnvironment({
+      costs: rooflineCosts(),
+      profileOf,
+      model: 'medium',
+      candidates: grid([1, 2]),
+      predictor,
+      profiling: PROFILING,
+      noise: 0.02,
+      seed: 1,
+      baselineRequests: 400,
+    });
     const svc = new FinetuneService({
       store: new MemoryJobStore(),
       predictor,

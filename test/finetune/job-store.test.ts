@@ -20,7 +20,17 @@ const tmp = () => {
 
 function scheduler(store: SqliteJobStore | MemoryJobStore, sloMs: number) {
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
-  const environment = createSimEnvironment({ costs: rooflineCosts(), profileOf, model: 'medium', candidates: grid([1, 2]), predictor, profiling: PROFILING, noise: 0.02, seed: 1, baselineRequests: 400 });
+  const environment = createSimEnvironment({
+    costs: rooflineCosts(),
+    profileOf,
+    model: 'medium',
+    candidates: grid([1, 2]),
+    predictor,
+    profiling: PROFILING,
+    noise: 0.02,
+    seed: 1,
+    baselineRequests: 400,
+  });
   return new FinetuneScheduler({ store, predictor, environment, slo: { latencyMs: sloMs, quantile: 0.99 }, rateRps: 20, clock: () => 0, allowSwitch: false });
 }
 

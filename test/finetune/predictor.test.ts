@@ -35,7 +35,15 @@ describe('least squares', () => {
     expect(olsPredict(fit, [1, 5e10, 10]).mean).toBeCloseTo(3 + 100 + 4, 3);
   });
   it('refuses too few observations', () => {
-    expect(() => fitOls([[1, 2], [1, 3]], [1, 2])).toThrow(/at least 3/);
+    expect(() =>
+      fitOls(
+        [
+          [1, 2],
+          [1, 3],
+        ],
+        [1, 2],
+      ),
+    ).toThrow(/at least 3/);
   });
 });
 

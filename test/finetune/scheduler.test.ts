@@ -18,15 +18,39 @@ function setup(opts: { sloMs: number; allowSwitch?: boolean; model?: string }) {
   const model = opts.model ?? 'medium';
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   // The Pareto set as a tuner would store it: energy vs tail at the serving load.
-  const probe = createSimEnvironment({ costs, profileOf, model, candidates: grid(), predictor, profiling: PROFILING, noise: 0.02, seed: 5, baselineRequests: 600 });
+  const probe = createSimEnvironment({
+    costs,
+    profileOf,
+    model,
+    candidates: grid(),
+    predictor,
+    profiling: PROFILING,
+    noise: 0.02,
+    seed: 5,
+    baselineRequests: 600,
+  });
   const measured = grid()
     .map((c) => {
       const b = probe.baseline(c, slo(opts.sloMs), RATE);
       return { config: c, energyPerQueryJ: b.energyPerQueryJ, latencyTailMs: b.tailMs };
     })
     .filter((p) => Number.isFinite(p.energyPerQueryJ) && Number.isFinite(p.latencyTailMs));
-  const front = paretoFront(measured, (p) => p.energyPerQueryJ, (p) => p.latencyTailMs).map((p) => p.config);
-  const env = createSimEnvironment({ costs, profileOf, model, candidates: front, predictor, profiling: PROFILING, noise: 0.02, seed: 5, baselineRequests: 600 });
+  const front = paretoFront(
+    measured,
+    (p) => p.energyPerQueryJ,
+    (p) => p.latencyTailMs,
+  ).map((p) => p.config);
+  const env = createSimEnvironment({
+    costs,
+    profileOf,
+    model,
+    candidates: front,
+    predictor,
+    profiling: PROFILING,
+    noise: 0.02,
+    seed: 5,
+    baselineRequests: 600,
+  });
   const events: SchedulerEvent[] = [];
   let now = 0;
   const sched = new FinetuneScheduler({
@@ -202,7 +226,12 @@ describe('co-run replay on the synthetic device', () => {
     expect(Math.min(...j2.map((s) => s.startMs))).toBeGreaterThanOrEqual(Math.max(...j1.map((s) => s.endMs)));
     const ok = r.requests.filter((q) => q.latencyMs <= q.sloMs).length / r.requests.length;
     expect(ok).toBeGreaterThanOrEqual(0.99);
-    expect(latencyQuantile(r.requests.filter((q) => q.arrivalMs > 10_000), 0.99)).toBeLessThanOrEqual(900);
+    expect(
+      latencyQuantile(
+        r.requests.filter((q) => q.arrivalMs > 10_000),
+        0.99,
+      ),
+    ).toBeLessThanOrEqual(900);
   });
 
   it('a fixed configuration without a scheduler serves every request', () => {

@@ -12,7 +12,14 @@ import { adminCall } from '../fixtures/admin.ts';
 class Backend implements InferenceBackend {
   readonly kind = 'test';
   models(): readonly ModelMetadata[] {
-    return [{ name: 'efficientnet-b0', platform: 'test', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] }];
+    return [
+      {
+        name: 'efficientnet-b0',
+        platform: 'test',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
+        outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
+      },
+    ];
   }
   async infer(_m: string, inputs: readonly Tensor[]): Promise<BatchResult> {
     await new Promise((r) => setTimeout(r, 3));

@@ -116,7 +116,7 @@ describe('serve --finetune on the twin', () => {
     expect(cfg.batch).toBe(2);
   });
 
-  it('after an operator changes the configuration (PUT /v1/config), a job that needed a switch returns to the operator\'s configuration', async () => {
+  it("after an operator changes the configuration (PUT /v1/config), a job that needed a switch returns to the operator's configuration", async () => {
     const { session, twin } = await start({ batch: 4, sloMs: 50, rateRps: 20 });
     // Slow clocks where inference alone meets the SLO but a fine-tuning step does not fit.
     const slow = { gpuMinHz: 420_750_000, gpuMaxHz: 420_750_000, emcHz: 2_133_000_000, batch: 1 };

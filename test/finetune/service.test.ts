@@ -51,7 +51,17 @@ afterEach(async () => {
 function service(sloMs: number, commands: Record<string, CommandSpec> = {}, clock: () => number = () => performance.now()) {
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   const costs = rooflineCosts();
-  const environment = createSimEnvironment({ costs, profileOf, model: 'medium', candidates: grid([1, 2]), predictor, profiling: PROFILING, noise: 0.02, seed: 1, baselineRequests: 400 });
+  const environment = createSimEnvironment({
+    costs,
+    profileOf,
+    model: 'medium',
+    candidates: grid([1, 2]),
+    predictor,
+    profiling: PROFILING,
+    noise: 0.02,
+    seed: 1,
+    baselineRequests: 400,
+  });
   const host = new FakeHost();
   const svc = new FinetuneService({
     store: new MemoryJobStore(),

@@ -96,9 +96,7 @@ describe('layering', () => {
 
   it('fine-tuning takes serve and tune as inputs: it imports only their types and the admin plugin it extends', () => {
     const pluginApi = ['serve/plugins/admin.ts', 'serve/http-error.ts'];
-    const bad = all.filter(
-      (i) => folderOf(i.from) === 'finetune' && ['serve', 'tune'].includes(folderOf(i.to)) && !i.typeOnly && !pluginApi.includes(i.to),
-    );
+    const bad = all.filter((i) => folderOf(i.from) === 'finetune' && ['serve', 'tune'].includes(folderOf(i.to)) && !i.typeOnly && !pluginApi.includes(i.to));
     expect(bad.map((i) => `${i.from}: ${i.line}`)).toEqual([]);
   });
 });

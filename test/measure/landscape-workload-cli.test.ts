@@ -21,10 +21,31 @@ describe('landscape --workload measures the grid on a real (fake) device', () =>
     chmodSync(script, 0o755);
     const out = join(dir, 'grid.csv');
     const r = await runCli(
-      'landscape', '--device', 'linux-cpu', '--model', 'bert-tiny', '--workload', 'command',
-      '--command', `${script} {batch}`, '--latency-pattern', 'latency_ms=([0-9.]+)',
-      '--cpu-hz', '2000000000', '--batch-sizes', '1,2',
-      '--settle', '0', '--warmup', '0', '--window', '0.2', '--repeats', '1', '--out', out,
+      'landscape',
+      '--device',
+      'linux-cpu',
+      '--model',
+      'bert-tiny',
+      '--workload',
+      'command',
+      '--command',
+      `${script} {batch}`,
+      '--latency-pattern',
+      'latency_ms=([0-9.]+)',
+      '--cpu-hz',
+      '2000000000',
+      '--batch-sizes',
+      '1,2',
+      '--settle',
+      '0',
+      '--warmup',
+      '0',
+      '--window',
+      '0.2',
+      '--repeats',
+      '1',
+      '--out',
+      out,
     );
     expect(r.code, r.err).toBe(0);
     // two configurations were tried; the static fake RAPL counter never moves, so the power meter

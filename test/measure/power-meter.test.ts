@@ -69,7 +69,18 @@ describe('PowerMeter', () => {
 
   it('a failed read invalidates the window with the reason; it never counts as zero', async () => {
     const clock = { t: 0 };
-    const m = new PowerMeter([powerSource('VDD_IN', 'total', () => 10, clock, (t) => t === 300)], { now: () => clock.t });
+    const m = new PowerMeter(
+      [
+        powerSource(
+          'VDD_IN',
+          'total',
+          () => 10,
+          clock,
+          (t) => t === 300,
+        ),
+      ],
+      { now: () => clock.t },
+    );
     const h = await m.begin();
     for (clock.t = 100; clock.t <= 500; clock.t += 100) await m.sample();
     const w = await m.end(h);
@@ -118,7 +129,11 @@ describe('PowerMeter', () => {
 
   it('samples periodically once started and keeps memory bounded', async () => {
     let reads = 0;
-    const src: PowerSource = { name: 'P', role: 'total', kind: 'power', read: async () => {
+    const src: PowerSource = {
+      name: 'P',
+      role: 'total',
+      kind: 'power',
+      read: async () => {
         reads++;
         return 7;
       },
@@ -242,4 +257,3 @@ describe('PowerMeter: energy between two instants (one served batch)', () => {
     expect(await m.energyBetween(3900, 5000)).toBeUndefined();
   });
 });
-

@@ -27,7 +27,16 @@ export class FakeCpuDevice implements Device {
   }
 
   async describe(): Promise<DeviceDescription> {
-    return { id: this.id, kind: this.kind, name: 'fake CPU', knobs: await this.domains(), presets: [], rails: [{ name: 'board', role: 'total' }], missing: [], warnings: [] };
+    return {
+      id: this.id,
+      kind: this.kind,
+      name: 'fake CPU',
+      knobs: await this.domains(),
+      presets: [],
+      rails: [{ name: 'board', role: 'total' }],
+      missing: [],
+      warnings: [],
+    };
   }
   async domains() {
     return { cpuHz: CPU_TABLE };

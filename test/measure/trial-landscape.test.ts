@@ -42,7 +42,13 @@ describe('measured landscape', () => {
   it('in real time on a device: one row per configuration, invalid trials as NaN rows with the reason', async () => {
     const device = new FakeCpuDevice();
     const backend = new FakeCpuBackend(device, 2);
-    const runner = new BackendRunner({ kind: 'sim', description: 'fake', backend, inputs: InputFactory.forModel(backend.models()[0]!), sender: plainSender(backend, 'm') });
+    const runner = new BackendRunner({
+      kind: 'sim',
+      description: 'fake',
+      backend,
+      inputs: InputFactory.forModel(backend.models()[0]!),
+      sender: plainSender(backend, 'm'),
+    });
     const trials = new MeasuredTrialRunner({ device, runner, periodMs: 10, settleS: 0, warmupS: 0, windowS: 0.1, repeats: 1 });
     let seen = 0;
     const l = await measureLandscape({
@@ -57,7 +63,12 @@ describe('measured landscape', () => {
       },
     });
     expect(seen).toBe(4);
-    expect(l.rows.map((r) => [r.cpu_hz, r.batch])).toEqual([[1e9, 1], [1e9, 2], [2e9, 1], [2e9, 2]]);
+    expect(l.rows.map((r) => [r.cpu_hz, r.batch])).toEqual([
+      [1e9, 1],
+      [1e9, 2],
+      [2e9, 1],
+      [2e9, 2],
+    ]);
     expect(l.rows.map((r) => Number.isNaN(r.energy_per_query_j))).toEqual([false, false, true, false]);
     expect(l.invalid).toEqual([{ config: expect.objectContaining({ cpuHz: 2e9, batch: 1 }), reason: expect.stringMatching(/503/) }]);
     expect(Number.isNaN(l.rows[0]!.gpu_min_hz)).toBe(true);

@@ -34,7 +34,14 @@ describe('openTrialRunner on a Linux CPU (fake cpufreq + RAPL tree)', () => {
 
   it('measures the onnx runner at two CPU clocks with RAPL energy, then restores the tree', async () => {
     const kernel = new FakeKernel(root, { raplWatts: 20 });
-    const runner = await openTrialRunner({ device: 'linux-cpu', model, workload: 'onnx', workloadOptions: { intraOpThreads: 1 }, deviceOptions: { io: kernel }, trial: FAST });
+    const runner = await openTrialRunner({
+      device: 'linux-cpu',
+      model,
+      workload: 'onnx',
+      workloadOptions: { intraOpThreads: 1 },
+      deviceOptions: { io: kernel },
+      trial: FAST,
+    });
     const desc = await runner.describe();
     expect(desc.kind).toBe('linux-cpu');
     const a = await runner.measure({ cpuHz: 2_000_000_000, batch: 4 });
@@ -60,7 +67,15 @@ describe('openTrialRunner on a Linux CPU (fake cpufreq + RAPL tree)', () => {
     let built = 0;
     try {
       const open = () =>
-        openTrialRunner({ device: 'linux-cpu', model: 'bert-tiny', seq: 16, workload: 'onnx', deviceOptions: { io: new FakeKernel(root) }, trial: FAST, onBuild: () => built++ });
+        openTrialRunner({
+          device: 'linux-cpu',
+          model: 'bert-tiny',
+          seq: 16,
+          workload: 'onnx',
+          deviceOptions: { io: new FakeKernel(root) },
+          trial: FAST,
+          onBuild: () => built++,
+        });
       const runner = await open();
       const m = await runner.measure({ batch: 2 });
       expect(m.valid, m.invalidReason).toBe(true);
@@ -98,7 +113,10 @@ describe('openTrialRunner on a Linux CPU (fake cpufreq + RAPL tree)', () => {
 
   it('runs a command workload and fails the trial on a non-zero exit', async () => {
     const script = join(state, 'bench.sh');
-    writeFileSync(script, '#!/bin/sh\nif [ "$2" -gt 4 ]; then echo "CUDA out of memory at batch $2" >&2; exit 3; fi\ni=0; while [ $i -lt 20 ]; do sleep 0.01; echo "latency_ms=1.5"; i=$((i+1)); done\n');
+    writeFileSync(
+      script,
+      '#!/bin/sh\nif [ "$2" -gt 4 ]; then echo "CUDA out of memory at batch $2" >&2; exit 3; fi\ni=0; while [ $i -lt 20 ]; do sleep 0.01; echo "latency_ms=1.5"; i=$((i+1)); done\n',
+    );
     chmodSync(script, 0o755);
     const runner = await openTrialRunner({
       device: 'linux-cpu',
@@ -122,6 +140,8 @@ describe('openTrialRunner on a Linux CPU (fake cpufreq + RAPL tree)', () => {
     await expect(openTrialRunner({ device: 'linux-cpu', model, workload: 'sim', deviceOptions: { io } })).rejects.toThrow(/simulated device only/);
     await expect(openTrialRunner({ device: 'linux-cpu', model, workload: 'http', deviceOptions: { io } })).rejects.toThrow(/http needs --url/);
     await expect(openTrialRunner({ device: 'linux-cpu', model, workload: 'command', deviceOptions: { io } })).rejects.toThrow(/command needs --command/);
-    await expect(openTrialRunner({ device: 'linux-cpu', model: 'no-such-model', deviceOptions: { io } })).rejects.toThrow(/neither a zoo model nor an \.onnx file/);
+    await expect(openTrialRunner({ device: 'linux-cpu', model: 'no-such-model', deviceOptions: { io } })).rejects.toThrow(
+      /neither a zoo model nor an \.onnx file/,
+    );
   });
 });

@@ -20,14 +20,40 @@ function exportedGraph(): OnnxModel {
     });
     return { name, dims, dataType: ElemType.INT64, data };
   };
-  const f32 = (name: string, vals: number[], dims: number[]): Tensor => ({ name, dims, dataType: ElemType.FLOAT, data: new Uint8Array(Float32Array.from(vals).buffer) });
-  const constant = (out: string, t: Tensor): GraphNode => ({ name: `/${out}/Constant`, opType: 'Constant', domain: '', inputs: [], outputs: [out], attributes: { value: { type: 'TENSOR', value: t } } });
-  const n = (opType: string, inputs: string[], out: string, attributes: Record<string, Attribute> = {}): GraphNode => ({ name: `/${out}/${opType}`, opType, domain: '', inputs, outputs: [out], attributes });
+  const f32 = (name: string, vals: number[], dims: number[]): Tensor => ({
+    name,
+    dims,
+    dataType: ElemType.FLOAT,
+    data: new Uint8Array(Float32Array.from(vals).buffer),
+  });
+  const constant = (out: string, t: Tensor): GraphNode => ({
+    name: `/${out}/Constant`,
+    opType: 'Constant',
+    domain: '',
+    inputs: [],
+    outputs: [out],
+    attributes: { value: { type: 'TENSOR', value: t } },
+  });
+  const n = (opType: string, inputs: string[], out: string, attributes: Record<string, Attribute> = {}): GraphNode => ({
+    name: `/${out}/${opType}`,
+    opType,
+    domain: '',
+    inputs,
+    outputs: [out],
+    attributes,
+  });
   const H = 8;
   const table = Array.from({ length: 50 * H }, (_, k) => (k % 7) / 10);
   const nodes: GraphNode[] = [
     constant('emb', f32('emb', table, [50, H])),
-    constant('pos_buf', i64('pos_buf', Array.from({ length: 32 }, (_, k) => k), [1, 32])),
+    constant(
+      'pos_buf',
+      i64(
+        'pos_buf',
+        Array.from({ length: 32 }, (_, k) => k),
+        [1, 32],
+      ),
+    ),
     constant('one_i', i64('one_i', [1], [])),
     constant('zero_v', i64('zero_v', [0])),
     constant('one_v', i64('one_v', [1])),

@@ -60,7 +60,11 @@ describe('generated graphs run in onnxruntime-node (CPU)', () => {
       writeOnnxFile(buildZooModel('bert-tiny', { seq: 8 }), path, { externalData: true });
       const s = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
       const ids = new ort.Tensor('int64', new BigInt64Array(8).fill(7n), [1, 8]);
-      const out = await s.run({ input_ids: ids, attention_mask: new ort.Tensor('int64', new BigInt64Array(8).fill(1n), [1, 8]), token_type_ids: new ort.Tensor('int64', new BigInt64Array(8), [1, 8]) });
+      const out = await s.run({
+        input_ids: ids,
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(8).fill(1n), [1, 8]),
+        token_type_ids: new ort.Tensor('int64', new BigInt64Array(8), [1, 8]),
+      });
       expect((out.last_hidden_state as ort.Tensor).dims).toEqual([1, 8, 128]);
       expect(finite(out.last_hidden_state as ort.Tensor)).toBe(true);
       await s.release();

@@ -39,7 +39,9 @@ describe('shape inference and costs per operator', () => {
   });
 
   it('Conv with SAME_UPPER auto padding and ConvTranspose', () => {
-    expect(node(single('Conv', [3, 15, 15], [{ dims: [4, 3, 3, 3] }], { auto_pad: { type: 'STRING', value: 'SAME_UPPER' }, strides: ints([2, 2]) })).outputShape).toBe('N×4×8×8');
+    expect(
+      node(single('Conv', [3, 15, 15], [{ dims: [4, 3, 3, 3] }], { auto_pad: { type: 'STRING', value: 'SAME_UPPER' }, strides: ints([2, 2]) })).outputShape,
+    ).toBe('N×4×8×8');
     const t = node(single('ConvTranspose', [8, 10, 10], [{ dims: [8, 4, 4, 4] }], { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }));
     // 2·(10−1) + 4 − 2 = 20
     expect(t.outputShape).toBe('N×4×20×20');
@@ -84,7 +86,13 @@ describe('shape inference and costs per operator', () => {
     const t = b.node('Transpose', [y], { perm: ints([0, 2, 1]) }, 't');
     const parts = ['p0', 'p1'];
     const s = b.build();
-    const split = { ...s, graph: { ...s.graph, nodes: [...s.graph.nodes, { name: 'split', opType: 'Split', domain: '', inputs: [t], outputs: parts, attributes: { axis: int(2) } }] } };
+    const split = {
+      ...s,
+      graph: {
+        ...s.graph,
+        nodes: [...s.graph.nodes, { name: 'split', opType: 'Split', domain: '', inputs: [t], outputs: parts, attributes: { axis: int(2) } }],
+      },
+    };
     const a = analyzeModel(split, { batch: 5 });
     const byName = new Map(a.nodes.map((x) => [x.name, x]));
     expect(byName.get('Reshape:y')?.outputShape).toBe('N×24×4');
@@ -188,7 +196,14 @@ describe('quantised and contrib operators', () => {
     const zp = b.int64('zp', [0], []);
     const m = b.build();
     const w = { name: 'w', dims: [16, 8, 3, 3], dataType: ElemType.INT8, fill: { kind: 'random' as const, std: 1 } };
-    const node = { name: 'qconv', opType: 'QLinearConv', domain: '', inputs: [x, s, zp, 'w', s, zp, s, zp], outputs: ['y'], attributes: { pads: ints([1, 1, 1, 1]) } };
+    const node = {
+      name: 'qconv',
+      opType: 'QLinearConv',
+      domain: '',
+      inputs: [x, s, zp, 'w', s, zp, s, zp],
+      outputs: ['y'],
+      attributes: { pads: ints([1, 1, 1, 1]) },
+    };
     const q = { ...m, graph: { ...m.graph, initializers: [...m.graph.initializers, w], nodes: [node] } };
     const a = analyzeModel(q, { batch: 2 });
     const n = a.nodes[0];

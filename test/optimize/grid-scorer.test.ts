@@ -73,7 +73,14 @@ describe('fast grid scoring', () => {
       const pick = scorer.pick({ objective: objective.posterior, constraint: constraint.posterior }, L.logThreshold, best)!;
       const po = objective.predict(grid.x, grid.size);
       const pc = constraint.predict(grid.x, grid.size);
-      const { values, mode } = scoreAcquisition({ objMean: po.mean, objVar: po.variance, conMean: pc.mean, conVar: pc.variance, threshold: L.logThreshold, best });
+      const { values, mode } = scoreAcquisition({
+        objMean: po.mean,
+        objVar: po.variance,
+        conMean: pc.mean,
+        conVar: pc.variance,
+        threshold: L.logThreshold,
+        best,
+      });
       let bi = -1;
       for (let g = 0; g < grid.size; g++) {
         if (x.some((_, i) => i % d === 0 && grid.x.subarray(g * d, (g + 1) * d).every((v, k) => v === x[i + k]))) continue;

@@ -21,9 +21,9 @@ export function orinLikeLandscape(sloMs = 40, cv = 0.02): Synthetic {
     const fe = c.emcHz! / 4.266e9;
     const b = c.batch;
     // service time: compute-bound part ∝ 1/f_gpu, memory part ∝ 1/f_emc, ramp penalty when min ≪ max
-    const ramp = 1 + 0.3 * (1 - fmin / fg) / b;
-    const serviceMs = (b * 4) / fg * ramp + (6 + b * 1.5) / fe + 2;
-    const latency = serviceMs * (1 + 0.5 * (b - 1) / b);
+    const ramp = 1 + (0.3 * (1 - fmin / fg)) / b;
+    const serviceMs = ((b * 4) / fg) * ramp + (6 + b * 1.5) / fe + 2;
+    const latency = serviceMs * (1 + (0.5 * (b - 1)) / b);
     const powerW = 8 + 25 * fg ** 2.2 + 6 * fe + 2 * fmin;
     const energy = (powerW * serviceMs) / b / 1000;
     return { logE: Math.log(energy), logLat: Math.log(latency) };

@@ -102,7 +102,14 @@ describe('curvesFromBenchmark', () => {
     expect(curvesFromBenchmark(bench, { ...filter, model: 'm2' }).note).toContain('no scenario for m2 on sim:orin-agx');
   });
   it('reads other layouts defensively: any optimiser-named best-so-far array of the model', () => {
-    const doc = { results: { a: [{ model: 'm1', method: 'bo', trace: [3, 2] }, { model: 'other', method: 'bo', trace: [1, 1] }] } };
+    const doc = {
+      results: {
+        a: [
+          { model: 'm1', method: 'bo', trace: [3, 2] },
+          { model: 'other', method: 'bo', trace: [1, 1] },
+        ],
+      },
+    };
     expect(curvesFromBenchmark(doc, filter).curves).toEqual([{ label: 'bo (benchmark)', bestJ: [3, 2] }]);
     const none = curvesFromBenchmark({ results: [{ name: 'x', trialsTo5pct: 12 }] }, filter);
     expect(none.curves).toEqual([]);

@@ -107,8 +107,28 @@ describe('fine-tuning timeline', () => {
     expect(sloViolations(pts).map((p) => p.t)).toEqual([2]);
   });
   it('accepts { timeline: [...] } and rejects malformed samples', () => {
-    expect(parseTimeline({ timeline: [{ t: 0, sloMs: 1, latencyMs: 1, finetuneRunning: false }, { t: 1, sloMs: 1, latencyMs: 1, finetuneRunning: false }] }, 'x')).toHaveLength(2);
-    expectBadInput(() => parseTimeline([{ t: 0, sloMs: 1, latencyMs: 1, finetuneRunning: 'yes' }, { t: 1, sloMs: 1, latencyMs: 1, finetuneRunning: true }], 'f.json'), /f.json is not a fine-tuning timeline at \[0\]\.finetuneRunning/);
+    expect(
+      parseTimeline(
+        {
+          timeline: [
+            { t: 0, sloMs: 1, latencyMs: 1, finetuneRunning: false },
+            { t: 1, sloMs: 1, latencyMs: 1, finetuneRunning: false },
+          ],
+        },
+        'x',
+      ),
+    ).toHaveLength(2);
+    expectBadInput(
+      () =>
+        parseTimeline(
+          [
+            { t: 0, sloMs: 1, latencyMs: 1, finetuneRunning: 'yes' },
+            { t: 1, sloMs: 1, latencyMs: 1, finetuneRunning: true },
+          ],
+          'f.json',
+        ),
+      /f.json is not a fine-tuning timeline at \[0\]\.finetuneRunning/,
+    );
     expectBadInput(() => parseTimeline([], 'e'), /at least two/);
   });
 });
@@ -141,13 +161,19 @@ describe('summary text', () => {
     const other = { ...def, config: { ...def.config, batch: 1 }, saving: 0.5, measurement: { ...def.measurement, energyPerQueryJ: 0.9 } };
     const atRec = { ...def, saving: 0.1 };
     const multi = { ...run, baselines: [other, atRec, ...run.baselines.filter((b) => b.name !== 'default')] } as TuningRun;
-    expect(headline(multi)[1]).toMatch(new RegExp(`^That saves 10\\.0 % ± [\\d.]+ % energy per query against the default \\(every clock at maximum\\) at batch ${recBatch}:`));
+    expect(headline(multi)[1]).toMatch(
+      new RegExp(`^That saves 10\\.0 % ± [\\d.]+ % energy per query against the default \\(every clock at maximum\\) at batch ${recBatch}:`),
+    );
     const rows = comparisonRows(multi).filter((r) => r.name === 'default');
     expect(rows.map((r) => r.batch)).toEqual([1, recBatch]);
     expect(rows.map((r) => r.savingValue)).toEqual([0.5, 0.1]);
   });
   it('explains an infeasible run instead of recommending', async () => {
-    const run = { ...(await readTuningRunFile(join(fixtures, 'tuning-run.json'))), recommendation: null, infeasibleReason: 'infeasible: the fastest configuration measured 61.2 ms at p99' } as TuningRun;
+    const run = {
+      ...(await readTuningRunFile(join(fixtures, 'tuning-run.json'))),
+      recommendation: null,
+      infeasibleReason: 'infeasible: the fastest configuration measured 61.2 ms at p99',
+    } as TuningRun;
     expect(headline(run)).toEqual(['No configuration met the p99 latency SLO of 40.0 ms.', 'infeasible: the fastest configuration measured 61.2 ms at p99']);
     expect(comparisonRows(run).every((r) => r.saving === '—')).toBe(true);
   });

@@ -167,7 +167,10 @@ describe('a run made on the device twin', () => {
   });
   it('says why there is none for a run on real hardware or an unknown model', async () => {
     const run = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
-    expect(twinLandscape({ ...run, device: { ...run.device, id: 'jetson', kind: 'jetson' } })).toEqual({ rows: null, why: 'the run was made on jetson, not the device twin' });
+    expect(twinLandscape({ ...run, device: { ...run.device, id: 'jetson', kind: 'jetson' } })).toEqual({
+      rows: null,
+      why: 'the run was made on jetson, not the device twin',
+    });
     expect(twinLandscape({ ...run, model: 'my-model.onnx' })).toEqual({ rows: null, why: '"my-model.onnx" is not a zoo model the twin can compute' });
   });
 });
@@ -193,7 +196,13 @@ describe('a run on real hardware with stored surrogates', () => {
         i * dims.length,
       );
     });
-    const fitLog = (f: (t: TrialRecord) => number) => fitGp(x, Float64Array.from(valid, (t) => Math.log(f(t))), dims.length, { rng: createRandom(3) }).state;
+    const fitLog = (f: (t: TrialRecord) => number) =>
+      fitGp(
+        x,
+        Float64Array.from(valid, (t) => Math.log(f(t))),
+        dims.length,
+        { rng: createRandom(3) },
+      ).state;
     const surrogates: StoredSurrogates = {
       dims,
       fixed: { cpuHz: run.recommendation!.config.cpuHz! },
@@ -227,9 +236,11 @@ describe('a run on real hardware with stored surrogates', () => {
     const run = await runWithSurrogates();
     const broken = { ...run, surrogates: { ...run.surrogates!, dims: run.surrogates!.dims.slice(1) } };
     expect(surrogateLandscape(broken)).toEqual({ points: null, why: 'the stored surrogates do not match their search space' });
-    expect(planReport({ run: broken }).sections.find((x) => x.id === 'landscape')!.paragraphs.join(' ')).toContain(
-      'Without a landscape (and the stored surrogates do not match their search space) the maps show what the run measured',
-    );
+    expect(
+      planReport({ run: broken })
+        .sections.find((x) => x.id === 'landscape')!
+        .paragraphs.join(' '),
+    ).toContain('Without a landscape (and the stored surrogates do not match their search space) the maps show what the run measured');
   });
 });
 

@@ -32,7 +32,7 @@ describe('batching policy', () => {
     expect(retryAfterS(10, 180)).toBe(1);
   });
 
-  it('estimates service time per batch size from each size\'s window when there is no baseline', () => {
+  it("estimates service time per batch size from each size's window when there is no baseline", () => {
     const s = new ServiceTimeEstimator({ quantile: 1 });
     expect(s.estimate('m', 4)).toBeUndefined();
     s.record('m', 2, 5);
@@ -44,14 +44,33 @@ describe('batching policy', () => {
   });
 
   it('scales the measured baseline curve by the recent slowdown seen at any size', () => {
-    expect(baselineAt([{ batch: 1, ms: 10 }, { batch: 8, ms: 66 }], 4)).toBe(34);
-    expect(baselineAt([{ batch: 1, ms: 10 }, { batch: 8, ms: 66 }], 16)).toBe(130);
+    expect(
+      baselineAt(
+        [
+          { batch: 1, ms: 10 },
+          { batch: 8, ms: 66 },
+        ],
+        4,
+      ),
+    ).toBe(34);
+    expect(
+      baselineAt(
+        [
+          { batch: 1, ms: 10 },
+          { batch: 8, ms: 66 },
+        ],
+        16,
+      ),
+    ).toBe(130);
     expect(baselineAt([{ batch: 4, ms: 12 }], 8)).toBe(24); // one point: proportional above, flat below
     expect(baselineAt([{ batch: 4, ms: 12 }], 2)).toBe(12);
     const s = new ServiceTimeEstimator({ quantile: 1 });
     s.setPrior('m', 4, 12);
     expect(s.estimate('m', 8)).toBe(24);
-    s.setBaseline('m', [{ batch: 8, ms: 66 }, { batch: 1, ms: 10 }]);
+    s.setBaseline('m', [
+      { batch: 8, ms: 66 },
+      { batch: 1, ms: 10 },
+    ]);
     expect(s.estimate('m', 8)).toBe(66);
     s.record('m', 1, 15); // batches of 1 ran 1.5× slower than at start
     expect(s.estimate('m', 8)).toBeCloseTo(99, 9); // so a full batch is expected 1.5× slower too
@@ -147,7 +166,13 @@ describe('DynamicBatcher', () => {
       override record(): void {}
     })();
     fixed.setPrior('double', 4, 20);
-    const late = new DynamicBatcher({ backend: new FakeBackend({ fixedMs: 30, perRowMs: 0 }), models: { double: { maxBatch: 4 } }, slo, serviceTimes: fixed, now: () => t });
+    const late = new DynamicBatcher({
+      backend: new FakeBackend({ fixedMs: 30, perRowMs: 0 }),
+      models: { double: { maxBatch: 4 } },
+      slo,
+      serviceTimes: fixed,
+      now: () => t,
+    });
     const drops: number[] = [];
     late.on('drop', (e) => drops.push(e.requests));
     // a full batch runs (30 ms of real time) while five more queue behind it: contention
@@ -170,7 +195,7 @@ describe('DynamicBatcher', () => {
     await alone.close();
   });
 
-  it('takes the server\'s scheduling delay off the budget: a starved server admits less and waits less', async () => {
+  it("takes the server's scheduling delay off the budget: a starved server admits less and waits less", async () => {
     const admittedWith = async (lagMs: number) => {
       const st = new ServiceTimeEstimator();
       st.setPrior('double', 4, 20);

@@ -38,12 +38,15 @@ describe('serving an ONNX model', () => {
     outputs: [{ name: 'pooler_output' }],
   });
 
-  it('answers concurrent requests from shared batches with each row\'s own result', async () => {
+  it("answers concurrent requests from shared batches with each row's own result", async () => {
     const answers = await Promise.all([0, 1, 2, 3].map((k) => post(url, body(k))));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
     expect(answers.some((a) => (a.json.parameters as { batch_size: number }).batch_size > 1)).toBe(true);
     for (const [k, a] of answers.entries()) {
-      const direct = await backend.infer('bert', body(k).inputs.map((t) => ({ ...t, data: BigInt64Array.from(t.data, BigInt) }) as Tensor));
+      const direct = await backend.infer(
+        'bert',
+        body(k).inputs.map((t) => ({ ...t, data: BigInt64Array.from(t.data, BigInt) }) as Tensor),
+      );
       const want = direct.outputs.find((o) => o.name === 'pooler_output')!;
       const got = (a.json.outputs as { name: string; shape: number[]; data: number[] }[])[0]!;
       expect(got.shape).toEqual(want.shape);

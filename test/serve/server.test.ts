@@ -65,7 +65,7 @@ describe('KServe v2 health and metadata', () => {
 });
 
 describe('inference', () => {
-  it('runs a request and returns this request\'s outputs as the protocol specifies', async () => {
+  it("runs a request and returns this request's outputs as the protocol specifies", async () => {
     const r = await post(`${base}/v2/models/double/infer`, { id: 'abc', ...doubleRequest(2, 1) });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ model_name: 'double', id: 'abc' });

@@ -60,7 +60,9 @@ describe('configuration by hand', () => {
   it('checks a configuration against the device tables, naming the table', () => {
     const domains = { gpuHz: [306_000_000, 918_000_000] };
     expect(() => checkConfig({ gpuMaxHz: 918_000_000, batch: 4 }, domains, { name: 'board' })).not.toThrow();
-    expect(() => checkConfig({ gpuMaxHz: 900_000_000, batch: 4 }, domains, { name: 'board' })).toThrow(/does not fit board: gpuMaxHz=900000000 is not in the device's table \(306000000, 918000000\)/);
+    expect(() => checkConfig({ gpuMaxHz: 900_000_000, batch: 4 }, domains, { name: 'board' })).toThrow(
+      /does not fit board: gpuMaxHz=900000000 is not in the device's table \(306000000, 918000000\)/,
+    );
     expect(() => checkConfig({ emcHz: 1, batch: 1 }, domains, { name: 'board' })).toThrow(/emcHz is not a knob of this device/);
   });
 

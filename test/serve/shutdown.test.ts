@@ -32,8 +32,7 @@ describe('serve session', () => {
     // wait until all five reached the server (queued or running), however loaded the machine is
     const batcher = session.app.polythrottle.batcher;
     const warmupRows = backend.batches.reduce((s, b) => s + b.rows, 0);
-    while (backend.batches.reduce((s, b) => s + b.rows, 0) - warmupRows + batcher.queuedRows('double') < 5)
-      await new Promise((r) => setTimeout(r, 5));
+    while (backend.batches.reduce((s, b) => s + b.rows, 0) - warmupRows + batcher.queuedRows('double') < 5) await new Promise((r) => setTimeout(r, 5));
     const done = session.shutdown();
     const answers = await Promise.all(inflight);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
@@ -52,7 +51,15 @@ describe('serve session', () => {
     const first = await startServing({ backend: new FakeBackend(), slo: { latencyMs: 100, quantile: 0.99 }, batch: 1, port: 0, warmupBatches: 0 });
     const port = Number(new URL(first.url).port);
     await expect(
-      startServing({ backend: new FakeBackend(), device, snapshotFile, clocks: { gpuMaxHz: 918_000_000 }, slo: { latencyMs: 100, quantile: 0.99 }, batch: 1, port }),
+      startServing({
+        backend: new FakeBackend(),
+        device,
+        snapshotFile,
+        clocks: { gpuMaxHz: 918_000_000 },
+        slo: { latencyMs: 100, quantile: 0.99 },
+        batch: 1,
+        port,
+      }),
     ).rejects.toThrow(/port \d+ on 127.0.0.1 is already in use/);
     expect(device.restored).not.toBeNull();
     expect(device.clocks.gpuMaxHz).toBe(1_300_500_000);

@@ -16,7 +16,7 @@ const request = (rows: number) => ({
 killChildrenAfterEach();
 
 describe('serving on the device twin', () => {
-  it('applies the clocks to the twin and meters exactly the twin\'s energy for each batch', async () => {
+  it("applies the clocks to the twin and meters exactly the twin's energy for each batch", async () => {
     const twin = createSimDevice('orin-agx');
     const before = await twin.readClocks();
     // the session closes its device at the end: keep the twin open to read its clocks afterwards
@@ -24,7 +24,10 @@ describe('serving on the device twin', () => {
     const backend = await openBackend({ kind: 'sim', models: ['mobilenet-v2'], device });
     const clocks = { gpuMinHz: 930_750_000, gpuMaxHz: 930_750_000 };
     const session = await startServing({ backend, device, clocks, slo: { latencyMs: 500, quantile: 0.99 }, batch: 2, port: 0, warmupBatches: 2 });
-    const answers = await Promise.all([post(`${session.url}/v2/models/mobilenet-v2/infer`, request(1)), post(`${session.url}/v2/models/mobilenet-v2/infer`, request(1))]);
+    const answers = await Promise.all([
+      post(`${session.url}/v2/models/mobilenet-v2/infer`, request(1)),
+      post(`${session.url}/v2/models/mobilenet-v2/infer`, request(1)),
+    ]);
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     expect(answers[0]!.json.outputs).toMatchObject([{ name: 'logits', shape: [1, 1000] }]);
     const text = await (await fetch(`${session.url}/metrics`)).text();
@@ -43,7 +46,19 @@ describe('serving on the device twin', () => {
 
   it('the CLI serves a zoo model on sim:orin-agx and exits 0 on SIGINT', async () => {
     const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-    const server = spawnTsx(main, ['serve', '--device', 'sim:orin-agx', '--model', 'mobilenet-v2', '--slo', '100ms', '--config', 'gpu-max=930.75MHz,batch=4', '--port', '0']);
+    const server = spawnTsx(main, [
+      'serve',
+      '--device',
+      'sim:orin-agx',
+      '--model',
+      'mobilenet-v2',
+      '--slo',
+      '100ms',
+      '--config',
+      'gpu-max=930.75MHz,batch=4',
+      '--port',
+      '0',
+    ]);
     const url = (await server.waitFor(/serving (http:\/\/\S+)/))[1]!;
     const out = server.output();
     const token = /Bearer (\S+)/.exec(out)?.[1];

@@ -21,7 +21,9 @@ describe('forwarding batches to an upstream KServe v2 endpoint', () => {
     const executor = new FakeBackend({ fixedMs: 20, perRowMs: 0 });
     // the upstream is another server without a queue delay of its own (no measured service time
     // and no warm-up: D = 0), so it runs each forwarded batch as it comes
-    const upstreamUrl = await listen(await createServer({ backend: executor, slo: { latencyMs: 5000, quantile: 0.99 }, batch: 4, warmupBatches: 0, maxQueueDelayMs: 0 }));
+    const upstreamUrl = await listen(
+      await createServer({ backend: executor, slo: { latencyMs: 5000, quantile: 0.99 }, batch: 4, warmupBatches: 0, maxQueueDelayMs: 0 }),
+    );
     const backend = await openBackend({ kind: 'http', models: ['double', 'ids'], upstream: upstreamUrl });
     const front = await createServer({ backend, slo: { latencyMs: 1000, quantile: 0.99 }, batch: 4, warmupBatches: 1 });
     const url = await listen(front);

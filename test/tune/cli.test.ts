@@ -43,7 +43,25 @@ describe('tune and recommend commands', () => {
   });
 
   it('records the precision and sequence length it tuned, so the run can be rebuilt', async () => {
-    const r = await cli('tune', '--device', 'sim:orin-agx', '--model', 'bert-base', '--dtype', 'fp16', '--seq', '64', '--slo', '80ms', '--budget', '3', '--db', db, '--no-baselines', '--json');
+    const r = await cli(
+      'tune',
+      '--device',
+      'sim:orin-agx',
+      '--model',
+      'bert-base',
+      '--dtype',
+      'fp16',
+      '--seq',
+      '64',
+      '--slo',
+      '80ms',
+      '--budget',
+      '3',
+      '--db',
+      db,
+      '--no-baselines',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const run = JSON.parse(r.out) as TuningRun;
     expect(run.model).toBe('bert-base');

@@ -59,7 +59,12 @@ describe('CPU phase', () => {
     const flat = (c: Config): TrialMeasurement => {
       const steps = Math.round((2.2e9 - c.cpuHz!) / 0.2e9);
       const m = pipeline(c);
-      return { ...m, energyPerQueryJ: 0.03 * (1 - 0.005 * Math.min(steps, 5)), latencyTailMs: 16 * (1 + 0.01 * steps), noise: { energyCv: 0.03, latencyTailCv: 0.03 } };
+      return {
+        ...m,
+        energyPerQueryJ: 0.03 * (1 - 0.005 * Math.min(steps, 5)),
+        latencyTailMs: 16 * (1 + 0.01 * steps),
+        noise: { energyCv: 0.03, latencyTailCv: 0.03 },
+      };
     };
     const run = (latencyLimitMs?: number) =>
       chooseCpuClock({ cpuHz, batch: 16, measure: async (c) => flat(c), ...(latencyLimitMs === undefined ? {} : { latencyLimitMs }) });

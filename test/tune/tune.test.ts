@@ -22,7 +22,10 @@ describe('tune on the twin', async () => {
     expect(rec.measurement).toEqual(poolMeasurements(same.map((t) => t.measurement)));
     const searched = run.trials.filter((t) => t.source === 'initial' || t.source === 'bo');
     expect(searched.length).toBeLessThanOrEqual(15);
-    expect(searched.some((t) => configKey(t.config) === configKey(rec.config)) || run.trials.some((t) => t.source !== 'confirm' && configKey(t.config) === configKey(rec.config))).toBe(true);
+    expect(
+      searched.some((t) => configKey(t.config) === configKey(rec.config)) ||
+        run.trials.some((t) => t.source !== 'confirm' && configKey(t.config) === configKey(rec.config)),
+    ).toBe(true);
   });
 
   it('records the model spec it measured: the defaults for a name, the spec as given otherwise', async () => {
@@ -115,4 +118,3 @@ describe('tune edge cases', () => {
     await expect(tune({ runner: runner(), model: 'm', slo, batchSizes: [0] })).rejects.toThrow(/batch sizes/);
   });
 });
-

@@ -23,7 +23,22 @@ describe('polythrottle workload', () => {
   });
 
   it('probes an http endpoint at a batch size and prints JSON', async () => {
-    const r = await cli(['workload', '--workload', 'http', '--url', srv.url, '--model', 'doubler', '--batch', '3', '--batches', '5', '--concurrency', '2', '--json']);
+    const r = await cli([
+      'workload',
+      '--workload',
+      'http',
+      '--url',
+      srv.url,
+      '--model',
+      'doubler',
+      '--batch',
+      '3',
+      '--batches',
+      '5',
+      '--concurrency',
+      '2',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ batch: 3, batches: 5, served: 15, errors: 0 });

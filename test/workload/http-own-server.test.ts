@@ -10,7 +10,10 @@ describe('http runner against PolyThrottle’s own KServe v2 server (twin backen
   let app: FastifyInstance;
   let url: string;
   beforeAll(async () => {
-    const backend = new SimBackend({ board: 'orin-agx', models: [{ metadata: modelMetadata('bert-tiny', { seq: 16 }), profile: zooProfile('bert-tiny', { seq: 16 }) }] });
+    const backend = new SimBackend({
+      board: 'orin-agx',
+      models: [{ metadata: modelMetadata('bert-tiny', { seq: 16 }), profile: zooProfile('bert-tiny', { seq: 16 }) }],
+    });
     app = await createServer({ backend, slo: { latencyMs: 2000, quantile: 0.99 }, batch: 8, warmupBatches: 0 });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const addr = app.server.address();

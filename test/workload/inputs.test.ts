@@ -30,9 +30,18 @@ describe('generated inputs', () => {
   });
 
   it('makes token ids in range, masks of ones and segment ids of zeros; needs sizes for dynamic dims', () => {
-    expect(() => new InputFactory(tokens).batch(1)).toThrow(expect.objectContaining({ message: expect.stringMatching(/"input_ids" has a dynamic dimension/), hint: expect.stringMatching(/--input-dims input_ids=128/) }));
+    expect(() => new InputFactory(tokens).batch(1)).toThrow(
+      expect.objectContaining({
+        message: expect.stringMatching(/"input_ids" has a dynamic dimension/),
+        hint: expect.stringMatching(/--input-dims input_ids=128/),
+      }),
+    );
     const t = new InputFactory(tokens, { intRange: 50, dims: { input_ids: [8], attention_mask: [8], token_type_ids: [8] } }).batch(3);
-    expect(t.map((x) => x.shape)).toEqual([[3, 8], [3, 8], [3, 8]]);
+    expect(t.map((x) => x.shape)).toEqual([
+      [3, 8],
+      [3, 8],
+      [3, 8],
+    ]);
     const ids = Array.from(t[0]!.data as BigInt64Array, Number);
     expect(Math.max(...ids)).toBeLessThan(50);
     expect(new Set(ids).size).toBeGreaterThan(5);
@@ -49,7 +58,18 @@ describe('samples files', () => {
   it('reads a list of samples and cycles through them to fill a batch', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pt-samples-'));
     const file = join(dir, 's.json');
-    writeFileSync(file, JSON.stringify([{ x: [[1, 2], [3, 4]] }, { x: [5, 6, 7, 8] }]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        {
+          x: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+        { x: [5, 6, 7, 8] },
+      ]),
+    );
     const samples = await readSamplesFile(file);
     const t = new InputFactory([{ name: 'x', datatype: 'FP32', shape: [-1, 2, 2] }], { samples }).batch(3);
     expect(Array.from(t[0]!.data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4]);

@@ -29,7 +29,12 @@ describe('onnx backend (onnxruntime-node in worker threads) on a zoo model', () 
   it('runs batches of several sizes with outputs of the right shape, on both workers at once', async () => {
     const inputs = InputFactory.forModel(backend.metadata('bert'), { seed: 3, intRange: 1000 });
     const results = await Promise.all([1, 4, 7, 4].map((b) => backend.infer('bert', inputs.batch(b))));
-    expect(results.map((r) => r.outputs.find((o) => o.name === 'pooler_output')!.shape)).toEqual([[1, 128], [4, 128], [7, 128], [4, 128]]);
+    expect(results.map((r) => r.outputs.find((o) => o.name === 'pooler_output')!.shape)).toEqual([
+      [1, 128],
+      [4, 128],
+      [7, 128],
+      [4, 128],
+    ]);
     for (const r of results) {
       expect(r.serviceMs).toBeGreaterThan(0);
       expect(Array.from(r.outputs[0]!.data as Float32Array).every(Number.isFinite)).toBe(true);

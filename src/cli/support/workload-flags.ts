@@ -29,7 +29,10 @@ export const RUNNER_FLAGS: readonly FlagSpec[] = [
   { flags: '--request-timeout <ms>', description: 'http: per-request timeout in ms (default 30000)' },
   { flags: '--header <name:value...>', description: 'http: extra request header(s), e.g. "Authorization: Bearer …"' },
   { flags: '--binary-data', description: 'http: tensors as raw bytes (Triton binary tensor extension) instead of JSON numbers' },
-  { flags: '--command <template>', description: 'command: benchmark command line; placeholders {model} {batch} {duration} {durationMs} {batches} {concurrency}' },
+  {
+    flags: '--command <template>',
+    description: 'command: benchmark command line; placeholders {model} {batch} {duration} {durationMs} {batches} {concurrency}',
+  },
   { flags: '--latency-pattern <regex>', description: 'command: regex with one group (or (?<latency>…)) per latency line; default: wall time per run' },
   { flags: '--latency-unit <unit>', description: 'command: unit of the matched latency: us | ms | s (default ms)' },
   { flags: '--batches-per-match <n>', description: 'command: batches each matching line stands for (default 1)' },

@@ -28,9 +28,13 @@ export function parseNvTegraRelease(text: string): L4tRelease | undefined {
 
 /** The Jetson this root belongs to, or undefined when it is not a Jetson. */
 export async function detectJetson(io: SysfsIo): Promise<JetsonIdentity | undefined> {
-  const raw = (await io.read('proc/device-tree/compatible').catch(() => undefined)) ?? (await io.read('sys/firmware/devicetree/base/compatible').catch(() => undefined));
+  const raw =
+    (await io.read('proc/device-tree/compatible').catch(() => undefined)) ?? (await io.read('sys/firmware/devicetree/base/compatible').catch(() => undefined));
   if (raw === undefined) return undefined;
-  const compatible = raw.split('\0').map((s) => s.trim()).filter(Boolean);
+  const compatible = raw
+    .split('\0')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const soc = Object.keys(SOCS).find((s) => compatible.some((c) => c.includes(s)));
   if (!soc) return undefined;
   const model = (await tryReadText(io, 'proc/device-tree/model')) ?? (await tryReadText(io, 'sys/firmware/devicetree/base/model'));

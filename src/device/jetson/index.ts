@@ -102,7 +102,8 @@ export class JetsonDevice implements Device {
         what: 'GPU clock control',
         why: 'no devfreq node under sys/class/devfreq belongs to the GPU (it may be rail-gated at boot: run a GPU program once and retry)',
       });
-    else if (!(await this.io.writable(gpu.maxFile))) missing.push({ what: 'GPU clock writes', why: `${gpu.maxFile} is not writable (not root): run with sudo` });
+    else if (!(await this.io.writable(gpu.maxFile)))
+      missing.push({ what: 'GPU clock writes', why: `${gpu.maxFile} is not writable (not root): run with sudo` });
     if (!emc.ok) missing.push({ what: 'EMC (memory) clock control', why: emc.why });
     if (cpus.length === 0) missing.push({ what: 'CPU clock control', why: 'no cpufreq policies under sys/devices/system/cpu/cpufreq' });
     else {
@@ -135,7 +136,8 @@ export class JetsonDevice implements Device {
   async apply(clocks: FrequencyConfig): Promise<ApplyResult> {
     const { gpu, emc, cpus } = this.found;
     const adjustments: Adjustment[] = [];
-    const refuse = (knob: Adjustment['knob'], requested: number, detail: string) => adjustments.push({ knob, requested, got: undefined, kind: 'refused', detail });
+    const refuse = (knob: Adjustment['knob'], requested: number, detail: string) =>
+      adjustments.push({ knob, requested, got: undefined, kind: 'refused', detail });
 
     if (clocks.gpuMinHz !== undefined || clocks.gpuMaxHz !== undefined) {
       if (!gpu) {
@@ -183,9 +185,21 @@ export class JetsonDevice implements Device {
     const gotMin = await readNumber(this.io, gpu.minFile);
     const gotMax = await readNumber(this.io, gpu.maxFile);
     if (minReq !== undefined && gotMin !== min)
-      adj.push({ knob: 'gpuMinHz', requested: minReq, got: gotMin, kind: gotMin < min ? 'clamped' : 'refused', detail: `min_freq reads back ${gotMin} Hz after writing ${min} Hz` });
+      adj.push({
+        knob: 'gpuMinHz',
+        requested: minReq,
+        got: gotMin,
+        kind: gotMin < min ? 'clamped' : 'refused',
+        detail: `min_freq reads back ${gotMin} Hz after writing ${min} Hz`,
+      });
     if (maxReq !== undefined && gotMax !== max)
-      adj.push({ knob: 'gpuMaxHz', requested: maxReq, got: gotMax, kind: gotMax < max ? 'clamped' : 'refused', detail: `max_freq reads back ${gotMax} Hz after writing ${max} Hz (nvpmodel cap?)` });
+      adj.push({
+        knob: 'gpuMaxHz',
+        requested: maxReq,
+        got: gotMax,
+        kind: gotMax < max ? 'clamped' : 'refused',
+        detail: `max_freq reads back ${gotMax} Hz after writing ${max} Hz (nvpmodel cap?)`,
+      });
     return adj;
   }
 

@@ -84,7 +84,10 @@ export async function readNvpModelConf(io: SysfsIo): Promise<NvpModelMode[]> {
 /** `nvpmodel -q` prints "NV Power Mode: MAXN" and then the id on its own line. */
 export function parseNvpModelQuery(text: string): { name?: string; id?: number } {
   const name = text.match(/NV Power Mode:\s*(\S+)/)?.[1];
-  const id = text.split('\n').map((l) => l.trim()).find((l) => /^\d+$/.test(l));
+  const id = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => /^\d+$/.test(l));
   return { ...(name ? { name } : {}), ...(id === undefined ? {} : { id: Number(id) }) };
 }
 

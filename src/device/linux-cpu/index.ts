@@ -68,9 +68,12 @@ export class LinuxCpuDevice implements Device {
     if (first && !(await this.io.writable(cpuKnobFiles(first).max)))
       missing.push({ what: 'CPU clock control', why: `${cpuKnobFiles(first).max} is not writable (not root): reads work, writes need sudo` });
     if (policies.some((p) => p.tableSource === 'synthesized'))
-      warnings.push(`the cpufreq driver (${first?.driver ?? 'unknown'}) lists no frequency table; using 100 MHz steps between cpuinfo_min_freq and cpuinfo_max_freq`);
+      warnings.push(
+        `the cpufreq driver (${first?.driver ?? 'unknown'}) lists no frequency table; using 100 MHz steps between cpuinfo_min_freq and cpuinfo_max_freq`,
+      );
     for (const p of policies.filter((q) => !q.online)) missing.push({ what: `CPU ${p.name} (cpus ${p.cpus.join(',')})`, why: 'all its CPUs are offline' });
-    if (zones.length === 0) missing.push({ what: 'energy sensor', why: 'no RAPL zone under sys/class/powercap (not an Intel/AMD CPU, or powercap not loaded)' });
+    if (zones.length === 0)
+      missing.push({ what: 'energy sensor', why: 'no RAPL zone under sys/class/powercap (not an Intel/AMD CPU, or powercap not loaded)' });
     for (const z of zones.filter((q) => !q.readable))
       missing.push({ what: `RAPL ${z.name} energy`, why: `${z.dir}/energy_uj is root-only since Linux 5.10: run as root or add a udev rule` });
     const model = (await tryReadText(this.io, 'proc/cpuinfo'))?.match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim();
@@ -80,7 +83,12 @@ export class LinuxCpuDevice implements Device {
       name: model ? `${model} (Linux cpufreq)` : 'Linux CPU (cpufreq)',
       knobs: await this.domains(),
       presets: [],
-      rails: (await this.powerSources()).map(({ name, role, covers, shared }) => ({ name, role, ...(covers ? { covers } : {}), ...(shared ? { shared } : {}) })),
+      rails: (await this.powerSources()).map(({ name, role, covers, shared }) => ({
+        name,
+        role,
+        ...(covers ? { covers } : {}),
+        ...(shared ? { shared } : {}),
+      })),
       missing,
       warnings,
     };
@@ -88,7 +96,8 @@ export class LinuxCpuDevice implements Device {
   async apply(clocks: FrequencyConfig): Promise<ApplyResult> {
     const adjustments: Adjustment[] = [];
     for (const k of ['gpuMinHz', 'gpuMaxHz', 'emcHz'] as const)
-      if (clocks[k] !== undefined) adjustments.push({ knob: k, requested: clocks[k], got: undefined, kind: 'refused', detail: 'a Linux CPU device has no such knob' });
+      if (clocks[k] !== undefined)
+        adjustments.push({ knob: k, requested: clocks[k], got: undefined, kind: 'refused', detail: 'a Linux CPU device has no such knob' });
     if (clocks.cpuHz !== undefined) adjustments.push(...cpuAdjustments(clocks.cpuHz, await pinCpu(this.io, await this.cpuPolicies(), clocks.cpuHz)));
     return { requested: clocks, applied: await this.readClocks(), adjustments };
   }

@@ -50,11 +50,7 @@ export function raplSources(io: SysfsIo, zones: readonly RaplZone[]): PowerSourc
             return (await readNumber(io, `${z.dir}/energy_uj`)) / 1e6;
           } catch (e) {
             const code = errnoCode(e);
-            throw new PolyThrottleError(
-              'MEASUREMENT',
-              `cannot read ${join(io.root, z.dir, 'energy_uj')}${code ? ` (${code})` : ''}`,
-              { cause: e },
-            );
+            throw new PolyThrottleError('MEASUREMENT', `cannot read ${join(io.root, z.dir, 'energy_uj')}${code ? ` (${code})` : ''}`, { cause: e });
           }
         },
       };

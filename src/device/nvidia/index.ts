@@ -103,7 +103,8 @@ export class NvidiaDevice implements Device {
 
   async apply(clocks: FrequencyConfig): Promise<ApplyResult> {
     const adjustments: Adjustment[] = [];
-    if (clocks.cpuHz !== undefined) adjustments.push({ knob: 'cpuHz', requested: clocks.cpuHz, got: undefined, kind: 'refused', detail: 'the nvidia backend has no CPU knob' });
+    if (clocks.cpuHz !== undefined)
+      adjustments.push({ knob: 'cpuHz', requested: clocks.cpuHz, got: undefined, kind: 'refused', detail: 'the nvidia backend has no CPU knob' });
     const wantsGpu = clocks.gpuMinHz !== undefined || clocks.gpuMaxHz !== undefined;
     if ((wantsGpu || clocks.emcHz !== undefined) && !this.opts.allowClockChanges)
       throw new PolyThrottleError('BAD_INPUT', 'changing an NVIDIA GPU’s clocks needs --allow-clock-changes', {
@@ -113,7 +114,8 @@ export class NvidiaDevice implements Device {
     const idx = ['-i', String(this.info.index)];
     if (wantsGpu && gpuHz.length === 0) {
       for (const k of ['gpuMinHz', 'gpuMaxHz'] as const)
-        if (clocks[k] !== undefined) adjustments.push({ knob: k, requested: clocks[k], got: undefined, kind: 'refused', detail: 'nvidia-smi lists no supported graphics clocks' });
+        if (clocks[k] !== undefined)
+          adjustments.push({ knob: k, requested: clocks[k], got: undefined, kind: 'refused', detail: 'nvidia-smi lists no supported graphics clocks' });
     } else if (wantsGpu) {
       const lo = clocks.gpuMinHz ?? gpuHz[0]!;
       const hi = clocks.gpuMaxHz ?? gpuHz[gpuHz.length - 1]!;
@@ -124,8 +126,10 @@ export class NvidiaDevice implements Device {
       this.locked.gr = got ?? [a, b];
       const check = (knob: 'gpuMinHz' | 'gpuMaxHz', req: number | undefined, asked: number, g: number | undefined) => {
         if (req === undefined) return;
-        if (g === undefined) adjustments.push({ knob, requested: req, got: undefined, kind: 'refused', detail: `nvidia-smi -lgc printed no confirmation: ${out.trim()}` });
-        else if (g * MHZ !== req) adjustments.push({ knob, requested: req, got: g * MHZ, kind: asked * MHZ !== req ? 'snapped' : 'clamped', detail: `GPU clocks locked at ${g} MHz` });
+        if (g === undefined)
+          adjustments.push({ knob, requested: req, got: undefined, kind: 'refused', detail: `nvidia-smi -lgc printed no confirmation: ${out.trim()}` });
+        else if (g * MHZ !== req)
+          adjustments.push({ knob, requested: req, got: g * MHZ, kind: asked * MHZ !== req ? 'snapped' : 'clamped', detail: `GPU clocks locked at ${g} MHz` });
       };
       check('gpuMinHz', clocks.gpuMinHz, a, got?.[0]);
       check('gpuMaxHz', clocks.gpuMaxHz, b, got?.[1]);
@@ -137,8 +141,16 @@ export class NvidiaDevice implements Device {
       const out = await this.smi([...idx, '-lmc', `${m},${m}`]);
       const got = this.opts.dryRun ? ([m, m] as [number, number]) : parseClocksSet(out);
       this.locked.mem = got ?? [m, m];
-      if (!got) adjustments.push({ knob: 'emcHz', requested: clocks.emcHz, got: undefined, kind: 'refused', detail: `nvidia-smi -lmc printed no confirmation: ${out.trim()}` });
-      else if (got[0] * MHZ !== clocks.emcHz) adjustments.push({ knob: 'emcHz', requested: clocks.emcHz, got: got[0] * MHZ, kind: 'snapped', detail: `memory clocks locked at ${got[0]} MHz` });
+      if (!got)
+        adjustments.push({
+          knob: 'emcHz',
+          requested: clocks.emcHz,
+          got: undefined,
+          kind: 'refused',
+          detail: `nvidia-smi -lmc printed no confirmation: ${out.trim()}`,
+        });
+      else if (got[0] * MHZ !== clocks.emcHz)
+        adjustments.push({ knob: 'emcHz', requested: clocks.emcHz, got: got[0] * MHZ, kind: 'snapped', detail: `memory clocks locked at ${got[0]} MHz` });
     }
     return { requested: clocks, applied: await this.readClocks(), adjustments };
   }

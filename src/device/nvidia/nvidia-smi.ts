@@ -7,11 +7,17 @@ export function runNvidiaSmi(args: readonly string[], timeoutMs = 15_000): Promi
     execFile('nvidia-smi', [...args], { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const e = err as NodeJS.ErrnoException & { code?: unknown };
-      if (e.code === 'ENOENT') return reject(new PolyThrottleError('NOT_FOUND', 'nvidia-smi is not on PATH', { hint: 'install the NVIDIA driver utilities', cause: err }));
-      const lines = `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+      if (e.code === 'ENOENT')
+        return reject(new PolyThrottleError('NOT_FOUND', 'nvidia-smi is not on PATH', { hint: 'install the NVIDIA driver utilities', cause: err }));
+      const lines = `${stdout}\n${stderr}`
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       const text = lines.find((l) => /permission|not permitted|not supported|invalid|error|fail/i.test(l)) ?? lines[0] ?? err.message;
       if (/insufficient permissions|not permitted|root/i.test(`${stdout}${stderr}`))
-        return reject(new PolyThrottleError('PERMISSION', `nvidia-smi ${args.join(' ')}: ${text}`, { hint: 'clock changes need root: run with sudo', cause: err }));
+        return reject(
+          new PolyThrottleError('PERMISSION', `nvidia-smi ${args.join(' ')}: ${text}`, { hint: 'clock changes need root: run with sudo', cause: err }),
+        );
       reject(new PolyThrottleError('HARDWARE', `nvidia-smi ${args.join(' ')} failed: ${text}`, { cause: err }));
     });
   });
@@ -176,7 +182,8 @@ export class PowerDrawStream {
     }
     const l = this.latest;
     if (!l) throw new PolyThrottleError('MEASUREMENT', this.failure ?? `nvidia-smi printed no power.draw within ${this.staleMs} ms`);
-    if (Date.now() - l.at > this.staleMs) throw new PolyThrottleError('MEASUREMENT', `${this.failure ?? 'nvidia-smi power.draw'} is stale (${Date.now() - l.at} ms old)`);
+    if (Date.now() - l.at > this.staleMs)
+      throw new PolyThrottleError('MEASUREMENT', `${this.failure ?? 'nvidia-smi power.draw'} is stale (${Date.now() - l.at} ms old)`);
     if (l.w === undefined) throw new PolyThrottleError('MEASUREMENT', `nvidia-smi power.draw reads "${l.raw}"`);
     return l.w;
   }

@@ -126,12 +126,7 @@ function checkOptions(o: EvaluateOptions): void {
  * throughput, with the GPU governor simulated in virtual time. Pure and cached: the same inputs give
  * the same object back.
  */
-export function evaluateConfig(
-  boardIn: string | BoardSpec,
-  profile: WorkloadProfile,
-  config: Config,
-  opts: EvaluateOptions = {},
-): Evaluation {
+export function evaluateConfig(boardIn: string | BoardSpec, profile: WorkloadProfile, config: Config, opts: EvaluateOptions = {}): Evaluation {
   const board = resolveBoard(boardIn);
   checkOptions(opts);
   const c = resolveConfig(board, config);

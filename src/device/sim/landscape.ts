@@ -148,10 +148,15 @@ export function landscapeOptimum(
   const best = l.rows.reduce((a, r) => (r.energy_per_query_j < a.energy_per_query_j ? r : a));
   const top = (t: readonly number[]) => t[t.length - 1]!;
   const g = top(spec.gpu.freqsHz);
-  const allMax = evaluateConfig(spec, profile, { cpuHz: best.cpu_hz, gpuMinHz: g, gpuMaxHz: g, emcHz: top(spec.emc.freqsHz), batch: best.batch }, {
-    ...(l.rateRps !== undefined ? { rateRps: l.rateRps } : {}),
-    quantile: l.quantile,
-  });
+  const allMax = evaluateConfig(
+    spec,
+    profile,
+    { cpuHz: best.cpu_hz, gpuMinHz: g, gpuMaxHz: g, emcHz: top(spec.emc.freqsHz), batch: best.batch },
+    {
+      ...(l.rateRps !== undefined ? { rateRps: l.rateRps } : {}),
+      quantile: l.quantile,
+    },
+  );
   return { best, allMax };
 }
 

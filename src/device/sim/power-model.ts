@@ -43,9 +43,7 @@ export function basePowerW(
   const vc = voltageAt(pw.cpu.vf, cpuHz);
   const emcGHz = emcHz / 1e9;
   out[GPU] = pw.gpu.leakW * (vg / vmax(pw.gpu.vf)) ** 3 * leak + pw.gpu.cdynF * vg * vg * gpuHz * pw.gpu.idleActivity;
-  out[CPU] =
-    onlineCpus *
-    (pw.cpu.leakPerCoreW * (vc / vmax(pw.cpu.vf)) ** 3 * leak + pw.cpu.cdynPerCoreF * vc * vc * cpuHz * pw.cpu.idleActivity);
+  out[CPU] = onlineCpus * (pw.cpu.leakPerCoreW * (vc / vmax(pw.cpu.vf)) ** 3 * leak + pw.cpu.cdynPerCoreF * vc * vc * cpuHz * pw.cpu.idleActivity);
   out[SOC] = pw.soc.baseW + pw.soc.emcWPerGHz * emcGHz;
   out[DRAM] = pw.dram.backgroundW + pw.dram.backgroundWPerGHz * emcGHz;
   out[CV] = pw.cvW;

@@ -8,18 +8,7 @@ import type { BoardSpec } from './board-spec.ts';
  */
 
 /** Ops that cost nothing after engine build (shape ops, folded BatchNorm). */
-const FREE_OPS = new Set([
-  'Reshape',
-  'Flatten',
-  'Squeeze',
-  'Unsqueeze',
-  'Identity',
-  'Shape',
-  'Constant',
-  'ConstantOfShape',
-  'Dropout',
-  'BatchNormalization',
-]);
+const FREE_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Shape', 'Constant', 'ConstantOfShape', 'Dropout', 'BatchNormalization']);
 /** Ops that run as GEMM/implicit-GEMM kernels (tensor cores in fp16 where the GPU has them). */
 const MATMUL_OPS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Einsum', 'Attention', 'FusedMatMul', 'ConvInteger', 'MatMulInteger']);
 /** Elementwise ops the engine mostly fuses into a neighbouring kernel. */
@@ -152,13 +141,7 @@ export interface ServiceTable {
   readonly kernels: number;
 }
 
-export function computeServiceTable(
-  board: BoardSpec,
-  p: PreparedProfile,
-  batch: number,
-  emcHz: number,
-  cpuHz: number,
-): ServiceTable {
+export function computeServiceTable(board: BoardSpec, p: PreparedProfile, batch: number, emcHz: number, cpuHz: number): ServiceTable {
   const g = board.gpu;
   const rt = board.runtime;
   const freqs = g.freqsHz;
@@ -200,7 +183,7 @@ export function computeServiceTable(
       const tc = fl[k]! / (p.cls[k] === OpClass.MatMul ? matRate : otherRate);
       const tm = by[k]! / bw;
       const kwk = p.kernelWeight[k]!;
-      const core = Math.max(tc , tm);
+      const core = Math.max(tc, tm);
       const t = core + kwk * (fillS + rt.kernelGapS);
       gpuS += t;
       // Switching activity: full while compute-limited, lower while waiting on memory, lowest in ramps.

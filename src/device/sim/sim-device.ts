@@ -1,14 +1,5 @@
 import type { KnobDomains } from '../../core/config.ts';
-import type {
-  Adjustment,
-  ApplyResult,
-  Device,
-  DeviceDescription,
-  DeviceSnapshot,
-  FrequencyConfig,
-  PowerSource,
-  Preset,
-} from '../../core/device.ts';
+import type { Adjustment, ApplyResult, Device, DeviceDescription, DeviceSnapshot, FrequencyConfig, PowerSource, Preset } from '../../core/device.ts';
 import { PolyThrottleError, badInput } from '../../core/errors.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardMode, type BoardSpec, resolveBoard } from './board-spec.ts';
@@ -105,8 +96,7 @@ export function createSimDevice(boardIn: string | BoardSpec, opts: SimDeviceOpti
   if (!(level >= 0 && level < 1)) throw badInput(`noise must be between 0 and 1, got ${opts.noise}`);
   const modeName = opts.mode ?? board.defaultMode;
   const mode: BoardMode | undefined = board.modes.find((m) => m.name === modeName || String(m.id) === modeName);
-  if (!mode)
-    throw badInput(`sim:${board.name} has no power mode '${modeName}'`, `modes: ${board.modes.map((m) => m.name).join(', ')}`);
+  if (!mode) throw badInput(`sim:${board.name} has no power mode '${modeName}'`, `modes: ${board.modes.map((m) => m.name).join(', ')}`);
   const id = `sim:${board.name}`;
   const seed = opts.seed ?? 1;
   let reads = 0;
@@ -120,11 +110,16 @@ export function createSimDevice(boardIn: string | BoardSpec, opts: SimDeviceOpti
 
   const currentRails = (): Record<string, number> => {
     if (load) {
-      const e = evaluateConfig(board, load.profile, { ...clocks, batch: load.batch }, {
-        ...(load.rateRps !== undefined ? { rateRps: load.rateRps } : {}),
-        thermal: opts.thermal === true,
-        onlineCpus: mode.onlineCpus,
-      });
+      const e = evaluateConfig(
+        board,
+        load.profile,
+        { ...clocks, batch: load.batch },
+        {
+          ...(load.rateRps !== undefined ? { rateRps: load.rateRps } : {}),
+          thermal: opts.thermal === true,
+          onlineCpus: mode.onlineCpus,
+        },
+      );
       return { ...e.railsW };
     }
     // Idle: the governor parks the GPU at its minimum; everything else at its set clock. Leakage at
@@ -168,7 +163,8 @@ export function createSimDevice(boardIn: string | BoardSpec, opts: SimDeviceOpti
     if (ok(req.cpuHz)) {
       const snapped = floorSnap(board.cpu.freqsHz, req.cpuHz);
       if (snapped > mode.cpuHz) set('cpuHz', mode.cpuHz, 'clamped', `capped at ${mode.cpuHz} Hz by nvpmodel mode ${mode.name}`);
-      else set('cpuHz', snapped, req.cpuHz < board.cpu.freqsHz[0]! ? 'clamped' : 'snapped', 'cpufreq picks the highest table frequency at or below the request');
+      else
+        set('cpuHz', snapped, req.cpuHz < board.cpu.freqsHz[0]! ? 'clamped' : 'snapped', 'cpufreq picks the highest table frequency at or below the request');
     }
     if (ok(req.gpuMaxHz)) {
       const snapped = floorSnap(g, req.gpuMaxHz);
@@ -177,8 +173,7 @@ export function createSimDevice(boardIn: string | BoardSpec, opts: SimDeviceOpti
     }
     if (ok(req.gpuMinHz)) {
       const snapped = ceilSnap(g, req.gpuMinHz);
-      if (snapped > next.gpuMaxHz)
-        set('gpuMinHz', next.gpuMaxHz, 'clamped', `above max_freq (${next.gpuMaxHz} Hz): max_freq takes precedence`);
+      if (snapped > next.gpuMaxHz) set('gpuMinHz', next.gpuMaxHz, 'clamped', `above max_freq (${next.gpuMaxHz} Hz): max_freq takes precedence`);
       else set('gpuMinHz', snapped, req.gpuMinHz > g[g.length - 1]! ? 'clamped' : 'snapped', 'devfreq min_freq rounds up to a table frequency');
     } else if (next.gpuMinHz > next.gpuMaxHz) {
       next.gpuMinHz = next.gpuMaxHz;

@@ -243,7 +243,9 @@ export class FinetuneService {
       }
       if (e.type === 'pause') this.procs.get(e.jobId)?.pause();
       if (e.type === 'config-switch')
-        this.o.host.applyConfig(e.to).catch((err: unknown) => this.o.log?.(`could not switch configuration: ${err instanceof Error ? err.message : String(err)}`));
+        this.o.host
+          .applyConfig(e.to)
+          .catch((err: unknown) => this.o.log?.(`could not switch configuration: ${err instanceof Error ? err.message : String(err)}`));
     } finally {
       this.o.onEvent?.(e);
     }

@@ -294,7 +294,8 @@ export class FinetuneScheduler {
     if (!j) return Promise.reject(new RangeError(`no fine-tuning job ${jobId}`));
     if (j.kind !== 'gate') return Promise.reject(new RangeError(`job ${jobId} is a ${j.kind} job, not a step gate`));
     if (isTerminal(j.state)) return Promise.reject(new RangeError(`job ${jobId} is ${j.state}`));
-    if (this.running?.jobId === jobId && this.running.inFlight) return Promise.reject(new RangeError(`job ${jobId} already has a step in flight; report it done first`));
+    if (this.running?.jobId === jobId && this.running.inFlight)
+      return Promise.reject(new RangeError(`job ${jobId} already has a step in flight; report it done first`));
     this.gateWaiters.get(jobId)?.reject(new RangeError('superseded by a newer step request'));
     return new Promise((resolve, reject) => this.gateWaiters.set(jobId, { resolve, reject }));
   }
@@ -451,7 +452,8 @@ export function validateSpec(spec: JobSpec): void {
   if (!JOB_KINDS.includes(spec.kind)) throw new RangeError(`job kind must be one of ${JOB_KINDS.join(', ')}, got ${String(spec.kind)}`);
   if (!spec.model) throw new RangeError('a job needs the model it fine-tunes (its FLOPs and bytes drive the predictor)');
   if (!(Number.isInteger(spec.microBatch) && spec.microBatch >= 1)) throw new RangeError(`micro-batch must be a positive integer, got ${spec.microBatch}`);
-  if (spec.steps !== undefined && !(Number.isInteger(spec.steps) && spec.steps >= 1)) throw new RangeError(`steps must be a positive integer, got ${spec.steps}`);
+  if (spec.steps !== undefined && !(Number.isInteger(spec.steps) && spec.steps >= 1))
+    throw new RangeError(`steps must be a positive integer, got ${spec.steps}`);
   if (spec.kind === 'sim' && spec.steps === undefined) throw new RangeError('a simulated job needs a number of steps');
   if (spec.kind === 'command' && !spec.command) throw new RangeError('a command job names a command from the server configuration file');
   if (spec.kind !== 'command' && spec.command) throw new RangeError('only command jobs take a command name');

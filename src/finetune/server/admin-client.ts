@@ -66,8 +66,12 @@ export class FinetuneAdminClient {
     if (!res.ok) {
       const d = data as { error?: string; message?: string };
       const msg = d.message ?? d.error ?? res.statusText;
-      if (res.status === 401) throw new PolyThrottleError('PERMISSION', `the server refused the admin token: ${msg}`, { hint: 'pass --token or set POLYTHROTTLE_ADMIN_TOKEN' });
-      if (res.status === 404) throw new PolyThrottleError('NOT_FOUND', msg, { hint: res.status === 404 && /no route/.test(msg) ? 'this server was started without fine-tuning' : undefined });
+      if (res.status === 401)
+        throw new PolyThrottleError('PERMISSION', `the server refused the admin token: ${msg}`, { hint: 'pass --token or set POLYTHROTTLE_ADMIN_TOKEN' });
+      if (res.status === 404)
+        throw new PolyThrottleError('NOT_FOUND', msg, {
+          hint: res.status === 404 && /no route/.test(msg) ? 'this server was started without fine-tuning' : undefined,
+        });
       throw new PolyThrottleError('BAD_INPUT', `${method} ${path}: ${msg} (HTTP ${res.status})`);
     }
     return data as T;

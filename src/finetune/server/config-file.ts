@@ -24,7 +24,8 @@ export function parseFinetuneConfig(data: unknown, origin = 'fine-tuning configu
   const cmds = (data as { commands?: unknown } | null)?.commands;
   if (cmds && typeof cmds === 'object')
     for (const name of Object.keys(cmds))
-      if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new PolyThrottleError('BAD_INPUT', `${origin}: command name '${name}' may hold only letters, digits, '.', '_' and '-'`);
+      if (!/^[A-Za-z0-9._-]+$/.test(name))
+        throw new PolyThrottleError('BAD_INPUT', `${origin}: command name '${name}' may hold only letters, digits, '.', '_' and '-'`);
   const r = finetuneConfigSchema.safeParse(data);
   if (!r.success) {
     const i = r.error.issues[0]!;

@@ -98,12 +98,23 @@ function hostOf(ctx: ServingContext): ServingHost {
 
 /** The configurations of a tuning run's measured Pareto set (valid trials with finite figures): those fine-tuning may switch between. */
 function measuredParetoSet(run: TuningRun): Config[] {
-  const measured = run.trials.filter((t) => t.measurement.valid && Number.isFinite(t.measurement.energyPerQueryJ) && Number.isFinite(t.measurement.latencyTailMs));
-  return paretoFront(measured, (t) => t.measurement.energyPerQueryJ, (t) => t.measurement.latencyTailMs).map((t) => t.config);
+  const measured = run.trials.filter(
+    (t) => t.measurement.valid && Number.isFinite(t.measurement.energyPerQueryJ) && Number.isFinite(t.measurement.latencyTailMs),
+  );
+  return paretoFront(
+    measured,
+    (t) => t.measurement.energyPerQueryJ,
+    (t) => t.measurement.latencyTailMs,
+  ).map((t) => t.config);
 }
 
 /** Environment from a tuning profile's measurements (real hardware). */
-function profileEnvironment(run: TuningRun, recommendForSlo: RecommendForSlo, o: ServingFinetuneOptions, predictor: InterferencePredictor): SchedulerEnvironment {
+function profileEnvironment(
+  run: TuningRun,
+  recommendForSlo: RecommendForSlo,
+  o: ServingFinetuneOptions,
+  predictor: InterferencePredictor,
+): SchedulerEnvironment {
   const profileOf = o.profileOf ?? runProfiles(run);
   const trials = new Map<string, InferenceBaseline>();
   for (const t of run.trials) {

@@ -129,11 +129,19 @@ export function simulateCoRun(o: SimOptions): SimResult {
       const b = busy;
       busy = undefined;
       if (b.kind === 'batch') {
-        for (const r of b.reqs) requests.push({ arrivalMs: r.arrivalMs, doneMs: t, latencyMs: t - r.arrivalMs, sloMs: r.sloMs, duringFinetune: r.ft || sched?.runningJobId !== undefined });
+        for (const r of b.reqs)
+          requests.push({
+            arrivalMs: r.arrivalMs,
+            doneMs: t,
+            latencyMs: t - r.arrivalMs,
+            sloMs: r.sloMs,
+            duringFinetune: r.ft || sched?.runningJobId !== undefined,
+          });
         sched?.batchDone(b.serviceMs, b.reqs.length);
       } else {
         steps.push(b.step);
-        if (sched && !['done', 'failed', 'cancelled'].includes(sched.get(b.step.jobId)?.state ?? 'done')) sched.stepDone(b.step.jobId, b.step.endMs - b.step.startMs);
+        if (sched && !['done', 'failed', 'cancelled'].includes(sched.get(b.step.jobId)?.state ?? 'done'))
+          sched.stepDone(b.step.jobId, b.step.endMs - b.step.startMs);
       }
     }
     while (ci < changes.length && changes[ci]!.atMs <= t) {
@@ -182,7 +190,10 @@ export function simulateCoRun(o: SimOptions): SimResult {
 /** Quantile of request latencies (nearest-rank). */
 export function latencyQuantile(requests: readonly SimRequest[], q: number): number {
   if (requests.length === 0) return 0;
-  return nearestRankQuantile(requests.map((r) => r.latencyMs).sort((a, b) => a - b), q);
+  return nearestRankQuantile(
+    requests.map((r) => r.latencyMs).sort((a, b) => a - b),
+    q,
+  );
 }
 
 /** Fraction of requests that met the SLO in force when they arrived. */

@@ -83,7 +83,11 @@ export function createSimEnvironment(o: SimEnvironmentOptions): SchedulerEnviron
       const n = o.baselineRequests ?? 3000;
       const arrivals = poissonArrivals(rateRps, (n / rateRps) * 1000, o.seed ^ 0x5bd1e995);
       const r = simulateCoRun({ model: o.model, arrivalsMs: arrivals, costs: o.costs, noise: o.noise, seed: o.seed, config, slo });
-      b = { tailMs: latencyQuantile(r.requests, slo.quantile), serviceMs: r.meanServiceMs, energyPerQueryJ: r.inferenceEnergyJ / Math.max(1, r.requests.length) };
+      b = {
+        tailMs: latencyQuantile(r.requests, slo.quantile),
+        serviceMs: r.meanServiceMs,
+        energyPerQueryJ: r.inferenceEnergyJ / Math.max(1, r.requests.length),
+      };
     }
     cache.set(key, b);
     return b;

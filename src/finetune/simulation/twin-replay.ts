@@ -64,7 +64,11 @@ export function twinParetoSet(board: string | BoardSpec, model: string, rateRps:
         if (ev.overloaded || !Number.isFinite(ev.energyPerQueryJ) || !Number.isFinite(ev.latencyTailMs)) continue;
         points.push({ config, energyPerQueryJ: ev.energyPerQueryJ, latencyTailMs: ev.latencyTailMs });
       }
-  const front = paretoFront(points, (p) => p.energyPerQueryJ, (p) => p.latencyTailMs);
+  const front = paretoFront(
+    points,
+    (p) => p.energyPerQueryJ,
+    (p) => p.latencyTailMs,
+  );
   return thinFront(front, size).map((x) => x.config);
 }
 

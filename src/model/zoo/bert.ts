@@ -47,7 +47,12 @@ export function buildBert(name: BertName, o: BuildOptions = {}): OnnxModel {
   const posEmb = b.weight('embeddings.position_embeddings.weight', [cfg.maxPositions, H], { kind: 'random', std: 0.02 });
   const typeEmb = b.weight('embeddings.token_type_embeddings.weight', [cfg.typeVocab, H], { kind: 'random', std: 0.02 });
   const positions = b.int64Filled('embeddings.position_ids', [1, L], { kind: 'range' });
-  let x = b.node('Add', [b.node('Gather', [wordEmb, ids], {}, 'embeddings.word'), b.node('Gather', [posEmb, positions], {}, 'embeddings.position')], {}, 'embeddings.sum');
+  let x = b.node(
+    'Add',
+    [b.node('Gather', [wordEmb, ids], {}, 'embeddings.word'), b.node('Gather', [posEmb, positions], {}, 'embeddings.position')],
+    {},
+    'embeddings.sum',
+  );
   x = b.node('Add', [x, b.node('Gather', [typeEmb, types], {}, 'embeddings.token_type')], {}, 'embeddings.sum');
   x = layerNorm(x, 'embeddings.LayerNorm');
 

@@ -22,9 +22,7 @@ const RANDOM_LABEL = 'random search (median, 25–75 % band, exact over the grid
 
 /** Paper Fig. 4: best feasible energy per query after each trial, CBO beside random search. */
 export function convergenceSpec(c: ConvergenceInput): TopLevelSpec {
-  const lines = c.curves.flatMap((curve) =>
-    curve.bestJ.flatMap((b, i) => (b === null ? [] : [{ trial: i + 1, bestMJ: mj(b), series: curve.label }])),
-  );
+  const lines = c.curves.flatMap((curve) => curve.bestJ.flatMap((b, i) => (b === null ? [] : [{ trial: i + 1, bestMJ: mj(b), series: curve.label }])));
   const rs = (c.randomSearch ?? []).filter((s) => s.median !== null);
   const median = rs.map((s) => ({ trial: s.trials, bestMJ: mj(s.median!), series: RANDOM_LABEL }));
   const domain = [...c.curves.map((k) => k.label), ...(rs.length > 0 ? [RANDOM_LABEL] : [])];
@@ -40,9 +38,7 @@ export function convergenceSpec(c: ConvergenceInput): TopLevelSpec {
   // Clamped here rather than clipped by vega: resvg drops marks inside vega's clip paths.
   const [yLo, yHi] = yScale.domain ?? [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
   const clamp = (v: number) => Math.min(yHi, Math.max(yLo, v));
-  const band = rs
-    .filter((s) => s.p25 !== null && s.p75 !== null)
-    .map((s) => ({ trial: s.trials, lo: clamp(mj(s.p25!)), hi: clamp(mj(s.p75!)) }));
+  const band = rs.filter((s) => s.p25 !== null && s.p75 !== null).map((s) => ({ trial: s.trials, lo: clamp(mj(s.p25!)), hi: clamp(mj(s.p75!)) }));
 
   const layer: Layers = [];
   if (band.length > 0)
@@ -61,7 +57,10 @@ export function convergenceSpec(c: ConvergenceInput): TopLevelSpec {
       data: { values: [{ bestMJ: mj(c.optimumJ), label: `exhaustive optimum ${mj(c.optimumJ).toPrecision(3)} mJ` }] },
       layer: [
         { mark: { type: 'rule', strokeDash: [4, 4], color: '#333333' }, encoding: { y } },
-        { mark: { type: 'text', align: 'right', baseline: 'top', dy: 4, fontSize: 10, color: '#333333' }, encoding: { y, x: { value: 'width' }, text: { field: 'label' } } },
+        {
+          mark: { type: 'text', align: 'right', baseline: 'top', dy: 4, fontSize: 10, color: '#333333' },
+          encoding: { y, x: { value: 'width' }, text: { field: 'label' } },
+        },
       ],
     });
   return {

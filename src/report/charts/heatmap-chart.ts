@@ -90,13 +90,21 @@ export function heatmapSpec(h: HeatmapInput): TopLevelSpec {
         color: { condition: { test: `datum.energyMJ < ${mid} && datum.feasible`, value: 'white' }, value: '#111111' },
       },
     });
-  const measured = h.measured
-    .filter((c) => c[h.x] !== undefined && c[h.y] !== undefined)
-    .map((c) => ({ x: mhz(c[h.x]!), y: mhz(c[h.y]!) }));
+  const measured = h.measured.filter((c) => c[h.x] !== undefined && c[h.y] !== undefined).map((c) => ({ x: mhz(c[h.x]!), y: mhz(c[h.y]!) }));
   if (measured.length > 0)
     layer.push({
       data: { values: measured },
-      mark: { type: 'point', shape: 'circle', filled: true, size: 14, color: 'white', stroke: '#111111', strokeWidth: 0.8, xOffset: -STEP / 2 + 6, yOffset: -STEP / 2 + 6 },
+      mark: {
+        type: 'point',
+        shape: 'circle',
+        filled: true,
+        size: 14,
+        color: 'white',
+        stroke: '#111111',
+        strokeWidth: 0.8,
+        xOffset: -STEP / 2 + 6,
+        yOffset: -STEP / 2 + 6,
+      },
       encoding: { x, y },
     });
   const hl = h.highlight;

@@ -31,9 +31,14 @@ export function paretoChartSpec(run: TuningRun, landscape?: readonly LandscapeRo
       trial: t.index + 1,
       config: formatConfig(t.config),
     }));
-  const frontier = [...paretoFrontBy(trials, (p) => p.energyJ, (p) => p.latencyMs, (p) => p.batch)].flatMap(([, f]) =>
-    f.map((p, order) => ({ ...p, order })),
-  );
+  const frontier = [
+    ...paretoFrontBy(
+      trials,
+      (p) => p.energyJ,
+      (p) => p.latencyMs,
+      (p) => p.batch,
+    ),
+  ].flatMap(([, f]) => f.map((p, order) => ({ ...p, order })));
   const background = (landscape ?? []).map((r) => ({ latencyMs: r.latencyTailMs, energyMJ: mj(r.energyPerQueryJ) }));
   const baselines = run.baselines
     .filter((b) => b.measurement.valid)

@@ -51,7 +51,13 @@ export function timelineSpec(points: readonly TimelinePoint[], subtitle: string 
   if (misses.length > 0)
     layer.push({ data: { values: misses }, mark: { type: 'point', shape: 'cross', size: 60, filled: true, color: '#000000' }, encoding: { x, y } });
   return {
-    title: { text: TIMELINE_TITLES.title, subtitle: [...(Array.isArray(subtitle) ? subtitle : [subtitle]), ...(misses.length > 0 ? [`Crosses: ${misses.length} samples over the SLO in force.`] : [])] },
+    title: {
+      text: TIMELINE_TITLES.title,
+      subtitle: [
+        ...(Array.isArray(subtitle) ? subtitle : [subtitle]),
+        ...(misses.length > 0 ? [`Crosses: ${misses.length} samples over the SLO in force.`] : []),
+      ],
+    },
     width: 620,
     height: 280,
     config: chartConfig,

@@ -24,9 +24,7 @@ const configBody = z
   .strict()
   .refine((c) => Object.values(c).some((v) => v !== undefined), 'give at least one of cpuHz, gpuMinHz, gpuMaxHz, emcHz, batch');
 
-const sloBody = z
-  .object({ latencyMs: z.number().positive().max(MAX_SLO_MS), quantile: z.number().gt(0).lt(1).optional() })
-  .strict();
+const sloBody = z.object({ latencyMs: z.number().positive().max(MAX_SLO_MS), quantile: z.number().gt(0).lt(1).optional() }).strict();
 
 /** The body as `schema` reads it, or a 400 naming the first problems. */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {

@@ -26,7 +26,12 @@ describe.each(JETSON_BOARDS.map((b) => [b().name, b] as const))('jetson backend 
     expect(d.knobs.cpuHz).toEqual(board.expect.cpuHz);
     expect(d.rails.map((r) => r.name).sort()).toEqual([...board.expect.rails].sort());
     expect(d.rails.filter((r) => r.role === 'total').map((r) => r.name)).toEqual([board.expect.total]);
-    expect(d.rails.filter((r) => r.shared).map((r) => r.name).sort()).toEqual([...(board.expect.shared ?? [])].sort());
+    expect(
+      d.rails
+        .filter((r) => r.shared)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([...(board.expect.shared ?? [])].sort());
     if (board.expect.currentMode) expect(d.currentMode).toBe(board.expect.currentMode);
     expect(d.warnings.join(' ')).toMatch(/nvpmodel -m.*jetson_clocks/);
     // As root nothing is missing but clusters taken offline by the power mode.
@@ -63,7 +68,10 @@ describe.each(JETSON_BOARDS.map((b) => [b().name, b] as const))('jetson backend 
 
 describe('detection details', () => {
   it('parses nv_tegra_release lines of R32 and R36', () => {
-    expect(parseNvTegraRelease('# R32 (release), REVISION: 7.1, GCID: 29818004, BOARD: t186ref, EABI: aarch64, DATE: Sat Feb 19')).toEqual({ major: 32, version: '32.7.1' });
+    expect(parseNvTegraRelease('# R32 (release), REVISION: 7.1, GCID: 29818004, BOARD: t186ref, EABI: aarch64, DATE: Sat Feb 19')).toEqual({
+      major: 32,
+      version: '32.7.1',
+    });
     expect(parseNvTegraRelease('# R36 (release), REVISION: 4.7, GCID: 42132812, BOARD: generic, EABI: aarch64')).toEqual({ major: 36, version: '36.4.7' });
     expect(parseNvTegraRelease('garbage')).toBeUndefined();
   });
@@ -98,9 +106,15 @@ describe('nvpmodel', () => {
   it('parses `nvpmodel -q` and turns conf modes into presets on the device tables', async () => {
     const { parseNvpModelQuery, parseNvpModelConf, modeToPreset } = await import('../../../src/device/jetson/nvpmodel.ts');
     expect(parseNvpModelQuery('NV Power Mode: MODE_30W\n2\n')).toEqual({ name: 'MODE_30W', id: 2 });
-    const [maxn, m15] = parseNvpModelConf('< POWER_MODEL ID=0 NAME=MAXN >\nGPU MAX_FREQ -1\nEMC MAX_FREQ 0\n< POWER_MODEL ID=1 NAME=MODE_15W >\nCPU_A78_0 MAX_FREQ 1113600\nGPU MAX_FREQ 420750000\nEMC MAX_FREQ 2133000000\n');
+    const [maxn, m15] = parseNvpModelConf(
+      '< POWER_MODEL ID=0 NAME=MAXN >\nGPU MAX_FREQ -1\nEMC MAX_FREQ 0\n< POWER_MODEL ID=1 NAME=MODE_15W >\nCPU_A78_0 MAX_FREQ 1113600\nGPU MAX_FREQ 420750000\nEMC MAX_FREQ 2133000000\n',
+    );
     const tables = { cpuHz: [729600000, 1113600000, 2201600000], gpuHz: [114750000, 420750000, 1300500000], emcHz: [204000000, 2133000000, 3199000000] };
-    expect(modeToPreset(maxn!, tables)).toMatchObject({ name: 'MAXN', id: 0, clocks: { cpuHz: 2201600000, gpuMinHz: 114750000, gpuMaxHz: 1300500000, emcHz: 3199000000 } });
+    expect(modeToPreset(maxn!, tables)).toMatchObject({
+      name: 'MAXN',
+      id: 0,
+      clocks: { cpuHz: 2201600000, gpuMinHz: 114750000, gpuMaxHz: 1300500000, emcHz: 3199000000 },
+    });
     expect(modeToPreset(m15!, tables)).toMatchObject({ name: 'MODE_15W', budgetW: 15, clocks: { cpuHz: 1113600000, gpuMaxHz: 420750000, emcHz: 2133000000 } });
   });
 });

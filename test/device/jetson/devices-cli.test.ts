@@ -11,8 +11,11 @@ afterAll(async () => {
 });
 const run = (args: string[]) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((res) =>
-    execFile(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) =>
-      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), ...args],
+      { cwd: REPO, env: { ...process.env, NO_COLOR: '1' } },
+      (err, stdout, stderr) => res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
 

@@ -37,11 +37,27 @@ describe('a measured trial on a fake AGX Orin runs as on the twin', () => {
     const before = await treeManifest(root);
     const device = await openDevice('jetson', { root, io: new FakeKernel(root, { kernel: 'new' }) });
     const backend = new SleepBackend();
-    const runner = new BackendRunner({ kind: 'sim', description: 'sleep', backend, inputs: InputFactory.forModel(backend.models()[0]!), sender: plainSender(backend, 'm') });
+    const runner = new BackendRunner({
+      kind: 'sim',
+      description: 'sleep',
+      backend,
+      inputs: InputFactory.forModel(backend.models()[0]!),
+      sender: plainSender(backend, 'm'),
+    });
     const m = await withDeviceGuard(
       device,
       async (d) => {
-        const trials = new MeasuredTrialRunner({ device: d, runner, periodMs: 10, settleS: 0, warmupS: 0.02, windowS: 0.3, repeats: 2, restore: false, owns: false });
+        const trials = new MeasuredTrialRunner({
+          device: d,
+          runner,
+          periodMs: 10,
+          settleS: 0,
+          warmupS: 0.02,
+          windowS: 0.3,
+          repeats: 2,
+          restore: false,
+          owns: false,
+        });
         const r = await trials.measure({ gpuMinHz: 624750000, gpuMaxHz: 1300500000, emcHz: 2133000000, cpuHz: 1497600000, batch: 4 });
         expect(await d.readClocks()).toMatchObject({ gpuMinHz: 624750000, gpuMaxHz: 1300500000, emcHz: 2133000000, cpuHz: 1497600000 });
         await trials.close();

@@ -45,7 +45,8 @@ describe('linux-cpu backend (x86 desktop: intel_pstate, RAPL)', () => {
     expect(r.applied.cpuHz).toBe(1_200_000_000);
     r = await dev.apply({ cpuHz: 4_800_000_000 });
     expect(r.adjustments).toEqual([]);
-    for (let p = 0; p < 4; p++) expect((await readFile(join(root, `sys/devices/system/cpu/cpufreq/policy${p}/scaling_min_freq`), 'utf8')).trim()).toBe('4800000');
+    for (let p = 0; p < 4; p++)
+      expect((await readFile(join(root, `sys/devices/system/cpu/cpufreq/policy${p}/scaling_min_freq`), 'utf8')).trim()).toBe('4800000');
     await dev.restore(snap);
     expect(await treeManifest(root)).toEqual(before);
   });

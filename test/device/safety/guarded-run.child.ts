@@ -16,9 +16,10 @@ await withDeviceGuard(
     const gpu = (await d.domains()).gpuHz!;
     await d.apply({ gpuMinHz: gpu[gpu.length - 1], gpuMaxHz: gpu[gpu.length - 1], emcHz: 204000000, cpuHz: 652800000 });
     process.stdout.write('APPLIED\n');
-    if (mode === 'throw') setTimeout(() => {
-      throw new Error('boom in the middle of a run');
-    }, 20);
+    if (mode === 'throw')
+      setTimeout(() => {
+        throw new Error('boom in the middle of a run');
+      }, 20);
     await new Promise(() => setInterval(() => {}, 1000));
   },
   { file },

@@ -31,7 +31,10 @@ describe('openDevice', () => {
 
   it('rejects an unknown spec and a non-Jetson root with one clear error', async () => {
     await expect(openDevice('tpu')).rejects.toMatchObject({ code: 'BAD_INPUT', message: 'unknown device "tpu"' });
-    await expect(openDevice('jetson', { root: '/nonexistent-root' })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/not a Jetson/) });
+    await expect(openDevice('jetson', { root: '/nonexistent-root' })).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringMatching(/not a Jetson/),
+    });
     await expect(openDevice('linux-cpu', { root: '/nonexistent-root' })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 });

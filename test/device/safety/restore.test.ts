@@ -32,7 +32,11 @@ async function freshBoard(board: BoardFixture): Promise<{ root: string; file: st
   return { root, file, before: await treeManifest(root) };
 }
 
-function startChild(root: string, file: string, mode: 'wait' | 'throw' = 'wait'): { child: ChildProcess; applied: Promise<void>; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+function startChild(
+  root: string,
+  file: string,
+  mode: 'wait' | 'throw' = 'wait',
+): { child: ChildProcess; applied: Promise<void>; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, root, file, mode], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c) => {
@@ -42,7 +46,9 @@ function startChild(root: string, file: string, mode: 'wait' | 'throw' = 'wait')
     child.stdout!.on('data', (c) => String(c).includes('APPLIED') && res());
     child.on('exit', () => rej(new Error(`child exited before applying: ${stderr}`)));
   });
-  const exited = new Promise<{ code: number | null; signal: string | null; stderr: string }>((res) => child.on('exit', (code, signal) => res({ code, signal, stderr })));
+  const exited = new Promise<{ code: number | null; signal: string | null; stderr: string }>((res) =>
+    child.on('exit', (code, signal) => res({ code, signal, stderr })),
+  );
   return { child, applied, exited };
 }
 
@@ -140,7 +146,10 @@ describe('guard in-process and the restore command', () => {
     const { root, file, before } = await freshBoard(tx2R32());
     const run = startChild(root, file);
     await run.applied;
-    await expect(restoreFromSnapshotFiles({ file })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining(`(pid ${run.child.pid}) is still running`) });
+    await expect(restoreFromSnapshotFiles({ file })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringContaining(`(pid ${run.child.pid}) is still running`),
+    });
     expect(existsSync(file)).toBe(true);
     await restoreFromSnapshotFiles({ file, force: true });
     expect(await treeManifest(root)).toEqual(before);

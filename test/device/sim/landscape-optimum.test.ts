@@ -11,7 +11,12 @@ describe('landscapeOptimum', () => {
     expect(best.energy_per_query_j).toBe(Math.min(...l.rows.map((r) => r.energy_per_query_j)));
     const top = (t: readonly number[]) => t[t.length - 1]!;
     const g = top(board.gpu.freqsHz);
-    const expected = evaluateConfig(board, profile, { cpuHz: best.cpu_hz, gpuMinHz: g, gpuMaxHz: g, emcHz: top(board.emc.freqsHz), batch: best.batch }, { rateRps: 50, quantile: 0.95 });
+    const expected = evaluateConfig(
+      board,
+      profile,
+      { cpuHz: best.cpu_hz, gpuMinHz: g, gpuMaxHz: g, emcHz: top(board.emc.freqsHz), batch: best.batch },
+      { rateRps: 50, quantile: 0.95 },
+    );
     expect(allMax).toEqual(expected);
     expect(allMax.energyPerQueryJ).toBeGreaterThan(best.energy_per_query_j);
   });

@@ -16,7 +16,12 @@ describe('computeLandscape', () => {
   it('rows are the exact evaluation with noise 0', () => {
     const l = computeLandscape({ board: 'orin-agx', profile, batchSizes: [2], rateRps: 100 });
     const r = l.rows[37]!;
-    const e = evaluateConfig('orin-agx', profile, { cpuHz: r.cpu_hz, gpuMinHz: r.gpu_min_hz, gpuMaxHz: r.gpu_max_hz, emcHz: r.emc_hz, batch: 2 }, { rateRps: 100 });
+    const e = evaluateConfig(
+      'orin-agx',
+      profile,
+      { cpuHz: r.cpu_hz, gpuMinHz: r.gpu_min_hz, gpuMaxHz: r.gpu_max_hz, emcHz: r.emc_hz, batch: 2 },
+      { rateRps: 100 },
+    );
     expect(r.energy_per_query_j).toBeCloseTo(e.energyPerQueryJ, 12);
     expect(r.latency_p99_ms).toBe(e.latencyTailMs);
     expect(r.power_w).toBe(e.powerW);
@@ -45,9 +50,7 @@ describe('computeLandscape', () => {
   it('writes CSV with the documented columns, naming the tail column by its quantile', () => {
     const l = computeLandscape({ board: 'orin-agx', profile, batchSizes: [1, 2] });
     const lines = landscapeCsv(l).trimEnd().split('\n');
-    expect(lines[0]).toBe(
-      'device,model,cpu_hz,gpu_min_hz,gpu_max_hz,emc_hz,batch,latency_p50_ms,latency_p99_ms,energy_per_query_j,power_w,throughput_qps',
-    );
+    expect(lines[0]).toBe('device,model,cpu_hz,gpu_min_hz,gpu_max_hz,emc_hz,batch,latency_p50_ms,latency_p99_ms,energy_per_query_j,power_w,throughput_qps');
     expect(lines).toHaveLength(1 + 2 * 4 * 91);
     const cells = lines[1]!.split(',');
     expect(cells.slice(0, 7)).toEqual(['sim:orin-agx', 'dense-cnn', '2201600000', '114750000', '114750000', '204000000', '1']);

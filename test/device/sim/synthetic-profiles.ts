@@ -77,7 +77,7 @@ export function depthwiseCnn(dtype: DType = 'fp16'): WorkloadProfile {
   let cin = 32;
   stages.forEach(([c, hw, blocks], s) => {
     for (let i = 0; i < blocks; i++) {
-      const e = Math.min(c * 6 , 1152);
+      const e = Math.min(c * 6, 1152);
       ops.push(conv(`s${s}b${i}exp`, cin, e, 1, hw, 1, b));
       ops.push(pointwise(`s${s}b${i}sig1`, 'Sigmoid', e * hw * hw, b));
       ops.push(pointwise(`s${s}b${i}mul1`, 'Mul', e * hw * hw, b));
