@@ -7,7 +7,7 @@
 import { type Config, configKey, type KnobDomains } from '../core/config.ts';
 import { badInput } from '../core/errors.ts';
 import type { StoredSurrogates, TuningRun } from '../core/tuning-run.ts';
-import type { Slo } from '../core/slo.ts';
+import { checkSlo, latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
 import { gpFromState } from '../optimize/gp.ts';
 import { createKnobSpace } from './knob-space.ts';
 import { normCdf } from '../numerics/normal.ts';
@@ -37,21 +37,21 @@ export interface SloAnswer {
 }
 
 export interface RecommendOptions {
-  /** Latency margin (default: the run's, else 0.02). */
+  /** Latency margin (default: the run's, else `SLO_MARGINS.recommendation`). */
   readonly margin?: number;
   /** Probability of meeting the SLO a predicted configuration needs (default 0.95). */
   readonly confidence?: number;
 }
 
 export function recommendForSlo(run: TuningRun, slo: Slo, opts: RecommendOptions = {}): SloAnswer {
-  if (!(slo.latencyMs > 0)) throw badInput(`the SLO must be a positive latency, got ${slo.latencyMs} ms`);
+  checkSlo(slo);
   if (Math.abs(slo.quantile - run.slo.quantile) > 1e-9)
     throw badInput(
       `this run measured p${run.slo.quantile * 100} latency; it cannot answer an SLO at p${slo.quantile * 100}`,
       'tune again with --quantile set to the new SLO quantile',
     );
-  const margin = opts.margin ?? run.margin ?? 0.02;
-  const limit = slo.latencyMs * (1 - margin);
+  const margin = opts.margin ?? run.margin ?? SLO_MARGINS.recommendation;
+  const limit = latencyLimitMs(slo, margin);
   // every configuration measured, with its mean energy and its worst tail
   const byConfig = new Map<string, { config: Config; e: number[]; tail: number }>();
   for (const t of run.trials) {
