@@ -56,7 +56,7 @@ Examples:
 async function runWorkloadCommand(o: WorkloadCliOptions): Promise<void> {
   const w = workloadFromFlags(o);
   const kind = w.workload ?? 'onnx';
-  const symbolicDims = kind === 'command' ? undefined : symbolicDimsFromFlags(o.model, w, o);
+  const symbolicDims = symbolicDimsFromFlags(o.model, w, o);
   const base = workloadSettings(kind, w.workloadOptions, { board: o.board, ...(o.seed === undefined ? {} : { seed: o.seed }) });
   const settings =
     base.kind === 'command'

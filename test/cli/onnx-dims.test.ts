@@ -105,6 +105,10 @@ describe('--dim on every command that takes an .onnx file', () => {
     expect(wrong.code).toBe(2);
     expect(wrong.err).toMatch(/--dim sequence: dyn has no symbolic input dimension of that name/);
     expect(wrong.err).toMatch(/p2o\.DynamicDimension\.1, p2o\.DynamicDimension\.2/);
+    // A benchmark program makes its own inputs: --dim there would be silently ignored, so it is refused.
+    const command = await runCli('workload', '--workload', 'command', '--command', 'true', '--model', model, ...dims(16, 16));
+    expect(command.code).toBe(2);
+    expect(command.err).toMatch(/a --workload command program makes its own/);
   });
 
   it('--input-dims still works (its sizes stand for the dimensions they fill), with a one-line deprecation warning', async () => {

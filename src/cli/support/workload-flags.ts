@@ -176,6 +176,11 @@ export function symbolicDimsFromFlags(
   o: Pick<TrialRunnerFlags, 'dim' | 'seq' | 'dtype'>,
 ): Readonly<Record<string, number>> | undefined {
   const perInput = w.workloadOptions.dims;
+  if (w.workload === 'command' && (o.dim !== undefined || perInput !== undefined))
+    throw badInput(
+      '--dim sizes the inputs PolyThrottle generates; a --workload command program makes its own',
+      'drop --dim and give the shapes in --command (e.g. trtexec --shapes=…)',
+    );
   if (perInput === undefined || !isLocalModel(model)) return o.dim;
   const modelOpts = { ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
   return { ...symbolicDimsFromInputDims(model, perInput, modelOpts), ...o.dim };
