@@ -9,7 +9,7 @@ import type { Job, JobKind } from '../finetune/scheduling/job.ts';
 import { JOB_KINDS } from '../finetune/scheduling/job.ts';
 import { runTwinReplay } from '../finetune/simulation/twin-replay.ts';
 import { deviceOption } from './support/device-options.ts';
-import { durationMs, integer, latencyMs, oneOf, positiveInt, positiveNumber, quantile } from './support/flag-parsers.ts';
+import { durationMs, integer, latencyMs, oneOf, positiveDurationS, positiveInt, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 
 interface ConnOpts {
@@ -175,7 +175,7 @@ function registerReplay(ft: Command): void {
     .addOption(deviceOption('simulated board (sim:<board>)', 'sim:tx2'))
     .option('--model <name>', 'model served', 'efficientnet-b0')
     .option('--rate <rps>', 'Poisson arrival rate, requests/s', positiveNumber('--rate'), 40)
-    .option('--duration <s>', 'stream length, seconds', positiveNumber('--duration'), 60)
+    .addOption(new Option('--duration <duration>', 'stream length, e.g. 60s').argParser(positiveDurationS('--duration')).default(60, '60s'))
     .addOption(new Option('--slo <latency>', 'SLO latency at the start').argParser(latencyMs('--slo')).default(250, '250ms'))
     .option('--slo-change <at:latency...>', 'SLO changes, e.g. 30s:700ms (repeatable; default 30s:700ms)', sloChange)
     .option('--quantile <q>', 'SLO quantile', quantile('--quantile'), DEFAULT_SLO_QUANTILE)

@@ -9,9 +9,9 @@ import { computeLandscape, landscapeCsv, landscapeOptimum, landscapeSize, loadBo
 import { measureLandscape } from '../measure/measured-landscape.ts';
 import { modelProfile } from '../workload/model-source.ts';
 import { deviceOption } from './support/device-options.ts';
-import { frequencyHz, integer, numberInRange, positiveInt, positiveIntList, positiveNumber } from './support/flag-parsers.ts';
+import { type FlagParser, frequencyHz, integer, numberInRange, positiveInt, positiveIntList, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
-import { addWorkloadFlags, openTrialRunnerFromFlags, workloadFromFlags } from './support/workload-flags.ts';
+import { addWorkloadFlags, dimOption, openTrialRunnerFromFlags, symbolicDimsFromFlags, workloadFromFlags } from './support/workload-flags.ts';
 
 interface LandscapeCliOptions {
   device: DeviceSpec;
@@ -20,11 +20,13 @@ interface LandscapeCliOptions {
   cpuHz?: number;
   cpu?: 'all';
   rate?: number;
-  sloQuantile: number;
+  quantile: number;
+  sloQuantile?: number;
   noise: number;
   seed: number;
   dtype?: DType;
   seq?: number;
+  dim?: Record<string, number>;
   out?: string;
   /** Set (with the runner's flags) when the grid is measured rather than computed. */
   workload?: string;
@@ -47,11 +49,14 @@ export function register(program: Command): void {
     )
     .addOption(new Option('--cpu <all>', 'sweep every CPU table frequency too').choices(['all']))
     .option('--rate <rps>', 'arrival rate in requests/s (load-aware: idle power between batches counts)', positiveNumber('--rate'))
-    .option('--slo-quantile <q>', 'quantile of the tail-latency column', numberInRange('--slo-quantile', 0.5, 1), 0.99)
+    .addOption(new Option('--quantile <q>', 'quantile of the tail-latency column: 0.99, p99 or 99%').argParser(tailQuantile('--quantile')).default(0.99))
+    // The old name of --quantile, still read.
+    .addOption(new Option('--slo-quantile <q>').argParser(tailQuantile('--slo-quantile')).hideHelp())
     .option('--noise <sd>', 'relative measurement noise per row (0 = the exact landscape)', numberInRange('--noise', 0, 1), 0)
     .option('--seed <n>', 'seed of the noise', integer('--seed'), 1)
     .addOption(new Option('--dtype <dtype>', 'precision of a zoo model (default: the zoo default, fp32)').choices(['fp32', 'fp16']))
     .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'))
+    .addOption(dimOption())
     .option('--out <file>', 'write the CSV here (default: standard output)');
   addWorkloadFlags(cmd);
   cmd
@@ -60,12 +65,22 @@ export function register(program: Command): void {
       '\nExamples:\n  polythrottle landscape --device sim:tx2 --model efficientnet-b7 --out grid.csv\n' +
         '  polythrottle landscape --device jetson --model resnet-50 --workload onnx --out measured.csv   # measures every configuration\n' +
         'Columns: device, model, cpu_hz, gpu_min_hz, gpu_max_hz, emc_hz, batch, latency_p50_ms, latency_p99_ms\n' +
-        '(named after --slo-quantile), energy_per_query_j, power_w, throughput_qps.',
+        '(named after --quantile), energy_per_query_j, power_w, throughput_qps.',
     )
     .action(action(async (o: LandscapeCliOptions) => runLandscape(o)));
 }
 
+/** A quantile (0.99, p99, 99%) of at least p50: the landscape's tail column. */
+const tailQuantile =
+  (flag: string): FlagParser<number> =>
+  (text) => {
+    const q = quantile(flag)(text);
+    if (q < 0.5) throw badInput(`${flag} must be at least p50 (0.5), got "${text}"`);
+    return q;
+  };
+
 async function runLandscape(o: LandscapeCliOptions): Promise<void> {
+  if (o.sloQuantile !== undefined) o.quantile = o.sloQuantile;
   if (o.workload !== undefined) return runMeasuredLandscape(o);
   if (o.device.kind !== 'sim')
     throw badInput(
@@ -74,7 +89,12 @@ async function runLandscape(o: LandscapeCliOptions): Promise<void> {
     );
   if (o.cpu && o.cpuHz !== undefined) throw badInput('give --cpu-hz or --cpu all, not both');
   const board = loadBoard(o.device.board);
-  const profile = await modelProfile(o.model, { ...(o.dtype ? { dtype: o.dtype } : {}), ...(o.seq ? { seq: o.seq } : {}) });
+  const symbolicDims = symbolicDimsFromFlags(o.model, workloadFromFlags(o), o);
+  const profile = await modelProfile(o.model, {
+    ...(o.dtype ? { dtype: o.dtype } : {}),
+    ...(o.seq ? { seq: o.seq } : {}),
+    ...(symbolicDims ? { symbolicDims } : {}),
+  });
   const total = landscapeSize(board, o.batchSizes, o.cpu === 'all' ? board.cpu.freqsHz.length : 1);
   const bar = process.stderr.isTTY && total > 2000 ? new SingleBar({ format: 'landscape [{bar}] {value}/{total} configurations', hideCursor: true }) : null;
   bar?.start(total, 0);
@@ -86,7 +106,7 @@ async function runLandscape(o: LandscapeCliOptions): Promise<void> {
     ...(o.cpuHz !== undefined ? { cpuHz: o.cpuHz } : {}),
     ...(o.cpu ? { cpu: 'all' as const } : {}),
     ...(o.rate !== undefined ? { rateRps: o.rate } : {}),
-    quantile: o.sloQuantile,
+    quantile: o.quantile,
     noise: o.noise,
     seed: o.seed,
     ...(bar ? { onProgress: (done: number) => bar.update(done) } : {}),
@@ -98,7 +118,7 @@ async function runLandscape(o: LandscapeCliOptions): Promise<void> {
 
   const { best, allMax: dflt } = landscapeOptimum(board, profile, l);
   const cfg = formatConfig({ cpuHz: best.cpu_hz, gpuMinHz: best.gpu_min_hz, gpuMaxHz: best.gpu_max_hz, emcHz: best.emc_hz, batch: best.batch });
-  const q = `p${Number((o.sloQuantile * 100).toFixed(3))}`;
+  const q = `p${Number((o.quantile * 100).toFixed(3))}`;
   process.stderr.write(
     `${l.rows.length} configurations of ${profile.model} (${profile.dtype}) on ${l.device}${o.rate ? ` at ${o.rate} req/s` : ', saturated'} in ${seconds.toFixed(2)} s${o.out ? ` → ${o.out}` : ''}\n` +
       `lowest energy/query: ${best.energy_per_query_j.toPrecision(4)} J at ${cfg} (${q} ${best.latency_p99_ms.toPrecision(4)} ms)\n` +
@@ -114,6 +134,7 @@ async function runMeasuredLandscape(o: LandscapeCliOptions): Promise<void> {
   const runner = await openTrialRunnerFromFlags(o.device, o.model, w, {
     ...(o.seq === undefined ? {} : { seq: o.seq }),
     ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
+    ...(o.dim === undefined ? {} : { dim: o.dim }),
     seed: o.seed,
   });
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'landscape [{bar}] {value}/{total} configurations measured', hideCursor: true }) : null;
@@ -124,7 +145,7 @@ async function runMeasuredLandscape(o: LandscapeCliOptions): Promise<void> {
       model: o.model,
       batchSizes: o.batchSizes,
       ...(o.cpuHz !== undefined ? { cpu: o.cpuHz } : o.cpu ? { cpu: 'all' as const } : {}),
-      quantile: o.sloQuantile,
+      quantile: o.quantile,
       ...(o.rate !== undefined ? { rateRps: o.rate } : {}),
       trial: w.trial,
       onRow: (_row, done, total) => {

@@ -5,8 +5,9 @@ import { type Command, Option } from 'commander';
 import type { DType } from '../core/workload-profile.ts';
 import { ZOO_MODELS, buildModelFile, formatAnalysis, formatZooList, inspectModel } from '../model/index.ts';
 import { bytes, si } from '../model/format.ts';
-import { integer, namedSize, positiveInt } from './support/flag-parsers.ts';
+import { integer, positiveInt } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
+import { dimOption } from './support/workload-flags.ts';
 
 const dtypeOption = () => new Option('--dtype <dtype>', 'weight precision').choices(['fp32', 'fp16']);
 
@@ -76,7 +77,7 @@ export function register(program: Command): void {
     .option('--batch <n>', 'batch size the numbers are given at', positiveInt('--batch'), 1)
     .option('--seq <L>', 'sequence length (zoo BERT models)', positiveInt('--seq'))
     .addOption(dtypeOption())
-    .option('--dim <name=size>', 'value of a symbolic input dimension other than the batch (repeatable)', namedSize('--dim'))
+    .addOption(dimOption())
     .option('--top <k>', 'how many operators to list', positiveInt('--top'), 10)
     .option('--json', 'print the whole analysis (every node, the workload profile) as JSON')
     .action(

@@ -17,7 +17,7 @@ import type { TuneOptimizer, TuneProgress } from '../tune/tune.ts';
 import { deviceOption } from './support/device-options.ts';
 import { integer, latencyMs, numberInRange, positiveInt, positiveIntList, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
-import { addWorkloadFlags, openTrialRunnerFromFlags, workloadFromFlags } from './support/workload-flags.ts';
+import { addWorkloadFlags, dimOption, openTrialRunnerFromFlags, workloadFromFlags } from './support/workload-flags.ts';
 
 interface TuneCliOptions extends Record<string, unknown> {
   device: DeviceSpec;
@@ -39,6 +39,7 @@ interface TuneCliOptions extends Record<string, unknown> {
   baselines: boolean;
   dtype?: DType;
   seq?: number;
+  dim?: Record<string, number>;
 }
 
 export function register(program: Command): void {
@@ -64,7 +65,8 @@ export function register(program: Command): void {
     .addOption(new Option('--optimizer <name>', 'search strategy').choices(['cbo', 'random', 'grid']).default('cbo'))
     .option('--no-baselines', 'skip measuring the default and the power-mode presets')
     .addOption(new Option('--dtype <dtype>', 'precision of a zoo model').choices(['fp32', 'fp16']))
-    .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'));
+    .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'))
+    .addOption(dimOption());
   addWorkloadFlags(cmd);
   cmd
     .addHelpText(
@@ -81,6 +83,8 @@ Examples:
 
 async function runTune(o: TuneCliOptions): Promise<void> {
   const slo = { latencyMs: o.slo, quantile: o.quantile };
+  // Every flag is read before anything is printed or opened: a bad one is the only line.
+  const w = workloadFromFlags(o);
   const { spec, passedOver } = await resolveJetsonOrTwin(o.device);
   if (o.noise !== undefined && spec.kind !== 'sim') throw badInput("--noise sets the twin's measurement noise; it needs --device sim:<board>");
   const log = (s: string) => {
@@ -88,7 +92,6 @@ async function runTune(o: TuneCliOptions): Promise<void> {
   };
   if (o.device.kind === 'auto' && spec.kind === 'sim')
     log(pc.dim(`no Jetson found; tuning the simulated AGX Orin${passedOver ? ` (${passedOver} found: pass --device ${passedOver} to tune it)` : ''}`));
-  const w = workloadFromFlags(o);
   const runner = await openTrialRunnerFromFlags(spec, o.model, w, o);
   const store = new TuningStore(o.db ?? defaultDbPath());
   const bar = o.json ? null : progressBar(o.budget);
@@ -115,7 +118,15 @@ async function runTune(o: TuneCliOptions): Promise<void> {
               ...(w.trial.windowS === undefined ? {} : { windowS: w.trial.windowS }),
             },
           }),
-      settings: { device: formatDeviceSpec(spec), noise: o.noise ?? null, dtype: o.dtype ?? null, seq: o.seq ?? null, workload: w.workload ?? null },
+      settings: {
+        device: formatDeviceSpec(spec),
+        noise: o.noise ?? null,
+        dtype: o.dtype ?? null,
+        seq: o.seq ?? null,
+        workload: w.workload ?? null,
+        // Only when given, so runs without --dim keep the settings (and resume key) they had.
+        ...(o.dim === undefined ? {} : { dims: o.dim }),
+      },
       onResume: (i) =>
         log(
           i.resumed

@@ -5,9 +5,9 @@ import { PolyThrottleError, badInput } from '../core/errors.ts';
 import type { DType } from '../core/workload-profile.ts';
 import { workloadSettings } from '../measure/open-trial-runner.ts';
 import { probeWorkload, type ProbeResult } from '../workload/probe.ts';
-import { integer, nonNegativeInt, oneOf, positiveInt, positiveNumber, simBoard } from './support/flag-parsers.ts';
+import { integer, nonNegativeInt, oneOf, positiveDurationS, positiveInt, simBoard } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
-import { addWorkloadFlags, workloadFromFlags } from './support/workload-flags.ts';
+import { addWorkloadFlags, dimOption, symbolicDimsFromFlags, workloadFromFlags } from './support/workload-flags.ts';
 
 interface WorkloadCliOptions extends Record<string, unknown> {
   model: string;
@@ -18,6 +18,7 @@ interface WorkloadCliOptions extends Record<string, unknown> {
   seed?: number;
   seq?: number;
   dtype?: DType;
+  dim?: Record<string, number>;
   warmupBatches: number;
   json?: boolean;
 }
@@ -28,12 +29,13 @@ export function register(program: Command): void {
     .description('run a workload at one batch size without changing any clock, and print its latency and throughput (checks a runner before tuning)')
     .requiredOption('--model <name|file.onnx>', 'a zoo model, an .onnx file, or (http) the upstream model name')
     .option('--batch <n>', 'batch size', positiveInt('--batch'), 1)
-    .option('--duration <s>', 'timed run in seconds (default 5, unless --batches)', positiveNumber('--duration'))
+    .option('--duration <duration>', 'timed run, e.g. 10s (default 5s, unless --batches)', positiveDurationS('--duration'))
     .option('--batches <n>', 'run this many batches instead of a timed run', positiveInt('--batches'))
     .option('--board <name>', 'sim: the simulated board', simBoard('--board'), 'orin-agx')
     .option('--seed <n>', 'seed of the generated inputs', integer('--seed'))
     .option('--seq <L>', 'sequence length of a BERT zoo model', positiveInt('--seq'))
     .option('--dtype <dtype>', 'precision of a zoo model: fp32 | fp16', oneOf<DType>('--dtype', ['fp32', 'fp16']))
+    .addOption(dimOption())
     .option('--warmup-batches <n>', 'untimed batches first', nonNegativeInt('--warmup-batches'), 1)
     .option('--json', 'print the result as JSON');
   addWorkloadFlags(cmd, { trial: false });
@@ -54,9 +56,17 @@ Examples:
 async function runWorkloadCommand(o: WorkloadCliOptions): Promise<void> {
   const w = workloadFromFlags(o);
   const kind = w.workload ?? 'onnx';
+  const symbolicDims = symbolicDimsFromFlags(o.model, w, o);
   const base = workloadSettings(kind, w.workloadOptions, { board: o.board, ...(o.seed === undefined ? {} : { seed: o.seed }) });
   const settings =
-    base.kind === 'command' ? base : { ...base, ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
+    base.kind === 'command'
+      ? base
+      : {
+          ...base,
+          ...(o.seq === undefined ? {} : { seq: o.seq }),
+          ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
+          ...(symbolicDims === undefined ? {} : { symbolicDims }),
+        };
   const batches = o.batches;
   if (batches !== undefined && o.duration !== undefined) throw badInput('give --duration or --batches, not both');
   const duration = o.duration ?? 5;

@@ -40,6 +40,7 @@ export interface WorkloadOptions {
   readonly commandTimeoutS?: number;
   // inputs
   readonly samplesFile?: string;
+  /** Sizes of dynamic non-batch dimensions per input name (the deprecated `--input-dims`). */
   readonly dims?: Readonly<Record<string, readonly number[]>>;
 }
 
@@ -54,6 +55,8 @@ export interface OpenTrialRunnerOptions {
   /** Sequence length of a BERT zoo model (default: the zoo's). */
   readonly seq?: number;
   readonly dtype?: DType;
+  /** Values of symbolic non-batch input dimensions by name (`--dim`), for the twin's profile and the runners' inputs. */
+  readonly symbolicDims?: Readonly<Record<string, number>>;
   /**
    * Default: the twin's own virtual-time trials on `sim:*`, `onnx` on a real device. `sim` on a
    * `sim:*` device runs the twin in real time through the same path as real hardware (device +
@@ -161,7 +164,11 @@ class ClosingTrialRunner implements TrialRunner {
 /** Turns options into a TrialRunner; see the file comment. */
 export async function openTrialRunner(o: OpenTrialRunnerOptions): Promise<TrialRunner> {
   if (o.workload !== undefined && !WORKLOAD_KINDS.includes(o.workload)) throw badInput(`unknown workload "${o.workload}"`, `use ${WORKLOAD_KINDS.join(', ')}`);
-  const modelOpts = { ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
+  const modelOpts = {
+    ...(o.seq === undefined ? {} : { seq: o.seq }),
+    ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
+    ...(o.symbolicDims === undefined ? {} : { symbolicDims: o.symbolicDims }),
+  };
   const spec = typeof o.device === 'string' ? parseDeviceSpec(o.device) : o.device;
   const simBoard = spec.kind === 'sim' ? spec.board : undefined;
   if (simBoard !== undefined && o.workload === undefined) {

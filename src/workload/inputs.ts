@@ -30,7 +30,7 @@ export function sampleShape(spec: TensorSpec, dims?: readonly number[]): number[
     if (given === undefined)
       throw badInput(
         `input "${spec.name}" has a dynamic dimension (shape [${spec.shape.join(', ')}]) and no size was given for it`,
-        `pass its size, e.g. --input-dims ${spec.name}=${rest.map((x) => (x < 0 ? 128 : x)).join('x')}`,
+        'give the size of each symbolic dimension with --dim <name>=<size> (`polythrottle models inspect <file>` names them)',
       );
     return given;
   });

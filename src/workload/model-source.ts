@@ -24,6 +24,11 @@ export interface ModelSourceOptions {
   readonly dtype?: DType;
   /** Sequence length of the BERT models. */
   readonly seq?: number;
+  /**
+   * Values of symbolic input dimensions other than the batch, by dimension name (`--dim`), e.g.
+   * { 'p2o.DynamicDimension.1': 320 }: an .onnx file's profile is analysed at these sizes.
+   */
+  readonly symbolicDims?: Readonly<Record<string, number>>;
   /** Called while a zoo model's file is being written (done, total bytes). */
   readonly onBuild?: (done: number, total: number) => void;
 }
@@ -85,7 +90,64 @@ export function modelMetadata(model: string, o: ModelSourceOptions = {}): ModelM
 export async function modelProfile(model: string, o: ModelSourceOptions = {}): Promise<WorkloadProfile> {
   checkKnown(model);
   if (isZooModel(model)) return zooProfile(model, { ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) });
-  return profileFromOnnxFile(model);
+  return profileFromOnnxFile(model, o.symbolicDims === undefined ? {} : { dims: o.symbolicDims });
+}
+
+/** True when `model` is a zoo model or an existing .onnx file (not, say, a model name at an http endpoint). */
+export function isLocalModel(model: string): boolean {
+  return isZooModel(model) || (isOnnxPath(model) && existsSync(model));
+}
+
+/**
+ * The deprecated `--input-dims input=AxB` (sizes of each input's dynamic non-batch dimensions, in
+ * order) as values of the symbolic dimensions they stand for, by name — what `--dim` gives.
+ */
+export function symbolicDimsFromInputDims(
+  model: string,
+  inputDims: Readonly<Record<string, readonly number[]>>,
+  o: ModelSourceOptions = {},
+): Record<string, number> {
+  checkKnown(model);
+  const m = isZooModel(model) ? buildZooModel(model, { dtype: o.dtype, seq: o.seq }) : readOnnxFile(model);
+  const out: Record<string, number> = {};
+  for (const input of m.graph.inputs) {
+    const sizes = inputDims[input.name];
+    if (!sizes || !input.dims) continue;
+    const dynamic = input.dims.slice(1).filter((d) => !(typeof d === 'number' && d >= 0));
+    dynamic.forEach((d, k) => {
+      if (typeof d === 'string' && sizes[k] !== undefined) out[d] = sizes[k]!;
+    });
+  }
+  return out;
+}
+
+/**
+ * The sizes of the non-batch dimensions of each input that `symbolicDims` (by dimension name) fix,
+ * per input name — what the runners' generated inputs need (InputOptions.dims). Inputs with a
+ * dynamic dimension `symbolicDims` does not name are left out (the runner then asks for it).
+ */
+export function inputDimsFromSymbolic(model: string, symbolicDims: Readonly<Record<string, number>>, o: ModelSourceOptions = {}): Record<string, number[]> {
+  checkKnown(model);
+  const m = isZooModel(model) ? buildZooModel(model, { dtype: o.dtype, seq: o.seq }) : readOnnxFile(model);
+  const initialisers = new Set(m.graph.initializers.map((t) => t.name));
+  const known = new Set<string>();
+  const out: Record<string, number[]> = {};
+  for (const input of m.graph.inputs) {
+    if (initialisers.has(input.name) || !input.dims) continue;
+    const dynamic = input.dims.slice(1).filter((d) => !(typeof d === 'number' && d >= 0));
+    for (const d of dynamic) if (typeof d === 'string') known.add(d);
+    if (dynamic.length === 0) continue;
+    const sizes = dynamic.map((d) => (typeof d === 'string' ? symbolicDims[d] : undefined));
+    if (sizes.every((n) => n !== undefined)) out[input.name] = sizes as number[];
+  }
+  const unknown = Object.keys(symbolicDims).filter((d) => !known.has(d));
+  // Also a batch dimension's name is no --dim (the batch size is the tuner's to choose).
+  if (unknown.length > 0)
+    throw badInput(
+      `--dim ${unknown[0]}: ${modelName(model)} has no symbolic input dimension of that name`,
+      known.size > 0 ? `its symbolic non-batch dimensions: ${[...known].join(', ')}` : 'its inputs have no symbolic dimension other than the batch',
+    );
+  return out;
 }
 
 /**

@@ -10,7 +10,7 @@ import { BackendRunner, plainSender } from './backend-runner.ts';
 import { CommandRunner, type LatencyUnit } from './command-runner.ts';
 import { createHttpRunner } from './http-runner.ts';
 import { InputFactory, type InputOptions, readSamplesFile } from './inputs.ts';
-import { modelMetadata, modelName, modelProfile, onnxModelFile } from './model-source.ts';
+import { inputDimsFromSymbolic, modelMetadata, modelName, modelProfile, onnxModelFile } from './model-source.ts';
 import { createOnnxRunner } from './onnx-runner.ts';
 import type { WorkloadRunner } from './runner.ts';
 import { SimBackend, type SimBackendOptions } from './sim-backend.ts';
@@ -20,8 +20,10 @@ interface Common {
   readonly seed?: number;
   /** JSON samples file instead of generated inputs. */
   readonly samplesFile?: string;
-  /** Sizes of dynamic non-batch input dimensions, per input. */
+  /** Sizes of dynamic non-batch input dimensions, per input (the deprecated `--input-dims`). */
   readonly dims?: InputOptions['dims'];
+  /** Values of symbolic non-batch dimensions, by dimension name (`--dim`); `dims` wins for an input it names. */
+  readonly symbolicDims?: Readonly<Record<string, number>>;
   readonly dtype?: DType;
   readonly seq?: number;
 }
@@ -64,15 +66,20 @@ export type WorkloadSettings =
       readonly timeoutS?: number;
     };
 
-async function inputOptions(s: Common): Promise<InputOptions> {
+async function inputOptions(model: string, s: Common): Promise<InputOptions> {
+  const dims = { ...(s.symbolicDims === undefined ? {} : inputDimsFromSymbolic(model, s.symbolicDims, modelOpts(s))), ...s.dims };
   return {
     ...(s.seed === undefined ? {} : { seed: s.seed }),
-    ...(s.dims === undefined ? {} : { dims: s.dims }),
+    ...(Object.keys(dims).length === 0 ? {} : { dims }),
     ...(s.samplesFile === undefined ? {} : { samples: await readSamplesFile(s.samplesFile) }),
   };
 }
 
-const modelOpts = (s: Common) => ({ ...(s.dtype === undefined ? {} : { dtype: s.dtype }), ...(s.seq === undefined ? {} : { seq: s.seq }) });
+const modelOpts = (s: Common) => ({
+  ...(s.dtype === undefined ? {} : { dtype: s.dtype }),
+  ...(s.seq === undefined ? {} : { seq: s.seq }),
+  ...(s.symbolicDims === undefined ? {} : { symbolicDims: s.symbolicDims }),
+});
 
 /** Opens the runner for `model` (a zoo name or an .onnx file; for http, also any upstream name). */
 export async function openWorkloadRunner(model: string, s: WorkloadSettings): Promise<WorkloadRunner> {
@@ -89,7 +96,7 @@ export async function openWorkloadRunner(model: string, s: WorkloadSettings): Pr
         kind: 'sim',
         description: `sim ${metadata.name} on the ${s.board} twin`,
         backend,
-        inputs: InputFactory.forModel(metadata, await inputOptions(s)),
+        inputs: InputFactory.forModel(metadata, await inputOptions(model, s)),
         sender: plainSender(backend, metadata.name),
         defaultConcurrency: s.concurrency ?? 1,
       });
@@ -100,7 +107,7 @@ export async function openWorkloadRunner(model: string, s: WorkloadSettings): Pr
         ...(s.workers === undefined ? {} : { workers: s.workers }),
         ...(s.intraOpThreads === undefined ? {} : { intraOpThreads: s.intraOpThreads }),
         ...(s.interOpThreads === undefined ? {} : { interOpThreads: s.interOpThreads }),
-        ...(await inputOptions(s)),
+        ...(await inputOptions(model, s)),
       });
     case 'http':
       return createHttpRunner({
@@ -110,7 +117,7 @@ export async function openWorkloadRunner(model: string, s: WorkloadSettings): Pr
         ...(s.timeoutMs === undefined ? {} : { timeoutMs: s.timeoutMs }),
         ...(s.headers === undefined ? {} : { headers: s.headers }),
         ...(s.binary === undefined ? {} : { binary: s.binary }),
-        ...(await inputOptions(s)),
+        ...(await inputOptions(model, s)),
       });
     case 'command':
       return new CommandRunner({

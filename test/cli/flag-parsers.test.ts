@@ -3,6 +3,7 @@ import {
   collect,
   deviceSpec,
   durationMs,
+  durationS,
   frequencyHz,
   integer,
   latencyMs,
@@ -13,6 +14,8 @@ import {
   oneOf,
   positiveInt,
   positiveIntList,
+  positiveDurationMs,
+  positiveDurationS,
   positiveNumber,
   quantile,
   simBoard,
@@ -81,8 +84,15 @@ describe('flag parsers', () => {
     expect(durationMs('--at')('30s')).toBe(30_000);
     expect(durationMs('--at')('250ms')).toBe(250);
     expect(durationMs('--at')('500us')).toBeCloseTo(0.5);
-    expect(durationMs('--at')('40')).toBe(40);
+    expect(durationMs('--at')('0')).toBe(0);
+    // A bare number could be seconds or milliseconds: refused, with both spellings of the likely value.
+    expectRefused(durationMs('--at'), '--at', '40', /needs a unit: give 40ms or 0\.04s/);
+    expectRefused(durationMs('--at'), '--at', '2', /needs a unit: give 2s or 2000ms/);
     expectRefused(durationMs('--at'), '--at', 'soon', /a duration/);
+    expect(durationS('--window')('250ms')).toBe(0.25);
+    expect(positiveDurationS('--window')('5s')).toBe(5);
+    expectRefused(positiveDurationS('--window'), '--window', '0s', /a positive duration/);
+    expect(positiveDurationMs('--power-period')('0.05s')).toBe(50);
   });
 
   it('frequencyHz reads units through core/units', () => {
@@ -93,6 +103,8 @@ describe('flag parsers', () => {
 
   it('latencyMs and quantile use core/slo and put the flag in front of its message', () => {
     expect(latencyMs('--slo')('0.05s')).toBe(50);
+    expect(refusal(latencyMs('--slo'), '0.05').message).toBe('--slo needs a unit: give 0.05s or 50ms, got "0.05"');
+    expectRefused(latencyMs('--slo'), '--slo', '50', /give 50ms or 0\.05s/);
     expectRefused(latencyMs('--slo'), '--slo', 'soon', /cannot read latency/);
     expect(refusal(latencyMs('--slo'), 'soon').message).toBe('--slo: cannot read latency "soon"');
     expectRefused(latencyMs('--slo'), '--slo', '7200s', /at most 1 hour/);
@@ -118,6 +130,8 @@ describe('flag parsers', () => {
     expectRefused(positiveIntList('--batch-sizes'), '--batch-sizes', '1,0');
     expect(namedSize('--dim')('seq=8', namedSize('--dim')('batch=2'))).toEqual({ batch: 2, seq: 8 });
     expectRefused((t) => namedSize('--dim')(t), '--dim', 'seq', /name=size/);
+    expect(namedSize('--dim')('p2o.DynamicDimension.1=320,seq=8')).toEqual({ 'p2o.DynamicDimension.1': 320, seq: 8 });
+    expectRefused((t) => namedSize('--dim')(t), '--dim', 'seq=0', /name=size/);
     expect(collect('b', collect('a'))).toEqual(['a', 'b']);
   });
 });
@@ -134,5 +148,46 @@ describe('a refused flag value on the command line', () => {
     const f = await runCli('finetune', 'replay', '--slo-change', '30s:soon');
     expect(f.code).toBe(2);
     expect(f.err).toMatch(/--slo-change latency: cannot read latency "soon"/);
+  });
+});
+
+describe('every bad flag on every command', () => {
+  /** One `error:` line on stderr (nothing else: no help dump, no stack), nothing on stdout, exit code 2. */
+  async function expectOneLine(args: string[], what: RegExp): Promise<void> {
+    const r = await runCli(...args);
+    expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
+    expect(r.out).toBe('');
+    const lines = r.err.trimEnd().split('\n');
+    expect(lines, args.join(' ')).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: /);
+    expect(lines[0]).toMatch(what);
+  }
+
+  it('tune: budget, rate, batch sizes, SLO without a unit, unknown options and missing values', async () => {
+    await expectOneLine(['tune', '--budget', '0'], /--budget must be a positive integer, got "0"/);
+    await expectOneLine(['tune', '--budget', '-3'], /--budget must be a positive integer, got "-3"/);
+    await expectOneLine(['tune', '--budget', '2.5'], /--budget must be a positive integer, got "2.5"/);
+    await expectOneLine(['tune', '--rate', '-1'], /--rate must be a positive number, got "-1"/);
+    await expectOneLine(['tune', '--batch-sizes', '0,3'], /--batch-sizes must be positive integers/);
+    await expectOneLine(['tune', '--slo', '0.05'], /--slo needs a unit: give 0\.05s or 50ms, got "0\.05"/);
+    await expectOneLine(['tune', '--window', '5'], /--window needs a unit: give 5s or 5000ms/);
+    await expectOneLine(['tune', '--dim', 'seq'], /--dim must be name=size/);
+    await expectOneLine(['tune', '--sol', '50ms'], /unknown option '--sol' \(Did you mean --slo\?\)/);
+    await expectOneLine(['tune', '--slo'], /option '--slo <latency>' argument missing/);
+  });
+
+  it('the other commands', async () => {
+    await expectOneLine(['recommend', '--profile', 'x', '--slo', '80'], /--slo needs a unit: give 80ms or 0\.08s/);
+    await expectOneLine(['recommend', '--slo', '80ms'], /required option '--profile <id\|file>' not specified/);
+    await expectOneLine(['landscape', '--model', 'resnet-50', '--quantile', '2'], /--quantile: quantile must be between 0 and 1/);
+    await expectOneLine(['landscape', '--model', 'resnet-50', '--quantile', 'p10'], /--quantile must be at least p50/);
+    await expectOneLine(['landscape', '--model', 'resnet-50', '--cpu-hz', 'fast'], /--cpu-hz must be a frequency/);
+    await expectOneLine(['workload', '--model', 'resnet-50', '--duration', '10'], /--duration needs a unit: give 10ms or 0\.01s/);
+    await expectOneLine(['models', 'inspect', 'resnet-50', '--dim', 'x=0'], /--dim must be name=size/);
+    await expectOneLine(['models', 'inspect'], /missing required argument 'model'/);
+    await expectOneLine(['finetune', 'replay', '--duration', '60'], /--duration needs a unit/);
+    await expectOneLine(['finetune', 'replay', '--slo-change', '30:700ms'], /--slo-change time needs a unit/);
+    await expectOneLine(['devices', '--bogus'], /unknown option '--bogus'/);
+    await expectOneLine(['no-such-command'], /unknown command 'no-such-command'/);
   });
 });

@@ -25,11 +25,11 @@ describe('shared --workload flags', () => {
       workload: 'http',
       url: 'http://127.0.0.1:8000',
       concurrency: '4',
-      requestTimeout: '500',
+      requestTimeout: '500ms',
       header: ['Authorization: Bearer x'],
       binaryData: true,
       inputDims: 'input_ids=128,mask=1x128',
-      window: '2.5',
+      window: '2.5s',
       repeats: '2',
       settle: '0',
     });
@@ -49,5 +49,9 @@ describe('shared --workload flags', () => {
     expect(() => workloadFromFlags({ concurrency: '0' })).toThrow(/--concurrency must be a positive integer/);
     expect(() => workloadFromFlags({ latencyUnit: 'min' })).toThrow(/--latency-unit must be us, ms or s/);
     expect(() => workloadFromFlags({ inputDims: 'input_ids' })).toThrow(/expected name=AxB/);
+    // Durations carry their unit: a bare number is refused with both spellings in the message.
+    expect(() => workloadFromFlags({ window: '2.5' })).toThrow('--window needs a unit: give 2.5s or 2500ms, got "2.5"');
+    expect(() => workloadFromFlags({ requestTimeout: '500' })).toThrow('--request-timeout needs a unit: give 500ms or 0.5s, got "500"');
+    expect(workloadFromFlags({ commandTimeout: '300s', powerPeriod: '50ms', idle: '0' }).trial).toEqual({ periodMs: 50, idleS: 0 });
   });
 });

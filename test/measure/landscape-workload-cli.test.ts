@@ -41,7 +41,7 @@ describe('landscape --workload measures the grid on a real (fake) device', () =>
       '--warmup',
       '0',
       '--window',
-      '0.2',
+      '200ms',
       '--repeats',
       '1',
       '--out',

@@ -33,7 +33,7 @@ describe('generated inputs', () => {
     expect(() => new InputFactory(tokens).batch(1)).toThrow(
       expect.objectContaining({
         message: expect.stringMatching(/"input_ids" has a dynamic dimension/),
-        hint: expect.stringMatching(/--input-dims input_ids=128/),
+        hint: expect.stringMatching(/--dim <name>=<size> \(`polythrottle models inspect <file>` names them\)/),
       }),
     );
     const t = new InputFactory(tokens, { intRange: 50, dims: { input_ids: [8], attention_mask: [8], token_type_ids: [8] } }).batch(3);

@@ -75,14 +75,55 @@ export const numberInRange =
     return n;
   };
 
-/** A duration → ms: 250ms, 0.7s, 500us, 40 (ms). */
+/** A plain number (no unit), e.g. "0.05" or "50". */
+const isBareNumber = (text: string): boolean => /^\s*[0-9]*\.?[0-9]+(?:e[-+]?\d+)?\s*$/i.test(text);
+
+/** The same duration in its two likely units, for the hint: 0.05 → "0.05s or 50ms", 50 → "50ms or 0.05s". */
+function unitHint(text: string): string {
+  const n = Number(text);
+  const short = (x: number) => String(Number(x.toPrecision(6)));
+  return n < 10 ? `${short(n)}s or ${short(n * 1000)}ms` : `${short(n)}ms or ${short(n / 1000)}s`;
+}
+
+/**
+ * Durations and latencies carry their unit: a bare number (other than 0) is refused, since
+ * `--slo 0.05` could mean seconds or milliseconds. Flags whose name holds the unit (`--cpu-hz`) take
+ * bare numbers.
+ */
+function requireUnit(flag: string, text: string): void {
+  if (isBareNumber(text) && Number(text) !== 0) throw badInput(`${flag} needs a unit: give ${unitHint(text)}, got "${text}"`);
+}
+
+/** A duration → ms: 250ms, 0.7s, 500us; 0 alone. */
 export const durationMs =
   (flag: string): FlagParser<number> =>
   (text) => {
+    requireUnit(flag, text);
     const ms = readDurationMs(text);
     if (ms === undefined || !Number.isFinite(ms)) throw bad(flag, 'a duration like 250ms or 0.7s', text);
     return ms;
   };
+
+/** A duration → seconds (250ms → 0.25), for the flags whose values the code keeps in seconds. */
+export const durationS =
+  (flag: string): FlagParser<number> =>
+  (text) =>
+    durationMs(flag)(text) / 1000;
+
+/** A duration > 0 → ms. */
+export const positiveDurationMs =
+  (flag: string): FlagParser<number> =>
+  (text) => {
+    const ms = durationMs(flag)(text);
+    if (!(ms > 0)) throw bad(flag, 'a positive duration like 250ms or 0.7s', text);
+    return ms;
+  };
+
+/** A duration > 0 → seconds. */
+export const positiveDurationS =
+  (flag: string): FlagParser<number> =>
+  (text) =>
+    positiveDurationMs(flag)(text) / 1000;
 
 /** A frequency → whole Hz: 2201600000, 2201.6MHz, 2.2016GHz, 652800kHz. */
 export const frequencyHz =
@@ -105,8 +146,14 @@ function withFlag<T>(flag: string, parse: FlagParser<T>): FlagParser<T> {
   };
 }
 
-/** An SLO latency → ms (core/slo.ts): 50ms, 0.05s, 250us. */
-export const latencyMs = (flag: string): FlagParser<number> => withFlag(flag, parseLatencyMs);
+/** An SLO latency → ms (core/slo.ts): 50ms, 0.05s, 250us; a bare number is refused (see requireUnit). */
+export const latencyMs = (flag: string): FlagParser<number> => {
+  const parse = withFlag(flag, parseLatencyMs);
+  return (text) => {
+    requireUnit(flag, text);
+    return parse(text);
+  };
+};
 
 /** An SLO quantile (core/slo.ts): 0.99, p99, 99%. */
 export const quantile = (flag: string): FlagParser<number> => withFlag(flag, parseQuantile);
@@ -135,13 +182,17 @@ export const positiveIntList =
     return [...new Set(out)].sort((a, b) => a - b);
   };
 
-/** `name=size` pairs, repeatable (commander passes the value so far as `previous`). */
+/** `name=size` pairs, repeatable or comma-separated (commander passes the value so far as `previous`): the kind of `--dim`. */
 export const namedSize =
   (flag: string) =>
   (text: string, previous: Readonly<Record<string, number>> = {}): Record<string, number> => {
-    const m = /^([^=]+)=(\d+)$/.exec(text.trim());
-    if (!m || Number(m[2]) < 1) throw bad(flag, 'name=size (e.g. sequence=128)', text);
-    return { ...previous, [m[1]!]: Number(m[2]) };
+    const out = { ...previous };
+    for (const part of text.split(',')) {
+      const m = /^([^=]+)=(\d+)$/.exec(part.trim());
+      if (!m || Number(m[2]) < 1) throw bad(flag, 'name=size (e.g. sequence=128)', text);
+      out[m[1]!.trim()] = Number(m[2]);
+    }
+    return out;
   };
 
 /** Collects every value of a repeatable flag. */

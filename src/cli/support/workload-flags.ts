@@ -7,9 +7,11 @@ import type { DType } from '../../core/workload-profile.ts';
 import type { DeviceSpec } from '../../device/device-spec.ts';
 import { openTrialRunner, type TrialSettings, type WorkloadOptions } from '../../measure/open-trial-runner.ts';
 import type { LatencyUnit } from '../../workload/command-runner.ts';
+import { isLocalModel, symbolicDimsFromInputDims } from '../../workload/model-source.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../../workload/runner.ts';
 import { badInput } from '../../core/errors.ts';
-import { type FlagParser, nonNegativeNumber, positiveInt, positiveNumber } from './flag-parsers.ts';
+import { Option } from 'commander';
+import { durationS, type FlagParser, namedSize, positiveDurationMs, positiveDurationS, positiveInt } from './flag-parsers.ts';
 
 /** A flag: commander's `flags` and `description`. */
 export interface FlagSpec {
@@ -26,7 +28,7 @@ export const RUNNER_FLAGS: readonly FlagSpec[] = [
   { flags: '--url <url>', description: 'http: KServe v2 endpoint, e.g. http://127.0.0.1:8000 (Triton)' },
   { flags: '--upstream-model <name>', description: 'http: model name at the endpoint (default: --model)' },
   { flags: '--concurrency <n>', description: 'http/sim: batches kept in flight (default 1)' },
-  { flags: '--request-timeout <ms>', description: 'http: per-request timeout in ms (default 30000)' },
+  { flags: '--request-timeout <duration>', description: 'http: per-request timeout, e.g. 500ms or 30s (default 30s)' },
   { flags: '--header <name:value...>', description: 'http: extra request header(s), e.g. "Authorization: Bearer …"' },
   { flags: '--binary-data', description: 'http: tensors as raw bytes (Triton binary tensor extension) instead of JSON numbers' },
   {
@@ -36,19 +38,22 @@ export const RUNNER_FLAGS: readonly FlagSpec[] = [
   { flags: '--latency-pattern <regex>', description: 'command: regex with one group (or (?<latency>…)) per latency line; default: wall time per run' },
   { flags: '--latency-unit <unit>', description: 'command: unit of the matched latency: us | ms | s (default ms)' },
   { flags: '--batches-per-match <n>', description: 'command: batches each matching line stands for (default 1)' },
-  { flags: '--command-timeout <s>', description: 'command: kill the program after this many seconds (default: window + 120)' },
+  { flags: '--command-timeout <duration>', description: 'command: kill the program after this long, e.g. 300s (default: window + 120s)' },
   { flags: '--samples <file.json>', description: 'inputs from a JSON file (list of samples, or a KServe request body) instead of seeded random data' },
-  { flags: '--input-dims <name=AxB...>', description: 'sizes of dynamic non-batch input dimensions, e.g. input_ids=128' },
+  {
+    flags: '--input-dims <name=AxB...>',
+    description: 'deprecated: use --dim <dimension>=<size>; sizes of dynamic non-batch dimensions per input, e.g. input_ids=128',
+  },
 ];
 
 /** The flags of real-time trials (windows, warm-up, power sampling). */
 export const TRIAL_FLAGS: readonly FlagSpec[] = [
-  { flags: '--window <s>', description: 'real-time trials: measured window in seconds (default 5)' },
+  { flags: '--window <duration>', description: 'real-time trials: measured window, e.g. 5s (default 5s)' },
   { flags: '--repeats <n>', description: 'real-time trials: windows per trial, for the noise estimate (default 3)' },
-  { flags: '--settle <s>', description: 'real-time trials: wait after applying clocks (default 1)' },
-  { flags: '--warmup <s>', description: 'real-time trials: warm-up run before the windows (default 2)' },
-  { flags: '--idle <s>', description: 'real-time trials with --rate: idle-power window in seconds (default 2)' },
-  { flags: '--power-period <ms>', description: 'real-time trials: power sampling period (default 50)' },
+  { flags: '--settle <duration>', description: 'real-time trials: wait after applying clocks (default 1s)' },
+  { flags: '--warmup <duration>', description: 'real-time trials: warm-up run before the windows (default 2s)' },
+  { flags: '--idle <duration>', description: 'real-time trials with --rate: idle-power window (default 2s)' },
+  { flags: '--power-period <duration>', description: 'real-time trials: power sampling period (default 50ms)' },
 ];
 
 /** Every shared flag: the runner's and the trial's. */
@@ -66,8 +71,26 @@ export function addWorkloadFlags<C extends { option(flags: string, description: 
 /** The flag's value through a parser, or undefined when the flag was not given. */
 const read = <T>(v: unknown, parse: FlagParser<T>): T | undefined => (v === undefined ? undefined : parse(String(v)));
 
+/**
+ * `--dim name=size` (repeatable, or comma-separated): the value of a symbolic input dimension other
+ * than the batch, by the dimension's name in the .onnx file — what every command that takes
+ * `--model file.onnx` accepts.
+ */
+export function dimOption(): Option {
+  return new Option(
+    '--dim <name=size>',
+    'value of a symbolic input dimension other than the batch, e.g. sequence=128 (repeatable; `models inspect <file>` names them)',
+  ).argParser(namedSize('--dim'));
+}
+
+/** The deprecation line `--input-dims` prints. */
+export const INPUT_DIMS_DEPRECATED =
+  'warning: --input-dims is deprecated and will be removed: give each symbolic dimension with --dim <name>=<size> (`polythrottle models inspect <file>` names them)';
+
+/** The deprecated `--input-dims input=AxB,…` (sizes per input name); prints the deprecation line. */
 function parseDims(v: unknown): Record<string, number[]> | undefined {
   if (v === undefined) return undefined;
+  process.stderr.write(`${INPUT_DIMS_DEPRECATED}\n`);
   const list = Array.isArray(v) ? v.map(String) : String(v).split(',');
   const out: Record<string, number[]> = {};
   for (const item of list.flatMap((s) => s.split(','))) {
@@ -110,24 +133,24 @@ export function workloadFromFlags(flags: Readonly<Record<string, unknown>>): Wor
     ...pick('url', flags.url as string | undefined),
     ...pick('upstreamModel', flags.upstreamModel as string | undefined),
     ...pick('concurrency', read(flags.concurrency, positiveInt('--concurrency'))),
-    ...pick('timeoutMs', read(flags.requestTimeout, positiveNumber('--request-timeout'))),
+    ...pick('timeoutMs', read(flags.requestTimeout, positiveDurationMs('--request-timeout'))),
     ...pick('headers', parseHeaders(flags.header)),
     ...pick('binary', flags.binaryData === true ? true : undefined),
     ...pick('command', flags.command as string | undefined),
     ...pick('latencyPattern', flags.latencyPattern as string | undefined),
     ...pick('latencyUnit', unit as LatencyUnit | undefined),
     ...pick('batchesPerMatch', read(flags.batchesPerMatch, positiveInt('--batches-per-match'))),
-    ...pick('commandTimeoutS', read(flags.commandTimeout, positiveNumber('--command-timeout'))),
+    ...pick('commandTimeoutS', read(flags.commandTimeout, positiveDurationS('--command-timeout'))),
     ...pick('samplesFile', flags.samples as string | undefined),
     ...pick('dims', parseDims(flags.inputDims)),
   };
   const trial: TrialSettings = {
-    ...pick('windowS', read(flags.window, positiveNumber('--window'))),
+    ...pick('windowS', read(flags.window, positiveDurationS('--window'))),
     ...pick('repeats', read(flags.repeats, positiveInt('--repeats'))),
-    ...pick('settleS', read(flags.settle, nonNegativeNumber('--settle'))),
-    ...pick('warmupS', read(flags.warmup, nonNegativeNumber('--warmup'))),
-    ...pick('idleS', read(flags.idle, nonNegativeNumber('--idle'))),
-    ...pick('periodMs', read(flags.powerPeriod, positiveNumber('--power-period'))),
+    ...pick('settleS', read(flags.settle, durationS('--settle'))),
+    ...pick('warmupS', read(flags.warmup, durationS('--warmup'))),
+    ...pick('idleS', read(flags.idle, durationS('--idle'))),
+    ...pick('periodMs', read(flags.powerPeriod, positiveDurationMs('--power-period'))),
   };
   return { ...(w === undefined ? {} : { workload: w as WorkloadKind }), workloadOptions, trial };
 }
@@ -138,15 +161,40 @@ export interface TrialRunnerFlags {
   readonly dtype?: DType;
   readonly noise?: number;
   readonly seed?: number;
+  /** `--dim`: symbolic input dimensions by name. */
+  readonly dim?: Readonly<Record<string, number>>;
+}
+
+/**
+ * The symbolic dimensions a command's `--dim` gives, with what the deprecated `--input-dims` says
+ * about a local model's dimensions under them (`--dim` wins): the twin's profile and the runners'
+ * inputs both use them. Undefined when neither flag was given.
+ */
+export function symbolicDimsFromFlags(
+  model: string,
+  w: WorkloadFlags,
+  o: Pick<TrialRunnerFlags, 'dim' | 'seq' | 'dtype'>,
+): Readonly<Record<string, number>> | undefined {
+  const perInput = w.workloadOptions.dims;
+  if (w.workload === 'command' && (o.dim !== undefined || perInput !== undefined))
+    throw badInput(
+      '--dim sizes the inputs PolyThrottle generates; a --workload command program makes its own',
+      'drop --dim and give the shapes in --command (e.g. trtexec --shapes=…)',
+    );
+  if (perInput === undefined || !isLocalModel(model)) return o.dim;
+  const modelOpts = { ...(o.seq === undefined ? {} : { seq: o.seq }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) };
+  return { ...symbolicDimsFromInputDims(model, perInput, modelOpts), ...o.dim };
 }
 
 /** The trial runner a command's device, model, shared flags (read by workloadFromFlags) and model/twin options describe. */
 export function openTrialRunnerFromFlags(device: DeviceSpec, model: string, w: WorkloadFlags, o: TrialRunnerFlags): Promise<TrialRunner> {
+  const symbolicDims = symbolicDimsFromFlags(model, w, o);
   return openTrialRunner({
     device,
     model,
     ...(o.seq === undefined ? {} : { seq: o.seq }),
     ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
+    ...(symbolicDims === undefined ? {} : { symbolicDims }),
     ...(w.workload === undefined ? {} : { workload: w.workload }),
     workloadOptions: w.workloadOptions,
     trial: w.trial,
