@@ -138,7 +138,10 @@ function deviceMismatch(run: Pick<TuningRun, 'device'>, what: string) {
 /** The device to open for `serve`, and the line that says where the choice came from. */
 export interface ServeDeviceChoice {
   readonly spec: DeviceSpec;
-  /** E.g. "device sim:orin-agx (from the profile)"; undefined when the flag alone decided. */
+  /**
+   * E.g. "device sim:orin-agx (from the profile)"; undefined when the flag alone decided (with
+   * `force`, serveModels warns about the mismatch when it opens the device).
+   */
   readonly note?: string;
 }
 
@@ -160,19 +163,12 @@ export async function chooseServeDevice(
     if (tuned.kind === 'sim') return { spec: tuned, note: `device ${tunedText} (from the profile)` };
     const here = await (o.detect ?? (async () => (await detectDevice(o.root === undefined ? {} : { root: o.root })).spec))();
     if (here === tunedText) return { spec: tuned, note: `device ${tunedText} (from the profile)` };
-    if (o.force)
-      return {
-        spec: requested,
-        note: `warning: the profile was tuned on ${run.device.name}; this machine has no ${tunedText}, serving on ${here} as --force-device asks`,
-      };
+    // forced: serveModels warns once the device is open and has a name
+    if (o.force) return { spec: requested };
     throw deviceMismatch(run, `this machine has no ${tunedText} (detected: ${here})`);
   }
   if (sameSpec(requested, tuned)) return { spec: requested, note: `device ${tunedText} (the profile's)` };
-  if (o.force)
-    return {
-      spec: requested,
-      note: `warning: the profile was tuned on ${run.device.name} (${tunedText}), serving on ${formatDeviceSpec(requested)} as --force-device asks`,
-    };
+  if (o.force) return { spec: requested };
   throw deviceMismatch(run, `--device ${formatDeviceSpec(requested)} names another device`);
 }
 

@@ -88,8 +88,7 @@ describe('the device a profile is served on', () => {
     const e = await rejection(chooseServeDevice(parseDeviceSpec('sim:tx2'), simRun));
     expect(e.message).toMatch(/the profile was tuned on .*\(sim:orin-agx\); --device sim:tx2 names another device/);
     const forced = await chooseServeDevice(parseDeviceSpec('sim:tx2'), simRun, { force: true });
-    expect(forced.spec).toEqual({ kind: 'sim', board: 'tx2' });
-    expect(forced.note).toMatch(/^warning: the profile was tuned on .*serving on sim:tx2 as --force-device asks/);
+    expect(forced).toEqual({ spec: { kind: 'sim', board: 'tx2' } });
     expect((await chooseServeDevice(parseDeviceSpec('sim:orin-agx'), simRun)).spec).toEqual({ kind: 'sim', board: 'orin-agx' });
   });
 
@@ -105,6 +104,22 @@ describe('the device a profile is served on', () => {
     }
     const e = await rejection(serveModels({ profile, device: await openDevice('sim:tx2'), port: 0, warmupBatches: 1, snapshotFile: join(dir, 'snap2.json') }));
     expect(e.message).toMatch(/tuned on .*\(sim:orin-agx\); serving on .*\(sim:tx2\)/);
+    // forced: served, with one warning naming both devices (the configuration is the profile's by hand: TX2 has other tables)
+    const lines: string[] = [];
+    const forced = await serveModels({
+      profile,
+      config: { gpuMinHz: undefined, gpuMaxHz: undefined },
+      forceDevice: true,
+      device: await openDevice('sim:tx2'),
+      port: 0,
+      warmupBatches: 1,
+      snapshotFile: join(dir, 'snap3.json'),
+      log: (l) => lines.push(l),
+    });
+    await forced.shutdown();
+    expect(lines.filter((l) => l.startsWith('warning: the profile was tuned on'))).toEqual([
+      expect.stringMatching(/\(sim:orin-agx\), serving on .*\(sim:tx2\) as --force-device asks$/),
+    ]);
   });
 
   it('the CLI refuses --profile with another --device: exit 2, one error line', async () => {
