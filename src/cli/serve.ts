@@ -10,7 +10,7 @@ import type { DeviceSpec } from '../device/device-spec.ts';
 import { loadFinetuneConfig } from '../finetune/server/config-file.ts';
 import { finetuneServePlugin } from '../finetune/server/serving-finetune.ts';
 import { BACKEND_KINDS, type BackendKind, modelArg } from '../serve/open-backend.ts';
-import { modelsToServe, type ServedModels, serveModels } from '../serve/serve-models.ts';
+import { chooseServeDevice, modelsToServe, type ServedModels, serveModels } from '../serve/serve-models.ts';
 import { shutdownOnExit } from '../serve/serve-session.ts';
 import { type LoadedProfile, loadConfigOption, loadProfile, type PartialConfig } from '../serve/serving-config.ts';
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
@@ -42,6 +42,7 @@ interface ServeCliOptions {
   quantile?: number;
   batch?: number;
   device: DeviceSpec | 'none';
+  forceDevice?: boolean;
   sysfsRoot?: string;
   dryRun?: boolean;
   allowClockChanges?: boolean;
@@ -103,9 +104,19 @@ function printServing(s: ServedModels, tokenGenerated: boolean, log: (line: stri
   if (tokenGenerated) log(`  admin    Authorization: Bearer ${s.adminToken}`);
 }
 
-async function serve(o: ServeCliOptions): Promise<void> {
+async function serve(flags: ServeCliOptions): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const { profile, config } = await profileAndConfig(o);
+  const { profile, config } = await profileAndConfig(flags);
+  // With a profile, `auto` is the device it was tuned on; another one only with --force-device.
+  const choice =
+    flags.device === 'none'
+      ? undefined
+      : await chooseServeDevice(flags.device, profile?.run, {
+          ...(flags.forceDevice ? { force: true } : {}),
+          ...(flags.sysfsRoot ? { root: flags.sysfsRoot } : {}),
+        });
+  if (choice?.note) log(choice.note);
+  const o: ServeCliOptions = choice ? { ...flags, device: choice.spec } : flags;
   const adminToken = o.adminToken ?? process.env.POLYTHROTTLE_ADMIN_TOKEN;
   const adminPlugins = o.finetune || o.finetuneConfig ? [finetunePlugin(o, profile, log)] : [];
   const served = await serveModels({
@@ -115,6 +126,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
     ...(o.slo === undefined ? {} : { slo: o.slo }),
     ...(o.quantile === undefined ? {} : { quantile: o.quantile }),
     margin: o.margin,
+    ...(o.forceDevice ? { forceDevice: true } : {}),
     models: o.model,
     ...(o.backend === undefined ? {} : { backend: o.backend }),
     ...(o.upstream ? { upstream: o.upstream } : {}),
@@ -158,10 +170,11 @@ export function register(program: Command): void {
     .option('--batch <n>', "batch size limit (default: the profile's, else 1)", positiveInt('--batch'))
     .option(
       '--device <spec>',
-      'auto | jetson | nvidia | linux-cpu | sim:<board> | none (serve without controlling a device)',
+      "auto | jetson | nvidia | linux-cpu | sim:<board> | none (serve without controlling a device); with --profile, auto is the profile's device",
       servedDevice,
       servedDevice('auto'),
     )
+    .option('--force-device', "serve a --profile on a device other than the one it was tuned on (default: refused; --device auto picks the profile's)")
     .option('--sysfs-root <dir>', 'read and write hardware files under this root instead of /')
     .option('--dry-run', 'print each clock write instead of doing it')
     .option('--allow-clock-changes', 'allow locking clocks on a desktop/server NVIDIA GPU')

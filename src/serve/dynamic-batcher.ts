@@ -114,6 +114,12 @@ interface Listeners {
 
 const DEFAULT_MAX_QUEUE_ROWS = 1024;
 
+/** Milliseconds for a message: to 0.1 ms below 100 ms (so 45.4 does not read "45"), whole numbers as they are. */
+const ms = (x: number): string => {
+  const r = Math.abs(x) < 100 ? Math.round(x * 10) / 10 : Math.round(x);
+  return Number.isInteger(r) ? String(r) : r.toFixed(1);
+};
+
 export class DynamicBatcher {
   readonly serviceTimes: ServiceTimeEstimator;
   readonly #backend: InferenceBackend;
@@ -272,7 +278,7 @@ export class DynamicBatcher {
     const idle = !this.#running && !this.#taskRunning && queued === 0 && othersQueued === 0;
     if (!idle && predicted > budget)
       throw new OverloadedError(
-        `overloaded: model '${model}' would answer in about ${predicted.toFixed(0)} ms, over the ${this.#slo.latencyMs} ms SLO`,
+        `overloaded: model '${model}' would answer in about ${ms(predicted)} ms, over the ${ms(budget)} ms budget (${this.#budgetWords()})`,
         retryAfterS(predicted, budget),
       );
   }
@@ -407,6 +413,12 @@ export class DynamicBatcher {
   /** What a request may spend in the server: the SLO less the margin and the scheduling delay, ms. */
   #budgetMs(): number {
     return latencyLimitMs(this.#slo, this.#margin) - this.#schedulingDelay();
+  }
+
+  /** What the budget is, in words: "SLO 50 ms less the 10 % margin[ and 0.4 ms of event-loop lateness]". */
+  #budgetWords(): string {
+    const lag = this.#schedulingDelay();
+    return `SLO ${ms(this.#slo.latencyMs)} ms less the ${+(this.#margin * 100).toFixed(1)} % margin${lag >= 0.05 ? ` and ${ms(lag)} ms of event-loop lateness` : ''}`;
   }
 
   /** Refuse the queued requests of `model` that cannot finish inside the SLO any more; true if any. */

@@ -1,7 +1,15 @@
 /** The inference server as a library: `createServer` (a fastify instance) and its parts. */
 export { createServer, type ServerOptions, zeroInputs } from './server.ts';
 export { startServing, shutdownOnExit, type ServeSession, type ServeSessionOptions, type ShutdownOnExitOptions } from './serve-session.ts';
-export { serveModels, modelsToServe, type ServeModelsOptions, type ServedModels } from './serve-models.ts';
+export {
+  chooseServeDevice,
+  modelsToServe,
+  profileDeviceSpec,
+  type ServeDeviceChoice,
+  type ServeModelsOptions,
+  type ServedModels,
+  serveModels,
+} from './serve-models.ts';
 export {
   DynamicBatcher,
   type DynamicBatcherOptions,

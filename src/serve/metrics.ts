@@ -85,34 +85,37 @@ export class Metrics {
       labelNames: ['model'],
       registers,
     });
+    // The energy and power series are registered at their first value (countEnergy,
+    // countUnmetered, setPower, setBoardEnergy): with nothing to meter energy with (`--device
+    // none`) they are left out instead of reading 0 W and 0 J.
     this.energy = new Counter({
       name: 'polythrottle_energy_joules_total',
       help: 'Board energy attributed to inference batches',
       labelNames: ['model'],
-      registers,
+      registers: [],
     });
     this.energyPerRequest = new Histogram({
       name: 'polythrottle_energy_per_request_joules',
       help: 'Energy per request: its batch energy divided by the batch rows, times its rows',
       labelNames: ['model'],
       buckets: ENERGY_BUCKETS_J,
-      registers,
+      registers: [],
     });
     this.unmeteredBatches = new Counter({
       name: 'polythrottle_energy_unmetered_batches_total',
       help: 'Batches whose energy could not be measured (failed power read, no sensor)',
       labelNames: ['model'],
-      registers,
+      registers: [],
     });
     this.boardEnergy = new Gauge({
       name: 'polythrottle_board_energy_joules',
       help: 'Board input energy integrated since the server started (idle time included), when a power sensor is read',
-      registers,
+      registers: [],
     });
     this.power = new Gauge({
       name: 'polythrottle_board_power_watts',
       help: 'Board input power: latest sensor sample, or the last batch mean power on a simulated board',
-      registers,
+      registers: [],
     });
     this.clocks = new Gauge({
       name: 'polythrottle_clock_hertz',
@@ -144,6 +147,37 @@ export class Metrics {
       labelNames: ['quantile'],
       registers,
     });
+  }
+
+  /** A batch's energy, J, and each request's share of it. */
+  countEnergy(model: string, joules: number, perRequestJ: readonly number[]): void {
+    this.#registerOnce(this.energy);
+    this.#registerOnce(this.energyPerRequest);
+    this.energy.inc({ model }, joules);
+    for (const j of perRequestJ) this.energyPerRequest.observe({ model }, j);
+  }
+
+  /** A batch whose energy could not be measured (failed power read, no sensor). */
+  countUnmetered(model: string): void {
+    this.#registerOnce(this.unmeteredBatches);
+    this.unmeteredBatches.inc({ model });
+  }
+
+  /** Board power, W: the series appears with its first value. */
+  setPower(w: number): void {
+    this.#registerOnce(this.power);
+    this.power.set(w);
+  }
+
+  /** Board energy since the start, J: the series appears with its first value. */
+  setBoardEnergy(j: number): void {
+    this.#registerOnce(this.boardEnergy);
+    this.boardEnergy.set(j);
+  }
+
+  #registerOnce(metric: Gauge | Counter<'model'> | Histogram<'model'>): void {
+    const { name } = metric as unknown as { name: string };
+    if (!this.registry.getSingleMetric(name)) this.registry.registerMetric(metric);
   }
 
   setClocks(c: FrequencyConfig): void {

@@ -57,6 +57,27 @@ function uniqueNames<T extends { name: string }>(models: T[]): T[] {
 type SimCapable = Device & { readonly board: { readonly name: string }; setLoad(load: SimLoad | null): void };
 const isSimDevice = (d: Device | undefined): d is SimCapable => d !== undefined && d.kind === 'sim' && typeof (d as Partial<SimCapable>).setLoad === 'function';
 
+/**
+ * Progress of building a zoo model's file, as log lines: one when the build starts and one at each
+ * quarter reached (at most five, whatever the number of progress calls: the log is a file or a
+ * pipe as often as a terminal, and a line per percent is noise there).
+ */
+export function buildProgressLog(model: string, log: (line: string) => void): (done: number, total: number) => void {
+  let logged = -1;
+  return (done, total) => {
+    const pct = total > 0 ? Math.min(100, (100 * done) / total) : 100;
+    if (logged < 0) {
+      log(`building ${model} into the model cache (first use)`);
+      logged = 0;
+    }
+    const quarter = Math.floor(pct / 25) * 25;
+    if (quarter > logged) {
+      logged = quarter;
+      log(`building ${model}: ${quarter} %`);
+    }
+  };
+}
+
 export async function openBackend(o: OpenBackendOptions): Promise<InferenceBackend> {
   if (o.models.length === 0) throw badInput('no model to serve: give --model (repeat it to serve several)');
   switch (o.kind) {
@@ -64,7 +85,7 @@ export async function openBackend(o: OpenBackendOptions): Promise<InferenceBacke
       const models = uniqueNames(
         o.models.map(modelArg).map((m) => ({
           name: m.name,
-          path: onnxModelFile(m.model, { onBuild: (done, total) => o.log?.(`building ${m.model}: ${Math.round((100 * done) / Math.max(1, total))} %`) }),
+          path: onnxModelFile(m.model, o.log ? { onBuild: buildProgressLog(m.model, o.log) } : {}),
         })),
       );
       return OnnxBackend.create({ models, ...(o.workers === undefined ? {} : { workers: o.workers }) });

@@ -11,6 +11,9 @@ import type { Device, DeviceDescription, FrequencyConfig } from '../core/device.
 import { badInput } from '../core/errors.ts';
 import type { InferenceBackend } from '../core/inference.ts';
 import { SLO_MARGINS, type Slo } from '../core/slo.ts';
+import type { TuningRun } from '../core/tuning-run.ts';
+import { type DeviceSpec, formatDeviceSpec, readDeviceSpec } from '../device/device-spec.ts';
+import { detectDevice } from '../device/open.ts';
 import { BACKEND_KINDS, type BackendKind, openBackend } from './open-backend.ts';
 import { type ServeSession, startServing } from './serve-session.ts';
 import { checkConfig, type LoadedProfile, type PartialConfig, resolveSlo } from './serving-config.ts';
@@ -38,6 +41,11 @@ export interface ServeModelsOptions {
    * no energy. From this call on it is owned here: restored and closed exactly once.
    */
   readonly device?: Device;
+  /**
+   * Serve a profile on a device other than the one it was tuned on (default false: a profile tuned
+   * on another device is refused, its configuration and SLO were measured there).
+   */
+  readonly forceDevice?: boolean;
   /** Where the device's snapshot is kept until it is restored (default: the state directory's). */
   readonly snapshotFile?: string;
   /** Bearer token of the admin API (at least 8 characters; generated when absent). */
@@ -106,8 +114,62 @@ async function checkDevice(p: Plan, o: ServeModelsOptions, device: Device | unde
   const description = await device.describe();
   if (p.clocks) checkConfig(p.config, await device.domains(), description);
   const run = o.profile?.run;
-  if (run && run.device.id !== description.id) log(`warning: the profile was tuned on ${run.device.name}, serving on ${description.name}`);
+  if (run && run.device.id !== description.id) {
+    if (!o.forceDevice) throw deviceMismatch(run, `serving on ${description.name} (${description.id})`);
+    log(`warning: the profile was tuned on ${run.device.name} (${run.device.id}), serving on ${description.name} (${description.id}) as --force-device asks`);
+  }
   return description;
+}
+
+/** The spec of the device a profile was tuned on: `sim:<board>` for the twin, else its kind. */
+export function profileDeviceSpec(run: Pick<TuningRun, 'device'>): DeviceSpec {
+  return run.device.kind === 'sim' ? (readDeviceSpec(run.device.id) ?? { kind: 'sim', board: 'orin-agx' }) : { kind: run.device.kind };
+}
+
+const sameSpec = (a: DeviceSpec, b: DeviceSpec) => formatDeviceSpec(a) === formatDeviceSpec(b);
+
+function deviceMismatch(run: Pick<TuningRun, 'device'>, what: string) {
+  return badInput(
+    `the profile was tuned on ${run.device.name} (${run.device.id}); ${what}: its configuration and SLO were measured there`,
+    `drop --device to serve it on ${formatDeviceSpec(profileDeviceSpec(run))}, or add --force-device to serve it here anyway`,
+  );
+}
+
+/** The device to open for `serve`, and the line that says where the choice came from. */
+export interface ServeDeviceChoice {
+  readonly spec: DeviceSpec;
+  /**
+   * E.g. "device sim:orin-agx (from the profile)"; undefined when the flag alone decided (with
+   * `force`, serveModels warns about the mismatch when it opens the device).
+   */
+  readonly note?: string;
+}
+
+/**
+ * Which device to serve on. Without a profile: the one asked for (`auto` detects). With a profile,
+ * `auto` means the device the profile was tuned on: its twin, or the real hardware when this
+ * machine has that kind (a different board of the kind is refused when the device is opened, see
+ * serveModels); a device named explicitly must be the profile's, unless `force`.
+ */
+export async function chooseServeDevice(
+  requested: DeviceSpec,
+  run: Pick<TuningRun, 'device'> | undefined,
+  o: { readonly force?: boolean; readonly root?: string; readonly detect?: () => Promise<string> } = {},
+): Promise<ServeDeviceChoice> {
+  if (!run) return { spec: requested };
+  const tuned = profileDeviceSpec(run);
+  const tunedText = formatDeviceSpec(tuned);
+  if (requested.kind === 'auto') {
+    if (tuned.kind === 'sim') return { spec: tuned, note: `device ${tunedText} (from the profile)` };
+    const here = await (o.detect ?? (async () => (await detectDevice(o.root === undefined ? {} : { root: o.root })).spec))();
+    if (here === tunedText) return { spec: tuned, note: `device ${tunedText} (from the profile)` };
+    // forced: serveModels warns once the device is open and has a name
+    if (o.force) return { spec: requested };
+    throw deviceMismatch(run, `this machine has no ${tunedText} (detected: ${here})`);
+  }
+  if (sameSpec(requested, tuned)) return { spec: requested, note: `device ${tunedText} (the profile's)` };
+  if (o.force) return { spec: requested };
+  throw deviceMismatch(run, `--device ${formatDeviceSpec(requested)} names another device`);
 }
 
 export async function serveModels(o: ServeModelsOptions): Promise<ServedModels> {

@@ -134,13 +134,19 @@ async function meterBatch(ctx: ServingContext, e: BatchEvent, rowsPerRequest: re
   if (e.failed) return;
   let j = e.energyJ;
   if (j === undefined && ctx.powerMeter) j = await ctx.powerMeter.energyBetween(e.startedAt, e.endedAt);
-  else if (j !== undefined && !ctx.powerMeter && e.serviceMs > 0) m.power.set(j / (e.serviceMs / 1000));
+  else if (j !== undefined && !ctx.powerMeter && e.serviceMs > 0) m.setPower(j / (e.serviceMs / 1000));
+  // Nothing to meter with (no device, no energy from the backend): no energy series at all.
+  if (j === undefined && !ctx.powerMeter && !ctx.device) return;
   if (j === undefined || !Number.isFinite(j)) {
-    m.unmeteredBatches.inc(labels);
+    m.countUnmetered(e.model);
     return;
   }
-  m.energy.inc(labels, j);
-  for (const r of rowsPerRequest) m.energyPerRequest.observe(labels, (j * r) / e.size);
+  const joules = j;
+  m.countEnergy(
+    e.model,
+    joules,
+    rowsPerRequest.map((r) => (joules * r) / e.size),
+  );
 }
 
 export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {

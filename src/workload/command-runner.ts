@@ -102,17 +102,32 @@ export class CommandRunner implements WorkloadRunner {
     this.description = `command ${o.command}${this.pattern ? ` · latency /${o.latencyPattern}/` : ' · wall time per run'}`;
   }
 
+  /** Mean batch latency of the last run that measured one, ms: how long a count of batches takes. */
+  private lastBatchMs: number | undefined;
+
   private commandLine(req: RunRequest): string {
-    const durationS = 'durationS' in req.length ? req.length.durationS : undefined;
     const batches = 'batches' in req.length ? req.length.batches : undefined;
+    // A count of batches (the warm-up, a probe) still fills {duration} and {durationMs}, as a timed
+    // run does: the time the count is expected to take at the last measured batch latency, at
+    // least 1 s (an empty value would break the program's flag, e.g. trtexec --duration=).
+    const durationS = this.programS(req);
     return fillTemplate(this.o.command, {
       ...this.o.vars,
       batch: req.batch,
-      duration: durationS === undefined ? '' : Math.max(1, Math.ceil(durationS)),
-      durationMs: durationS === undefined ? '' : Math.round(durationS * 1000),
+      duration: Math.max(1, Math.ceil(durationS)),
+      durationMs: Math.round(durationS * 1000),
       batches: batches ?? '',
       concurrency: req.concurrency ?? 1,
     });
+  }
+
+  /** How long the program is asked to run, s: the window, or the time a count of batches is expected to take (≥ 1 s). */
+  private programS(req: RunRequest): number {
+    return 'durationS' in req.length ? req.length.durationS : Math.max(1, (req.length.batches * (this.lastBatchMs ?? 0)) / 1000);
+  }
+
+  private remember(latencies: readonly number[]): void {
+    if (latencies.length > 0) this.lastBatchMs = latencies.reduce((a, b) => a + b, 0) / latencies.length;
   }
 
   /** Runs the program once, feeding each output line to `onLine`. */
@@ -195,7 +210,7 @@ export class CommandRunner implements WorkloadRunner {
     checkRunRequest(req);
     const cmd = this.commandLine(req);
     const durationS = 'durationS' in req.length ? req.length.durationS : undefined;
-    const timeoutS = this.o.timeoutS ?? (durationS ?? 0) + 120;
+    const timeoutS = this.o.timeoutS ?? this.programS(req) + 120;
     const errors = new ErrorTally();
     const latencies: number[] = [];
     if (this.pattern) {
@@ -223,6 +238,7 @@ export class CommandRunner implements WorkloadRunner {
         req.signal,
       );
       const failed = this.failure(run, timeoutS);
+      if (!failed) this.remember(latencies);
       if (failed) errors.add(failed);
       else if (matches === 0)
         errors.add(
@@ -254,6 +270,7 @@ export class CommandRunner implements WorkloadRunner {
       }
       latencies.push(run.wallMs);
     }
+    if (!errors.count) this.remember(latencies);
     return {
       batch: req.batch,
       batchLatenciesMs: errors.count ? [] : latencies,

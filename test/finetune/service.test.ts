@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/core/config.ts';
@@ -5,7 +8,8 @@ import type { Slo } from '../../src/core/slo.ts';
 import { CommandProcess, type CommandSpec } from '../../src/finetune/scheduling/command-runner.ts';
 import { FinetuneService, type ServingHost } from '../../src/finetune/scheduling/finetune-service.ts';
 import { standaloneFinetuneAdmin } from '../../src/finetune/server/admin-routes.ts';
-import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
+import { MemoryJobStore, SqliteJobStore } from '../../src/finetune/scheduling/job-store.ts';
+import type { SchedulerEvent } from '../../src/finetune/scheduling/scheduler.ts';
 import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
 import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
 import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
@@ -48,7 +52,12 @@ afterEach(async () => {
   for (const f of cleanup.splice(0)) await f();
 });
 
-function service(sloMs: number, commands: Record<string, CommandSpec> = {}, clock: () => number = () => performance.now()) {
+function service(
+  sloMs: number,
+  commands: Record<string, CommandSpec> = {},
+  clock: () => number = () => performance.now(),
+  o: { store?: SqliteJobStore; onEvent?: (e: SchedulerEvent) => void } = {},
+) {
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   const costs = rooflineCosts();
   const environment = createSimEnvironment({
@@ -64,7 +73,8 @@ function service(sloMs: number, commands: Record<string, CommandSpec> = {}, cloc
   });
   const host = new FakeHost();
   const svc = new FinetuneService({
-    store: new MemoryJobStore(),
+    store: o.store ?? new MemoryJobStore(),
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     predictor,
     environment,
     slo: { latencyMs: sloMs, quantile: 0.99 },
@@ -233,4 +243,29 @@ describe('command jobs (SIGSTOP/SIGCONT)', () => {
     const exit = await p.terminate();
     expect(exit.signal ?? exit.code).toBeTruthy();
   });
+});
+
+describe('after a restart', () => {
+  it('a job that was running continues by itself: no batch, no new submission needed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pt-ft-restart-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'jobs.db');
+    // the server stopped while the job ran, 375 of 400 steps done
+    const before = new SqliteJobStore(file);
+    before.insert('j1', { kind: 'sim', name: 'resume me', model: 'small', microBatch: 2, steps: 400 }, '2026-12-04T00:00:00Z');
+    before.update('j1', { state: 'running', stepsDone: 375, startedAt: '2026-12-04T00:00:01Z' });
+    before.close();
+
+    const store = new SqliteJobStore(file);
+    cleanup.push(async () => store.close());
+    let ended: (job: unknown) => void = () => {};
+    const done = new Promise((r) => {
+      ended = r;
+    });
+    const { host } = service(900, {}, undefined, { store, onEvent: (e) => e.type === 'job-ended' && ended(e.job) });
+    // the fake host never reports an idle device or a batch: only the service's own start can run it
+    expect(await done).toMatchObject({ id: 'j1', state: 'done', stepsDone: 400 });
+    expect(store.get('j1')).toMatchObject({ state: 'done', stepsDone: 400 });
+    expect(host.applied).toEqual([]);
+  }, 30_000);
 });

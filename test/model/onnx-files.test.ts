@@ -84,7 +84,45 @@ describe('reading and writing .onnx', () => {
     const good = readFileSync(join(dir, 'tiny.onnx'));
     const cut = join(dir, 'cut.onnx');
     writeFileSync(cut, good.subarray(0, Math.floor(good.length / 2)));
-    expectBadInput(() => readOnnxFile(cut), /truncated ONNX file/);
+    expectBadInput(
+      () => readOnnxFile(cut),
+      /truncated ONNX file \(\d+ bytes of well-formed ONNX that end inside field graph, which needs \d+ bytes, \d+ are left\)/,
+    );
+  });
+
+  it('calls a file truncated only when it is a valid prefix of a model', () => {
+    const expectNot = (name: string, content: string | Buffer, message: RegExp) => {
+      const f = join(dir, name);
+      writeFileSync(f, content);
+      try {
+        readOnnxFile(f);
+      } catch (e) {
+        expect((e as Error).message).toMatch(message);
+        expect((e as Error).message).not.toMatch(/truncated/);
+        return;
+      }
+      throw new Error(`${name} was read as a model`);
+    };
+    // the user's 26-byte text file: protobufjs reads it as a message cut short; it is text, not ONNX
+    expectNot(
+      'short.onnx',
+      'this is not an onnx model\n',
+      /short\.onnx: not an ONNX model: a text file \("this is not an onnx model"\); an \.onnx file is binary protobuf/,
+    );
+    expectNot(
+      'lfs.onnx',
+      'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1234\n',
+      /a Git LFS pointer, not the model \(fetch the model itself with `git lfs pull`\)/,
+    );
+    expectNot(
+      'page.onnx',
+      '<!DOCTYPE html><html><body>Not Found</body></html>\n',
+      /a text file \("<!DOCTYPE html>.*"\), likely a web page saved instead of the model/,
+    );
+    // text whose first bytes happen to read as a length-delimited ModelProto field ('"' = field 4, domain)
+    expectNot('quoted.onnx', '"a quoted line that goes on and on and on"\n', /a text file/);
+    // binary, but no ModelProto has field 15 at its top level
+    expectNot('binary.onnx', Buffer.from([0x7a, 0x02, 0x01, 0x02, 0xff, 0x00]), /not a protobuf ModelProto \(byte 0: field number 15 is not part of one\)/);
   });
 
   it('rejects IR versions it does not know', () => {

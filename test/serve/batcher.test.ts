@@ -154,6 +154,29 @@ describe('DynamicBatcher', () => {
     expect(refused[0]).toBeInstanceOf(OverloadedError);
     expect(refused[0].statusCode).toBe(503);
     expect(Number(refused[0].headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // the message compares with what admission compares with: the SLO less the margin, and says so
+    expect(refused[0].message).toBe("overloaded: model 'double' would answer in about 200 ms, over the 180 ms budget (SLO 200 ms less the 10 % margin)");
+    await b.close();
+  });
+
+  it("names the event loop's lateness when it is taken off the budget", async () => {
+    const st = new ServiceTimeEstimator();
+    st.setPrior('double', 4, 5);
+    const b = new DynamicBatcher({
+      backend: new FakeBackend({ fixedMs: 5, perRowMs: 0 }),
+      models: { double: { maxBatch: 4, maxQueueRows: 1000 } },
+      slo: { latencyMs: 50, quantile: 0.99 },
+      margin: 0.1,
+      serviceTimes: st,
+      schedulingDelayMs: () => 0.4,
+      now: () => 0,
+    });
+    const outcomes = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => b.submit('double', row(i), 1)));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as Error);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]!.message).toMatch(
+      /^overloaded: model 'double' would answer in about [\d.]+ ms, over the 44\.6 ms budget \(SLO 50 ms less the 10 % margin and 0\.4 ms of event-loop lateness\)$/,
+    );
     await b.close();
   });
 

@@ -115,6 +115,23 @@ describe('command runner', () => {
     expect(res.served).toBe(9);
   });
 
+  it('fills {duration} and {durationMs} for a count of batches (the warm-up) as a timed run does', async () => {
+    const log = join(dir, 'durations.log');
+    // trtexec-like: refuses to start without a number of seconds, like --duration= with nothing after it
+    const r = new CommandRunner({
+      command: `[ -n {duration} ] && [ {duration} -ge 1 ] && [ {durationMs} -ge 1 ] && echo "d={duration} ms={durationMs}" >> ${log} && echo "latency 400"`,
+      latencyPattern: 'latency ([0-9.]+)',
+    });
+    const warm = await r.run({ batch: 4, length: { batches: 1 } });
+    expect(warm.errorReasons).toEqual([]);
+    const timed = await r.run({ batch: 4, length: { durationS: 2.5 } });
+    expect(timed.errorReasons).toEqual([]);
+    // a count after a measured run: the time it is expected to take at the measured batch latency (5 × 400 ms)
+    const count = await r.run({ batch: 4, length: { batches: 5 } });
+    expect(count.errorReasons).toEqual([]);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['d=1 ms=1000', 'd=3 ms=2500', 'd=2 ms=2000']);
+  });
+
   it('kills a program that runs past its timeout, children included', async () => {
     const pidFile = join(dir, 'child.pid');
     // The timeout must leave /bin/sh time to start and fork the child even on a loaded host (at 0.3 s

@@ -94,6 +94,10 @@ export class FinetuneService {
       if (slo.latencyMs !== this.scheduler.currentSlo.latencyMs || slo.quantile !== this.scheduler.currentSlo.quantile) this.scheduler.setSlo(slo);
       this.pump();
     });
+    // A job recovered from the store (running when the server stopped) was admitted again by the
+    // scheduler's start: offer it the device now, not at the next batch or submission, which may
+    // never come. After the constructor, so the caller has finished wiring.
+    setImmediate(() => this.pump());
   }
 
   /** The configured command's model and micro-batch (defaults for a command job). */

@@ -108,6 +108,87 @@ function decodeGraph(g: Msg): Graph {
   };
 }
 
+/** ModelProto's fields: number → wire type (0 varint, 2 length-delimited) and name. */
+const MODEL_FIELDS: ReadonlyMap<number, readonly [number, string]> = new Map([
+  [1, [0, 'ir_version']],
+  [2, [2, 'producer_name']],
+  [3, [2, 'producer_version']],
+  [4, [2, 'domain']],
+  [5, [0, 'model_version']],
+  [6, [2, 'doc_string']],
+  [7, [2, 'graph']],
+  [8, [2, 'opset_import']],
+  [14, [2, 'metadata_props']],
+  [20, [2, 'training_info']],
+  [25, [2, 'functions']],
+]);
+
+type Shape =
+  | { readonly kind: 'whole' }
+  | { readonly kind: 'cut'; readonly field: string; readonly needs: string }
+  | { readonly kind: 'foreign'; readonly at: number; readonly why: string };
+
+/** A varint at `at`: its value and the offset after it; undefined when the bytes end inside it. */
+function varint(b: Uint8Array, at: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < b.length && i < at + 10; i++) {
+    value += (b[i]! & 0x7f) * scale;
+    scale *= 128;
+    if ((b[i]! & 0x80) === 0) return { value, next: i + 1 };
+  }
+  return undefined;
+}
+
+/**
+ * Walk the top level of a ModelProto without decoding the fields' contents: `whole` when every
+ * field is a known one with its wire type and ends inside the file, `cut` when the bytes are such
+ * fields up to a field the file ends inside (a valid prefix: truly truncated), `foreign` at the
+ * first byte that no ModelProto can have there.
+ */
+function scanModelProto(b: Uint8Array): Shape {
+  let at = 0;
+  while (at < b.length) {
+    const tag = varint(b, at);
+    if (!tag) return { kind: 'cut', field: 'tag', needs: 'more bytes' };
+    const field = Math.floor(tag.value / 8);
+    const wire = tag.value % 8;
+    const known = MODEL_FIELDS.get(field);
+    if (!known) return { kind: 'foreign', at, why: `field number ${field}` };
+    const [want, name] = known;
+    if (wire !== want) return { kind: 'foreign', at, why: `wire type ${wire} for ${name}` };
+    if (wire === 0) {
+      const v = varint(b, tag.next);
+      if (!v) return { kind: 'cut', field: name, needs: 'the rest of its number' };
+      at = v.next;
+      continue;
+    }
+    const len = varint(b, tag.next);
+    if (!len) return { kind: 'cut', field: name, needs: 'the rest of its length' };
+    const end = len.next + len.value;
+    if (end > b.length) return { kind: 'cut', field: name, needs: `${len.value} bytes, ${b.length - len.next} are left` };
+    at = end;
+  }
+  return { kind: 'whole' };
+}
+
+/** Printable text, as a short quote: undefined when the bytes are binary. */
+function asText(b: Uint8Array): string | undefined {
+  const head = b.subarray(0, 64);
+  for (const c of head) if (!(c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127) || c >= 0xc2)) return undefined;
+  const t = new TextDecoder().decode(head).split(/\r?\n/)[0]!.trim();
+  return t.length > 40 ? `${t.slice(0, 40)}…` : t;
+}
+
+/** What the bytes are instead of a ModelProto, in words (one line: the CLI prints no hint for it). */
+function notProtobuf(b: Uint8Array, at: number, why: string): string {
+  const text = asText(b);
+  if (text === undefined) return `not a protobuf ModelProto (byte ${at}: ${why} is not part of one)`;
+  if (text.startsWith('version https://git-lfs')) return 'a Git LFS pointer, not the model (fetch the model itself with `git lfs pull`)';
+  if (text.startsWith('<')) return `a text file ("${text}"), likely a web page saved instead of the model; an .onnx file is binary protobuf`;
+  return `a text file ("${text}"); an .onnx file is binary protobuf`;
+}
+
 /**
  * Decode a model. `source` names it in errors. Throws a PolyThrottleError (exit 2) when the bytes
  * are not ONNX, are cut short, or use an IR version outside MIN_IR_VERSION … MAX_IR_VERSION.
@@ -119,14 +200,22 @@ export function decodeOnnx(bytes: Uint8Array, source: string): OnnxModel {
     m = ModelProto.decode(bytes);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    if (/index out of range|premature end|truncated/i.test(msg)) {
-      throw badInput(`${source}: truncated ONNX file (the protobuf ends mid-message)`, 'the file was cut short: copy or download it again', e);
-    }
-    throw badInput(`${source}: not an ONNX model (protobuf decoding failed: ${msg})`, undefined, e);
+    // Text is never called truncated, even when its first bytes happen to read as a field.
+    const scanned = scanModelProto(bytes);
+    const shape: Shape = scanned.kind === 'cut' && asText(bytes) !== undefined ? { kind: 'foreign', at: 0, why: 'text' } : scanned;
+    if (shape.kind === 'cut')
+      throw badInput(
+        `${source}: truncated ONNX file (${bytes.length} bytes of well-formed ONNX that end inside field ${shape.field}, which needs ${shape.needs})`,
+        'the file was cut short: copy or download it again',
+        e,
+      );
+    if (shape.kind === 'foreign') throw badInput(`${source}: not an ONNX model: ${notProtobuf(bytes, shape.at, shape.why)}`, undefined, e);
+    throw badInput(`${source}: not a valid ONNX model (its top-level fields are well-formed, but decoding them failed: ${msg})`, undefined, e);
   }
   const ir = toNum(m.irVersion);
   if (!m.graph || ir === 0 || !(m.opsetImport?.length > 0 || ir < 3)) {
-    throw badInput(`${source}: not an ONNX model (no ir_version, graph or opset)`);
+    const text = asText(bytes) === undefined ? '' : `: ${notProtobuf(bytes, 0, 'text')}`;
+    throw badInput(`${source}: not an ONNX model (no ir_version, graph or opset)${text}`);
   }
   if (ir < MIN_IR_VERSION || ir > MAX_IR_VERSION) {
     throw new PolyThrottleError('UNSUPPORTED', `${source}: unsupported ONNX IR version ${ir} (supported: ${MIN_IR_VERSION}–${MAX_IR_VERSION})`, {

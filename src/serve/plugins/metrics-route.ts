@@ -21,8 +21,8 @@ export function metricsPlugin(ctx: ServingContext): FastifyPluginAsync {
       }
       if (ctx.powerMeter) {
         const w = ctx.powerMeter.powerW();
-        if (w !== undefined) m.power.set(w);
-        m.boardEnergy.set(ctx.powerMeter.totalJ());
+        if (w !== undefined) m.setPower(w);
+        m.setBoardEnergy(ctx.powerMeter.totalJ());
       }
       const { body, contentType } = await m.render();
       return reply.type(contentType).send(body);
