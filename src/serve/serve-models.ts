@@ -12,6 +12,7 @@ import { badInput } from '../core/errors.ts';
 import type { InferenceBackend } from '../core/inference.ts';
 import { SLO_MARGINS, type Slo } from '../core/slo.ts';
 import { BACKEND_KINDS, type BackendKind, openBackend } from './open-backend.ts';
+import type { ConnectionTimeouts } from './server.ts';
 import { type ServeSession, startServing } from './serve-session.ts';
 import { checkConfig, type LoadedProfile, type PartialConfig, resolveSlo } from './serving-config.ts';
 
@@ -50,6 +51,10 @@ export interface ServeModelsOptions {
   readonly maxQueueDelayMs?: number;
   /** Warm-up batches per model and size before ready (see ServerOptions). */
   readonly warmupBatches?: number;
+  /** Longest drain on shutdown before connections are closed and the device restored, ms (10 s). */
+  readonly drainTimeoutMs?: number;
+  /** Header, body, keep-alive and idle limits per connection (see ConnectionTimeouts). */
+  readonly timeouts?: Partial<ConnectionTimeouts>;
   /** Progress and warnings, one line each. */
   readonly log?: (line: string) => void;
 }
@@ -145,6 +150,8 @@ export async function serveModels(o: ServeModelsOptions): Promise<ServedModels> 
     ...(o.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: o.bodyLimitBytes }),
     ...(o.maxQueueDelayMs === undefined ? {} : { maxQueueDelayMs: o.maxQueueDelayMs }),
     ...(o.warmupBatches === undefined ? {} : { warmupBatches: o.warmupBatches }),
+    ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
+    ...(o.timeouts ? { timeouts: o.timeouts } : {}),
     ...(prior ? { priorServiceMs: Object.fromEntries(backend.models().map((m) => [m.name, prior])) } : {}),
     adminToken: p.adminToken,
     adminPlugins: o.adminPlugins ?? [],
