@@ -5,8 +5,6 @@
  */
 import { rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killChildrenAfterEach, spawnTsx, type TsxChild } from '../fixtures/child-process.ts';
