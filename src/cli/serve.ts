@@ -12,7 +12,7 @@ import { finetuneServePlugin } from '../finetune/server/serving-finetune.ts';
 import { BACKEND_KINDS, type BackendKind, modelArg } from '../serve/open-backend.ts';
 import { modelsToServe, type ServedModels, serveModels } from '../serve/serve-models.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS, shutdownOnExit } from '../serve/serve-session.ts';
-import { DEFAULT_TIMEOUTS } from '../serve/server.ts';
+import { connectionTimeouts, DEFAULT_TIMEOUTS, MAX_TIMER_MS } from '../serve/server.ts';
 import { type LoadedProfile, loadConfigOption, loadProfile, type PartialConfig } from '../serve/serving-config.ts';
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { recommendForSlo } from '../tune/recommend-for-slo.ts';
@@ -62,9 +62,6 @@ interface ServeCliOptions {
   keepAliveTimeout: number;
   idleTimeout: number;
 }
-
-/** Longest timer Node keeps (a longer one fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A duration flag for a timeout → whole ms in [0, MAX_TIMER_MS] (0: no limit). */
 const timeoutMs =
@@ -123,6 +120,8 @@ function printServing(s: ServedModels, tokenGenerated: boolean, log: (line: stri
 
 async function serve(o: ServeCliOptions): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // checked before anything is opened
+  const timeouts = connectionTimeouts({ headersMs: o.headersTimeout, requestMs: o.requestTimeout, keepAliveMs: o.keepAliveTimeout, idleMs: o.idleTimeout });
   const { profile, config } = await profileAndConfig(o);
   const adminToken = o.adminToken ?? process.env.POLYTHROTTLE_ADMIN_TOKEN;
   const adminPlugins = o.finetune || o.finetuneConfig ? [finetunePlugin(o, profile, log)] : [];
@@ -146,7 +145,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
     bodyLimitBytes: o.bodyLimit,
     ...(o.maxQueueDelay === undefined ? {} : { maxQueueDelayMs: o.maxQueueDelay }),
     drainTimeoutMs: o.drainTimeout,
-    timeouts: { headersMs: o.headersTimeout, requestMs: o.requestTimeout, keepAliveMs: o.keepAliveTimeout, idleMs: o.idleTimeout },
+    timeouts,
     log,
   });
   printServing(served, adminToken === undefined, log);

@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Device } from '../core/device.ts';
+import { badInput } from '../core/errors.ts';
 import type { InferenceBackend, ModelMetadata, Tensor, TensorDatatype } from '../core/inference.ts';
 import type { Slo } from '../core/slo.ts';
 import type { PowerMeter } from '../measure/power-meter.ts';
@@ -74,14 +75,21 @@ export interface ConnectionTimeouts {
   readonly idleMs: number;
 }
 
+/** Longest timer Node keeps (a longer one fires at once). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const DEFAULT_TIMEOUTS: ConnectionTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, idleMs: 120_000 };
 
 /** The timeouts with defaults filled in; throws when one is negative or headers may take longer than the whole request. */
 export function connectionTimeouts(t: Partial<ConnectionTimeouts> = {}): ConnectionTimeouts {
   const out = { ...DEFAULT_TIMEOUTS, ...Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) } as ConnectionTimeouts;
-  for (const [k, v] of Object.entries(out)) if (!(Number.isInteger(v) && v >= 0)) throw new Error(`timeout ${k} must be a whole number of ms ≥ 0, got ${v}`);
+  for (const [k, v] of Object.entries(out))
+    if (!(Number.isInteger(v) && v >= 0 && v <= MAX_TIMER_MS)) throw badInput(`timeout ${k} must be a whole number of ms in [0, ${MAX_TIMER_MS}], got ${v}`);
   if (out.requestMs > 0 && (out.headersMs === 0 || out.headersMs > out.requestMs))
-    throw new Error(`the headers timeout (${out.headersMs} ms) must not exceed the request timeout (${out.requestMs} ms)`);
+    throw badInput(
+      `the headers timeout (${out.headersMs} ms) must not exceed the request timeout (${out.requestMs} ms): the headers are part of the request`,
+      'give --headers-timeout at most --request-timeout',
+    );
   return out;
 }
 
