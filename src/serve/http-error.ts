@@ -91,7 +91,9 @@ export function clientErrorResponse(code: string | undefined): { status: number;
 export function onClientError(err: Error & { code?: string }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const { status, message } = clientErrorResponse(err.code);
-  if (socket.writable) {
+  // an answer already under way on this connection must not get a second status line inside it
+  const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (socket.writable && !answering) {
     const body = JSON.stringify({ error: message } satisfies ErrorBody);
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
