@@ -11,7 +11,8 @@ import { loadFinetuneConfig } from '../finetune/server/config-file.ts';
 import { finetuneServePlugin } from '../finetune/server/serving-finetune.ts';
 import { BACKEND_KINDS, type BackendKind, modelArg } from '../serve/open-backend.ts';
 import { chooseServeDevice, modelsToServe, type ServedModels, serveModels } from '../serve/serve-models.ts';
-import { shutdownOnExit } from '../serve/serve-session.ts';
+import { DEFAULT_DRAIN_TIMEOUT_MS, shutdownOnExit } from '../serve/serve-session.ts';
+import { connectionTimeouts, DEFAULT_TIMEOUTS, MAX_TIMER_MS } from '../serve/server.ts';
 import { type LoadedProfile, loadConfigOption, loadProfile, type PartialConfig } from '../serve/serving-config.ts';
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { recommendForSlo } from '../tune/recommend-for-slo.ts';
@@ -56,7 +57,21 @@ interface ServeCliOptions {
   finetune?: boolean;
   finetuneConfig?: string;
   rate?: number;
+  drainTimeout: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  idleTimeout: number;
 }
+
+/** A duration flag for a timeout → whole ms in [0, MAX_TIMER_MS] (0: no limit). */
+const timeoutMs =
+  (flag: string) =>
+  (text: string): number => {
+    const ms = Math.round(durationMs(flag)(text));
+    if (ms > MAX_TIMER_MS) throw badInput(`${flag} must be at most ${MAX_TIMER_MS} ms (about 24 days), got "${text}"`);
+    return ms;
+  };
 
 /** `--device`: a device spec, or `none` to serve without controlling one. */
 const servedDevice = (text: string): DeviceSpec | 'none' => (text.trim() === 'none' ? 'none' : deviceSpec('--device')(text));
@@ -106,6 +121,13 @@ function printServing(s: ServedModels, tokenGenerated: boolean, log: (line: stri
 
 async function serve(flags: ServeCliOptions): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // checked before anything is opened
+  const timeouts = connectionTimeouts({
+    headersMs: flags.headersTimeout,
+    requestMs: flags.requestTimeout,
+    keepAliveMs: flags.keepAliveTimeout,
+    idleMs: flags.idleTimeout,
+  });
   const { profile, config } = await profileAndConfig(flags);
   // With a profile, `auto` is the device it was tuned on; another one only with --force-device.
   const choice =
@@ -139,14 +161,16 @@ async function serve(flags: ServeCliOptions): Promise<void> {
     maxQueueRows: o.maxQueue,
     bodyLimitBytes: o.bodyLimit,
     ...(o.maxQueueDelay === undefined ? {} : { maxQueueDelayMs: o.maxQueueDelay }),
+    drainTimeoutMs: o.drainTimeout,
+    timeouts,
     log,
   });
   printServing(served, adminToken === undefined, log);
   const code = await shutdownOnExit(served, { log });
   log('stopped');
-  process.exitCode = code;
-  // After an uncaught error or a failed shutdown nothing is known to let the process end by itself.
-  if (code !== 0) process.exit(code);
+  // The device is restored; whatever the deadline or a second signal cut short (a connection, a
+  // backend still closing) must not keep the process alive.
+  process.exit(code);
 }
 
 export function register(program: Command): void {
@@ -188,6 +212,34 @@ export function register(program: Command): void {
     .option('--finetune', 'accept fine-tuning jobs (admin API /v1/finetune/…; see `polythrottle finetune`)')
     .option('--finetune-config <file>', 'fine-tuning configuration (JSON: db, commands); implies --finetune')
     .option('--rate <rps>', "arrival rate fine-tuning admission assumes (default: the profile's)", positiveNumber('--rate'))
+    .addOption(
+      new Option(
+        '--drain-timeout <duration>',
+        'on SIGTERM/SIGINT, longest wait for queued and running requests before closing connections and restoring the device (a second signal: at once)',
+      )
+        .argParser(timeoutMs('--drain-timeout'))
+        .default(DEFAULT_DRAIN_TIMEOUT_MS, '10s'),
+    )
+    .addOption(
+      new Option('--headers-timeout <duration>', 'a request line and headers must arrive within this (0: no limit)')
+        .argParser(timeoutMs('--headers-timeout'))
+        .default(DEFAULT_TIMEOUTS.headersMs, '10s'),
+    )
+    .addOption(
+      new Option('--request-timeout <duration>', 'a whole request, body included, must arrive within this, else 408 (0: no limit)')
+        .argParser(timeoutMs('--request-timeout'))
+        .default(DEFAULT_TIMEOUTS.requestMs, '30s'),
+    )
+    .addOption(
+      new Option('--keep-alive-timeout <duration>', 'an idle keep-alive connection is closed after this')
+        .argParser(timeoutMs('--keep-alive-timeout'))
+        .default(DEFAULT_TIMEOUTS.keepAliveMs, '5s'),
+    )
+    .addOption(
+      new Option('--idle-timeout <duration>', 'a connection on which nothing moves is closed after this (0: no limit)')
+        .argParser(timeoutMs('--idle-timeout'))
+        .default(DEFAULT_TIMEOUTS.idleMs, '120s'),
+    )
     .addHelpText(
       'after',
       `

@@ -204,6 +204,12 @@ export class DynamicBatcher {
     return this.#queuedRows.get(model) ?? 0;
   }
 
+  /** Most rows the model's queue holds (undefined for a model not served): a request over it can never be admitted. */
+  queueCapacity(model: string): number | undefined {
+    const m = this.#models.get(model);
+    return m ? (m.maxQueueRows ?? this.#defaultMaxQueueRows) : undefined;
+  }
+
   /** Estimated service time of one full batch, ms (undefined before any measurement or prior). */
   fullBatchMs(model: string): number | undefined {
     const m = this.#models.get(model);

@@ -1,6 +1,22 @@
 /** The inference server as a library: `createServer` (a fastify instance) and its parts. */
-export { createServer, type ServerOptions, zeroInputs } from './server.ts';
-export { startServing, shutdownOnExit, type ServeSession, type ServeSessionOptions, type ShutdownOnExitOptions } from './serve-session.ts';
+export {
+  createServer,
+  closeServer,
+  connectionTimeouts,
+  DEFAULT_TIMEOUTS,
+  type CloseServerOptions,
+  type ConnectionTimeouts,
+  type ServerOptions,
+  zeroInputs,
+} from './server.ts';
+export {
+  startServing,
+  shutdownOnExit,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  type ServeSession,
+  type ServeSessionOptions,
+  type ShutdownOnExitOptions,
+} from './serve-session.ts';
 export {
   chooseServeDevice,
   modelsToServe,

@@ -55,8 +55,11 @@ function checkShape(spec: TensorSpec, shape: readonly number[]): string | null {
   return null;
 }
 
-/** Parse and check `body` for `model`; throws a 400 HttpError naming the problem. */
-export function parseInferRequest(body: unknown, model: ModelMetadata, maxBatch: number): ParsedInferRequest {
+/**
+ * Parse and check `body` for `model`; throws a 400 HttpError naming the problem. `maxBatch` is the
+ * model's batch limit per request, `queueCapacity` the most rows its queue holds.
+ */
+export function parseInferRequest(body: unknown, model: ModelMetadata, maxBatch: number, queueCapacity?: number): ParsedInferRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object with an "inputs" array');
   const r = inferRequestSchema.safeParse(body);
   if (!r.success) throw badRequest(`invalid inference request: ${r.error.issues.slice(0, 3).map(describeIssue).join('; ')}`);
@@ -96,6 +99,11 @@ export function parseInferRequest(body: unknown, model: ModelMetadata, maxBatch:
   }
   const batchRows = rows ?? 1;
   if (batchRows > maxBatch) throw badRequest(`the request carries a batch of ${batchRows} but model '${model.name}' accepts at most ${maxBatch} per request`);
+  // A batch larger than the queue can ever hold would be refused forever: final, not "retry later".
+  if (queueCapacity !== undefined && batchRows > queueCapacity)
+    throw badRequest(
+      `the request carries a batch of ${batchRows} rows but the queue of model '${model.name}' holds at most ${queueCapacity} (--max-queue): send at most ${queueCapacity} rows per request`,
+    );
 
   let outputs: string[] | undefined;
   if (req.outputs) {

@@ -15,6 +15,7 @@ import type { TuningRun } from '../core/tuning-run.ts';
 import { type DeviceSpec, formatDeviceSpec, readDeviceSpec } from '../device/device-spec.ts';
 import { detectDevice } from '../device/open.ts';
 import { BACKEND_KINDS, type BackendKind, openBackend } from './open-backend.ts';
+import type { ConnectionTimeouts } from './server.ts';
 import { type ServeSession, startServing } from './serve-session.ts';
 import { checkConfig, type LoadedProfile, type PartialConfig, resolveSlo } from './serving-config.ts';
 
@@ -58,6 +59,10 @@ export interface ServeModelsOptions {
   readonly maxQueueDelayMs?: number;
   /** Warm-up batches per model and size before ready (see ServerOptions). */
   readonly warmupBatches?: number;
+  /** Longest drain on shutdown before connections are closed and the device restored, ms (10 s). */
+  readonly drainTimeoutMs?: number;
+  /** Header, body, keep-alive and idle limits per connection (see ConnectionTimeouts). */
+  readonly timeouts?: Partial<ConnectionTimeouts>;
   /** Progress and warnings, one line each. */
   readonly log?: (line: string) => void;
 }
@@ -207,6 +212,8 @@ export async function serveModels(o: ServeModelsOptions): Promise<ServedModels> 
     ...(o.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: o.bodyLimitBytes }),
     ...(o.maxQueueDelayMs === undefined ? {} : { maxQueueDelayMs: o.maxQueueDelayMs }),
     ...(o.warmupBatches === undefined ? {} : { warmupBatches: o.warmupBatches }),
+    ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
+    ...(o.timeouts ? { timeouts: o.timeouts } : {}),
     ...(prior ? { priorServiceMs: Object.fromEntries(backend.models().map((m) => [m.name, prior])) } : {}),
     adminToken: p.adminToken,
     adminPlugins: o.adminPlugins ?? [],

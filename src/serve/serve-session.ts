@@ -10,7 +10,7 @@ import type { ApplyResult, Device, FrequencyConfig } from '../core/device.ts';
 import { PolyThrottleError } from '../core/errors.ts';
 import { type GuardedDevice, guardDevice } from '../device/safety/guard.ts';
 import { PowerMeter } from '../measure/power-meter.ts';
-import { createServer, type ServerOptions } from './server.ts';
+import { closeServer, createServer, type ServerOptions } from './server.ts';
 
 export interface ServeSessionOptions extends Omit<ServerOptions, 'applied' | 'device' | 'powerMeter'> {
   /** The device to serve on; the session owns it from here on: it restores and closes it. */
@@ -25,16 +25,32 @@ export interface ServeSessionOptions extends Omit<ServerOptions, 'applied' | 'de
   readonly snapshotFile?: string;
   readonly host?: string;
   readonly port?: number;
+  /**
+   * Longest wait on shutdown for queued and running requests before the remaining connections are
+   * closed and the device restored, ms (DEFAULT_DRAIN_TIMEOUT_MS).
+   */
+  readonly drainTimeoutMs?: number;
   /** Progress and warnings, one line each. */
   readonly log?: (line: string) => void;
 }
+
+/** How long a shutdown waits for the drain by default: well inside a service manager's stop timeout (systemd: 90 s). */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 export interface ServeSession {
   readonly app: FastifyInstance;
   readonly url: string;
   readonly applied: ApplyResult | undefined;
-  /** Stop accepting, drain, close the backend, restore and close the device. Idempotent. */
+  /**
+   * Stop accepting, drain (at most the drain timeout, then the remaining connections are closed),
+   * restore and close the device, close the backend. Idempotent.
+   */
   shutdown(): Promise<void>;
+  /**
+   * Close every connection and restore the device now, without waiting for the drain (a second
+   * signal). Joins a restore already under way; the backend's close is started, not awaited.
+   */
+  shutdownNow(): Promise<void>;
 }
 
 const hasClocks = (c: FrequencyConfig | undefined): c is FrequencyConfig => c !== undefined && Object.values(c).some((v) => v !== undefined);
@@ -56,6 +72,15 @@ async function openMeter(device: Device, intervalMs: number, log: (l: string) =>
   const meter = new PowerMeter(totals.length > 0 ? totals : sources, { periodMs, keepMs: KEEP_SAMPLES_MS });
   meter.start();
   return meter;
+}
+
+/** `fn` run at most once: later calls get the first call's promise. */
+function once<T>(fn: () => Promise<T> | T | undefined): () => Promise<T | undefined> {
+  let p: Promise<T | undefined> | undefined;
+  return () => {
+    p ??= Promise.resolve().then(fn);
+    return p;
+  };
 }
 
 /** Run every step, collecting what each throws instead of stopping at the first. */
@@ -85,8 +110,15 @@ export async function startServing(opts: ServeSessionOptions): Promise<ServeSess
   let applied: ApplyResult | undefined;
   let meter: PowerMeter | undefined = opts.powerMeter;
   let app: FastifyInstance | undefined;
-  const closeAll = (server: FastifyInstance | undefined) =>
-    allSteps([() => server?.close(), () => meter?.stop(), () => opts.backend.close(), () => device?.close('end of serving')]);
+  const drainTimeoutMs = opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  if (!(Number.isFinite(drainTimeoutMs) && drainTimeoutMs >= 0)) throw new Error(`drainTimeoutMs must be ≥ 0, got ${drainTimeoutMs}`);
+  // Each step runs once whichever path (drain, second signal, failed start) gets to it first.
+  const stopMeter = once(() => meter?.stop());
+  const restoreDevice = once(() => device?.close('end of serving'));
+  const closeBackend = once(() => opts.backend.close());
+  // The device is restored before the backend closes: a backend that hangs on close cannot hold the clocks.
+  const closeAll = (server: FastifyInstance | undefined, closeServerStep: () => Promise<unknown> | undefined = () => server?.close()) =>
+    allSteps([closeServerStep, stopMeter, restoreDevice, closeBackend]);
 
   try {
     if (device) {
@@ -113,12 +145,23 @@ export async function startServing(opts: ServeSessionOptions): Promise<ServeSess
   const server = app;
   let closing: Promise<void> | undefined;
   const shutdown = () => {
-    closing ??= closeAll(server).then((errors) => {
+    closing ??= closeAll(server, () => closeServer(server, { drainTimeoutMs, log })).then((errors) => {
       if (errors.length > 0) throw shutdownError(errors);
     });
     return closing;
   };
-  return { app: server, url, applied, shutdown };
+  let aborting: Promise<void> | undefined;
+  const shutdownNow = () => {
+    aborting ??= (async () => {
+      server.server.close(() => {});
+      server.server.closeAllConnections();
+      const errors = await allSteps([stopMeter, restoreDevice]);
+      closeBackend().catch((e: unknown) => log(`error: ${(e as Error).message ?? String(e)}`));
+      if (errors.length > 0) throw shutdownError(errors);
+    })();
+    return aborting;
+  };
+  return { app: server, url, applied, shutdown, shutdownNow };
 }
 
 /** What ends a session: a signal, or an error nothing else caught. */
@@ -131,30 +174,41 @@ export interface ShutdownOnExitOptions {
 /**
  * Shut the session down (drain, restore) on SIGTERM, SIGINT, an uncaught exception or an
  * unhandled rejection, and resolve with the exit code: 0 after a clean shutdown on a signal, 1
- * after an uncaught error or when the shutdown failed. Whatever comes while draining is reported
- * and ignored: restoring the device matters more than exiting fast.
+ * after an uncaught error or when the shutdown failed. The drain is bounded (the session's drain
+ * timeout). A second SIGTERM/SIGINT while draining closes every connection, restores the device and
+ * resolves at once; an error while draining is reported and ignored (restoring matters more).
  */
 export function shutdownOnExit(session: ServeSession, opts: ShutdownOnExitOptions = {}): Promise<number> {
   const log = opts.log ?? (() => {});
   const events = opts.events ?? process;
   return new Promise<number>((resolve) => {
     let started = false;
-    const stop = (cause: string, code: number) => {
-      if (started) {
-        log(`${cause} while draining: still draining and restoring the device, please wait`);
-        return;
-      }
-      started = true;
-      session.shutdown().then(
+    let exitCode = 0;
+    let finished = false;
+    const settle = (p: Promise<void>, code: number) =>
+      p.then(
         () => finish(code),
         (e: unknown) => {
           log(`error: ${(e as Error).message}`);
           finish(1);
         },
       );
+    const stop = (cause: string, code: number) => {
+      if (started) {
+        log(`${cause} while draining: still draining and restoring the device, please wait`);
+        return;
+      }
+      started = true;
+      exitCode = code;
+      settle(session.shutdown(), code);
     };
     const onSignal = (sig: NodeJS.Signals) => {
-      if (!started) log(`${sig}: draining in-flight requests, then restoring the device`);
+      if (started) {
+        log(`${sig} again: closing every connection, restoring the device and exiting now`);
+        settle(session.shutdownNow(), exitCode);
+        return;
+      }
+      log(`${sig}: draining in-flight requests (at most the drain timeout), then restoring the device`);
       stop(sig, 0);
     };
     const onFatal = (e: unknown) => {
@@ -168,6 +222,8 @@ export function shutdownOnExit(session: ServeSession, opts: ShutdownOnExitOption
       ['unhandledRejection', onFatal],
     ] as const;
     const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
       for (const [event, handler] of handlers) events.off(event, handler);
       resolve(code);
     };

@@ -6,11 +6,12 @@
  */
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Device } from '../core/device.ts';
+import { badInput } from '../core/errors.ts';
 import type { InferenceBackend, ModelMetadata, Tensor, TensorDatatype } from '../core/inference.ts';
 import type { Slo } from '../core/slo.ts';
 import type { PowerMeter } from '../measure/power-meter.ts';
 import { type BatchEvent, DynamicBatcher } from './dynamic-batcher.ts';
-import { toHttpError } from './http-error.ts';
+import { onClientError, sendHttpError, toHttpError } from './http-error.ts';
 import { Metrics } from './metrics.ts';
 import { adminPlugin } from './plugins/admin.ts';
 import { LoopLag } from './loop-lag.ts';
@@ -55,7 +56,53 @@ export interface ServerOptions {
    */
   readonly warmupBatches?: number;
   readonly logger?: boolean;
+  /** Time limits on each connection (see ConnectionTimeouts); every one is bounded by default. */
+  readonly timeouts?: Partial<ConnectionTimeouts>;
 }
+
+/**
+ * Limits that keep a slow or silent client from holding a connection (and with it a shutdown)
+ * open forever. Milliseconds; 0 turns a limit off.
+ */
+export interface ConnectionTimeouts {
+  /** Request line and headers must arrive within this (Node `headersTimeout`): 10 s. */
+  readonly headersMs: number;
+  /** The whole request, body included, must arrive within this (Node `requestTimeout`): 30 s. */
+  readonly requestMs: number;
+  /** An idle keep-alive connection is closed after this (`keepAliveTimeout`): 5 s. */
+  readonly keepAliveMs: number;
+  /** A connection on which nothing moves for this long is closed (fastify `connectionTimeout`): 120 s. */
+  readonly idleMs: number;
+}
+
+/** Longest timer Node keeps (a longer one fires at once). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export const DEFAULT_TIMEOUTS: ConnectionTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, idleMs: 120_000 };
+
+/** The timeouts with defaults filled in; throws when one is negative or headers may take longer than the whole request. */
+export function connectionTimeouts(t: Partial<ConnectionTimeouts> = {}): ConnectionTimeouts {
+  const out = { ...DEFAULT_TIMEOUTS, ...Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) } as ConnectionTimeouts;
+  for (const [k, v] of Object.entries(out))
+    if (!(Number.isInteger(v) && v >= 0 && v <= MAX_TIMER_MS)) throw badInput(`timeout ${k} must be a whole number of ms in [0, ${MAX_TIMER_MS}], got ${v}`);
+  if (out.requestMs > 0 && (out.headersMs === 0 || out.headersMs > out.requestMs))
+    throw badInput(
+      `the headers timeout (${out.headersMs} ms) must not exceed the request timeout (${out.requestMs} ms): the headers are part of the request`,
+      'give --headers-timeout at most --request-timeout',
+    );
+  return out;
+}
+
+/** What a bounded close needs to know about a server: its drain, and the requests being answered. */
+interface DrainState {
+  /** Requests whose body was read and whose answer is not finished. */
+  answering: number;
+  /** Settles when the batcher has drained (set by the preClose hook). */
+  drained: Promise<void> | undefined;
+  /** Called whenever `answering` drops to 0. */
+  onIdle: (() => void)[];
+}
+const drains = new WeakMap<FastifyInstance, DrainState>();
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -182,18 +229,50 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   batcher.on('batch', (e) => void meterBatch(ctx, e, e.rowsPerRequest));
   batcher.on('drop', (e) => metrics.lateDrops.inc({ model: e.model }, e.requests));
 
+  const t = connectionTimeouts(opts.timeouts);
+  // Node checks the headers and request timeouts every connectionsCheckingInterval (30 s by default)
+  const checkEveryMs = Math.max(25, Math.min(1000, Math.floor(Math.min(...[t.headersMs, t.requestMs].filter((x) => x > 0), 4000) / 4)));
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024,
-    return503OnClosing: true,
+    // while closing, requests still reach the routes: the batcher answers 503 with the protocol's body
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+    connectionTimeout: t.idleMs,
+    keepAliveTimeout: t.keepAliveMs,
+    requestTimeout: t.requestMs,
+    http: { headersTimeout: t.headersMs, requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs, connectionsCheckingInterval: checkEveryMs },
+    clientErrorHandler: onClientError,
+    // fastify's own answers (bad URL, over-long parameter) in the same body as every other error
+    frameworkErrors: (err, _req, reply) => {
+      sendHttpError(reply, err);
+    },
   });
+  // fastify treats 0 as "its default" (72 s keep-alive); 0 means off here
+  if (t.keepAliveMs === 0) app.server.keepAliveTimeout = 0;
+  if (t.idleMs === 0) app.server.setTimeout(0);
+  const drain: DrainState = { answering: 0, drained: undefined, onIdle: [] };
+  drains.set(app, drain);
   app.decorate('polythrottle', ctx);
   app.setErrorHandler((err, _req, reply) => {
     const h = toHttpError(err);
     if (h.statusCode >= 500 && h.statusCode !== 503) app.log.error(err);
     return reply.code(h.statusCode).headers(h.headers).send({ error: h.message });
   });
+  // Requests being answered (body read, handler running or reply being written): a drain waits for
+  // these; a connection still sending its body holds nothing the drain must wait for.
+  app.addHook('preValidation', async (req) => {
+    drain.answering++;
+    (req as { polythrottleAnswering?: boolean }).polythrottleAnswering = true;
+  });
+  const answered = async (req: object) => {
+    const r = req as { polythrottleAnswering?: boolean };
+    if (!r.polythrottleAnswering) return;
+    r.polythrottleAnswering = false;
+    if (--drain.answering === 0) for (const f of drain.onIdle.splice(0)) f();
+  };
+  app.addHook('onResponse', answered);
+  app.addHook('onRequestAbort', answered);
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
   await app.register(healthPlugin(ctx));
@@ -234,8 +313,54 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   // Drain before the listener closes: queued and running batches finish, new requests get 503.
   app.addHook('preClose', async () => {
     ctx.ready = false;
-    await batcher.close();
+    drain.drained ??= batcher.close();
+    await drain.drained;
   });
   app.addHook('onClose', async () => lag?.close());
   return app;
+}
+
+export interface CloseServerOptions {
+  /** Longest wait for queued and running requests before the remaining connections are cut, ms. */
+  readonly drainTimeoutMs: number;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Close a server made by createServer within a deadline: stop accepting at once, let queued and
+ * running requests finish and their answers go out, then close every remaining connection (a client
+ * still sending a body, an idle keep-alive one) — at the latest when `drainTimeoutMs` has passed.
+ * Resolves with whether the deadline cut the drain short; never waits past the deadline.
+ */
+export async function closeServer(app: FastifyInstance, o: CloseServerOptions): Promise<{ timedOut: boolean }> {
+  const http = app.server;
+  const drain = drains.get(app);
+  const t0 = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  let over = false;
+  const deadline = new Promise<'deadline'>((r) => {
+    timer = setTimeout(() => {
+      over = true;
+      r('deadline');
+    }, o.drainTimeoutMs);
+  });
+  // stop accepting now (fastify would only after the drain); its own close then finds it closed
+  if (http.listening) http.close(() => {});
+  http.closeIdleConnections();
+  const closed = app.close();
+  closed.catch(() => {});
+  const answered = (async () => {
+    // the preClose hook starts the drain; wait for it to have started, then for it and the answers
+    while (drain && !drain.drained && !over) await new Promise((r) => setImmediate(r));
+    await drain?.drained;
+    if (drain && drain.answering > 0) await new Promise<void>((r) => drain.onIdle.push(r));
+  })();
+  const first = await Promise.race([answered.then(() => 'drained' as const), deadline]);
+  if (first === 'deadline') o.log?.(`drain deadline (${o.drainTimeoutMs} ms) passed: closing the remaining connections`);
+  http.closeAllConnections();
+  // the rest of fastify's close (its onClose hooks) is quick once no connection is left; never past the deadline
+  await Promise.race([closed.catch(() => {}), deadline]);
+  clearTimeout(timer);
+  if (first === 'drained') o.log?.(`drained in ${(performance.now() - t0).toFixed(0)} ms`);
+  return { timedOut: first === 'deadline' };
 }

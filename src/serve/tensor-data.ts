@@ -14,6 +14,16 @@ const INT_RANGE: Partial<Record<TensorDatatype, readonly [number, number]>> = {
   INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
+/**
+ * Largest magnitude that rounds to a finite value of each float type (FP32: round-to-nearest gives
+ * Infinity from 2^128 − 2^103 on; FP16: from 65520 on). A value beyond it would reach the model as ±Infinity.
+ */
+const FLOAT_FITS: Record<'FP16' | 'FP32' | 'FP64', { fits: (v: number) => boolean; range: string }> = {
+  FP16: { fits: (v) => Math.abs(v) < 65520, range: '±65504' },
+  FP32: { fits: (v) => Number.isFinite(Math.fround(v)), range: '±3.4028235e38' },
+  FP64: { fits: Number.isFinite, range: '±1.7976931348623157e308' },
+};
+
 /** Number of elements of a shape (1 for a scalar). */
 export function elementCount(shape: readonly number[]): number {
   let n = 1;
@@ -56,9 +66,11 @@ export function toTensorData(datatype: TensorDatatype, values: readonly unknown[
     case 'FP16':
     case 'FP64': {
       const out = datatype === 'FP64' ? new Float64Array(values.length) : new Float32Array(values.length);
+      const { fits, range } = FLOAT_FITS[datatype];
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
         if (typeof v !== 'number' || !Number.isFinite(v)) return bad(i, 'a finite number');
+        if (!fits(v)) return bad(i, `a number within ${datatype} range (${range})`);
         out[i] = v;
       }
       return out;

@@ -66,7 +66,7 @@ describe('device restore: one owner, once on every path', () => {
     ['uncaughtException', 1],
     ['unhandledRejection', 1],
   ] as const)
-    it(`${event}: drains, restores once (a second ${event} while draining changes nothing), exit code ${code}`, async () => {
+    it(`${event}: restores once (${event.startsWith('SIG') ? 'a second signal while draining restores at once' : 'a second error while draining changes nothing'}), exit code ${code}`, async () => {
       const device = new FakeDevice();
       const opts = sessionOptions(device);
       const session = await startServing(opts);
@@ -82,7 +82,11 @@ describe('device restore: one owner, once on every path', () => {
       expect(device.clocks.gpuMinHz).toBe(306_000_000);
       expect(device.closed).toBe(true);
       expect(existsSync(opts.snapshotFile!)).toBe(false);
-      expect(lines.join('\n')).toMatch(/while draining: still draining/);
+      expect(lines.join('\n')).toMatch(
+        event.startsWith('SIG')
+          ? new RegExp(`${event} again: closing every connection, restoring the device and exiting now`)
+          : /while draining: still draining/,
+      );
       expect(events.listenerCount(event)).toBe(0);
     });
 

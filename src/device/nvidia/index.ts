@@ -2,7 +2,16 @@ import type { KnobDomains } from '../../core/config.ts';
 import type { Adjustment, ApplyResult, Device, DeviceDescription, DeviceSnapshot, FrequencyConfig, PowerSource } from '../../core/device.ts';
 import { PolyThrottleError } from '../../core/errors.ts';
 import { nearest } from '../sysfs.ts';
-import { type GpuInfo, PowerDrawStream, parseClocksSet, queryGpus, querySupportedClocks, runNvidiaSmi } from './nvidia-smi.ts';
+import {
+  type GpuInfo,
+  PowerDrawStream,
+  type PowerField,
+  parseClocksSet,
+  probePowerField,
+  queryGpus,
+  querySupportedClocks,
+  runNvidiaSmi,
+} from './nvidia-smi.ts';
 
 export interface NvidiaOptions {
   /** GPU index as nvidia-smi numbers it. */
@@ -25,19 +34,26 @@ export async function nvidiaSmiWorks(): Promise<boolean> {
   }
 }
 
-/** A desktop/server NVIDIA GPU through nvidia-smi: locked graphics/memory clocks and power.draw. */
+/**
+ * A desktop/server NVIDIA GPU through nvidia-smi: locked graphics/memory clocks, and power from
+ * `power.draw.instant` where the driver has it (else `power.draw`, a 1 s average on Ampere and newer).
+ */
 export class NvidiaDevice implements Device {
   readonly kind = 'nvidia' as const;
   readonly id: string;
   private readonly stream: PowerDrawStream;
   private locked: { gr?: [number, number]; mem?: [number, number] } = {};
+  /** The power field sampled (probed once at open). */
+  readonly powerField: PowerField;
   private constructor(
     private readonly info: GpuInfo,
     private readonly clocks: Map<number, number[]>,
     private readonly opts: NvidiaOptions,
+    powerField: PowerField,
   ) {
     this.id = `nvidia:${info.uuid ?? info.index}`;
-    this.stream = new PowerDrawStream(info.index, opts.periodMs ?? 50);
+    this.powerField = powerField;
+    this.stream = new PowerDrawStream(info.index, opts.periodMs ?? 50, undefined, powerField);
   }
 
   static async open(opts: NvidiaOptions = {}): Promise<NvidiaDevice> {
@@ -51,7 +67,7 @@ export class NvidiaDevice implements Device {
     } catch {
       // Some GPUs (and vGPUs) report no supported clocks; the device then has no clock knobs.
     }
-    return new NvidiaDevice(info, clocks, opts);
+    return new NvidiaDevice(info, clocks, opts, await probePowerField(index));
   }
 
   async domains(): Promise<Omit<KnobDomains, 'batch'>> {
@@ -67,7 +83,7 @@ export class NvidiaDevice implements Device {
   async describe(): Promise<DeviceDescription> {
     const knobs = await this.domains();
     const missing: { what: string; why: string }[] = [
-      { what: 'energy counter', why: 'nvidia-smi exposes no energy-counter query; power.draw samples are integrated instead' },
+      { what: 'energy counter', why: `nvidia-smi exposes no energy-counter query; ${this.powerField} samples are integrated instead` },
     ];
     if (!knobs.gpuHz) missing.push({ what: 'GPU clock control', why: 'nvidia-smi lists no supported clocks for this GPU' });
     if (!this.opts.allowClockChanges) missing.push({ what: 'clock changes', why: 'locked clocks are changed only with --allow-clock-changes' });
@@ -87,9 +103,12 @@ export class NvidiaDevice implements Device {
       knobs,
       presets: [],
       ...(details.length ? { currentMode: details.join(', ') } : {}),
-      rails: [{ name: 'power.draw', role: 'total', covers: 'whole board (nvidia-smi power.draw)' }],
+      rails: [{ name: this.powerField, role: 'total', covers: `whole board (nvidia-smi ${this.powerField})` }],
       missing,
-      warnings: ['power.draw is a 1 s average on Ampere and newer GPUs: measurement windows should last several seconds'],
+      warnings:
+        this.powerField === 'power.draw'
+          ? ['the driver has no power.draw.instant: power.draw is a 1 s average on Ampere and newer GPUs, measurement windows should last several seconds']
+          : [],
     };
   }
 
@@ -165,7 +184,7 @@ export class NvidiaDevice implements Device {
   }
 
   async powerSources(): Promise<readonly PowerSource[]> {
-    return [{ name: 'power.draw', role: 'total', covers: 'whole board (nvidia-smi power.draw)', kind: 'power', read: () => this.stream.read() }];
+    return [{ name: this.powerField, role: 'total', covers: `whole board (nvidia-smi ${this.powerField})`, kind: 'power', read: () => this.stream.read() }];
   }
 
   async snapshot(): Promise<DeviceSnapshot> {

@@ -126,8 +126,30 @@ export function parseClocksSet(text: string): [number, number] | undefined {
 }
 
 /**
- * The latest `power.draw` of one GPU from a long-running `nvidia-smi -lms` loop (spawning nvidia-smi
- * per sample costs tens of ms). A value older than `staleMs` is an error, never a silent zero.
+ * The power field to sample: `power.draw.instant` (the instantaneous reading) where the driver
+ * offers it, else `power.draw` (on Ampere and newer a 1 s average, useless for one batch).
+ */
+export type PowerField = 'power.draw.instant' | 'power.draw';
+
+/**
+ * Which power field GPU `index` reads: one query of `power.draw.instant`; a number means the driver
+ * has it, "[N/A]", an unknown field ("is not a valid field to query") or any failure falls back to
+ * `power.draw`.
+ */
+export async function probePowerField(index: number): Promise<PowerField> {
+  try {
+    const out = await runNvidiaSmi(['-i', String(index), '--query-gpu=power.draw.instant', '--format=csv,noheader,nounits']);
+    const first = out.split('\n').find((l) => l.trim() !== '');
+    return num(first) === undefined ? 'power.draw' : 'power.draw.instant';
+  } catch {
+    return 'power.draw';
+  }
+}
+
+/**
+ * The latest power reading (`field`, W) of one GPU from a long-running `nvidia-smi -lms` loop
+ * (spawning nvidia-smi per sample costs tens of ms). A value older than `staleMs` is an error, never
+ * a silent zero.
  */
 export class PowerDrawStream {
   private child: ChildProcess | undefined;
@@ -138,9 +160,10 @@ export class PowerDrawStream {
     private readonly index: number,
     private readonly periodMs = 50,
     private readonly staleMs = 2_000,
+    readonly field: PowerField = 'power.draw',
   ) {}
   private start(): void {
-    const child = spawn('nvidia-smi', ['-i', String(this.index), '--query-gpu=power.draw', '--format=csv,noheader,nounits', '-lms', String(this.periodMs)], {
+    const child = spawn('nvidia-smi', ['-i', String(this.index), `--query-gpu=${this.field}`, '--format=csv,noheader,nounits', '-lms', String(this.periodMs)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -181,10 +204,10 @@ export class PowerDrawStream {
       });
     }
     const l = this.latest;
-    if (!l) throw new PolyThrottleError('MEASUREMENT', this.failure ?? `nvidia-smi printed no power.draw within ${this.staleMs} ms`);
+    if (!l) throw new PolyThrottleError('MEASUREMENT', this.failure ?? `nvidia-smi printed no ${this.field} within ${this.staleMs} ms`);
     if (Date.now() - l.at > this.staleMs)
-      throw new PolyThrottleError('MEASUREMENT', `${this.failure ?? 'nvidia-smi power.draw'} is stale (${Date.now() - l.at} ms old)`);
-    if (l.w === undefined) throw new PolyThrottleError('MEASUREMENT', `nvidia-smi power.draw reads "${l.raw}"`);
+      throw new PolyThrottleError('MEASUREMENT', `${this.failure ?? `nvidia-smi ${this.field}`} is stale (${Date.now() - l.at} ms old)`);
+    if (l.w === undefined) throw new PolyThrottleError('MEASUREMENT', `nvidia-smi ${this.field} reads "${l.raw}"`);
     return l.w;
   }
   close(): void {

@@ -4,6 +4,7 @@
  * Every answer is counted by status; admitted requests record their latency and SLO violations.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { malformedJson } from '../http-error.ts';
 import { parseInferRequest } from '../infer-request.ts';
 import { toJsonData } from '../tensor-data.ts';
 import type { ServingContext } from '../serving-context.ts';
@@ -29,10 +30,7 @@ export function inferencePlugin(ctx: ServingContext): FastifyPluginAsync {
       try {
         done(null, body === '' ? undefined : JSON.parse(body as string));
       } catch (e) {
-        const err = e as Error & { statusCode?: number };
-        err.statusCode = 400;
-        err.message = `malformed JSON body: ${err.message}`;
-        done(err, undefined);
+        done(malformedJson((e as Error).message), undefined);
       }
     });
 
@@ -59,7 +57,7 @@ export function inferencePlugin(ctx: ServingContext): FastifyPluginAsync {
     const infer = async (req: FastifyRequest<{ Params: InferParams }>) => {
       const meta = findModel(ctx, req.params.name, req.params.version);
       const maxBatch = ctx.batcher.maxBatch(meta.name) ?? 1;
-      const parsed = parseInferRequest(req.body, meta, maxBatch);
+      const parsed = parseInferRequest(req.body, meta, maxBatch, ctx.batcher.queueCapacity(meta.name));
       const result = await ctx.batcher.submit(meta.name, parsed.inputs, parsed.rows, parsed.signature);
       req.polythrottleQueueMs = result.queueMs;
       const wanted = parsed.outputs;

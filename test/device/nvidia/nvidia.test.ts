@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { NvidiaDevice } from '../../../src/device/nvidia/index.ts';
-import { parseClocksSet, parseCsvRows, parseGpuRow, parseSupportedClocks } from '../../../src/device/nvidia/nvidia-smi.ts';
+import { parseClocksSet, parseCsvRows, parseGpuRow, parseSupportedClocks, probePowerField } from '../../../src/device/nvidia/nvidia-smi.ts';
 import { openDevice } from '../../../src/device/open.ts';
 
 const STUB_DIR = resolve(import.meta.dirname, '../../fixtures/hardware/bin');
@@ -17,7 +18,11 @@ beforeEach(async () => {
   process.env.FAKE_NVSMI_LOG = join(dir, 'log');
   delete process.env.FAKE_NVSMI_USER;
   delete process.env.FAKE_NVSMI_NO_POWER;
+  delete process.env.FAKE_NVSMI_GPU;
+  delete process.env.FAKE_NVSMI_INSTANT;
 });
+/** Real nvidia-smi output of an H200 (driver 580), see fixtures/hardware/nvidia-h200/README.md. */
+const h200 = (name: string) => readFileSync(resolve(import.meta.dirname, '../../fixtures/hardware/nvidia-h200', name), 'utf8');
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
@@ -120,5 +125,80 @@ describe('nvidia restore after a hard kill', () => {
     const done = await restoreFromSnapshotFiles({ file });
     expect(done).toHaveLength(1);
     expect(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'))).toEqual({ gr: null, mem: null });
+  });
+});
+
+describe('real output of an H200 (driver 580)', () => {
+  it('parses its query row: clocks, power, limit', () => {
+    const rows = parseCsvRows(h200('query-gpu.csv'));
+    expect(rows).toHaveLength(1);
+    expect(parseGpuRow(rows[0]!)).toEqual({
+      index: 0,
+      name: 'NVIDIA H200',
+      uuid: 'GPU-757f367c-c8b0-16cc-8863-2d3693ee379b',
+      driver: '580.159.04',
+      pstate: 'P0',
+      temperatureC: 44,
+      powerW: 101,
+      powerLimitW: 700,
+      graphicsMHz: 345,
+      memoryMHz: 3201,
+      maxGraphicsMHz: 1980,
+      maxMemoryMHz: 3201,
+    });
+  });
+
+  it('parses its supported clocks: two memory clocks, 110 graphics clocks each from 345 to 1980 MHz in 15 MHz steps', () => {
+    const m = parseSupportedClocks(h200('supported-clocks.txt'));
+    expect([...m.keys()].sort()).toEqual([2201, 3201]);
+    const steps = Array.from({ length: 110 }, (_, i) => 345 + 15 * i);
+    expect(m.get(3201)).toEqual(steps);
+    expect(m.get(2201)).toEqual(steps);
+  });
+
+  it('parses its power.draw stream (each 1 s average printed twice) as watts', () => {
+    const w = parseCsvRows(h200('power-stream.txt')).map(([v]) => Number(v));
+    expect(w).toHaveLength(40);
+    expect(w.every((x) => x > 80 && x < 100)).toBe(true);
+    expect(w[0]).toBe(98.99);
+  });
+
+  it('the backend on the H200 stub: name, clock tables in Hz, live clocks, and power.draw.instant sampled', async () => {
+    process.env.FAKE_NVSMI_GPU = 'h200';
+    const dev = await NvidiaDevice.open({ periodMs: 20 });
+    expect(dev.powerField).toBe('power.draw.instant');
+    const d = await dev.describe();
+    expect(d.name).toBe('NVIDIA H200 (GPU 0)');
+    expect(d.release).toBe('driver 580.159.04');
+    expect(d.knobs.gpuHz).toHaveLength(110);
+    expect(d.knobs.gpuHz?.[0]).toBe(345e6);
+    expect(d.knobs.gpuHz?.at(-1)).toBe(1980e6);
+    expect(d.knobs.emcHz).toEqual([2201e6, 3201e6]);
+    expect(d.rails).toEqual([expect.objectContaining({ name: 'power.draw.instant', role: 'total' })]);
+    expect(d.warnings.join(' ')).not.toMatch(/1 s average/);
+    expect(await dev.readClocks()).toEqual({ gpuMinHz: undefined, gpuMaxHz: 345e6, emcHz: 3201e6 });
+    const [src] = await dev.powerSources();
+    expect(src!.name).toBe('power.draw.instant');
+    // the "Instantaneous Power Draw" of the same GPU's `nvidia-smi -q`
+    const instant = Number(/GPU Power Readings[\s\S]*?Instantaneous Power Draw\s*:\s*([\d.]+) W/.exec(h200('q-clock-power-performance.txt'))![1]);
+    expect(await src!.read()).toBe(instant);
+    await dev.close();
+    expect((await calls()).filter((c) => c.includes('power.draw.instant') && !c.includes('-lms'))).toHaveLength(1); // probed once
+  });
+
+  it('falls back to power.draw (the 1 s average) where power.draw.instant reads [N/A], and on a driver without the field', async () => {
+    process.env.FAKE_NVSMI_GPU = 'h200';
+    process.env.FAKE_NVSMI_INSTANT = 'na';
+    expect(await probePowerField(0)).toBe('power.draw');
+    const dev = await NvidiaDevice.open({ periodMs: 20 });
+    expect(dev.powerField).toBe('power.draw');
+    expect((await dev.describe()).warnings.join(' ')).toMatch(/no power.draw.instant: power.draw is a 1 s average/);
+    const [src] = await dev.powerSources();
+    const streamed = parseCsvRows(h200('power-stream.txt')).map(([v]) => Number(v));
+    expect(streamed).toContain(await src!.read()); // a value of the captured stream
+    await dev.close();
+    delete process.env.FAKE_NVSMI_GPU;
+    delete process.env.FAKE_NVSMI_INSTANT;
+    expect(await probePowerField(0)).toBe('power.draw'); // the RTX 3090 stub (driver 550): "not a valid field to query"
   });
 });
