@@ -31,6 +31,7 @@ import {
   quantile,
 } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
+import { dimOption } from './support/workload-flags.ts';
 interface ServeCliOptions {
   profile?: string;
   db?: string;
@@ -39,6 +40,7 @@ interface ServeCliOptions {
   backend?: BackendKind;
   upstream?: string;
   workers?: number;
+  dim?: Record<string, number>;
   slo?: number;
   quantile?: number;
   batch?: number;
@@ -153,6 +155,7 @@ async function serve(flags: ServeCliOptions): Promise<void> {
     ...(o.backend === undefined ? {} : { backend: o.backend }),
     ...(o.upstream ? { upstream: o.upstream } : {}),
     ...(o.workers === undefined ? {} : { workers: o.workers }),
+    ...(o.dim === undefined ? {} : { symbolicDims: o.dim }),
     ...(o.device === 'none' ? {} : { device: await openDeviceFromOptions({ ...o, device: o.device }) }),
     ...(adminToken === undefined ? {} : { adminToken }),
     adminPlugins,
@@ -189,6 +192,7 @@ export function register(program: Command): void {
     .option('--backend <kind>', `execution backend: ${BACKEND_KINDS.join(' | ')} (default: sim on a sim: device, else onnx)`, oneOf('--backend', BACKEND_KINDS))
     .option('--upstream <url>', 'http backend: the upstream KServe v2 endpoint, e.g. Triton at http://127.0.0.1:8000')
     .option('--workers <n>', 'onnx backend: worker threads', positiveInt('--workers'))
+    .addOption(dimOption())
     .option('--slo <latency>', "latency SLO, e.g. 50ms (default: the profile's)", latencyMs('--slo'))
     .option('--quantile <q>', "quantile the SLO applies to: 0.99, p99 or 99% (default: the profile's, else p99)", quantile('--quantile'))
     .option('--batch <n>', "batch size limit (default: the profile's, else 1)", positiveInt('--batch'))

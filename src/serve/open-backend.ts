@@ -6,10 +6,11 @@
  */
 import { badInput } from '../core/errors.ts';
 import type { Device, FrequencyConfig } from '../core/device.ts';
-import type { InferenceBackend } from '../core/inference.ts';
+import type { InferenceBackend, ModelMetadata } from '../core/inference.ts';
 import type { SimLoad } from '../device/sim/sim-device.ts';
 import { HttpBackend } from '../workload/http-backend.ts';
-import { modelMetadata, modelName, modelProfile, onnxModelFile } from '../workload/model-source.ts';
+import { sampleShape } from '../workload/inputs.ts';
+import { inputDimsFromSymbolic, modelMetadata, modelName, modelProfile, onnxModelFile } from '../workload/model-source.ts';
 import { OnnxBackend } from '../workload/onnx-backend.ts';
 import { SimBackend } from '../workload/sim-backend.ts';
 
@@ -27,6 +28,8 @@ export interface OpenBackendOptions {
   readonly upstream?: string;
   /** onnx: worker threads. */
   readonly workers?: number;
+  /** sim: values of symbolic non-batch input dimensions of .onnx models, by name (`--dim`). */
+  readonly symbolicDims?: Readonly<Record<string, number>>;
   /** sim: the simulated device (its clocks drive the twin; its power follows the load). */
   readonly device?: Device;
   /** Progress lines (building a zoo model's file the first time). */
@@ -78,6 +81,22 @@ export function buildProgressLog(model: string, log: (line: string) => void): (d
   };
 }
 
+/**
+ * The model's metadata with its symbolic non-batch dimensions set to the sizes given (`--dim`): the
+ * sizes the twin costs the model at, so clients and the warm-up send tensors of that shape.
+ */
+function withSymbolicDims(model: string, metadata: ModelMetadata, symbolicDims: Readonly<Record<string, number>> | undefined): ModelMetadata {
+  if (symbolicDims === undefined) return metadata;
+  const perInput = inputDimsFromSymbolic(model, symbolicDims);
+  return {
+    ...metadata,
+    inputs: metadata.inputs.map((spec) => {
+      const sizes = perInput[spec.name];
+      return sizes === undefined ? spec : { ...spec, shape: [spec.shape[0]!, ...sampleShape(spec, sizes)] };
+    }),
+  };
+}
+
 export async function openBackend(o: OpenBackendOptions): Promise<InferenceBackend> {
   if (o.models.length === 0) throw badInput('no model to serve: give --model (repeat it to serve several)');
   switch (o.kind) {
@@ -104,9 +123,11 @@ export async function openBackend(o: OpenBackendOptions): Promise<InferenceBacke
       if (!isSimDevice(inner)) throw badInput('--backend sim needs a simulated device', 'add --device sim:<board>, e.g. sim:orin-agx');
       const models = uniqueNames(
         await Promise.all(
-          o.models
-            .map(modelArg)
-            .map(async (m) => ({ name: m.name, metadata: { ...modelMetadata(m.model), name: m.name, platform: 'sim' }, profile: await modelProfile(m.model) })),
+          o.models.map(modelArg).map(async (m) => ({
+            name: m.name,
+            metadata: { ...withSymbolicDims(m.model, modelMetadata(m.model), o.symbolicDims), name: m.name, platform: 'sim' },
+            profile: await modelProfile(m.model, o.symbolicDims === undefined ? {} : { symbolicDims: o.symbolicDims }),
+          })),
         ),
       );
       const device = inner;

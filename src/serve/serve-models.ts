@@ -37,6 +37,8 @@ export interface ServeModelsOptions {
   readonly backend?: BackendKind;
   readonly upstream?: string;
   readonly workers?: number;
+  /** Values of symbolic non-batch input dimensions of .onnx models, by name (the twin costs the model at these sizes). */
+  readonly symbolicDims?: Readonly<Record<string, number>>;
   /**
    * The device to serve on, already opened; without one the server controls no clocks and meters
    * no energy. From this call on it is owned here: restored and closed exactly once.
@@ -194,6 +196,7 @@ export async function serveModels(o: ServeModelsOptions): Promise<ServedModels> 
       ...(o.device ? { device: o.device } : {}),
       ...(o.upstream ? { upstream: o.upstream } : {}),
       ...(o.workers === undefined ? {} : { workers: o.workers }),
+      ...(o.symbolicDims === undefined ? {} : { symbolicDims: o.symbolicDims }),
     });
   } catch (e) {
     await o.device?.close();

@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TuningRun } from '../../src/core/tuning-run.ts';
+import { openDevice } from '../../src/device/open.ts';
 import { writeOnnxFile } from '../../src/model/index.ts';
 import { ElemType } from '../../src/model/onnx/dtype.ts';
 import { GraphBuilder } from '../../src/model/zoo/builder.ts';
+import { serveModels } from '../../src/serve/serve-models.ts';
+import { zeroInputs } from '../../src/serve/server.ts';
 import { runCli } from '../fixtures/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pt-dims-'));
@@ -109,6 +112,37 @@ describe('--dim on every command that takes an .onnx file', () => {
     const command = await runCli('workload', '--workload', 'command', '--command', 'true', '--model', model, ...dims(16, 16));
     expect(command.code).toBe(2);
     expect(command.err).toMatch(/a --workload command program makes its own/);
+  });
+
+  it('serve puts the file on the twin at the given sizes, and refuses it without them', async () => {
+    const serveAt = async (symbolicDims?: Record<string, number>) =>
+      serveModels({
+        models: [model],
+        slo: '500ms',
+        device: await openDevice('sim:orin-agx'),
+        port: 0,
+        warmupBatches: 1,
+        snapshotFile: join(dir, `serve-${symbolicDims ? 'dims' : 'none'}.json`),
+        ...(symbolicDims ? { symbolicDims } : {}),
+      });
+    // the twin's service time of one batch, and the input shape clients are told to send
+    const measure = async (h: number, w: number) => {
+      const served = await serveAt({ [H]: h, [W]: w });
+      try {
+        const meta = served.backend.models().find((m) => m.name === 'dyn')!;
+        const { serviceMs } = await served.backend.infer('dyn', zeroInputs(meta, 1)!);
+        return { kind: served.backend.kind, shape: meta.inputs[0]!.shape, serviceMs };
+      } finally {
+        await served.shutdown();
+      }
+    };
+    const small = await measure(32, 48);
+    const large = await measure(128, 192);
+    expect(small.kind).toBe('sim');
+    expect(small.shape).toEqual([-1, 3, 32, 48]);
+    expect(large.shape).toEqual([-1, 3, 128, 192]);
+    expect(large.serviceMs).toBeGreaterThan(small.serviceMs);
+    await expect(serveAt()).rejects.toThrow(/symbolic dimension 'p2o\.DynamicDimension\.1' that is not the batch/);
   });
 
   it('--input-dims still works (its sizes stand for the dimensions they fill), with a one-line deprecation warning', async () => {
