@@ -7,7 +7,7 @@ import { paretoChartSpec } from './charts/pareto-chart.ts';
 import { timelineSpec } from './charts/timeline-chart.ts';
 import { bestFeasibleSoFar, type ConvergenceCurve, curvesFromBenchmark, randomSearchQuantiles, SEARCH_SOURCES, searchTrials } from './convergence.ts';
 import type { TimelinePoint } from './finetune-timeline.ts';
-import { finetuneSpans, sloViolations } from './finetune-timeline.ts';
+import { answeredSamples, finetuneSpans, sloViolations } from './finetune-timeline.ts';
 import { bestPoint, busiestBatch, type EnergyPoint, heatCells, heatmapBatch, landscapePoints, trialPoints } from './heatmap-data.ts';
 import { describeKnobs, rankKnobs } from './knob-importance.ts';
 import { surrogateLandscape } from './surrogate-landscape.ts';
@@ -336,14 +336,20 @@ function timelineSection(inputs: ReportInputs): SectionPlan {
   const spans = finetuneSpans(tl);
   const ranFor = spans.reduce((s, x) => s + (x.end - x.start), 0);
   const misses = sloViolations(tl);
+  const answered = answeredSamples(tl).length;
+  const quiet = tl.length - answered;
   const duration = tl[tl.length - 1]!.t - tl[0]!.t;
+  const subtitle = ['Shaded: fine-tuning running. Dashed: the SLO in force.', ...(quiet > 0 ? ['Gaps: no request completed in that window.'] : [])];
   return {
     id: 'timeline',
     heading,
     paragraphs: [
       `Over ${duration.toFixed(0)} s, fine-tuning ran in ${spans.length} stretch${spans.length === 1 ? '' : 'es'} for ${ranFor.toFixed(1)} s in all; ` +
-        `${misses.length} of ${tl.length} samples missed the SLO in force${misses.length > 0 ? ` (marked ✕; the worst by ${Math.max(...misses.map((m) => m.latencyMs - m.sloMs)).toFixed(0)} ms)` : ''}.`,
+        (answered === 0
+          ? `no request completed in any of the ${tl.length} samples, so there is no latency to draw.`
+          : `${misses.length} of ${answered} samples with requests missed the SLO in force${misses.length > 0 ? ` (marked ✕; the worst by ${Math.max(...misses.map((m) => m.latencyMs - m.sloMs)).toFixed(0)} ms)` : ''}` +
+            (quiet > 0 ? `; in ${quiet} of the ${tl.length} samples no request completed (gaps in the latency line).` : '.')),
     ],
-    charts: [{ id: 'timeline', spec: timelineSpec(tl, 'Shaded: fine-tuning running. Dashed: the SLO in force.'), axisTitles: ['Time (s)', 'Latency (ms)'] }],
+    charts: [{ id: 'timeline', spec: timelineSpec(tl, subtitle), axisTitles: ['Time (s)', 'Latency (ms)'] }],
   };
 }

@@ -264,6 +264,29 @@ describe('the convergence chart with a tuner benchmark', () => {
   });
 });
 
+describe('a fine-tuning timeline with quiet windows (latency null), as `finetune replay --rate 1` writes it', () => {
+  it('is read by loadReportInputs and drawn with gaps in the latency line, saying how many windows were quiet', async () => {
+    const inputs = await loadReportInputs({ run: join(fixtures, 'tuning-run.json'), twin: false, timeline: join(fixtures, 'replay-timeline.json') });
+    const tl = inputs.timeline!;
+    const quiet = tl.filter((p) => p.latencyMs === null).length;
+    expect(quiet).toBeGreaterThan(0);
+    const section = planReport(inputs).sections.find((x) => x.id === 'timeline')!;
+    expect(section.missing).toBeUndefined();
+    expect(section.paragraphs.join(' ')).toContain(
+      `of ${tl.length - quiet} samples with requests missed the SLO in force; in ${quiet} of the ${tl.length} samples no request completed`,
+    );
+    const report = await renderReport(inputs, { scale: 1 });
+    expect(report.pngs.has('timeline')).toBe(true);
+    expect(report.warnings).toEqual([]);
+    const figure = report.html.match(/<figure id="chart-timeline">([\s\S]*?)<\/figure>/)![1]!;
+    expect(svgTexts(figure).some((t) => t.includes('Gaps: no request completed in that window.'))).toBe(true);
+    // the latency line is one path broken into several pieces (one "M" per piece), not drawn through the gaps
+    const paths = [...figure.matchAll(/<path[^>]*\bd="([^"]*)"[^>]*stroke="#1f5fbf"/g)].map((m) => m[1]!);
+    expect(paths.length).toBeGreaterThan(0);
+    expect(Math.max(...paths.map((d) => (d.match(/M/g) ?? []).length))).toBeGreaterThan(1);
+  });
+});
+
 describe('a run where nothing met the SLO', () => {
   it('still renders every chart and explains the missing recommendation', async () => {
     const base = await readTuningRunFile(join(fixtures, 'tuning-run.json'));
