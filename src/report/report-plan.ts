@@ -1,18 +1,29 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { formatConfig } from '../core/config.ts';
+import { formatConfig, type KnobName } from '../core/config.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import { type ConvergenceInput, convergenceSpec } from './charts/convergence-chart.ts';
 import { heatmapSpec } from './charts/heatmap-chart.ts';
 import { paretoChartSpec } from './charts/pareto-chart.ts';
 import { timelineSpec } from './charts/timeline-chart.ts';
-import { bestFeasibleSoFar, type ConvergenceCurve, curvesFromBenchmark, randomSearchQuantiles, SEARCH_SOURCES, searchTrials } from './convergence.ts';
+import {
+  bestFeasibleSoFar,
+  type ConvergenceCurve,
+  curvesFromBenchmark,
+  type MissingKnobValues,
+  randomSearchQuantiles,
+  referenceOptimum,
+  rowAt,
+  rowConfig,
+  SEARCH_SOURCES,
+  searchTrials,
+} from './convergence.ts';
 import type { TimelinePoint } from './finetune-timeline.ts';
 import { answeredSamples, finetuneSpans, sloViolations } from './finetune-timeline.ts';
 import { bestPoint, busiestBatch, type EnergyPoint, heatCells, heatmapBatch, landscapePoints, trialPoints } from './heatmap-data.ts';
 import { describeKnobs, rankKnobs } from './knob-importance.ts';
 import { surrogateLandscape } from './surrogate-landscape.ts';
 import type { LandscapeRow } from './landscape.ts';
-import { type ComparisonRow, comparisonRows, formatEnergy, headline, quantileName } from './summary.ts';
+import { type ComparisonRow, comparisonRows, formatEnergy, formatMs, headline, quantileName } from './summary.ts';
 
 /** Everything a report can draw from; only the run is required. */
 export interface ReportInputs {
@@ -21,6 +32,14 @@ export interface ReportInputs {
   readonly landscape?: readonly LandscapeRow[];
   /** Where the landscape came from, in words (e.g. "grid.csv"); shown beside the charts. */
   readonly landscapeSource?: string;
+  /**
+   * Every configuration the run could search, the CPU clock included (for a run on the twin, its grid
+   * over every CPU clock), when the landscape holds less: the convergence chart's reference optimum
+   * comes from it. Without it, the landscape's optimum serves, and the text says which knob values
+   * the run measured that it lacks.
+   */
+  readonly grid?: readonly LandscapeRow[];
+  readonly gridSource?: string;
   /** Other runs on the same problem to draw beside this one (e.g. a random-search run). */
   readonly compareRuns?: readonly TuningRun[];
   /** A tuner benchmark's parsed JSON, read for best-so-far curves. */
@@ -256,7 +275,7 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
   const bench =
     inputs.benchmark === undefined ? null : curvesFromBenchmark(inputs.benchmark, { model: run.model, device: run.device.id, sloMs: run.slo.latencyMs });
   if (bench) curves.push(...bench.curves);
-  const conv: { randomSearch?: ConvergenceInput['randomSearch']; optimumJ?: number } = {};
+  const conv: { randomSearch?: ConvergenceInput['randomSearch']; optimumJ?: number; optimumLabel?: string } = {};
   const paragraphs: string[] = [];
   if (bench?.note) paragraphs.push(bench.note);
   // Every curve is drawn over the run's own horizon (a benchmark may give random search far more trials).
@@ -266,9 +285,27 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
   if (landscape.length > 0) {
     const feasible = landscape.filter((r) => r.latencyTailMs <= run.slo.latencyMs).map((r) => r.energyPerQueryJ);
     conv.randomSearch = randomSearchQuantiles(feasible, landscape.length, horizon);
-    if (feasible.length > 0) conv.optimumJ = Math.min(...feasible);
+    const cpus = new Set(landscape.map((r) => r.cpuHz));
+    const heldCpu = cpus.size === 1 && inputs.grid !== undefined ? [...cpus][0] : undefined;
     paragraphs.push(
-      `Random search is computed exactly over the landscape’s ${landscape.length} configurations (${feasible.length} meet the SLO): the median and quartiles of its best feasible energy after n distinct random trials.`,
+      `Random search is computed exactly over the landscape’s ${landscape.length} configurations${heldCpu === undefined ? '' : ` at the CPU clock the search held (${mhzText(heldCpu)})`} (${feasible.length} meet the SLO): the median and quartiles of its best feasible energy after n distinct random trials.`,
+    );
+  }
+  // The reference: the optimum of every configuration the run could search, the CPU clock included.
+  const refRows = inputs.grid && inputs.grid.length > 0 ? inputs.grid : landscape;
+  const ref = refRows.length > 0 ? referenceOptimum(refRows, run.trials, run.slo.latencyMs) : null;
+  const restricted = ref !== null && ref.missing.length > 0;
+  if (ref) {
+    conv.optimumJ = ref.energyJ;
+    conv.optimumLabel = restricted
+      ? `landscape optimum ${(ref.energyJ * 1e3).toPrecision(3)} mJ (not global: ${ref.missing.map((m) => KNOB_NOUN[m.knob].plural).join(', ')} missing)`
+      : undefined;
+    paragraphs.push(
+      restricted
+        ? `The landscape’s optimum is not the global one: the run measured ${list(ref.missing.map(missingText))}. ` +
+            'A run can truly come in below it; for the true optimum give a landscape over every clock the run searched (`polythrottle landscape --cpu all`).'
+        : `The optimum (dashed) is the lowest energy meeting the SLO over all ${ref.size} configurations of ${inputs.grid && inputs.grid.length > 0 ? `the twin’s grid over every CPU clock (${ref.feasible} meet the SLO)` : `the landscape (${ref.feasible} meet the SLO)`}: ` +
+            `${formatEnergy(ref.energyJ)} per query at ${formatConfig(rowConfig(ref.row))}. It covers every knob value the run measured, so no configuration the run could try is truly cheaper.`,
     );
   }
   const mine = curves[0]!.bestJ;
@@ -276,14 +313,15 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
   const final = mine[mine.length - 1] ?? null;
   if (final !== null) {
     let text = `This run first met the SLO at trial ${firstFeasible + 1} and ended at ${formatEnergy(final)} per query`;
-    if (conv.optimumJ !== undefined) {
-      const gap = final / conv.optimumJ - 1;
-      const within = (tol: number) => mine.findIndex((b) => b !== null && b <= conv.optimumJ! * (1 + tol));
+    if (ref) {
+      const gap = final / ref.energyJ - 1;
+      const within = (tol: number) => mine.findIndex((b) => b !== null && b <= ref.energyJ * (1 + tol));
       const w5 = within(0.05);
-      text +=
-        gap >= 0
-          ? `, ${(gap * 100).toFixed(1)} % above the landscape’s optimum (${formatEnergy(conv.optimumJ)})`
-          : `, ${(-gap * 100).toFixed(1)} % below the landscape’s optimum (${formatEnergy(conv.optimumJ)}: the run’s measurements are noisy, the landscape is exact)`;
+      const pct = (x: number) => `${(Math.abs(x) * 100).toFixed(1)} %`;
+      if (restricted)
+        text += `, ${pct(gap)} ${gap >= 0 ? 'above' : 'below'} the landscape’s optimum (${formatEnergy(ref.energyJ)}) over a narrower space than the run searched${gap < 0 ? ': the run found a cheaper configuration outside it' : ''}`;
+      else if (gap >= 0) text += `, ${pct(gap)} above the landscape’s optimum (${formatEnergy(ref.energyJ)})`;
+      else text += `, ${pct(gap)} below the landscape’s optimum (${formatEnergy(ref.energyJ)}): ${whyBelow(run, refRows, final)}`;
       text += w5 >= 0 ? `; it came within 5 % at trial ${w5 + 1}` : '; it never came within 5 %';
     }
     paragraphs.unshift(`${text}.`);
@@ -319,6 +357,42 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
       },
     ],
   };
+}
+
+const mhzText = (hz: number | undefined) => (hz === undefined ? '?' : `${Math.round(hz / 1e6)} MHz`);
+
+const KNOB_NOUN: Readonly<Record<KnobName, { one: string; plural: string }>> = {
+  cpuHz: { one: 'CPU clock', plural: 'CPU clocks' },
+  gpuMinHz: { one: 'GPU minimum clock', plural: 'GPU minimum clocks' },
+  gpuMaxHz: { one: 'GPU maximum clock', plural: 'GPU maximum clocks' },
+  emcHz: { one: 'memory clock', plural: 'memory clocks' },
+  batch: { one: 'batch size', plural: 'batch sizes' },
+};
+
+/** "3 CPU clocks (115, 346 and 576 MHz) it does not hold (it holds 1805 MHz)" */
+function missingText(m: MissingKnobValues): string {
+  const noun = KNOB_NOUN[m.knob];
+  const show = (vs: readonly number[]) => {
+    const text = vs.map((v) => (m.knob === 'batch' ? String(v) : String(Math.round(v / 1e6))));
+    const shown = text.length > 5 ? `${text.slice(0, 4).join(', ')}, … ${text[text.length - 1]}` : list(text);
+    return m.knob === 'batch' ? shown : `${shown} MHz`;
+  };
+  return `${m.values.length} ${m.values.length === 1 ? noun.one : noun.plural} (${show(m.values)}) the landscape does not hold (it holds ${show(m.gridValues)})`;
+}
+
+/**
+ * Why the run's best measured energy is below an optimum that covers its whole space: the best trial
+ * is truly over the SLO (a window measured it fast enough), or its energy reading is low by noise.
+ */
+function whyBelow(run: TuningRun, rows: readonly LandscapeRow[], final: number): string {
+  const best = searchTrials(run.trials).find((t) => t.feasible && t.measurement.valid && t.measurement.energyPerQueryJ === final);
+  const row = best ? rowAt(rows, best.config) : undefined;
+  if (!best || !row) return 'the run’s measurements are noisy, the landscape is not';
+  const q = quantileName(run.slo.quantile);
+  if (row.latencyTailMs > run.slo.latencyMs)
+    return `its best trial (${formatConfig(best.config)}) truly misses the SLO (the landscape gives ${q} ${formatMs(row.latencyTailMs)}), but its window measured ${formatMs(best.measurement.latencyTailMs)}`;
+  const low = 1 - final / row.energyPerQueryJ;
+  return `its best trial (${formatConfig(best.config)}) measured ${formatEnergy(final)}, ${(low * 100).toFixed(1)} % under the landscape’s ${formatEnergy(row.energyPerQueryJ)} for that configuration: measurement noise (± ${(best.measurement.noise.energyCv * 100).toFixed(1)} % per window)`;
 }
 
 function timelineSection(inputs: ReportInputs): SectionPlan {
