@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { formatConfig, type KnobName } from '../core/config.ts';
-import type { TuningRun } from '../core/tuning-run.ts';
+import type { TrialRecord, TuningRun } from '../core/tuning-run.ts';
 import { type ConvergenceInput, convergenceSpec } from './charts/convergence-chart.ts';
 import { heatmapSpec } from './charts/heatmap-chart.ts';
 import { paretoChartSpec } from './charts/pareto-chart.ts';
@@ -20,8 +20,8 @@ import {
 import type { TimelinePoint } from './finetune-timeline.ts';
 import { answeredSamples, finetuneSpans, sloViolations } from './finetune-timeline.ts';
 import { bestPoint, busiestBatch, type EnergyPoint, heatCells, heatmapBatch, landscapePoints, trialPoints } from './heatmap-data.ts';
-import { describeKnobs, rankKnobs } from './knob-importance.ts';
-import { surrogateLandscape } from './surrogate-landscape.ts';
+import { combineEffects, describeKnobs, gridKnobEffects, measuredKnobEffects } from './knob-importance.ts';
+import { type SurrogateLandscape, surrogateLandscape } from './surrogate-landscape.ts';
 import type { LandscapeRow } from './landscape.ts';
 import { type ComparisonRow, comparisonRows, formatEnergy, formatMs, headline, quantileName } from './summary.ts';
 
@@ -78,6 +78,8 @@ export interface ReportPlan {
 /** Decide what the report shows, from the inputs alone (pure; rendering is separate). */
 export function planReport(inputs: ReportInputs): ReportPlan {
   const { run } = inputs;
+  // Without a landscape, the run's surrogates predict every configuration (heatmaps, knob effects).
+  const surrogate = inputs.landscape !== undefined && inputs.landscape.length > 0 ? null : surrogateLandscape(run);
   return {
     title: `PolyThrottle report: ${run.model} on ${run.device.name}`,
     facts: [
@@ -96,9 +98,9 @@ export function planReport(inputs: ReportInputs): ReportPlan {
     ],
     sections: [
       recommendationSection(run),
-      knobsSection(run),
+      knobsSection(inputs, surrogate),
       paretoSection(inputs),
-      landscapeSection(inputs),
+      landscapeSection(inputs, surrogate),
       convergenceSection(inputs),
       timelineSection(inputs),
     ],
@@ -128,22 +130,44 @@ function recommendationSection(run: TuningRun): SectionPlan {
   return { id: 'recommendation', heading: 'Recommendation', paragraphs, charts: [], table: rows };
 }
 
-function knobsSection(run: TuningRun): SectionPlan {
-  const ranked = run.lengthscales ? rankKnobs(run.lengthscales) : [];
-  if (ranked.length === 0)
+function knobsSection(inputs: ReportInputs, surrogate: SurrogateLandscape | null): SectionPlan {
+  const { run } = inputs;
+  const heading = 'Which knobs matter';
+  const grid = inputs.grid && inputs.grid.length > 0 ? inputs.grid : (inputs.landscape ?? []);
+  const rec = run.recommendation?.config ?? null;
+  const valid = run.trials.filter((t) => t.measurement.valid);
+  // Held at the recommendation, else at the cheapest valid measurement.
+  const held =
+    rec ??
+    valid.reduce<TrialRecord | null>((a, t) => (a === null || t.measurement.energyPerQueryJ < a.measurement.energyPerQueryJ ? t : a), null)?.config ??
+    null;
+  if (!held) return { id: 'knobs', heading, paragraphs: [], charts: [], missing: 'The run has no valid measurement, so nothing shows what the knobs do.' };
+  const sources = [];
+  let from: string;
+  if (grid.length > 0) {
+    sources.push(gridKnobEffects(landscapePoints(grid), held, 'landscape'));
+    from = inputs.grid && inputs.grid.length > 0 ? 'the twin’s exact grid over every CPU clock' : 'the landscape';
+  } else if (surrogate?.points) {
+    sources.push(gridKnobEffects(surrogate.points, held, 'surrogate'));
+    from = 'the run’s surrogates’ predictions (posterior median)';
+  } else from = 'the run’s measurements';
+  sources.push(measuredKnobEffects(run.trials, held));
+  const fx = combineEffects(...sources);
+  if (fx.effects.length === 0)
     return {
       id: 'knobs',
-      heading: 'Which knobs matter',
-      paragraphs: [],
+      heading,
+      paragraphs: describeKnobs(fx, run.model, run.slo.latencyMs),
       charts: [],
-      missing: `The run carries no fitted lengthscales (optimizer "${run.optimizer}" fits no surrogate), so there is nothing to say about the knobs beyond the charts.`,
+      missing: 'Neither a landscape, nor surrogates, nor two measurements that differ in one knob only: give --landscape to see what each knob does.',
     };
   return {
     id: 'knobs',
-    heading: 'Which knobs matter',
+    heading,
     paragraphs: [
-      ...describeKnobs(ranked, run.model),
-      'From the energy surrogate’s fitted lengthscales, with every knob scaled to [0, 1]: a short lengthscale means energy changes quickly along that knob.',
+      ...describeKnobs(fx, run.model, run.slo.latencyMs),
+      `Each knob is varied over every value ${from === 'the run’s measurements' ? 'the run measured it at, the others unchanged' : `${from} holds, the others held at ${rec ? 'the recommendation' : 'the cheapest measured configuration'} (${formatConfig(held)})`}; ` +
+        'ranked by how far energy per query moves (highest over lowest).',
     ],
     charts: [],
   };
@@ -165,10 +189,9 @@ function paretoSection(inputs: ReportInputs): SectionPlan {
   };
 }
 
-function landscapeSection(inputs: ReportInputs): SectionPlan {
+function landscapeSection(inputs: ReportInputs, surrogate: SurrogateLandscape | null): SectionPlan {
   const { run } = inputs;
   const fromTwin = inputs.landscape !== undefined && inputs.landscape.length > 0;
-  const surrogate = fromTwin ? null : surrogateLandscape(run);
   const predicted = surrogate?.points ?? null;
   const kind: 'landscape' | 'surrogate' | 'measured' = fromTwin ? 'landscape' : predicted ? 'surrogate' : 'measured';
   const all: EnergyPoint[] = kind === 'landscape' ? landscapePoints(inputs.landscape!) : (predicted ?? trialPoints(run));

@@ -109,4 +109,23 @@ describe('the convergence reference of a run on the twin is the optimum over eve
     if (/below the landscape’s optimum/.test(text))
       expect(text).toContain('over a narrower space than the run searched: the run found a cheaper configuration outside it');
   });
+
+  it('says which knobs matter from the twin’s own numbers: batch moves energy ≥ 2× here and is not called one that hardly changes it', () => {
+    for (const { name, run, inputs } of runs) {
+      const text = planReport(inputs).sections.find((s) => s.id === 'knobs')!.paragraphs;
+      const rec = run.recommendation!.config;
+      // the batch sizes' energies with every other knob at the recommendation, straight from the grid
+      const atRec = inputs.grid!.filter((r) => r.cpuHz === rec.cpuHz && r.gpuMinHz === rec.gpuMinHz && r.gpuMaxHz === rec.gpuMaxHz && r.emcHz === rec.emcHz);
+      const e = atRec.map((r) => r.energyPerQueryJ);
+      const ratio = Math.max(...e) / Math.min(...e);
+      expect(ratio, name).toBeGreaterThanOrEqual(2);
+      const batch = text.find((t) => /^Batch size|batch size/.test(t))!;
+      expect(batch, name).toBeDefined();
+      expect(batch, name).not.toMatch(/hardly|a little|only/);
+      expect(batch, name).toContain(`${ratio.toFixed(1)}×`);
+      // every knob the text calls flat is flat on the grid: under 5 % across it at the recommendation
+      for (const t of text.filter((x) => x.includes('hardly changes'))) expect(t, name).toMatch(/hardly changes it: (under 0\.1|[0-4]\.\d) %/);
+      expect(text.join(' '), name).not.toMatch(/lengthscale/);
+    }
+  });
 });
