@@ -214,6 +214,9 @@ function landscapeSection(inputs: ReportInputs, surrogate: SurrogateLandscape | 
     table && table.length > 0 ? table : [...new Set(slice.map((p) => p.config[key]).filter((v): v is number => v !== undefined))];
 
   const best = bestPoint(slice, run.slo.latencyMs);
+  // Say what a cell summarises over: the CPU clocks the data holds (one, for the twin's charts and a default landscape).
+  const cpus = [...new Set(slice.map((p) => p.config.cpuHz).filter((v): v is number => v !== undefined))];
+  const overCpu = cpus.length > 1 ? 'CPU clocks' : cpus.length === 1 ? `CPU clock held at ${Math.round(cpus[0]! / 1e6)} MHz` : undefined;
   const hasGpu = slice.some((p) => p.config.gpuMaxHz !== undefined);
   const hasEmc = slice.some((p) => p.config.emcHz !== undefined);
   if (hasGpu && hasEmc) {
@@ -222,7 +225,9 @@ function landscapeSection(inputs: ReportInputs, surrogate: SurrogateLandscape | 
       spec: heatmapSpec({
         title: `Energy per query over GPU and memory clocks, batch ${batch}`,
         subtitle: [
-          'Each cell: the lowest energy over GPU minimum and CPU clocks.',
+          cpus.length > 1
+            ? 'Each cell: the lowest energy over GPU minimum and CPU clocks.'
+            : `Each cell: the lowest energy over GPU minimum clocks${overCpu ? `, ${overCpu}` : ''}.`,
           'Faded: nothing in the cell meets the SLO. Red outline: the best cell.',
           ...source,
         ],
@@ -248,7 +253,7 @@ function landscapeSection(inputs: ReportInputs, surrogate: SurrogateLandscape | 
       spec: heatmapSpec({
         title: `Energy per query over GPU minimum and maximum clocks, batch ${batch}`,
         subtitle: [
-          `${emc === undefined ? 'Each' : `Memory clock at ${Math.round(emc / 1e6)} MHz (the best cell’s); each`} cell: the lowest energy over CPU clocks.`,
+          `${emc === undefined ? 'Each' : `Memory clock at ${Math.round(emc / 1e6)} MHz (the best cell’s); each`} cell: ${cpus.length > 1 ? 'the lowest energy over CPU clocks' : `one configuration${overCpu ? `, ${overCpu}` : ''}`}.`,
           'Faded: misses the SLO. Red outline: the best cell.',
           ...source,
         ],
@@ -311,7 +316,7 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
     const cpus = new Set(landscape.map((r) => r.cpuHz));
     const heldCpu = cpus.size === 1 && inputs.grid !== undefined ? [...cpus][0] : undefined;
     paragraphs.push(
-      `Random search is computed exactly over the landscape’s ${landscape.length} configurations${heldCpu === undefined ? '' : ` at the CPU clock the search held (${mhzText(heldCpu)})`} (${feasible.length} meet the SLO): the median and quartiles of its best feasible energy after n distinct random trials.`,
+      `Random search is computed exactly over the landscape’s ${landscape.length} configurations${heldCpu === undefined ? '' : ` at the CPU clock the search held, ${mhzText(heldCpu)}`} (${feasible.length} meet the SLO): the median and quartiles of its best feasible energy after n distinct random trials.`,
     );
   }
   // The reference: the optimum of every configuration the run could search, the CPU clock included.
