@@ -44,6 +44,8 @@ export interface KnobEffect {
   readonly values: number;
   readonly influence: Influence;
   readonly source: EffectSource;
+  /** The points behind the comparison, one per value of the knob, ascending by value. */
+  readonly ends: readonly EffectEnd[];
   /** The configuration the other knobs were held at. */
   readonly held: Config;
 }
@@ -91,11 +93,11 @@ function effectOf(knob: KnobName, slice: readonly EnergyPoint[], source: EffectS
     byValue.set(v, acc);
   }
   if (byValue.size < 2) return null;
-  const ends = [...byValue].map(([value, a]) => ({ value, energyJ: a.e / a.n, latencyMs: a.l }));
+  const ends = [...byValue].map(([value, a]) => ({ value, energyJ: a.e / a.n, latencyMs: a.l })).sort((a, b) => a.value - b.value);
   const low = ends.reduce((a, b) => (b.energyJ < a.energyJ ? b : a));
   const high = ends.reduce((a, b) => (b.energyJ > a.energyJ ? b : a));
   const ratio = high.energyJ / low.energyJ;
-  return { knob, label: knobLabel(knob), low, high, ratio, values: byValue.size, influence: influenceOf(ratio), source, held };
+  return { knob, label: knobLabel(knob), low, high, ratio, values: byValue.size, influence: influenceOf(ratio), source, ends, held };
 }
 
 /**
@@ -200,10 +202,20 @@ function amount(e: KnobEffect): string {
   return e.influence === 'strong' ? times(e.ratio) : `by ${pct(e.ratio)}`;
 }
 
-/** Both ends, lowest energy first: "from 21.0 mJ at batch 16 to 55.3 mJ at batch 1". */
+/**
+ * Both ends, lowest energy first: "from 21.0 mJ at batch 16 to 55.3 mJ at batch 1"; when an end
+ * misses the SLO, the range among the values that meet it follows.
+ */
 function span(e: KnobEffect, sloMs: number | undefined): string {
   if (formatEnergy(e.low.energyJ) === formatEnergy(e.high.energyJ)) return `${formatEnergy(e.low.energyJ)} over all ${e.values} values`;
-  return `from ${endText(e, e.low, sloMs)} to ${endText(e, e.high, sloMs)}`;
+  const whole = `from ${endText(e, e.low, sloMs)} to ${endText(e, e.high, sloMs)}`;
+  if (sloMs === undefined || (e.low.latencyMs <= sloMs && e.high.latencyMs <= sloMs)) return whole;
+  const ok = e.ends.filter((x) => x.latencyMs <= sloMs);
+  if (ok.length < 2) return `${whole}; ${ok.length === 0 ? 'no value' : `only ${valueText(e.knob, ok[0]!.value)}`} meets the SLO there`;
+  const lo = ok.reduce((a, b) => (b.energyJ < a.energyJ ? b : a));
+  const hi = ok.reduce((a, b) => (b.energyJ > a.energyJ ? b : a));
+  const r = hi.energyJ / lo.energyJ;
+  return `${whole}; among the ${ok.length} values that meet the SLO, ${influenceOf(r) === 'strong' ? times(r) : pct(r)} (${formatEnergy(lo.energyJ)} at ${valueText(e.knob, lo.value)} to ${formatEnergy(hi.energyJ)} at ${valueText(e.knob, hi.value)})`;
 }
 
 /**

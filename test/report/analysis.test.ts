@@ -183,7 +183,8 @@ describe('knob importance', () => {
   it('words each knob from its numbers: a knob that moves energy 2.5× is never one that “hardly changes” it, a flat one is', () => {
     const text = describeKnobs(combineEffects(gridKnobEffects(grid(energy), held, 'landscape')), 'resnet50', 50);
     expect(text[0]).toBe(
-      'Batch size matters most for resnet50: energy per query changes 2.5× across it, from 20.0 mJ at batch 8 (misses the SLO) to 50.0 mJ at batch 1.',
+      'Batch size matters most for resnet50: energy per query changes 2.5× across it, from 20.0 mJ at batch 8 (misses the SLO) to 50.0 mJ at batch 1; ' +
+        'among the 3 values that meet the SLO, 2.0× (25.0 mJ at batch 4 to 50.0 mJ at batch 1).',
     );
     expect(text.find((t) => t.startsWith('Batch size'))).not.toMatch(/hardly|little/);
     expect(text).toContain('Memory (EMC) frequency changes it by 30 %: from 25.0 mJ at 2000 MHz to 32.5 mJ at 1000 MHz.');
