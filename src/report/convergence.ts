@@ -186,8 +186,8 @@ export interface ReferenceOptimum {
   readonly size: number;
   readonly feasible: number;
   /**
-   * Knob values the run measured (any trial: the CPU phase, the search, confirmations) that the grid
-   * lacks. Empty: the grid covers every value the run searched, so its optimum is the global one and
+   * Knob values the run searched (the CPU phase, the search, confirmations; not the baselines and
+   * presets it measured for comparison) that the grid lacks. Empty: the grid covers every value the run searched, so its optimum is the global one and
    * no measurement can truly beat it. Otherwise it is the optimum of a restricted space.
    */
   readonly missing: readonly MissingKnobValues[];
@@ -213,7 +213,7 @@ export function referenceOptimum(rows: readonly LandscapeRow[], trials: readonly
     if (grid.size === 0) continue; // a knob the grid's device does not have
     const measured = new Set(
       trials
-        .filter((t) => t.measurement.valid)
+        .filter((t) => t.measurement.valid && t.source !== 'baseline')
         .map((t) => t.config[knob])
         .filter((v): v is number => v !== undefined),
     );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TrialRecord } from '../../src/core/tuning-run.ts';
-import { bestFeasibleSoFar, curvesFromBenchmark, medianCurve, randomSearchQuantiles } from '../../src/report/convergence.ts';
+import { bestFeasibleSoFar, curvesFromBenchmark, medianCurve, randomSearchQuantiles, referenceOptimum } from '../../src/report/convergence.ts';
+import type { LandscapeRow } from '../../src/report/landscape.ts';
 import { bestPoint, busiestBatch, type EnergyPoint, heatCells, heatmapBatch } from '../../src/report/heatmap-data.ts';
 import { combineEffects, describeKnobs, gridKnobEffects, influenceOf, measuredKnobEffects } from '../../src/report/knob-importance.ts';
 
@@ -67,6 +68,30 @@ describe('randomSearchQuantiles', () => {
   });
   it('refuses more feasible points than the grid has', () => {
     expect(() => randomSearchQuantiles([1, 2, 3], 2, 1)).toThrow(/exceed/);
+  });
+});
+
+describe('referenceOptimum', () => {
+  const row = (cpuHz: number, batch: number, energy: number, tail: number) =>
+    ({ cpuHz, gpuMinHz: 1, gpuMaxHz: 1, emcHz: 1, batch, energyPerQueryJ: energy, latencyTailMs: tail }) as unknown as LandscapeRow;
+  const at = (source: string, cpuHz: number, batch = 1) =>
+    ({
+      index: 0,
+      source,
+      config: { cpuHz, gpuMinHz: 1, gpuMaxHz: 1, emcHz: 1, batch },
+      feasible: true,
+      measurement: { valid: true },
+    }) as unknown as TrialRecord;
+  const rows = [row(2e9, 1, 3, 10), row(2e9, 4, 2, 20), row(2e9, 8, 1, 99)];
+  it('is the cheapest row within the SLO, and lists the knob values the run searched that the grid lacks', () => {
+    const ref = referenceOptimum(rows, [at('bo', 2e9, 4), at('cpu-phase', 1e9, 8), at('cpu-phase', 5e8, 8)], 50)!;
+    expect(ref.energyJ).toBe(2);
+    expect(ref.feasible).toBe(2);
+    expect(ref.missing).toEqual([{ knob: 'cpuHz', values: [5e8, 1e9], gridValues: [2e9] }]);
+  });
+  it('ignores the baselines’ clocks (measured for comparison, not searched) and is null when nothing meets the SLO', () => {
+    expect(referenceOptimum(rows, [at('bo', 2e9, 4), at('baseline', 1e9, 4)], 50)!.missing).toEqual([]);
+    expect(referenceOptimum(rows, [], 5)).toBeNull();
   });
 });
 
