@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createSimTrialRunner } from '../src/device/sim/index.ts';
 import { zooProfile } from '../src/model/zoo/index.ts';
 import { readTimelineFile } from '../src/report/finetune-timeline.ts';
-import { twinLandscape } from '../src/report/twin-landscape.ts';
+import { twinInputs } from '../src/report/twin-landscape.ts';
 import { renderReport, writeReport } from '../src/report/write-report.ts';
 import { tune } from '../src/tune/index.ts';
 
@@ -23,14 +23,17 @@ const t0 = performance.now();
 const run = await tune({ runner: createSimTrialRunner({ board: 'orin-agx', profile, seed: 1 }), model, slo, budget: 30, seed: 2 });
 const random = await tune({ runner: createSimTrialRunner({ board: 'orin-agx', profile, seed: 1 }), model, slo, budget: 30, seed: 2, optimizer: 'random' });
 const tTune = performance.now();
-const land = twinLandscape(run);
-if (!land.rows) throw new Error(land.why);
+// The twin's grid over every CPU clock (the convergence reference) and its slice at the run's CPU clock (the charts).
+const land = twinInputs(run);
+if (!land.landscape) throw new Error(land.why);
 const timelineFile = 'docs/finetune-timeline.json';
 const timeline = existsSync(timelineFile) ? await readTimelineFile(timelineFile) : undefined;
 const report = await renderReport({
   run,
-  landscape: land.rows,
-  landscapeSource: land.note,
+  landscape: land.landscape,
+  landscapeSource: land.landscapeSource,
+  grid: land.grid,
+  gridSource: land.gridSource,
   compareRuns: [random],
   ...(timeline ? { timeline } : {}),
 });
@@ -40,7 +43,7 @@ writeFileSync(join(outDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
 writeFileSync(join(outDir, 'random-run.json'), `${JSON.stringify(random, null, 2)}\n`);
 const files = await writeReport(report, outDir);
 // The README shows the Pareto chart at 1.5× so the image stays small.
-const small = await renderReport({ run, landscape: land.rows, landscapeSource: land.note }, { scale: 1.5 });
+const small = await renderReport({ run, landscape: land.landscape, landscapeSource: land.landscapeSource }, { scale: 1.5 });
 mkdirSync('docs/img', { recursive: true });
 writeFileSync('docs/img/report-pareto.png', small.pngs.get('pareto')!);
 console.log(files.join('\n'));

@@ -1,4 +1,6 @@
+import { type Config, configKey, type KnobName } from '../core/config.ts';
 import type { TrialRecord, TrialSource } from '../core/tuning-run.ts';
+import type { LandscapeRow } from './landscape.ts';
 
 /** Trials an optimiser proposed (not the CPU phase, baselines or confirmations of a recommendation). */
 export const SEARCH_SOURCES: ReadonlySet<TrialSource> = new Set(['initial', 'bo', 'random', 'grid', 'exhaustive']);
@@ -161,4 +163,68 @@ export function medianCurve(runs: readonly (readonly (number | null)[])[]): (num
     out.push(Number.isFinite(m) ? m : null);
   }
   return out;
+}
+
+const KNOBS: readonly KnobName[] = ['cpuHz', 'gpuMinHz', 'gpuMaxHz', 'emcHz', 'batch'];
+
+/** A row's configuration. */
+export const rowConfig = (r: LandscapeRow): Config => ({ cpuHz: r.cpuHz, gpuMinHz: r.gpuMinHz, gpuMaxHz: r.gpuMaxHz, emcHz: r.emcHz, batch: r.batch });
+
+/** Values of a knob the run measured that a grid leaves out. */
+export interface MissingKnobValues {
+  readonly knob: KnobName;
+  /** The values the run measured that no row has, ascending. */
+  readonly values: readonly number[];
+  /** The values the grid has, ascending. */
+  readonly gridValues: readonly number[];
+}
+
+/** The lowest energy per query that meets the SLO on a grid, and how much of what the run searched the grid covers. */
+export interface ReferenceOptimum {
+  readonly row: LandscapeRow;
+  readonly energyJ: number;
+  readonly size: number;
+  readonly feasible: number;
+  /**
+   * Knob values the run searched (the CPU phase, the search, confirmations; not the baselines and
+   * presets it measured for comparison) that the grid lacks. Empty: the grid covers every value the run searched, so its optimum is the global one and
+   * no measurement can truly beat it. Otherwise it is the optimum of a restricted space.
+   */
+  readonly missing: readonly MissingKnobValues[];
+}
+
+/**
+ * The reference for "how close did the run come": the exact optimum of the grid under the SLO, with
+ * a check of which knob values the run measured that the grid does not hold (e.g. a landscape at one
+ * CPU clock while the run's CPU phase tried ten). Null when nothing on the grid meets the SLO.
+ */
+export function referenceOptimum(rows: readonly LandscapeRow[], trials: readonly TrialRecord[], sloMs: number): ReferenceOptimum | null {
+  let best: LandscapeRow | null = null;
+  let feasible = 0;
+  for (const r of rows)
+    if (r.latencyTailMs <= sloMs) {
+      feasible++;
+      if (best === null || r.energyPerQueryJ < best.energyPerQueryJ) best = r;
+    }
+  if (best === null) return null;
+  const missing: MissingKnobValues[] = [];
+  for (const knob of KNOBS) {
+    const grid = new Set(rows.map((r) => rowConfig(r)[knob]).filter((v): v is number => v !== undefined));
+    if (grid.size === 0) continue; // a knob the grid's device does not have
+    const measured = new Set(
+      trials
+        .filter((t) => t.measurement.valid && t.source !== 'baseline')
+        .map((t) => t.config[knob])
+        .filter((v): v is number => v !== undefined),
+    );
+    const values = [...measured].filter((v) => !grid.has(v)).sort((a, b) => a - b);
+    if (values.length > 0) missing.push({ knob, values, gridValues: [...grid].sort((a, b) => a - b) });
+  }
+  return { row: best, energyJ: best.energyPerQueryJ, size: rows.length, feasible, missing };
+}
+
+/** The grid's row at a configuration, if it has one. */
+export function rowAt(rows: readonly LandscapeRow[], config: Config): LandscapeRow | undefined {
+  const key = configKey(config);
+  return rows.find((r) => configKey(rowConfig(r)) === key);
 }

@@ -8,8 +8,11 @@ export interface TimelinePoint {
   readonly t: number;
   /** The latency SLO in force at t, ms. */
   readonly sloMs: number;
-  /** Observed inference latency at t (the SLO's quantile over the last window), ms. */
-  readonly latencyMs: number;
+  /**
+   * Observed inference latency at t (the SLO's quantile, or the worst, over the sample's window), ms;
+   * null when no request completed in that window (a quiet stretch at a low arrival rate).
+   */
+  readonly latencyMs: number | null;
   /** Whether a fine-tuning job was running at t. */
   readonly finetuneRunning: boolean;
 }
@@ -23,7 +26,7 @@ export interface FinetuneSpan {
 const pointSchema = z.object({
   t: z.number().refine(Number.isFinite, 'must be a finite number'),
   sloMs: z.number().positive(),
-  latencyMs: z.number().nonnegative(),
+  latencyMs: z.number().nonnegative().nullable(),
   finetuneRunning: z.boolean(),
 });
 const timelineSchema = z.array(pointSchema).min(2, 'needs at least two samples');
@@ -40,7 +43,7 @@ export function parseTimeline(value: unknown, what: string): TimelinePoint[] {
     const at = issue && issue.path.length > 0 ? ` at [${issue.path.join('].')}` : '';
     throw badInput(
       `${what} is not a fine-tuning timeline${at}: ${issue?.message ?? 'invalid'}`,
-      'expected a JSON array of { "t": s, "sloMs": ms, "latencyMs": ms, "finetuneRunning": bool }',
+      'expected a JSON array of { "t": s, "sloMs": ms, "latencyMs": ms or null (no request in the window), "finetuneRunning": bool }',
     );
   }
   return [...r.data].sort((a, b) => a.t - b.t);
@@ -69,7 +72,15 @@ export function finetuneSpans(points: readonly TimelinePoint[]): FinetuneSpan[] 
   return spans;
 }
 
-/** Samples whose latency exceeded the SLO in force. */
-export function sloViolations(points: readonly TimelinePoint[]): TimelinePoint[] {
-  return points.filter((p) => p.latencyMs > p.sloMs);
+/** A sample in whose window at least one request completed. */
+export type AnsweredPoint = TimelinePoint & { readonly latencyMs: number };
+
+/** Samples with a latency (a window in which some request completed). */
+export function answeredSamples(points: readonly TimelinePoint[]): AnsweredPoint[] {
+  return points.filter((p): p is AnsweredPoint => p.latencyMs !== null);
+}
+
+/** Samples whose latency exceeded the SLO in force (a sample without requests misses nothing). */
+export function sloViolations(points: readonly TimelinePoint[]): AnsweredPoint[] {
+  return answeredSamples(points).filter((p) => p.latencyMs > p.sloMs);
 }

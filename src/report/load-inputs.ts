@@ -11,7 +11,7 @@ import { TuningStore } from '../store/tuning-store.ts';
 import { readTimelineFile } from './finetune-timeline.ts';
 import { landscapeFor, readLandscapeCsv } from './landscape.ts';
 import type { ReportInputs } from './report-plan.ts';
-import { twinLandscape } from './twin-landscape.ts';
+import { twinInputs } from './twin-landscape.ts';
 
 /** Where each input of a report comes from (files; '-' reads the run from stdin). */
 export interface ReportSources {
@@ -101,13 +101,14 @@ export async function loadReportInputs(src: ReportSources): Promise<ReportInputs
       throw badInput(`${path} tuned for a different SLO (${other.slo.latencyMs} ms at q=${other.slo.quantile}), so its best energies are not comparable`);
     compareRuns.push(other);
   }
-  let landscape: Pick<ReportInputs, 'landscape' | 'landscapeSource'> = {};
+  let landscape: Pick<ReportInputs, 'landscape' | 'landscapeSource' | 'grid' | 'gridSource'> = {};
   if (src.landscape) {
     const rows = landscapeFor(await readLandscapeCsv(src.landscape), run.model, run.device.id);
     landscape = { landscape: rows, landscapeSource: `${basename(src.landscape)} (${rows.length} configurations)` };
   } else if (src.twin !== false) {
-    const t = twinLandscape(run, src.onTwinProgress);
-    if (t.rows) landscape = { landscape: t.rows, landscapeSource: t.note };
+    // Over every CPU clock: the convergence reference must be the optimum of everything the run searched.
+    const t = twinInputs(run, src.onTwinProgress);
+    if (t.landscape) landscape = { landscape: t.landscape, landscapeSource: t.landscapeSource, grid: t.grid, gridSource: t.gridSource };
   }
   return {
     run,

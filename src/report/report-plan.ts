@@ -1,18 +1,29 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { formatConfig } from '../core/config.ts';
-import type { TuningRun } from '../core/tuning-run.ts';
+import { formatConfig, type KnobName } from '../core/config.ts';
+import type { TrialRecord, TuningRun } from '../core/tuning-run.ts';
 import { type ConvergenceInput, convergenceSpec } from './charts/convergence-chart.ts';
 import { heatmapSpec } from './charts/heatmap-chart.ts';
 import { paretoChartSpec } from './charts/pareto-chart.ts';
 import { timelineSpec } from './charts/timeline-chart.ts';
-import { bestFeasibleSoFar, type ConvergenceCurve, curvesFromBenchmark, randomSearchQuantiles, SEARCH_SOURCES, searchTrials } from './convergence.ts';
+import {
+  bestFeasibleSoFar,
+  type ConvergenceCurve,
+  curvesFromBenchmark,
+  type MissingKnobValues,
+  randomSearchQuantiles,
+  referenceOptimum,
+  rowAt,
+  rowConfig,
+  SEARCH_SOURCES,
+  searchTrials,
+} from './convergence.ts';
 import type { TimelinePoint } from './finetune-timeline.ts';
-import { finetuneSpans, sloViolations } from './finetune-timeline.ts';
+import { answeredSamples, finetuneSpans, sloViolations } from './finetune-timeline.ts';
 import { bestPoint, busiestBatch, type EnergyPoint, heatCells, heatmapBatch, landscapePoints, trialPoints } from './heatmap-data.ts';
-import { describeKnobs, rankKnobs } from './knob-importance.ts';
-import { surrogateLandscape } from './surrogate-landscape.ts';
+import { combineEffects, describeKnobs, gridKnobEffects, measuredKnobEffects } from './knob-importance.ts';
+import { type SurrogateLandscape, surrogateLandscape } from './surrogate-landscape.ts';
 import type { LandscapeRow } from './landscape.ts';
-import { type ComparisonRow, comparisonRows, formatEnergy, headline, quantileName } from './summary.ts';
+import { type ComparisonRow, comparisonRows, formatEnergy, formatMs, headline, quantileName } from './summary.ts';
 
 /** Everything a report can draw from; only the run is required. */
 export interface ReportInputs {
@@ -21,6 +32,14 @@ export interface ReportInputs {
   readonly landscape?: readonly LandscapeRow[];
   /** Where the landscape came from, in words (e.g. "grid.csv"); shown beside the charts. */
   readonly landscapeSource?: string;
+  /**
+   * Every configuration the run could search, the CPU clock included (for a run on the twin, its grid
+   * over every CPU clock), when the landscape holds less: the convergence chart's reference optimum
+   * comes from it. Without it, the landscape's optimum serves, and the text says which knob values
+   * the run measured that it lacks.
+   */
+  readonly grid?: readonly LandscapeRow[];
+  readonly gridSource?: string;
   /** Other runs on the same problem to draw beside this one (e.g. a random-search run). */
   readonly compareRuns?: readonly TuningRun[];
   /** A tuner benchmark's parsed JSON, read for best-so-far curves. */
@@ -59,6 +78,8 @@ export interface ReportPlan {
 /** Decide what the report shows, from the inputs alone (pure; rendering is separate). */
 export function planReport(inputs: ReportInputs): ReportPlan {
   const { run } = inputs;
+  // Without a landscape, the run's surrogates predict every configuration (heatmaps, knob effects).
+  const surrogate = inputs.landscape !== undefined && inputs.landscape.length > 0 ? null : surrogateLandscape(run);
   return {
     title: `PolyThrottle report: ${run.model} on ${run.device.name}`,
     facts: [
@@ -77,9 +98,9 @@ export function planReport(inputs: ReportInputs): ReportPlan {
     ],
     sections: [
       recommendationSection(run),
-      knobsSection(run),
+      knobsSection(inputs, surrogate),
       paretoSection(inputs),
-      landscapeSection(inputs),
+      landscapeSection(inputs, surrogate),
       convergenceSection(inputs),
       timelineSection(inputs),
     ],
@@ -109,22 +130,44 @@ function recommendationSection(run: TuningRun): SectionPlan {
   return { id: 'recommendation', heading: 'Recommendation', paragraphs, charts: [], table: rows };
 }
 
-function knobsSection(run: TuningRun): SectionPlan {
-  const ranked = run.lengthscales ? rankKnobs(run.lengthscales) : [];
-  if (ranked.length === 0)
+function knobsSection(inputs: ReportInputs, surrogate: SurrogateLandscape | null): SectionPlan {
+  const { run } = inputs;
+  const heading = 'Which knobs matter';
+  const grid = inputs.grid && inputs.grid.length > 0 ? inputs.grid : (inputs.landscape ?? []);
+  const rec = run.recommendation?.config ?? null;
+  const valid = run.trials.filter((t) => t.measurement.valid);
+  // Held at the recommendation, else at the cheapest valid measurement.
+  const held =
+    rec ??
+    valid.reduce<TrialRecord | null>((a, t) => (a === null || t.measurement.energyPerQueryJ < a.measurement.energyPerQueryJ ? t : a), null)?.config ??
+    null;
+  if (!held) return { id: 'knobs', heading, paragraphs: [], charts: [], missing: 'The run has no valid measurement, so nothing shows what the knobs do.' };
+  const sources = [];
+  let from: string;
+  if (grid.length > 0) {
+    sources.push(gridKnobEffects(landscapePoints(grid), held, 'landscape'));
+    from = inputs.grid && inputs.grid.length > 0 ? 'the twin’s exact grid over every CPU clock' : 'the landscape';
+  } else if (surrogate?.points) {
+    sources.push(gridKnobEffects(surrogate.points, held, 'surrogate'));
+    from = 'the run’s surrogates’ predictions (posterior median)';
+  } else from = 'the run’s measurements';
+  sources.push(measuredKnobEffects(run.trials, held));
+  const fx = combineEffects(...sources);
+  if (fx.effects.length === 0)
     return {
       id: 'knobs',
-      heading: 'Which knobs matter',
-      paragraphs: [],
+      heading,
+      paragraphs: describeKnobs(fx, run.model, run.slo.latencyMs),
       charts: [],
-      missing: `The run carries no fitted lengthscales (optimizer "${run.optimizer}" fits no surrogate), so there is nothing to say about the knobs beyond the charts.`,
+      missing: 'Neither a landscape, nor surrogates, nor two measurements that differ in one knob only: give --landscape to see what each knob does.',
     };
   return {
     id: 'knobs',
-    heading: 'Which knobs matter',
+    heading,
     paragraphs: [
-      ...describeKnobs(ranked, run.model),
-      'From the energy surrogate’s fitted lengthscales, with every knob scaled to [0, 1]: a short lengthscale means energy changes quickly along that knob.',
+      ...describeKnobs(fx, run.model, run.slo.latencyMs),
+      `Each knob is varied over every value ${from === 'the run’s measurements' ? 'the run measured it at, the others unchanged' : `${from} holds, the others held at ${rec ? 'the recommendation' : 'the cheapest measured configuration'} (${formatConfig(held)})`}; ` +
+        'ranked by how far energy per query moves (highest over lowest).',
     ],
     charts: [],
   };
@@ -146,10 +189,9 @@ function paretoSection(inputs: ReportInputs): SectionPlan {
   };
 }
 
-function landscapeSection(inputs: ReportInputs): SectionPlan {
+function landscapeSection(inputs: ReportInputs, surrogate: SurrogateLandscape | null): SectionPlan {
   const { run } = inputs;
   const fromTwin = inputs.landscape !== undefined && inputs.landscape.length > 0;
-  const surrogate = fromTwin ? null : surrogateLandscape(run);
   const predicted = surrogate?.points ?? null;
   const kind: 'landscape' | 'surrogate' | 'measured' = fromTwin ? 'landscape' : predicted ? 'surrogate' : 'measured';
   const all: EnergyPoint[] = kind === 'landscape' ? landscapePoints(inputs.landscape!) : (predicted ?? trialPoints(run));
@@ -172,6 +214,9 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
     table && table.length > 0 ? table : [...new Set(slice.map((p) => p.config[key]).filter((v): v is number => v !== undefined))];
 
   const best = bestPoint(slice, run.slo.latencyMs);
+  // Say what a cell summarises over: the CPU clocks the data holds (one, for the twin's charts and a default landscape).
+  const cpus = [...new Set(slice.map((p) => p.config.cpuHz).filter((v): v is number => v !== undefined))];
+  const overCpu = cpus.length > 1 ? 'CPU clocks' : cpus.length === 1 ? `CPU clock held at ${Math.round(cpus[0]! / 1e6)} MHz` : undefined;
   const hasGpu = slice.some((p) => p.config.gpuMaxHz !== undefined);
   const hasEmc = slice.some((p) => p.config.emcHz !== undefined);
   if (hasGpu && hasEmc) {
@@ -180,7 +225,9 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
       spec: heatmapSpec({
         title: `Energy per query over GPU and memory clocks, batch ${batch}`,
         subtitle: [
-          'Each cell: the lowest energy over GPU minimum and CPU clocks.',
+          cpus.length > 1
+            ? 'Each cell: the lowest energy over GPU minimum and CPU clocks.'
+            : `Each cell: the lowest energy over GPU minimum clocks${overCpu ? `, ${overCpu}` : ''}.`,
           'Faded: nothing in the cell meets the SLO. Red outline: the best cell.',
           ...source,
         ],
@@ -206,7 +253,7 @@ function landscapeSection(inputs: ReportInputs): SectionPlan {
       spec: heatmapSpec({
         title: `Energy per query over GPU minimum and maximum clocks, batch ${batch}`,
         subtitle: [
-          `${emc === undefined ? 'Each' : `Memory clock at ${Math.round(emc / 1e6)} MHz (the best cell’s); each`} cell: the lowest energy over CPU clocks.`,
+          `${emc === undefined ? 'Each' : `Memory clock at ${Math.round(emc / 1e6)} MHz (the best cell’s); each`} cell: ${cpus.length > 1 ? 'the lowest energy over CPU clocks' : `one configuration${overCpu ? `, ${overCpu}` : ''}`}.`,
           'Faded: misses the SLO. Red outline: the best cell.',
           ...source,
         ],
@@ -256,7 +303,7 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
   const bench =
     inputs.benchmark === undefined ? null : curvesFromBenchmark(inputs.benchmark, { model: run.model, device: run.device.id, sloMs: run.slo.latencyMs });
   if (bench) curves.push(...bench.curves);
-  const conv: { randomSearch?: ConvergenceInput['randomSearch']; optimumJ?: number } = {};
+  const conv: { randomSearch?: ConvergenceInput['randomSearch']; optimumJ?: number; optimumLabel?: string } = {};
   const paragraphs: string[] = [];
   if (bench?.note) paragraphs.push(bench.note);
   // Every curve is drawn over the run's own horizon (a benchmark may give random search far more trials).
@@ -266,9 +313,27 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
   if (landscape.length > 0) {
     const feasible = landscape.filter((r) => r.latencyTailMs <= run.slo.latencyMs).map((r) => r.energyPerQueryJ);
     conv.randomSearch = randomSearchQuantiles(feasible, landscape.length, horizon);
-    if (feasible.length > 0) conv.optimumJ = Math.min(...feasible);
+    const cpus = new Set(landscape.map((r) => r.cpuHz));
+    const heldCpu = cpus.size === 1 && inputs.grid !== undefined ? [...cpus][0] : undefined;
     paragraphs.push(
-      `Random search is computed exactly over the landscape’s ${landscape.length} configurations (${feasible.length} meet the SLO): the median and quartiles of its best feasible energy after n distinct random trials.`,
+      `Random search is computed exactly over the landscape’s ${landscape.length} configurations${heldCpu === undefined ? '' : ` at the CPU clock the search held, ${mhzText(heldCpu)}`} (${feasible.length} meet the SLO): the median and quartiles of its best feasible energy after n distinct random trials.`,
+    );
+  }
+  // The reference: the optimum of every configuration the run could search, the CPU clock included.
+  const refRows = inputs.grid && inputs.grid.length > 0 ? inputs.grid : landscape;
+  const ref = refRows.length > 0 ? referenceOptimum(refRows, run.trials, run.slo.latencyMs) : null;
+  const restricted = ref !== null && ref.missing.length > 0;
+  if (ref) {
+    conv.optimumJ = ref.energyJ;
+    conv.optimumLabel = restricted
+      ? `landscape optimum ${(ref.energyJ * 1e3).toPrecision(3)} mJ (not global: ${ref.missing.map((m) => KNOB_NOUN[m.knob].plural).join(', ')} missing)`
+      : undefined;
+    paragraphs.push(
+      restricted
+        ? `The landscape’s optimum is not the global one: the run measured ${list(ref.missing.map(missingText))}. ` +
+            'A run can truly come in below it; for the true optimum give a landscape over every clock the run searched (`polythrottle landscape --cpu all`).'
+        : `The optimum (dashed) is the lowest energy meeting the SLO over all ${ref.size} configurations of ${inputs.grid && inputs.grid.length > 0 ? `the twin’s grid over every CPU clock (${ref.feasible} meet the SLO)` : `the landscape (${ref.feasible} meet the SLO)`}: ` +
+            `${formatEnergy(ref.energyJ)} per query at ${formatConfig(rowConfig(ref.row))}. It covers every knob value the run measured, so no configuration the run could try is truly cheaper.`,
     );
   }
   const mine = curves[0]!.bestJ;
@@ -276,14 +341,15 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
   const final = mine[mine.length - 1] ?? null;
   if (final !== null) {
     let text = `This run first met the SLO at trial ${firstFeasible + 1} and ended at ${formatEnergy(final)} per query`;
-    if (conv.optimumJ !== undefined) {
-      const gap = final / conv.optimumJ - 1;
-      const within = (tol: number) => mine.findIndex((b) => b !== null && b <= conv.optimumJ! * (1 + tol));
+    if (ref) {
+      const gap = final / ref.energyJ - 1;
+      const within = (tol: number) => mine.findIndex((b) => b !== null && b <= ref.energyJ * (1 + tol));
       const w5 = within(0.05);
-      text +=
-        gap >= 0
-          ? `, ${(gap * 100).toFixed(1)} % above the landscape’s optimum (${formatEnergy(conv.optimumJ)})`
-          : `, ${(-gap * 100).toFixed(1)} % below the landscape’s optimum (${formatEnergy(conv.optimumJ)}: the run’s measurements are noisy, the landscape is exact)`;
+      const pct = (x: number) => `${(Math.abs(x) * 100).toFixed(1)} %`;
+      if (restricted)
+        text += `, ${pct(gap)} ${gap >= 0 ? 'above' : 'below'} the landscape’s optimum (${formatEnergy(ref.energyJ)}) over a narrower space than the run searched${gap < 0 ? ': the run found a cheaper configuration outside it' : ''}`;
+      else if (gap >= 0) text += `, ${pct(gap)} above the landscape’s optimum (${formatEnergy(ref.energyJ)})`;
+      else text += `, ${pct(gap)} below the landscape’s optimum (${formatEnergy(ref.energyJ)}): ${whyBelow(run, refRows, final)}`;
       text += w5 >= 0 ? `; it came within 5 % at trial ${w5 + 1}` : '; it never came within 5 %';
     }
     paragraphs.unshift(`${text}.`);
@@ -321,6 +387,42 @@ function convergenceSection(inputs: ReportInputs): SectionPlan {
   };
 }
 
+const mhzText = (hz: number | undefined) => (hz === undefined ? '?' : `${Math.round(hz / 1e6)} MHz`);
+
+const KNOB_NOUN: Readonly<Record<KnobName, { one: string; plural: string }>> = {
+  cpuHz: { one: 'CPU clock', plural: 'CPU clocks' },
+  gpuMinHz: { one: 'GPU minimum clock', plural: 'GPU minimum clocks' },
+  gpuMaxHz: { one: 'GPU maximum clock', plural: 'GPU maximum clocks' },
+  emcHz: { one: 'memory clock', plural: 'memory clocks' },
+  batch: { one: 'batch size', plural: 'batch sizes' },
+};
+
+/** "3 CPU clocks (115, 346 and 576 MHz) it does not hold (it holds 1805 MHz)" */
+function missingText(m: MissingKnobValues): string {
+  const noun = KNOB_NOUN[m.knob];
+  const show = (vs: readonly number[]) => {
+    const text = vs.map((v) => (m.knob === 'batch' ? String(v) : String(Math.round(v / 1e6))));
+    const shown = text.length > 5 ? `${text.slice(0, 4).join(', ')}, … ${text[text.length - 1]}` : list(text);
+    return m.knob === 'batch' ? shown : `${shown} MHz`;
+  };
+  return `${m.values.length} ${m.values.length === 1 ? noun.one : noun.plural} (${show(m.values)}) the landscape does not hold (it holds ${show(m.gridValues)})`;
+}
+
+/**
+ * Why the run's best measured energy is below an optimum that covers its whole space: the best trial
+ * is truly over the SLO (a window measured it fast enough), or its energy reading is low by noise.
+ */
+function whyBelow(run: TuningRun, rows: readonly LandscapeRow[], final: number): string {
+  const best = searchTrials(run.trials).find((t) => t.feasible && t.measurement.valid && t.measurement.energyPerQueryJ === final);
+  const row = best ? rowAt(rows, best.config) : undefined;
+  if (!best || !row) return 'the run’s measurements are noisy, the landscape is not';
+  const q = quantileName(run.slo.quantile);
+  if (row.latencyTailMs > run.slo.latencyMs)
+    return `its best trial (${formatConfig(best.config)}) truly misses the SLO (the landscape gives ${q} ${formatMs(row.latencyTailMs)}), but its window measured ${formatMs(best.measurement.latencyTailMs)}`;
+  const low = 1 - final / row.energyPerQueryJ;
+  return `its best trial (${formatConfig(best.config)}) measured ${formatEnergy(final)}, ${(low * 100).toFixed(1)} % under the landscape’s ${formatEnergy(row.energyPerQueryJ)} for that configuration: measurement noise (± ${(best.measurement.noise.energyCv * 100).toFixed(1)} % per window)`;
+}
+
 function timelineSection(inputs: ReportInputs): SectionPlan {
   const heading = 'Fine-tuning timeline';
   const tl = inputs.timeline;
@@ -336,14 +438,20 @@ function timelineSection(inputs: ReportInputs): SectionPlan {
   const spans = finetuneSpans(tl);
   const ranFor = spans.reduce((s, x) => s + (x.end - x.start), 0);
   const misses = sloViolations(tl);
+  const answered = answeredSamples(tl).length;
+  const quiet = tl.length - answered;
   const duration = tl[tl.length - 1]!.t - tl[0]!.t;
+  const subtitle = ['Shaded: fine-tuning running. Dashed: the SLO in force.', ...(quiet > 0 ? ['Gaps: no request completed in that window.'] : [])];
   return {
     id: 'timeline',
     heading,
     paragraphs: [
       `Over ${duration.toFixed(0)} s, fine-tuning ran in ${spans.length} stretch${spans.length === 1 ? '' : 'es'} for ${ranFor.toFixed(1)} s in all; ` +
-        `${misses.length} of ${tl.length} samples missed the SLO in force${misses.length > 0 ? ` (marked ✕; the worst by ${Math.max(...misses.map((m) => m.latencyMs - m.sloMs)).toFixed(0)} ms)` : ''}.`,
+        (answered === 0
+          ? `no request completed in any of the ${tl.length} samples, so there is no latency to draw.`
+          : `${misses.length} of ${answered} samples with requests missed the SLO in force${misses.length > 0 ? ` (marked ✕; the worst by ${Math.max(...misses.map((m) => m.latencyMs - m.sloMs)).toFixed(0)} ms)` : ''}` +
+            (quiet > 0 ? `; in ${quiet} of the ${tl.length} samples no request completed (gaps in the latency line).` : '.')),
     ],
-    charts: [{ id: 'timeline', spec: timelineSpec(tl, 'Shaded: fine-tuning running. Dashed: the SLO in force.'), axisTitles: ['Time (s)', 'Latency (ms)'] }],
+    charts: [{ id: 'timeline', spec: timelineSpec(tl, subtitle), axisTitles: ['Time (s)', 'Latency (ms)'] }],
   };
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { TrialRecord } from '../../src/core/tuning-run.ts';
-import { bestFeasibleSoFar, curvesFromBenchmark, medianCurve, randomSearchQuantiles } from '../../src/report/convergence.ts';
-import { bestPoint, busiestBatch, heatCells, heatmapBatch } from '../../src/report/heatmap-data.ts';
-import { describeKnobs, rankKnobs } from '../../src/report/knob-importance.ts';
+import { bestFeasibleSoFar, curvesFromBenchmark, medianCurve, randomSearchQuantiles, referenceOptimum } from '../../src/report/convergence.ts';
+import type { LandscapeRow } from '../../src/report/landscape.ts';
+import { bestPoint, busiestBatch, type EnergyPoint, heatCells, heatmapBatch } from '../../src/report/heatmap-data.ts';
+import { combineEffects, describeKnobs, gridKnobEffects, influenceOf, measuredKnobEffects } from '../../src/report/knob-importance.ts';
 
 const trial = (index: number, energy: number, feasible: boolean, valid = true): TrialRecord =>
   ({
@@ -67,6 +68,30 @@ describe('randomSearchQuantiles', () => {
   });
   it('refuses more feasible points than the grid has', () => {
     expect(() => randomSearchQuantiles([1, 2, 3], 2, 1)).toThrow(/exceed/);
+  });
+});
+
+describe('referenceOptimum', () => {
+  const row = (cpuHz: number, batch: number, energy: number, tail: number) =>
+    ({ cpuHz, gpuMinHz: 1, gpuMaxHz: 1, emcHz: 1, batch, energyPerQueryJ: energy, latencyTailMs: tail }) as unknown as LandscapeRow;
+  const at = (source: string, cpuHz: number, batch = 1) =>
+    ({
+      index: 0,
+      source,
+      config: { cpuHz, gpuMinHz: 1, gpuMaxHz: 1, emcHz: 1, batch },
+      feasible: true,
+      measurement: { valid: true },
+    }) as unknown as TrialRecord;
+  const rows = [row(2e9, 1, 3, 10), row(2e9, 4, 2, 20), row(2e9, 8, 1, 99)];
+  it('is the cheapest row within the SLO, and lists the knob values the run searched that the grid lacks', () => {
+    const ref = referenceOptimum(rows, [at('bo', 2e9, 4), at('cpu-phase', 1e9, 8), at('cpu-phase', 5e8, 8)], 50)!;
+    expect(ref.energyJ).toBe(2);
+    expect(ref.feasible).toBe(2);
+    expect(ref.missing).toEqual([{ knob: 'cpuHz', values: [5e8, 1e9], gridValues: [2e9] }]);
+  });
+  it('ignores the baselines’ clocks (measured for comparison, not searched) and is null when nothing meets the SLO', () => {
+    expect(referenceOptimum(rows, [at('bo', 2e9, 4), at('baseline', 1e9, 4)], 50)!.missing).toEqual([]);
+    expect(referenceOptimum(rows, [], 5)).toBeNull();
   });
 });
 
@@ -149,17 +174,74 @@ describe('heat cells', () => {
 });
 
 describe('knob importance', () => {
-  it('ranks knobs by lengthscale and says which matter in plain words', () => {
-    const ranked = rankKnobs({ batch: 1.0, emcHz: 0.2, cpuHz: 5, gpuMinHz: 0.4, bogus: Number.NaN });
-    expect(ranked.map((k) => k.knob)).toEqual(['emcHz', 'gpuMinHz', 'batch', 'cpuHz']);
-    expect(ranked.map((k) => k.influence)).toEqual(['strong', 'strong', 'moderate', 'weak']);
-    const text = describeKnobs(ranked, 'resnet50').join(' ');
-    expect(text).toMatch(/^Memory \(EMC\) frequency matters most for resnet50/);
-    expect(text).toContain('GPU minimum frequency (lengthscale 0.40) also matters strongly');
-    expect(text).toContain('Batch size (lengthscale 1.0) has a moderate');
-    expect(text).toContain('CPU frequency (lengthscale 5.0) hardly changes energy');
+  const GPU = [100e6, 200e6, 300e6, 400e6];
+  const EMC = [1e9, 2e9];
+  /** A grid whose energy moves 2.5× across batch, 30 % across EMC and not at all along the GPU minimum. */
+  function grid(energy: (c: { gpuMinHz: number; gpuMaxHz: number; emcHz: number; batch: number }) => number): EnergyPoint[] {
+    const out: EnergyPoint[] = [];
+    for (const batch of [1, 2, 4, 8])
+      for (const emcHz of EMC)
+        for (const gpuMaxHz of GPU)
+          for (const gpuMinHz of GPU.filter((g) => g <= gpuMaxHz)) {
+            const config = { cpuHz: 1e9, gpuMinHz, gpuMaxHz, emcHz, batch };
+            out.push({ config, energyJ: energy(config), latencyMs: 10 * batch });
+          }
+    return out;
+  }
+  const held = { cpuHz: 1e9, gpuMinHz: 100e6, gpuMaxHz: 300e6, emcHz: 2e9, batch: 4 };
+  const batchEnergy: Record<number, number> = { 1: 0.05, 2: 0.035, 4: 0.025, 8: 0.02 };
+  const energy = (c: { gpuMaxHz: number; emcHz: number; batch: number }) =>
+    batchEnergy[c.batch]! * (c.emcHz === 1e9 ? 1.3 : 1) * (1 + (c.gpuMaxHz - 300e6) ** 2 / 4e17);
+
+  it('judges each knob by the energy range across it with the others held, not by a lengthscale', () => {
+    const fx = combineEffects(gridKnobEffects(grid(energy), held, 'landscape'));
+    expect(fx.effects.map((e) => e.knob)).toEqual(['batch', 'emcHz', 'gpuMaxHz', 'gpuMinHz']);
+    const batch = fx.effects[0]!;
+    expect(batch.ratio).toBeCloseTo(2.5, 12);
+    expect(batch.low).toEqual({ value: 8, energyJ: 0.02, latencyMs: 80 });
+    expect(batch.high).toEqual({ value: 1, energyJ: 0.05, latencyMs: 10 });
+    expect(fx.effects.find((e) => e.knob === 'gpuMinHz')!.ratio).toBe(1);
+    expect(fx.effects.map((e) => e.influence)).toEqual(['strong', 'moderate', 'weak', 'none']);
+    expect(fx.unknown).toEqual([{ knob: 'cpuHz', label: 'CPU frequency', why: 'it is held at 1000 MHz' }]);
   });
-  it('says so when even the top knob barely matters', () => {
-    expect(describeKnobs(rankKnobs({ cpuHz: 3, batch: 4 }), 'm')[0]).toContain('only a little');
+
+  it('words each knob from its numbers: a knob that moves energy 2.5× is never one that “hardly changes” it, a flat one is', () => {
+    const text = describeKnobs(combineEffects(gridKnobEffects(grid(energy), held, 'landscape')), 'resnet50', 50);
+    expect(text[0]).toBe(
+      'Batch size matters most for resnet50: energy per query changes 2.5× across it, from 20.0 mJ at batch 8 (misses the SLO) to 50.0 mJ at batch 1; ' +
+        'among the 3 values that meet the SLO, 2.0× (25.0 mJ at batch 4 to 50.0 mJ at batch 1).',
+    );
+    expect(text.find((t) => t.startsWith('Batch size'))).not.toMatch(/hardly|little/);
+    expect(text).toContain('Memory (EMC) frequency changes it by 30 %: from 25.0 mJ at 2000 MHz to 32.5 mJ at 1000 MHz.');
+    expect(text).toContain('GPU maximum frequency changes it a little, by 10 %: from 25.0 mJ at 300 MHz to 27.5 mJ at 100 MHz.');
+    expect(text).toContain('GPU minimum frequency hardly changes it: under 0.1 %, 25.0 mJ over all 3 values.');
+    expect(text).toContain('Nothing here shows the effect of CPU frequency (it is held at 1000 MHz).');
+  });
+
+  it('says so when no knob moves energy much', () => {
+    const flat = (c: { batch: number }) => 0.02 * (1 + c.batch / 1000);
+    const text = describeKnobs(combineEffects(gridKnobEffects(grid(flat), held, 'landscape')), 'm');
+    expect(text[0]).toMatch(/^No knob moves energy per query much for m: even batch size changes it only by 0\.7 %/);
+    expect(text.join(' ')).not.toMatch(/matters most/);
+  });
+
+  it('reads measurements alone from trials that differ in one knob only, and says which knobs it cannot judge', () => {
+    const t = (index: number, config: Record<string, number>, energy: number): TrialRecord =>
+      ({ index, source: 'bo', config, feasible: true, measurement: { valid: true, energyPerQueryJ: energy, latencyTailMs: 10 } }) as unknown as TrialRecord;
+    const trials = [
+      t(0, { emcHz: 1e9, batch: 1 }, 0.06),
+      t(1, { emcHz: 1e9, batch: 4 }, 0.02),
+      t(2, { emcHz: 1e9, batch: 4 }, 0.022), // a repeat: averaged
+      t(3, { emcHz: 2e9, batch: 2 }, 0.03),
+    ];
+    const fx = combineEffects(measuredKnobEffects(trials, { emcHz: 1e9, batch: 4 }));
+    expect(fx.effects).toHaveLength(1);
+    expect(fx.effects[0]).toMatchObject({ knob: 'batch', source: 'measured', values: 2, low: { value: 4 }, high: { value: 1, energyJ: 0.06 } });
+    expect(fx.effects[0]!.low.energyJ).toBeCloseTo(0.021, 12);
+    expect(fx.unknown).toEqual([{ knob: 'emcHz', label: 'memory (EMC) frequency', why: 'the run measured no two configurations that differ only in it' }]);
+  });
+
+  it('classifies by the ratio of highest to lowest energy', () => {
+    expect([1, 1.049, 1.05, 1.19, 1.2, 1.59, 1.6, 3].map(influenceOf)).toEqual(['none', 'none', 'weak', 'weak', 'moderate', 'moderate', 'strong', 'strong']);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TuningRun } from '../../src/core/tuning-run.ts';
-import { finetuneSpans, parseTimeline, sloViolations } from '../../src/report/finetune-timeline.ts';
+import { answeredSamples, finetuneSpans, parseTimeline, sloViolations } from '../../src/report/finetune-timeline.ts';
 import { landscapeFor, parseLandscapeCsv, readLandscapeCsv } from '../../src/report/landscape.ts';
 import { loadReportInputs } from '../../src/report/load-inputs.ts';
 import { comparisonRows, formatEnergy, headline, savingWithNoise } from '../../src/report/summary.ts';
@@ -130,6 +130,35 @@ describe('fine-tuning timeline', () => {
       /f.json is not a fine-tuning timeline at \[0\]\.finetuneRunning/,
     );
     expectBadInput(() => parseTimeline([], 'e'), /at least two/);
+  });
+  it('accepts a replay’s quiet buckets (latency null) as samples without requests, which miss nothing', () => {
+    // written by `finetune replay --rate 1 --duration 20 --timeline`: at 1 request/s most 0.5 s buckets see no request
+    const replay = parseTimeline(JSON.parse(readFileSync(join(fixtures, 'replay-timeline.json'), 'utf8')), 'replay-timeline.json');
+    const quiet = replay.filter((p) => p.latencyMs === null);
+    expect(quiet.length).toBeGreaterThan(replay.length / 2);
+    expect(answeredSamples(replay)).toHaveLength(replay.length - quiet.length);
+    expect(sloViolations(replay).every((p) => p.latencyMs !== null)).toBe(true);
+    const tl = parseTimeline(
+      [
+        { t: 0, sloMs: 100, latencyMs: null, finetuneRunning: true },
+        { t: 1, sloMs: 100, latencyMs: 150, finetuneRunning: true },
+        { t: 2, sloMs: 100, latencyMs: null, finetuneRunning: false },
+      ],
+      'q',
+    );
+    expect(sloViolations(tl).map((p) => p.t)).toEqual([1]);
+    expect(finetuneSpans(tl)).toEqual([{ start: 0, end: 2 }]);
+    expectBadInput(
+      () =>
+        parseTimeline(
+          [
+            { t: 0, sloMs: 1, latencyMs: -1, finetuneRunning: false },
+            { t: 1, sloMs: 1, latencyMs: null, finetuneRunning: false },
+          ],
+          'n.json',
+        ),
+      /n.json is not a fine-tuning timeline at \[0\]\.latencyMs/,
+    );
   });
 });
 

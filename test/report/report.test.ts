@@ -90,7 +90,8 @@ describe('a full report from a stored run, its landscape, a random-search run an
     for (const id of SECTIONS) expect(html).toMatch(new RegExp(`<section id="${id}"><h2>`));
     expect(html).not.toContain('class="missing"');
     for (const b of inputs.run.baselines) expect(html).toContain(`<td>${b.name}</td>`);
-    expect(html).toContain('Memory (EMC) frequency matters most for efficientnet-b0');
+    // from the landscape's energies at the recommendation (GPU max 1.7×, EMC 1.4×), not the fixture's hand-written lengthscales
+    expect(html).toMatch(/GPU maximum frequency matters most for efficientnet-b0: energy per query changes 1\.\d× across it/);
     expect(html).toMatch(/That saves \d+\.\d % ± \d+\.\d % energy per query against the default/);
     expect(html).toContain('random search (median, 25–75 % band, exact over the grid)');
   });
@@ -261,6 +262,29 @@ describe('the convergence chart with a tuner benchmark', () => {
     expect(spec).toContain('random (benchmark, median of 2)');
     const trials = [...spec.matchAll(/"trial":(\d+)/g)].map((m) => Number(m[1]));
     expect(Math.max(...trials)).toBe(run.budget);
+  });
+});
+
+describe('a fine-tuning timeline with quiet windows (latency null), as `finetune replay --rate 1` writes it', () => {
+  it('is read by loadReportInputs and drawn with gaps in the latency line, saying how many windows were quiet', async () => {
+    const inputs = await loadReportInputs({ run: join(fixtures, 'tuning-run.json'), twin: false, timeline: join(fixtures, 'replay-timeline.json') });
+    const tl = inputs.timeline!;
+    const quiet = tl.filter((p) => p.latencyMs === null).length;
+    expect(quiet).toBeGreaterThan(0);
+    const section = planReport(inputs).sections.find((x) => x.id === 'timeline')!;
+    expect(section.missing).toBeUndefined();
+    expect(section.paragraphs.join(' ')).toContain(
+      `of ${tl.length - quiet} samples with requests missed the SLO in force; in ${quiet} of the ${tl.length} samples no request completed`,
+    );
+    const report = await renderReport(inputs, { scale: 1 });
+    expect(report.pngs.has('timeline')).toBe(true);
+    expect(report.warnings).toEqual([]);
+    const figure = report.html.match(/<figure id="chart-timeline">([\s\S]*?)<\/figure>/)![1]!;
+    expect(svgTexts(figure).some((t) => t.includes('Gaps: no request completed in that window.'))).toBe(true);
+    // the latency line is one path broken into several pieces (one "M" per piece), not drawn through the gaps
+    const paths = [...figure.matchAll(/<path[^>]*\bd="([^"]*)"[^>]*stroke="#1f5fbf"/g)].map((m) => m[1]!);
+    expect(paths.length).toBeGreaterThan(0);
+    expect(Math.max(...paths.map((d) => (d.match(/M/g) ?? []).length))).toBeGreaterThan(1);
   });
 });
 

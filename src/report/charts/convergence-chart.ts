@@ -16,6 +16,8 @@ export interface ConvergenceInput {
   readonly randomSearch?: readonly RandomSearchStep[];
   /** The exhaustive optimum of the landscape (J), when there is one. */
   readonly optimumJ?: number;
+  /** Its label when it is not the exhaustive optimum of everything the run searched (default "exhaustive optimum … mJ"). */
+  readonly optimumLabel?: string | undefined;
 }
 
 const RANDOM_LABEL = 'random search (median, 25–75 % band, exact over the grid)';
@@ -54,7 +56,7 @@ export function convergenceSpec(c: ConvergenceInput): TopLevelSpec {
   });
   if (c.optimumJ !== undefined)
     layer.push({
-      data: { values: [{ bestMJ: mj(c.optimumJ), label: `exhaustive optimum ${mj(c.optimumJ).toPrecision(3)} mJ` }] },
+      data: { values: [{ bestMJ: mj(c.optimumJ), label: c.optimumLabel ?? `exhaustive optimum ${mj(c.optimumJ).toPrecision(3)} mJ` }] },
       layer: [
         { mark: { type: 'rule', strokeDash: [4, 4], color: '#333333' }, encoding: { y } },
         {

@@ -11,7 +11,10 @@ export const TIMELINE_TITLES = {
 const LAT = 'inference latency';
 const SLO = 'latency SLO';
 
-/** Paper Fig. 14: the SLO over time, the inference latency, and when fine-tuning ran. */
+/**
+ * Paper Fig. 14: the SLO over time, the inference latency, and when fine-tuning ran. A sample without
+ * requests (latency null) breaks the latency line: a gap, not a line drawn through it or a zero.
+ */
 export function timelineSpec(points: readonly TimelinePoint[], subtitle: string | string[]): TopLevelSpec {
   const spans = finetuneSpans(points);
   const lines = points.flatMap((p) => [
@@ -44,7 +47,8 @@ export function timelineSpec(points: readonly TimelinePoint[], subtitle: string 
     },
     {
       data: { values: lines.filter((l) => l.series === LAT) },
-      mark: { type: 'line', strokeWidth: 1.6 },
+      // Break the line at null samples; the points keep a sample between two gaps visible.
+      mark: { type: 'line', strokeWidth: 1.6, invalid: 'break-paths-filter-domains', point: { size: 14, filled: true } },
       encoding: { x, y, color: colour },
     },
   );
