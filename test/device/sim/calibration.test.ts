@@ -20,7 +20,7 @@ const pinMax = (board: string) => {
 };
 
 describe('calibration: the default is not the energy optimum', () => {
-  // Paper (arXiv 2310.19991): up to 36 % saving; issue 3: 15–50 % at a loose SLO against all
+  // Paper (arXiv 2310.19991): up to 36 % saving; the target band: 15–50 % at a loose SLO against all
   // clocks at maximum (jetson_clocks) at the optimum's batch size.
   for (const board of ['orin-agx', 'tx2'])
     for (const model of ['efficientnet-b0', 'efficientnet-b4', 'efficientnet-b7', 'bert-base'])
