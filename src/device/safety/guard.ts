@@ -1,37 +1,26 @@
 import type { Device, DeviceSnapshot, FrequencyConfig } from '../../core/device.ts';
-import { PolyThrottleError } from '../../core/errors.ts';
+import { PolyThrottleError, isPolyThrottleError } from '../../core/errors.ts';
 import { openedWith } from '../opened.ts';
-import { defaultSnapshotPath, removeSnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
+import { type HeldLock, acquireLock, lockPathFor, pidAlive } from './owner-lock.ts';
+import { restoreFromSnapshotFiles } from './restore-file.ts';
+import { restoreAndVerify } from './restore-verify.ts';
+import { type SnapshotFile, defaultSnapshotPath, readSnapshotFile, removeSnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
+
+export { restoreAndVerify, snapshotDiff } from './restore-verify.ts';
 
 export interface GuardOptions {
-  /** Snapshot file (default: one per device in the state directory). */
+  /** Snapshot file (default: one per device in the state directory). The device's lock goes beside it. */
   readonly file?: string;
-  /** Report lines (restore progress); stderr by default. */
+  /** Report lines (restore progress, a lock taken over, an earlier run's clocks put back); stderr by default. */
   readonly log?: (line: string) => void;
 }
 
-/** The knob values that differ between two snapshots (file → [expected, found]). */
-export function snapshotDiff(want: DeviceSnapshot, got: DeviceSnapshot): Record<string, [string, string | undefined]> {
-  const out: Record<string, [string, string | undefined]> = {};
-  for (const [k, v] of Object.entries(want.values)) if (got.values[k] !== v) out[k] = [v, got.values[k]];
-  return out;
-}
-
-/** Restore a snapshot and read everything back; throws (naming each file) when something did not return. */
-export async function restoreAndVerify(device: Device, snapshot: DeviceSnapshot): Promise<void> {
-  await device.restore(snapshot);
-  if (device.kind === 'nvidia' || device.kind === 'sim') return; // nothing to read back file by file
-  const diff = snapshotDiff(snapshot, await device.snapshot());
-  const bad = Object.entries(diff);
-  if (bad.length > 0)
-    throw new PolyThrottleError('HARDWARE', `restore incomplete: ${bad.map(([f, [w, g]]) => `${f} is ${g ?? '(unreadable)'}, expected ${w}`).join('; ')}`, {
-      hint: 'run `polythrottle restore` again as root; the snapshot file is kept',
-    });
-}
-
 /**
- * A Device that snapshots every knob (and persists the snapshot to a file) before its first write,
- * and puts everything back on `restore()`. Dry-run devices and the twin write no snapshot file.
+ * A Device that, before its first write, takes the device's lock (one owner per device), puts back
+ * the clocks of an earlier run that was killed before it could (its snapshot file is never
+ * overwritten: the oldest snapshot is the truth), snapshots every knob and persists the snapshot;
+ * `restore()` puts everything back and lets the lock go. Dry-run devices and the twin write no
+ * snapshot file and take no lock.
  */
 export class GuardedDevice implements Device {
   readonly id: string;
@@ -39,6 +28,7 @@ export class GuardedDevice implements Device {
   readonly file: string;
   private taken: DeviceSnapshot | undefined;
   private persisting: Promise<void> | undefined;
+  private lock: HeldLock | undefined;
   private readonly log: (line: string) => void;
 
   constructor(
@@ -56,13 +46,93 @@ export class GuardedDevice implements Device {
     return this.taken !== undefined;
   }
 
+  /** The lock file of this device (held from the first write until the clocks are restored). */
+  get lockFile(): string {
+    return lockPathFor(this.file);
+  }
+
+  /** Whether writes go to the device (not a dry run, not the twin): only then is there a lock and a snapshot file. */
+  private get writesHardware(): boolean {
+    return this.kind !== 'sim' && openedWith(this.inner)?.dryRun !== true;
+  }
+
+  /**
+   * Take the device's lock now instead of at the first write (a command that will write clocks
+   * refuses before it starts its work). No-op on a dry run, on the twin, or when already held.
+   */
+  async acquire(): Promise<void> {
+    if (!this.writesHardware || this.lock) return;
+    this.lock = await acquireLock(this.lockFile, { what: this.id, log: this.log });
+    try {
+      await this.restoreLeftover();
+    } catch (e) {
+      await this.releaseLock();
+      throw e;
+    }
+  }
+
+  private async releaseLock(): Promise<void> {
+    const l = this.lock;
+    this.lock = undefined;
+    await l?.release();
+  }
+
+  /** An earlier run's snapshot that was never restored: put it back first (the oldest snapshot is the truth), or refuse. */
+  private async restoreLeftover(): Promise<void> {
+    let left: SnapshotFile;
+    try {
+      left = await readSnapshotFile(this.file);
+    } catch (e) {
+      if (isPolyThrottleError(e) && e.code === 'NOT_FOUND') return;
+      throw new PolyThrottleError('BAD_INPUT', `${(e as Error).message}; it is not overwritten`, {
+        hint: `look at it, then run \`polythrottle restore --snapshot ${this.file}\` or remove it`,
+        cause: e,
+      });
+    }
+    if (left.pid !== process.pid && pidAlive(left.pid))
+      throw new PolyThrottleError('BAD_INPUT', `${this.id} is in use: the run that wrote ${this.file} (pid ${left.pid}) is still running`, {
+        hint: 'wait for it to finish, or stop it with Ctrl-C or kill (not kill -9)',
+      });
+    const n = Object.keys(left.snapshot.values).length;
+    this.log(`an earlier run (pid ${left.pid}) left ${left.snapshot.deviceId} changed without restoring it: restoring its snapshot ${this.file} first`);
+    const how = openedWith(this.inner);
+    try {
+      if (left.spec === this.kind && left.root === (how?.root ?? '/') && left.spec !== 'nvidia') {
+        await restoreAndVerify(this.inner, left.snapshot);
+        await removeSnapshotFile(this.file);
+      } else await restoreFromSnapshotFiles({ file: this.file, force: true });
+    } catch (e) {
+      throw new PolyThrottleError(
+        'HARDWARE',
+        `could not put back the earlier run's clocks from ${this.file}: ${(e as Error).message}; nothing else was written`,
+        {
+          hint: `run \`polythrottle restore --snapshot ${this.file}\` (as root), then start again`,
+          cause: e,
+        },
+      );
+    }
+    this.log(`restored ${left.snapshot.deviceId} (${n} values) from the earlier run's snapshot`);
+  }
+
   private ensureSnapshot(): Promise<void> {
     this.persisting ??= (async () => {
-      const snap = await this.inner.snapshot();
-      const how = openedWith(this.inner);
-      if (this.kind !== 'sim' && !how?.dryRun)
-        await writeSnapshotFile(this.file, { format: 'polythrottle-snapshot/1', spec: this.kind, root: how?.root ?? '/', pid: process.pid, snapshot: snap });
-      this.taken = snap;
+      try {
+        if (this.writesHardware) await this.acquire();
+        else if (this.kind !== 'sim')
+          await readSnapshotFile(this.file).then(
+            (s) => this.log(`note: ${this.file} holds clocks an earlier run (pid ${s.pid}) never restored; \`polythrottle restore\` puts them back`),
+            () => {},
+          );
+        const snap = await this.inner.snapshot();
+        const how = openedWith(this.inner);
+        if (this.writesHardware)
+          await writeSnapshotFile(this.file, { format: 'polythrottle-snapshot/1', spec: this.kind, root: how?.root ?? '/', pid: process.pid, snapshot: snap });
+        this.taken = snap;
+      } catch (e) {
+        this.persisting = undefined;
+        if (!this.taken) await this.releaseLock();
+        throw e;
+      }
     })();
     return this.persisting;
   }
@@ -87,6 +157,7 @@ export class GuardedDevice implements Device {
       this.taken = undefined;
       this.persisting = undefined;
       await removeSnapshotFile(this.file);
+      await this.releaseLock();
     }
   }
 
@@ -102,6 +173,8 @@ export class GuardedDevice implements Device {
     try {
       await this.restoreOriginal(reason);
     } finally {
+      // A failed restore keeps the snapshot file: the next run (or `restore`) puts it back first.
+      await this.releaseLock();
       await this.inner.close();
     }
   }
