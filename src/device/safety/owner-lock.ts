@@ -4,7 +4,7 @@
  * belongs to a process that started at another time (the PID was reused), is stale and is taken
  * over, saying so. A live one is refused with one line naming the holder.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PolyThrottleError } from '../../core/errors.ts';
@@ -176,12 +176,22 @@ export async function acquireLock(path: string, opts: AcquireOptions): Promise<H
 
 function heldLock(path: string, owner: LockOwner, text: string): HeldLock {
   let released = false;
+  // A process that exits without releasing (process.exit after a signal's restore) lets it go on the way out.
+  const onExit = () => {
+    try {
+      if (readFileSync(path, 'utf8') === text) rmSync(path, { force: true });
+    } catch {
+      // gone already
+    }
+  };
+  process.on('exit', onExit);
   return {
     path,
     owner,
     async release() {
       if (released) return;
       released = true;
+      process.off('exit', onExit);
       // Only remove the file when it is still ours (a --force elsewhere may have replaced it).
       const now = await readFile(path, 'utf8').catch(() => undefined);
       if (now === text) await rm(path, { force: true });
