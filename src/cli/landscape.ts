@@ -8,7 +8,7 @@ import { type DeviceSpec, formatDeviceSpec, SIM_SPECS } from '../device/device-s
 import { computeLandscape, landscapeCsv, landscapeOptimum, landscapeSize, loadBoard, writeLandscapeCsv } from '../device/sim/index.ts';
 import { measureLandscape } from '../measure/measured-landscape.ts';
 import { modelProfile } from '../workload/model-source.ts';
-import { deviceOption } from './support/device-options.ts';
+import { addDeviceWriteOptions, deviceOption, deviceWriteOptions } from './support/device-options.ts';
 import { frequencyHz, integer, numberInRange, positiveInt, positiveIntList, positiveNumber } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 import { addWorkloadFlags, openTrialRunnerFromFlags, workloadFromFlags } from './support/workload-flags.ts';
@@ -26,6 +26,8 @@ interface LandscapeCliOptions {
   dtype?: DType;
   seq?: number;
   out?: string;
+  sysfsRoot?: string;
+  dryRun?: boolean;
   /** Set (with the runner's flags) when the grid is measured rather than computed. */
   workload?: string;
   [flag: string]: unknown;
@@ -53,6 +55,7 @@ export function register(program: Command): void {
     .addOption(new Option('--dtype <dtype>', 'precision of a zoo model (default: the zoo default, fp32)').choices(['fp32', 'fp16']))
     .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'))
     .option('--out <file>', 'write the CSV here (default: standard output)');
+  addDeviceWriteOptions(cmd);
   addWorkloadFlags(cmd);
   cmd
     .addHelpText(
@@ -67,6 +70,7 @@ export function register(program: Command): void {
 
 async function runLandscape(o: LandscapeCliOptions): Promise<void> {
   if (o.workload !== undefined) return runMeasuredLandscape(o);
+  if (o.dryRun || o.sysfsRoot) throw badInput('--dry-run and --sysfs-root apply to a measured landscape (--workload …); the computed one writes no clock');
   if (o.device.kind !== 'sim')
     throw badInput(
       `landscape computes the grid on the device twin; '${formatDeviceSpec(o.device)}' is not a simulated board`,
@@ -115,6 +119,7 @@ async function runMeasuredLandscape(o: LandscapeCliOptions): Promise<void> {
     ...(o.seq === undefined ? {} : { seq: o.seq }),
     ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
     seed: o.seed,
+    deviceOptions: deviceWriteOptions(o),
   });
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'landscape [{bar}] {value}/{total} configurations measured', hideCursor: true }) : null;
   const t0 = performance.now();

@@ -5,6 +5,7 @@
 import type { TrialRunner } from '../../core/measurement.ts';
 import type { DType } from '../../core/workload-profile.ts';
 import type { DeviceSpec } from '../../device/device-spec.ts';
+import type { OpenDeviceOptions } from '../../device/open.ts';
 import { openTrialRunner, type TrialSettings, type WorkloadOptions } from '../../measure/open-trial-runner.ts';
 import type { LatencyUnit } from '../../workload/command-runner.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../../workload/runner.ts';
@@ -138,6 +139,8 @@ export interface TrialRunnerFlags {
   readonly dtype?: DType;
   readonly noise?: number;
   readonly seed?: number;
+  /** How a real device is opened (--sysfs-root, --dry-run). */
+  readonly deviceOptions?: OpenDeviceOptions;
 }
 
 /** The trial runner a command's device, model, shared flags (read by workloadFromFlags) and model/twin options describe. */
@@ -152,5 +155,6 @@ export function openTrialRunnerFromFlags(device: DeviceSpec, model: string, w: W
     trial: w.trial,
     ...(o.noise === undefined ? {} : { noise: o.noise }),
     ...(o.seed === undefined ? {} : { seed: o.seed }),
+    ...(o.deviceOptions === undefined ? {} : { deviceOptions: o.deviceOptions }),
   });
 }
