@@ -152,8 +152,16 @@ export class GuardedDevice implements Device {
   async restore(snapshot?: DeviceSnapshot): Promise<void> {
     const snap = snapshot ?? this.taken;
     if (!snap) return;
-    await restoreAndVerify(this.inner, snap);
-    if (!snapshot || snapshot === this.taken) {
+    const original = !snapshot || snapshot === this.taken;
+    try {
+      await restoreAndVerify(this.inner, snap);
+    } catch (e) {
+      // The snapshot file stays and now carries the duty: the next run puts it back before anything
+      // else (it refuses while this process lives), or `polythrottle restore` does.
+      if (original) await this.releaseLock();
+      throw e;
+    }
+    if (original) {
       this.taken = undefined;
       this.persisting = undefined;
       await removeSnapshotFile(this.file);
