@@ -5,7 +5,8 @@
  * over, saying so. A live one is refused with one line naming the holder.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import { PolyThrottleError } from '../../core/errors.ts';
 
@@ -68,15 +69,8 @@ export function describeOwner(o: LockOwner): string {
     .replace(/Z$/, ' UTC')})`;
 }
 
-/** Read a lock file; undefined when there is none, a placeholder owner (pid 0: stale) when it is unreadable. */
-export async function readLock(path: string): Promise<LockOwner | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+/** Parse a lock file's text; a placeholder owner (pid 0: stale) when it is unreadable. */
+function parseLock(text: string): LockOwner {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
     if (o.format === 'polythrottle-lock/1' && typeof o.pid === 'number')
@@ -92,6 +86,48 @@ export async function readLock(path: string): Promise<LockOwner | undefined> {
     // a torn or foreign file: nobody can be shown to hold it
   }
   return { format: 'polythrottle-lock/1', pid: 0, startTime: null, command: 'an unreadable lock file', since: 'unknown time', what: '' };
+}
+
+async function readLockText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Read a lock file; undefined when there is none, a placeholder owner (pid 0: stale) when it is unreadable. */
+export async function readLock(path: string): Promise<LockOwner | undefined> {
+  const text = await readLockText(path);
+  return text === undefined ? undefined : parseLock(text);
+}
+
+/** A takeover mutex older than this was left by a process killed mid-takeover. */
+const TAKEOVER_STALE_MS = 5000;
+
+/**
+ * Remove the lock file if it still holds exactly `staleText`. Takers serialise on a second file
+ * (`<lock>.takeover`, created exclusively), so two of them never both remove a lock and then both
+ * think they took it: a lock is only created by an exclusive link, and only removed here (stale)
+ * or by its live owner. Returns false when another taker is busy (try again).
+ */
+async function removeIfUnchanged(path: string, staleText: string): Promise<boolean> {
+  const mutex = `${path}.takeover`;
+  try {
+    await writeFile(mutex, `${process.pid}\n`, { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const st = await stat(mutex).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > TAKEOVER_STALE_MS) await rm(mutex, { force: true });
+    return false;
+  }
+  try {
+    if ((await readLockText(path)) === staleText) await rm(path, { force: true });
+    return true;
+  } finally {
+    await rm(mutex, { force: true });
+  }
 }
 
 export interface HeldLock {
@@ -131,15 +167,21 @@ export async function acquireLock(path: string, opts: AcquireOptions): Promise<H
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await writeFile(tmp, text, { mode: 0o644 });
   try {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    let staleHolder: LockOwner | undefined;
+    for (let attempt = 0; attempt < 200; attempt++) {
       try {
         await link(tmp, path);
+        if (staleHolder)
+          opts.log?.(
+            `taking over the lock on ${opts.what} from ${describeOwner(staleHolder)}: ${staleHolder.pid === 0 ? 'the lock file was unreadable' : 'that process is gone'}`,
+          );
         return heldLock(path, owner, text);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      const holder = await readLock(path);
-      if (!holder) continue; // released meanwhile: try again
+      const found = await readLockText(path);
+      if (found === undefined) continue; // released meanwhile: try again
+      const holder = parseLock(found);
       if (holder.pid === process.pid && holder.startTime === owner.startTime)
         throw new PolyThrottleError('BAD_INPUT', `${opts.what} is already in use by this process (${describeOwner(holder)})`, {
           hint: 'close the other guard on this device first',
@@ -148,25 +190,8 @@ export async function acquireLock(path: string, opts: AcquireOptions): Promise<H
         throw new PolyThrottleError('BAD_INPUT', `${opts.what} is in use by ${describeOwner(holder)}`, {
           hint: opts.hint ?? `wait for it to finish, or stop it with Ctrl-C or \`kill ${holder.pid}\` (it restores the clocks it changed)`,
         });
-      // Stale: move it aside under a name of our own (only one taker's rename succeeds), then retry.
-      const aside = `${path}.stale.${process.pid}.${Math.random().toString(36).slice(2)}`;
-      try {
-        await rename(path, aside);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw e;
-      }
-      const moved = await readLock(aside);
-      if (moved && moved.pid !== holder.pid && ownerAlive(moved)) {
-        // A live owner took it between our read and our rename: put theirs back.
-        await link(aside, path).catch(() => {});
-        await rm(aside, { force: true });
-        continue;
-      }
-      await rm(aside, { force: true });
-      opts.log?.(
-        `taking over the lock on ${opts.what} from ${describeOwner(holder)}: ${holder.pid === 0 ? 'the lock file was unreadable' : 'that process is gone'}`,
-      );
+      staleHolder = holder;
+      if (!(await removeIfUnchanged(path, found))) await sleep(5 + Math.random() * 10);
     }
     throw new PolyThrottleError('INTERNAL', `could not take the lock ${path} (it kept changing hands)`);
   } finally {
@@ -201,10 +226,15 @@ function heldLock(path: string, owner: LockOwner, text: string): HeldLock {
 
 /** Remove a lock whose holder is gone; returns the stale owner (undefined when there was none or it is alive). */
 export async function removeStaleLock(path: string): Promise<LockOwner | undefined> {
-  const holder = await readLock(path);
-  if (!holder || ownerAlive(holder)) return undefined;
-  await rm(path, { force: true });
-  return holder;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const text = await readLockText(path);
+    if (text === undefined) return undefined;
+    const holder = parseLock(text);
+    if (ownerAlive(holder)) return undefined;
+    if (await removeIfUnchanged(path, text)) return holder;
+    await sleep(5 + Math.random() * 10);
+  }
+  return undefined;
 }
 
 /** The lock file that goes with a snapshot file: `snapshot-<device>.json` → `snapshot-<device>.lock`. */
