@@ -56,8 +56,8 @@ export function ownerAlive(o: Pick<LockOwner, 'pid' | 'startTime'>): boolean {
 
 /** The command line of this process, shortened for a message ("polythrottle tune --device jetson …"). */
 export function thisCommand(): string {
-  const args = process.argv.slice(2).filter((a) => !/\.(ts|js|mjs)$/.test(a) || a.includes(' '));
-  const line = `polythrottle ${args.join(' ')}`.trim();
+  // argv: node, the script (bin/polythrottle or src/cli/main.ts), then the command and its flags
+  const line = `polythrottle ${process.argv.slice(2).join(' ')}`.trim();
   return line.length > 100 ? `${line.slice(0, 99)}…` : line;
 }
 
