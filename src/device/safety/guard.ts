@@ -29,6 +29,11 @@ export class GuardedDevice implements Device {
   private taken: DeviceSnapshot | undefined;
   private persisting: Promise<void> | undefined;
   private lock: HeldLock | undefined;
+  /** Applies in flight (settled promises), so that a restore waits for them. */
+  private readonly pending = new Set<Promise<void>>();
+  /** Set once restoreOriginal began: no write is taken after it. */
+  private endReason: string | undefined;
+  private restoring: Promise<void> | undefined;
   private readonly log: (line: string) => void;
 
   constructor(
@@ -144,8 +149,20 @@ export class GuardedDevice implements Device {
   snapshot = () => this.inner.snapshot();
 
   async apply(clocks: FrequencyConfig) {
-    await this.ensureSnapshot();
-    return this.inner.apply(clocks);
+    // A restore that has begun (a signal, the end of the run) is final: a write after it, or one
+    // racing it, would leave the clocks changed with no snapshot left to put them back.
+    if (this.endReason !== undefined) throw new PolyThrottleError('INTERNAL', `${this.id} is being restored (${this.endReason}): no more clock changes`);
+    const write = (async () => {
+      await this.ensureSnapshot();
+      return this.inner.apply(clocks);
+    })();
+    const settled = write.then(
+      () => {},
+      () => {},
+    );
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
+    return write;
   }
 
   /** Restore an explicit snapshot (Device contract), or the one taken before the first write. */
@@ -169,11 +186,22 @@ export class GuardedDevice implements Device {
     }
   }
 
-  /** Restore what was there before the run, logging it. Safe to call more than once. */
+  /**
+   * Restore what was there before the run, logging it, after any apply in flight; from then on the
+   * guard refuses writes. Safe to call more than once (and at once: the calls share one restore).
+   */
   async restoreOriginal(reason: string): Promise<void> {
-    if (!this.taken) return;
-    this.log(`restoring ${this.id} clocks (${reason})`);
-    await this.restore();
+    this.endReason ??= reason;
+    this.restoring ??= (async () => {
+      // Let a write in flight finish first (SIGINT in the middle of an apply), then put everything back.
+      await Promise.all([...this.pending]);
+      if (!this.taken) return;
+      this.log(`restoring ${this.id} clocks (${reason})`);
+      await this.restore();
+    })().finally(() => {
+      this.restoring = undefined;
+    });
+    return this.restoring;
   }
 
   /** Restore what was there before the run, then close the device (even when restoring failed). */
@@ -202,16 +230,19 @@ const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM
 export function installRestoreHandlers(guard: GuardedDevice, opts: { log?: (line: string) => void } = {}): () => void {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   let restoring: Promise<void> | undefined;
+  let restoreFailed = false;
   const restoreOnce = (why: string) => {
     restoring ??= guard.restoreOriginal(why).catch((e: unknown) => {
       log(`error: could not restore ${guard.id}: ${(e as Error).message}`);
       log(`hint: run \`polythrottle restore --snapshot ${guard.file}\``);
+      restoreFailed = true;
       process.exitCode = 4;
     });
     return restoring;
   };
+  // The exit code is the signal's unless the restore failed (a run refused a write meanwhile: not its failure).
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => {
-    void restoreOnce(sig).then(() => process.exit(process.exitCode && process.exitCode !== 0 ? process.exitCode : SIGNAL_EXIT[sig]));
+    void restoreOnce(sig).then(() => process.exit(restoreFailed ? 4 : SIGNAL_EXIT[sig]));
   };
   const onInt = onSignal('SIGINT');
   const onTerm = onSignal('SIGTERM');

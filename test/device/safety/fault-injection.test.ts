@@ -135,6 +135,29 @@ describe('hardware changing under a run', () => {
   });
 });
 
+describe('a signal in the middle of an apply', () => {
+  for (const board of ALL_BOARDS)
+    it(`${board().name}: the restore waits for the write in flight, then refuses further writes; the tree is as before`, async () => {
+      const kernel: { onWrite?: (rel: string, value: string) => Promise<void> } = {};
+      const { root, device, file, before } = await setup(board(), kernel);
+      const { GuardedDevice } = await import('../../../src/device/safety/guard.ts');
+      const g = new GuardedDevice(device, { file, log: () => {} });
+      let restoring: Promise<void> | undefined;
+      // the SIGINT handler's call, made at the first write reaching the tree (the apply has more to do)
+      kernel.onWrite = async () => {
+        restoring ??= g.restoreOriginal('SIGINT');
+      };
+      const applied = g.apply(randomConfig(await g.domains(), 5));
+      await applied;
+      await restoring;
+      expect(restoring).toBeDefined();
+      await expect(g.apply(randomConfig(await g.domains(), 6))).rejects.toThrow(/is being restored \(SIGINT\): no more clock changes/);
+      expect(await treeManifest(root)).toEqual(before);
+      expect(existsSync(file)).toBe(false);
+      expect(existsSync(lockPathFor(file))).toBe(false);
+    });
+});
+
 describe('kill -9 at seeded points', () => {
   // Runs in CI (not skipped): 60 seeded runs, 4 children at a time, each killed at a seeded write
   // (before or after it reaches the tree; during the applies or during the run's own restore).
