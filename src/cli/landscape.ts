@@ -8,7 +8,7 @@ import { type DeviceSpec, formatDeviceSpec, SIM_SPECS } from '../device/device-s
 import { computeLandscape, landscapeCsv, landscapeOptimum, landscapeSize, loadBoard, writeLandscapeCsv } from '../device/sim/index.ts';
 import { measureLandscape } from '../measure/measured-landscape.ts';
 import { modelProfile } from '../workload/model-source.ts';
-import { deviceOption } from './support/device-options.ts';
+import { addDeviceWriteOptions, deviceOption, deviceWriteOptions } from './support/device-options.ts';
 import { type FlagParser, frequencyHz, integer, numberInRange, positiveInt, positiveIntList, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 import { addWorkloadFlags, dimOption, openTrialRunnerFromFlags, symbolicDimsFromFlags, workloadFromFlags } from './support/workload-flags.ts';
@@ -28,6 +28,8 @@ interface LandscapeCliOptions {
   seq?: number;
   dim?: Record<string, number>;
   out?: string;
+  sysfsRoot?: string;
+  dryRun?: boolean;
   /** Set (with the runner's flags) when the grid is measured rather than computed. */
   workload?: string;
   [flag: string]: unknown;
@@ -58,6 +60,7 @@ export function register(program: Command): void {
     .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'))
     .addOption(dimOption())
     .option('--out <file>', 'write the CSV here (default: standard output)');
+  addDeviceWriteOptions(cmd);
   addWorkloadFlags(cmd);
   cmd
     .addHelpText(
@@ -82,6 +85,7 @@ const tailQuantile =
 async function runLandscape(o: LandscapeCliOptions): Promise<void> {
   if (o.sloQuantile !== undefined) o.quantile = o.sloQuantile;
   if (o.workload !== undefined) return runMeasuredLandscape(o);
+  if (o.dryRun || o.sysfsRoot) throw badInput('--dry-run and --sysfs-root apply to a measured landscape (--workload …); the computed one writes no clock');
   if (o.device.kind !== 'sim')
     throw badInput(
       `landscape computes the grid on the device twin; '${formatDeviceSpec(o.device)}' is not a simulated board`,
@@ -136,6 +140,7 @@ async function runMeasuredLandscape(o: LandscapeCliOptions): Promise<void> {
     ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
     ...(o.dim === undefined ? {} : { dim: o.dim }),
     seed: o.seed,
+    deviceOptions: deviceWriteOptions(o),
   });
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'landscape [{bar}] {value}/{total} configurations measured', hideCursor: true }) : null;
   const t0 = performance.now();

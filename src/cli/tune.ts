@@ -14,12 +14,12 @@ import { defaultDbPath } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
 import { runTuningSession } from '../tune/tuning-session.ts';
 import type { TuneOptimizer, TuneProgress } from '../tune/tune.ts';
-import { deviceOption } from './support/device-options.ts';
+import { addDeviceWriteOptions, type DeviceWriteCliOptions, deviceOption, deviceWriteOptions } from './support/device-options.ts';
 import { integer, latencyMs, numberInRange, positiveInt, positiveIntList, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 import { addWorkloadFlags, dimOption, openTrialRunnerFromFlags, workloadFromFlags } from './support/workload-flags.ts';
 
-interface TuneCliOptions extends Record<string, unknown> {
+interface TuneCliOptions extends Record<string, unknown>, DeviceWriteCliOptions {
   device: DeviceSpec;
   model: string;
   /** ms */
@@ -67,6 +67,7 @@ export function register(program: Command): void {
     .addOption(new Option('--dtype <dtype>', 'precision of a zoo model').choices(['fp32', 'fp16']))
     .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'))
     .addOption(dimOption());
+  addDeviceWriteOptions(cmd);
   addWorkloadFlags(cmd);
   cmd
     .addHelpText(
@@ -76,7 +77,8 @@ Examples:
   polythrottle tune                                              # efficientnet-b0, p99 ≤ 50 ms, on the simulated AGX Orin
   polythrottle tune --device sim:tx2 --model efficientnet-b7 --slo 400ms --budget 40
   polythrottle tune --model bert-base --slo 80ms --rate 60 --json > run.json
-  polythrottle tune --resume                                      # continue the interrupted run with these settings`,
+  polythrottle tune --resume                                      # continue the interrupted run with these settings
+  polythrottle tune --device jetson --workload onnx --dry-run      # print the clock writes a run would make (nothing stored)`,
     )
     .action(action(async (o: TuneCliOptions) => runTune(o)));
 }
@@ -85,15 +87,17 @@ async function runTune(o: TuneCliOptions): Promise<void> {
   const slo = { latencyMs: o.slo, quantile: o.quantile };
   // Every flag is read before anything is printed or opened: a bad one is the only line.
   const w = workloadFromFlags(o);
-  const { spec, passedOver } = await resolveJetsonOrTwin(o.device);
+  const { spec, passedOver } = await resolveJetsonOrTwin(o.device, o.sysfsRoot ? { root: o.sysfsRoot } : {});
   if (o.noise !== undefined && spec.kind !== 'sim') throw badInput("--noise sets the twin's measurement noise; it needs --device sim:<board>");
   const log = (s: string) => {
     if (!o.json) process.stderr.write(`${s}\n`);
   };
   if (o.device.kind === 'auto' && spec.kind === 'sim')
     log(pc.dim(`no Jetson found; tuning the simulated AGX Orin${passedOver ? ` (${passedOver} found: pass --device ${passedOver} to tune it)` : ''}`));
-  const runner = await openTrialRunnerFromFlags(spec, o.model, w, o);
-  const store = new TuningStore(o.db ?? defaultDbPath());
+  const runner = await openTrialRunnerFromFlags(spec, o.model, w, { ...o, deviceOptions: deviceWriteOptions(o) });
+  // A dry run measures at the unchanged clocks: its trials must not become a stored profile.
+  if (o.dryRun && spec.kind !== 'sim') log(pc.dim('dry run: the clocks are not changed and nothing is stored (trials measure the current clocks)'));
+  const store = new TuningStore(o.dryRun ? ':memory:' : (o.db ?? defaultDbPath()));
   const bar = o.json ? null : progressBar(o.budget);
   try {
     const res = await runTuningSession({

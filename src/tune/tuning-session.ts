@@ -3,9 +3,12 @@
  * re-uses the finished trials of the interrupted one, and the finished run becomes a profile.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { DEFAULT_BATCH_SIZES } from '../core/config.ts';
 import { PolyThrottleError } from '../core/errors.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
+import { type HeldLock, acquireLock } from '../device/safety/owner-lock.ts';
+import { stateDir } from '../device/safety/snapshot-file.ts';
 import type { TuningStore } from '../store/tuning-store.ts';
 import { type TuneOptions, tune } from './tune.ts';
 
@@ -55,6 +58,33 @@ export async function runTuningSession(o: TuningSessionOptions): Promise<TuningS
     if (unfinished) o.onResume?.({ runId: unfinished.id, trials: unfinished.trials, resumed: false });
   }
   const runId = previous?.id ?? randomUUID();
+  // The run's owner (PID + start time): a --resume of a run whose process is still alive is refused.
+  const owner = await takeRunLock(runId, previous !== null);
+  try {
+    return await runOwned(o, device, key, previous, runId);
+  } finally {
+    await owner.release();
+  }
+}
+
+/** Lock file of a tuning run (in the state directory, beside the device snapshots). */
+export const runLockPath = (runId: string): string => join(stateDir(), `run-${runId}.lock`);
+
+function takeRunLock(runId: string, resuming: boolean): Promise<HeldLock> {
+  return acquireLock(runLockPath(runId), {
+    what: `tuning run ${runId.slice(0, 8)}`,
+    ...(resuming ? { hint: 'it is still running: wait for it, or stop it (Ctrl-C) and then --resume it' } : {}),
+    log: () => {}, // a killed run's lock is expected on --resume
+  });
+}
+
+async function runOwned(
+  o: TuningSessionOptions,
+  device: Awaited<ReturnType<TuningSessionOptions['runner']['describe']>>,
+  key: string,
+  previous: ReturnType<TuningStore['findResumable']>,
+  runId: string,
+): Promise<TuningSessionResult> {
   const createdAt = previous?.createdAt ?? new Date().toISOString();
   const resumeFrom = previous ? o.store.loadTrials(previous.id) : [];
   if (previous) {

@@ -5,6 +5,7 @@
 import type { TrialRunner } from '../../core/measurement.ts';
 import type { DType } from '../../core/workload-profile.ts';
 import type { DeviceSpec } from '../../device/device-spec.ts';
+import type { OpenDeviceOptions } from '../../device/open.ts';
 import { openTrialRunner, type TrialSettings, type WorkloadOptions } from '../../measure/open-trial-runner.ts';
 import type { LatencyUnit } from '../../workload/command-runner.ts';
 import { isLocalModel, symbolicDimsFromInputDims } from '../../workload/model-source.ts';
@@ -163,6 +164,8 @@ export interface TrialRunnerFlags {
   readonly seed?: number;
   /** `--dim`: symbolic input dimensions by name. */
   readonly dim?: Readonly<Record<string, number>>;
+  /** How a real device is opened (--sysfs-root, --dry-run). */
+  readonly deviceOptions?: OpenDeviceOptions;
 }
 
 /**
@@ -200,5 +203,6 @@ export function openTrialRunnerFromFlags(device: DeviceSpec, model: string, w: W
     trial: w.trial,
     ...(o.noise === undefined ? {} : { noise: o.noise }),
     ...(o.seed === undefined ? {} : { seed: o.seed }),
+    ...(o.deviceOptions === undefined ? {} : { deviceOptions: o.deviceOptions }),
   });
 }

@@ -1,6 +1,7 @@
 import { PolyThrottleError } from '../../core/errors.ts';
 import { openDevice } from '../open.ts';
-import { restoreAndVerify } from './guard.ts';
+import { lockPathFor, pidAlive, removeStaleLock } from './owner-lock.ts';
+import { restoreAndVerify } from './restore-verify.ts';
 import { listSnapshotFiles, readSnapshotFile, removeSnapshotFile } from './snapshot-file.ts';
 
 export interface RestoredFile {
@@ -9,21 +10,14 @@ export interface RestoredFile {
   readonly files: number;
 }
 
+/** Whether a process with this id is running (then its run still owns the clocks). */
+const processAlive = (pid: number): boolean => pid !== process.pid && pidAlive(pid);
+
 /**
  * Restore devices from snapshot files (after a hard kill): reopen each device, write every saved
- * value back in the safe order, read them back, and delete the file only when all came back.
+ * value back in the safe order, read them back, and delete the file only when all came back (and
+ * the device's lock, when the process that held it is gone).
  */
-/** Whether a process with this id is running (then its run still owns the clocks). */
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export async function restoreFromSnapshotFiles(opts: { file?: string; root?: string; force?: boolean } = {}): Promise<RestoredFile[]> {
   const files = opts.file ? [opts.file] : await listSnapshotFiles();
   const done: RestoredFile[] = [];
@@ -45,6 +39,7 @@ export async function restoreFromSnapshotFiles(opts: { file?: string; root?: str
       }
     }
     await removeSnapshotFile(file);
+    await removeStaleLock(lockPathFor(file));
     done.push({ file, deviceId: s.snapshot.deviceId, files: Object.keys(s.snapshot.values).length });
   }
   return done;
