@@ -75,7 +75,7 @@ async function tuneKill(seed: number): Promise<TuneKill> {
       '--command',
       'true',
       '--window',
-      '0.02',
+      '20ms',
       '--repeats',
       '1',
       '--settle',

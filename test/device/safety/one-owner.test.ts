@@ -103,12 +103,12 @@ describe('a killed run’s snapshot is never overwritten', () => {
     const b = await board();
     const env = { POLYTHROTTLE_SYSFS_ROOT: b.root, POLYTHROTTLE_STATE_DIR: b.state };
     // kill -9 at the 40th clock write: a few trials in (the clocks are changed, the snapshot on disk)
-    const a = start([...TUNE, '--window', '0.05', '--db', b.db], { ...env, POLYTHROTTLE_KILL_AT_WRITE: '40' }, true);
+    const a = start([...TUNE, '--window', '50ms', '--db', b.db], { ...env, POLYTHROTTLE_KILL_AT_WRITE: '40' }, true);
     expect((await a.exited).signal).toBe('SIGKILL');
     expect(await treeManifest(b.root)).not.toEqual(b.before);
     expect(existsSync(b.snapshot)).toBe(true);
 
-    const next = start([...TUNE, '--window', '1', '--db', b.db], env);
+    const next = start([...TUNE, '--window', '1s', '--db', b.db], env);
     await next.said(/restored jetson:tegra234 \(\d+ values\) from the earlier run's snapshot/);
     await fileAppears(b.snapshot, next); // its own snapshot, of the clocks as they were before the first run
     next.child.kill('SIGINT');
@@ -130,15 +130,15 @@ describe('one owner per device', () => {
   it('a second tune on the device refuses naming the holder (exit 2); --resume of the live run refuses too; the first run is undisturbed', async () => {
     const b = await board();
     const env = { POLYTHROTTLE_SYSFS_ROOT: b.root, POLYTHROTTLE_STATE_DIR: b.state };
-    const a = start([...TUNE, '--window', '1', '--db', b.db], env);
+    const a = start([...TUNE, '--window', '1s', '--db', b.db], env);
     await fileAppears(b.lock, a);
     await fileAppears(b.snapshot, a);
     const runLock = (await readdir(b.state)).find((f) => /^run-.*\.lock$/.test(f))!;
     const runId = runLock.slice('run-'.length, -'.lock'.length);
 
     const [second, resume] = await Promise.all([
-      start([...TUNE, '--window', '1', '--db', join(b.state, 'other.sqlite')], env).exited,
-      start([...TUNE, '--window', '1', '--db', b.db, '--resume', runId.slice(0, 8)], env).exited,
+      start([...TUNE, '--window', '1s', '--db', join(b.state, 'other.sqlite')], env).exited,
+      start([...TUNE, '--window', '1s', '--db', b.db, '--resume', runId.slice(0, 8)], env).exited,
     ]);
     const holder = `polythrottle tune --device jetson .*\\(pid ${a.child.pid}, since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\)`;
     expect(second.code).toBe(2);
@@ -159,7 +159,7 @@ describe('one owner per device', () => {
 describe('--dry-run and --sysfs-root on the commands that write clocks', () => {
   it('tune --dry-run --sysfs-root prints the writes, changes nothing, stores nothing', async () => {
     const b = await board();
-    const r = await start([...TUNE, '--sysfs-root', b.root, '--dry-run', '--window', '0.02', '--budget', '1', '--no-baselines', '--db', b.db], {
+    const r = await start([...TUNE, '--sysfs-root', b.root, '--dry-run', '--window', '20ms', '--budget', '1', '--no-baselines', '--db', b.db], {
       POLYTHROTTLE_STATE_DIR: b.state,
     }).exited;
     expect(r.stderr).toMatch(new RegExp(`dry-run: would write "\\d+" to ${b.root}/sys/`));
@@ -188,7 +188,7 @@ describe('--dry-run and --sysfs-root on the commands that write clocks', () => {
         '--command',
         'true',
         '--window',
-        '0.02',
+        '20ms',
         '--repeats',
         '1',
         '--settle',
