@@ -1,5 +1,5 @@
 /**
- * Issue 14 end to end with the real `tune` CLI on a fake AGX Orin tree: a killed run's snapshot is
+ * Device safety end to end with the real `tune` CLI on a fake AGX Orin tree: a killed run's snapshot is
  * never overwritten (the next run puts it back first), one owner per device, --resume refuses a
  * run that is still alive, and --dry-run / --sysfs-root on tune and landscape --workload.
  * Every wait is on an event: a file appearing, a process's message, an exit.
