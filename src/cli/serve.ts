@@ -168,8 +168,10 @@ async function serve(flags: ServeCliOptions): Promise<void> {
     timeouts,
     log,
   });
+  // the signal handlers first: a SIGINT right after the "serving" line must drain and restore too
+  const stopped = shutdownOnExit(served, { log });
   printServing(served, adminToken === undefined, log);
-  const code = await shutdownOnExit(served, { log });
+  const code = await stopped;
   log('stopped');
   // The device is restored; whatever the deadline or a second signal cut short (a connection, a
   // backend still closing) must not keep the process alive.
