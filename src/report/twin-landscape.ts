@@ -1,7 +1,7 @@
 import { DEFAULT_BATCH_SIZES } from '../core/config.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import { readDeviceSpec } from '../device/device-spec.ts';
-import { type BoardSpec, computeLandscape, loadBoard } from '../device/sim/index.ts';
+import { type BoardSpec, computeLandscape, type Landscape, loadBoard } from '../device/sim/index.ts';
 import { isZooModel } from '../model/index.ts';
 import { profileForSpec, runModelSpec } from '../model/model-spec.ts';
 import type { LandscapeRow } from './landscape.ts';
@@ -49,7 +49,19 @@ export function twinLandscape(run: TuningRun, onProgress?: (done: number, total:
     quantile: run.slo.quantile,
     ...(onProgress ? { onProgress } : {}),
   });
-  const rows: LandscapeRow[] = landscape.rows.map((r) => ({
+  const rows = reportRows(landscape);
+
+  return {
+    rows,
+    note: noteFor(rows.length, allCpu, run),
+    cpuHz,
+    allCpu,
+  };
+}
+
+/** The twin's landscape rows as the report reads them (its CSV columns as camel-cased fields). */
+export function reportRows(landscape: Landscape): LandscapeRow[] {
+  return landscape.rows.map((r) => ({
     device: r.device,
     model: r.model,
     cpuHz: r.cpu_hz,
@@ -64,12 +76,6 @@ export function twinLandscape(run: TuningRun, onProgress?: (done: number, total:
     powerW: r.power_w,
     throughputQps: r.throughput_qps,
   }));
-  return {
-    rows,
-    note: noteFor(rows.length, allCpu, run),
-    cpuHz,
-    allCpu,
-  };
 }
 
 function noteFor(n: number, allCpu: boolean, run: TuningRun): string {

@@ -6,9 +6,9 @@ import type { TuningRun } from '../../src/core/tuning-run.ts';
 import { computeLandscape, createSimTrialRunner, evaluateConfig, loadBoard } from '../../src/device/sim/index.ts';
 import { zooProfile } from '../../src/model/zoo/index.ts';
 import { referenceOptimum } from '../../src/report/convergence.ts';
-import type { LandscapeRow } from '../../src/report/landscape.ts';
 import { loadReportInputs } from '../../src/report/load-inputs.ts';
 import { planReport, type ReportInputs } from '../../src/report/report-plan.ts';
+import { reportRows } from '../../src/report/twin-landscape.ts';
 import { tune } from '../../src/tune/index.ts';
 
 const model = 'efficientnet-b0';
@@ -77,21 +77,8 @@ describe('the convergence reference of a run on the twin is the optimum over eve
     // what `polythrottle landscape` exports by default: the default power mode's CPU clock only
     const bootCpu = board.modes.find((m) => m.name === board.defaultMode)!.cpuHz;
     const l = computeLandscape({ board, profile, batchSizes: [1, 2, 4, 8, 16], quantile: run.slo.quantile });
-    const rows: LandscapeRow[] = l.rows.map((r) => ({
-      device: r.device,
-      model: r.model,
-      cpuHz: r.cpu_hz,
-      gpuMinHz: r.gpu_min_hz,
-      gpuMaxHz: r.gpu_max_hz,
-      emcHz: r.emc_hz,
-      batch: r.batch,
-      latencyP50Ms: r.latency_p50_ms,
-      latencyTailMs: r.latency_p99_ms,
-      tailQuantile: l.quantile,
-      energyPerQueryJ: r.energy_per_query_j,
-      powerW: r.power_w,
-      throughputQps: r.throughput_qps,
-    }));
+    const rows = reportRows(l);
+
     expect(new Set(rows.map((r) => r.cpuHz))).toEqual(new Set([bootCpu]));
     expect(new Set(run.trials.map((t) => t.config.cpuHz)).size).toBeGreaterThan(1);
     const inputs: ReportInputs = { run, landscape: rows, landscapeSource: 'grid.csv' };
