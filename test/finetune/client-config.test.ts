@@ -8,9 +8,7 @@ import { loadFinetuneConfig, parseFinetuneConfig } from '../../src/finetune/serv
 import { FinetuneService } from '../../src/finetune/scheduling/finetune-service.ts';
 import { standaloneFinetuneAdmin } from '../../src/finetune/server/admin-routes.ts';
 import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
-import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
-import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
-import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
+import { simEnvironment } from './fixtures.ts';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -36,18 +34,7 @@ describe('fine-tuning configuration file', () => {
 
 describe('FinetuneAdminClient (what the CLI uses)', () => {
   it('submits, lists and cancels over HTTP and reports a wrong token clearly', async () => {
-    const predictor = new InterferencePredictor({ featureSet: 'roofline' });
-    const environment = createSimEnvironment({
-      costs: rooflineCosts(),
-      profileOf,
-      model: 'medium',
-      candidates: grid([1, 2]),
-      predictor,
-      profiling: PROFILING,
-      noise: 0.02,
-      seed: 1,
-      baselineRequests: 400,
-    });
+    const { predictor, environment } = simEnvironment();
     const svc = new FinetuneService({
       store: new MemoryJobStore(),
       predictor,

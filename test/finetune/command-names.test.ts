@@ -6,11 +6,9 @@ import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FinetuneService } from '../../src/finetune/scheduling/finetune-service.ts';
 import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
-import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
 import { standaloneFinetuneAdmin } from '../../src/finetune/server/admin-routes.ts';
 import { parseFinetuneConfig } from '../../src/finetune/server/config-file.ts';
-import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
-import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
+import { simEnvironment } from './fixtures.ts';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -35,18 +33,7 @@ describe('fine-tuning command names', () => {
   });
 
   it('a job naming constructor or __proto__ is refused with 400 like any command not configured', async () => {
-    const predictor = new InterferencePredictor({ featureSet: 'roofline' });
-    const environment = createSimEnvironment({
-      costs: rooflineCosts(),
-      profileOf,
-      model: 'medium',
-      candidates: grid([1, 2]),
-      predictor,
-      profiling: PROFILING,
-      noise: 0.02,
-      seed: 1,
-      baselineRequests: 400,
-    });
+    const { predictor, environment } = simEnvironment();
     const svc = new FinetuneService({
       store: new MemoryJobStore(),
       predictor,

@@ -3,6 +3,8 @@ import type { WorkloadProfile } from '../../src/core/workload-profile.ts';
 import { totalBytes, totalFlopsPerSample } from '../../src/core/workload-profile.ts';
 import type { DeviceCosts } from '../../src/finetune/simulation/corun-sim.ts';
 import { finetuneStepFeatures } from '../../src/finetune/prediction/features.ts';
+import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
+import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
 
 /** A small synthetic CNN-like profile: `gflops` per sample, `mb` MB of weights, activations ∝ size. */
 export function syntheticProfile(model: string, gflops: number, weightMb: number, actMb: number, ops = 20): WorkloadProfile {
@@ -87,3 +89,23 @@ export const PROFILING = [
   { inferenceModel: 'wide', finetuneModel: 'large', microBatch: 8 },
   { inferenceModel: 'deep', finetuneModel: 'deep', microBatch: 2 },
 ];
+
+/**
+ * The co-run environment most fine-tuning tests run in: the roofline costs of the synthetic models,
+ * the 'medium' model served over the grid at batches 1 and 2, a fresh roofline predictor.
+ */
+export function simEnvironment(costs: DeviceCosts = rooflineCosts()) {
+  const predictor = new InterferencePredictor({ featureSet: 'roofline' });
+  const environment = createSimEnvironment({
+    costs,
+    profileOf,
+    model: 'medium',
+    candidates: grid([1, 2]),
+    predictor,
+    profiling: PROFILING,
+    noise: 0.02,
+    seed: 1,
+    baselineRequests: 400,
+  });
+  return { predictor, environment };
+}

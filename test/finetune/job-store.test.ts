@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MemoryJobStore, SqliteJobStore } from '../../src/finetune/scheduling/job-store.ts';
-import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
 import { FinetuneScheduler } from '../../src/finetune/scheduling/scheduler.ts';
-import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
-import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
+import { simEnvironment } from './fixtures.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -19,18 +17,7 @@ const tmp = () => {
 };
 
 function scheduler(store: SqliteJobStore | MemoryJobStore, sloMs: number) {
-  const predictor = new InterferencePredictor({ featureSet: 'roofline' });
-  const environment = createSimEnvironment({
-    costs: rooflineCosts(),
-    profileOf,
-    model: 'medium',
-    candidates: grid([1, 2]),
-    predictor,
-    profiling: PROFILING,
-    noise: 0.02,
-    seed: 1,
-    baselineRequests: 400,
-  });
+  const { predictor, environment } = simEnvironment();
   return new FinetuneScheduler({ store, predictor, environment, slo: { latencyMs: sloMs, quantile: 0.99 }, rateRps: 20, clock: () => 0, allowSwitch: false });
 }
 

@@ -10,9 +10,7 @@ import { FinetuneService, type ServingHost } from '../../src/finetune/scheduling
 import { standaloneFinetuneAdmin } from '../../src/finetune/server/admin-routes.ts';
 import { MemoryJobStore, SqliteJobStore } from '../../src/finetune/scheduling/job-store.ts';
 import type { SchedulerEvent } from '../../src/finetune/scheduling/scheduler.ts';
-import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
-import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
-import { grid, PROFILING, profileOf, rooflineCosts } from './fixtures.ts';
+import { rooflineCosts, simEnvironment } from './fixtures.ts';
 
 class FakeHost implements ServingHost {
   readonly applied: Config[] = [];
@@ -58,19 +56,8 @@ function service(
   clock: () => number = () => performance.now(),
   o: { store?: SqliteJobStore; onEvent?: (e: SchedulerEvent) => void } = {},
 ) {
-  const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   const costs = rooflineCosts();
-  const environment = createSimEnvironment({
-    costs,
-    profileOf,
-    model: 'medium',
-    candidates: grid([1, 2]),
-    predictor,
-    profiling: PROFILING,
-    noise: 0.02,
-    seed: 1,
-    baselineRequests: 400,
-  });
+  const { predictor, environment } = simEnvironment(costs);
   const host = new FakeHost();
   const svc = new FinetuneService({
     store: o.store ?? new MemoryJobStore(),
