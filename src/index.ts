@@ -83,5 +83,5 @@ export {
   type KnobSpace,
 } from './tune/index.ts';
 export { paretoSet } from './core/pareto.ts';
-export { TuningStore, defaultDbPath, readTuningRunFile, parseTuningRun } from './store/index.ts';
+export { TuningStore, defaultDbPath, readTuningRunFile, parseTuningRun, readRunSource } from './store/index.ts';
 export * from './serve/index.ts';

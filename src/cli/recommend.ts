@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { formatConfig } from '../core/config.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
-import { readRunSource } from '../report/load-inputs.ts';
+import { readRunSource } from '../store/run-source.ts';
 import { defaultDbPath } from '../store/paths.ts';
 import { recommendForSlo, type SloAnswer } from '../tune/recommend-for-slo.ts';
 import { latencyMs, numberInRange, quantile } from './support/flag-parsers.ts';

@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { badInput, PolyThrottleError } from '../core/errors.ts';
+import { badInput } from '../core/errors.ts';
 import type { ModelSpec } from '../core/model-spec.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import { readJsonFile } from '../store/json-file.ts';
 import { runModelSpec } from '../model/model-spec.ts';
-import { defaultDbPath } from '../store/paths.ts';
-import { parseTuningRun, readTuningRunFile } from '../store/tuning-run-file.ts';
-import { TuningStore } from '../store/tuning-store.ts';
+import { readRunSource } from '../store/run-source.ts';
+import { readTuningRunFile } from '../store/tuning-run-file.ts';
 import { readTimelineFile } from './finetune-timeline.ts';
 import { landscapeFor, readLandscapeCsv } from './landscape.ts';
 import type { ReportInputs } from './report-plan.ts';
@@ -30,55 +28,6 @@ export interface ReportSources {
   readonly compare?: readonly string[];
   readonly benchmark?: string;
   readonly timeline?: string;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** A finished run from the tuning store, by run id, profile id, a unique prefix of either, or `latest`. */
-export function readStoredRun(idOrPrefix: string, dbPath: string = defaultDbPath()): TuningRun {
-  // Opening the store would create it; a missing store means the name was meant as a file.
-  if (!existsSync(dbPath))
-    throw badInput(
-      `no file "${idOrPrefix}" and no tuning store at ${dbPath} to look it up in`,
-      'give a `tune --json` file, or --db <store> (or set POLYTHROTTLE_DB) for a stored run',
-    );
-  const store = new TuningStore(dbPath);
-  try {
-    const id = idOrPrefix === 'latest' ? store.listProfiles()[0]?.runId : idOrPrefix;
-    const run = id === undefined ? null : store.getRun(id);
-    if (!run) {
-      const recent = store
-        .listProfiles()
-        .slice(0, 5)
-        .map((p) => `${p.runId.slice(0, 8)} (${p.model} on ${p.deviceId}, ${p.createdAt.slice(0, 16)})`);
-      throw new PolyThrottleError('NOT_FOUND', `no file "${idOrPrefix}" and no finished run or profile "${idOrPrefix}" in ${dbPath}`, {
-        hint: recent.length > 0 ? `recent runs: ${recent.join(', ')}` : 'the store holds no finished run yet; give a `tune --json` file',
-      });
-    }
-    return parseTuningRun(run, `stored run ${id}`);
-  } finally {
-    store.close();
-  }
-}
-
-/** Read the run from a file, stdin ('-') or the tuning store. */
-export async function readRunSource(source: string, dbPath?: string): Promise<TuningRun> {
-  // A name that looks like a path is a file (a clear "no such file" when missing), anything else an id.
-  const looksLikePath = /[\\/]/.test(source) || /\.json$/i.test(source);
-  if (source !== '-') return existsSync(source) || looksLikePath ? readTuningRunFile(source) : readStoredRun(source, dbPath);
-  const text = await readStdin();
-  if (text.trim() === '') throw badInput('stdin is empty', 'pipe a run in: polythrottle tune --json | polythrottle report -');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw badInput(`stdin is not valid JSON: ${(e as Error).message}`, undefined, e);
-  }
-  return parseTuningRun(value, 'stdin');
 }
 
 const specText = (s: ModelSpec) => `${s.dtype}${s.seq === undefined ? '' : ` at ${s.seq} tokens`}`;

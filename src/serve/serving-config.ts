@@ -13,7 +13,7 @@ import { readFrequencyHz } from '../core/units.ts';
 import { readJsonFile } from '../store/json-file.ts';
 import { defaultDbPath } from '../store/paths.ts';
 import { parseTuningRun, readTuningRunFile } from '../store/tuning-run-file.ts';
-import { TuningStore } from '../store/tuning-store.ts';
+import { readRunSource } from '../store/run-source.ts';
 import type { ServingProfile } from './serving-context.ts';
 
 /** A configuration as given: any knob may be left out (the device keeps it; batch defaults later). */
@@ -110,20 +110,14 @@ export async function loadProfileFile(path: string): Promise<LoadedProfile> {
   return profileFromRun(await readTuningRunFile(path), path);
 }
 
-/** A profile reference: a tuning-run file, else a profile or run id (or prefix) in the store at `dbPath`. */
+/**
+ * A profile reference, read as `report` and `recommend` read a run: a tuning-run file, '-' for
+ * standard input, else a profile or run id, a unique prefix of either, or `latest` in the store at
+ * `dbPath`.
+ */
 export async function loadProfile(ref: string, dbPath: string = defaultDbPath()): Promise<LoadedProfile> {
-  if (existsSync(ref) || ref.endsWith('.json')) return loadProfileFile(ref);
-  const store = new TuningStore(dbPath);
-  try {
-    const run = store.getRun(ref);
-    if (!run)
-      throw new PolyThrottleError('NOT_FOUND', `no profile "${ref}": neither a file nor a profile id in ${store.path}`, {
-        hint: 'give the profile id `polythrottle tune` printed (or its first characters), or a file written by `tune --json`',
-      });
-    return profileFromRun(run, `${ref} in ${store.path}`);
-  } finally {
-    store.close();
-  }
+  const run = await readRunSource(ref, dbPath);
+  return profileFromRun(run, existsSync(ref) || ref === '-' ? ref : `${ref} in ${dbPath}`);
 }
 
 /** `--config` value: inline knob list, or a JSON file with cpuHz/gpuMinHz/gpuMaxHz/emcHz/batch (or a TuningRun). */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TuningRun } from '../../src/core/tuning-run.ts';
+import { loadProfile } from '../../src/serve/serving-config.ts';
 import { runCli as cli } from '../fixtures/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pt-cli-'));
@@ -25,6 +26,10 @@ describe('tune and recommend commands', () => {
     const ans = JSON.parse(a.out);
     expect(ans.measured.latencyTailMs).toBeLessThanOrEqual(200 * 0.98);
     expect(ans.measured.energyPerQueryJ).toBeLessThanOrEqual(run.recommendation!.measurement.energyPerQueryJ * 1.05);
+
+    // serve --profile reads the store as report and recommend do: a prefix or `latest`
+    for (const ref of [run.profileId!.slice(0, 8), 'latest']) expect((await loadProfile(ref, db)).profile.config).toEqual(run.recommendation!.config);
+    await expect(loadProfile('nothing-here', join(dir, 'no-store.db'))).rejects.toThrow(/no file "nothing-here" and no tuning store at/);
 
     const file = join(dir, 'run.json');
     writeFileSync(file, r.out);

@@ -1,0 +1,60 @@
+/**
+ * A tuning run named the ways a user names one: a `tune --json` file, '-' for standard input, or a
+ * run id, profile id, unique prefix of either, or `latest` in the tuning store. The one reader of
+ * runs for `report`, `recommend` and `serve --profile`.
+ */
+import { existsSync } from 'node:fs';
+import { badInput, PolyThrottleError } from '../core/errors.ts';
+import type { TuningRun } from '../core/tuning-run.ts';
+import { defaultDbPath } from './paths.ts';
+import { parseTuningRun, readTuningRunFile } from './tuning-run-file.ts';
+import { TuningStore } from './tuning-store.ts';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A finished run from the tuning store, by run id, profile id, a unique prefix of either, or `latest`. */
+export function readStoredRun(idOrPrefix: string, dbPath: string = defaultDbPath()): TuningRun {
+  // Opening the store would create it; a missing store means the name was meant as a file.
+  if (!existsSync(dbPath))
+    throw badInput(
+      `no file "${idOrPrefix}" and no tuning store at ${dbPath} to look it up in`,
+      'give a `tune --json` file, or --db <store> (or set POLYTHROTTLE_DB) for a stored run',
+    );
+  const store = new TuningStore(dbPath);
+  try {
+    const id = idOrPrefix === 'latest' ? store.listProfiles()[0]?.runId : idOrPrefix;
+    const run = id === undefined ? null : store.getRun(id);
+    if (!run) {
+      const recent = store
+        .listProfiles()
+        .slice(0, 5)
+        .map((p) => `${p.runId.slice(0, 8)} (${p.model} on ${p.deviceId}, ${p.createdAt.slice(0, 16)})`);
+      throw new PolyThrottleError('NOT_FOUND', `no file "${idOrPrefix}" and no finished run or profile "${idOrPrefix}" in ${dbPath}`, {
+        hint: recent.length > 0 ? `recent runs: ${recent.join(', ')}` : 'the store holds no finished run yet; give a `tune --json` file',
+      });
+    }
+    return parseTuningRun(run, `stored run ${id}`);
+  } finally {
+    store.close();
+  }
+}
+
+/** Read the run from a file, stdin ('-') or the tuning store. */
+export async function readRunSource(source: string, dbPath?: string): Promise<TuningRun> {
+  // A name that looks like a path is a file (a clear "no such file" when missing), anything else an id.
+  const looksLikePath = /[\\/]/.test(source) || /\.json$/i.test(source);
+  if (source !== '-') return existsSync(source) || looksLikePath ? readTuningRunFile(source) : readStoredRun(source, dbPath);
+  const text = await readStdin();
+  if (text.trim() === '') throw badInput('stdin is empty', 'pipe a run in, e.g. polythrottle tune --json | polythrottle report -');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw badInput(`stdin is not valid JSON: ${(e as Error).message}`, undefined, e);
+  }
+  return parseTuningRun(value, 'stdin');
+}
