@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { DEFAULT_BATCH_SIZES, configKey } from '../../core/config.ts';
+import { DEFAULT_BATCH_SIZES, configKey, maxClocksConfig } from '../../core/config.ts';
 import { PolyThrottleError, badInput } from '../../core/errors.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from './board-spec.ts';
@@ -146,12 +146,12 @@ export function landscapeOptimum(
   const spec = resolveBoard(board);
   if (l.rows.length === 0) throw badInput('the landscape has no rows');
   const best = l.rows.reduce((a, r) => (r.energy_per_query_j < a.energy_per_query_j ? r : a));
-  const top = (t: readonly number[]) => t[t.length - 1]!;
-  const g = top(spec.gpu.freqsHz);
+  // every GPU and memory clock at its maximum, at the optimum's CPU clock and batch size
+  const maxClocks = maxClocksConfig({ gpuHz: spec.gpu.freqsHz, emcHz: spec.emc.freqsHz, batch: [best.batch] }, best.batch);
   const allMax = evaluateConfig(
     spec,
     profile,
-    { cpuHz: best.cpu_hz, gpuMinHz: g, gpuMaxHz: g, emcHz: top(spec.emc.freqsHz), batch: best.batch },
+    { ...maxClocks, cpuHz: best.cpu_hz },
     {
       ...(l.rateRps !== undefined ? { rateRps: l.rateRps } : {}),
       quantile: l.quantile,
