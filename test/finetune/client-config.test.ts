@@ -5,10 +5,8 @@ import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FinetuneAdminClient } from '../../src/finetune/server/admin-client.ts';
 import { loadFinetuneConfig, parseFinetuneConfig } from '../../src/finetune/server/config-file.ts';
-import { FinetuneService } from '../../src/finetune/scheduling/finetune-service.ts';
 import { standaloneFinetuneAdmin } from '../../src/finetune/server/admin-routes.ts';
-import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
-import { simEnvironment } from './fixtures.ts';
+import { idleService } from './fixtures.ts';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -34,17 +32,7 @@ describe('fine-tuning configuration file', () => {
 
 describe('FinetuneAdminClient (what the CLI uses)', () => {
   it('submits, lists and cancels over HTTP and reports a wrong token clearly', async () => {
-    const { predictor, environment } = simEnvironment();
-    const svc = new FinetuneService({
-      store: new MemoryJobStore(),
-      predictor,
-      environment,
-      slo: { latencyMs: 60, quantile: 0.99 },
-      rateRps: 20,
-      clock: () => performance.now(),
-      allowSwitch: false,
-      host: { runWhenIdle: async (t) => t(), onIdle: () => {}, onBatch: () => {}, onSlo: () => {}, applyConfig: async () => {} },
-    });
+    const svc = idleService();
     const app = Fastify();
     await app.register(standaloneFinetuneAdmin({ service: svc, token: 'the-right-token' }), { prefix: '/v1' });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });

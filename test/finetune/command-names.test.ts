@@ -4,11 +4,9 @@
  */
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FinetuneService } from '../../src/finetune/scheduling/finetune-service.ts';
-import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
 import { standaloneFinetuneAdmin } from '../../src/finetune/server/admin-routes.ts';
 import { parseFinetuneConfig } from '../../src/finetune/server/config-file.ts';
-import { simEnvironment } from './fixtures.ts';
+import { idleService } from './fixtures.ts';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -33,18 +31,7 @@ describe('fine-tuning command names', () => {
   });
 
   it('a job naming constructor or __proto__ is refused with 400 like any command not configured', async () => {
-    const { predictor, environment } = simEnvironment();
-    const svc = new FinetuneService({
-      store: new MemoryJobStore(),
-      predictor,
-      environment,
-      slo: { latencyMs: 60, quantile: 0.99 },
-      rateRps: 20,
-      clock: () => performance.now(),
-      allowSwitch: false,
-      host: { runWhenIdle: async (t) => t(), onIdle: () => {}, onBatch: () => {}, onSlo: () => {}, applyConfig: async () => {} },
-      commands: parseFinetuneConfig({ commands: { cfg: spec } }).commands,
-    });
+    const svc = idleService(parseFinetuneConfig({ commands: { cfg: spec } }).commands);
     cleanup.push(() => svc.close());
     const app = Fastify();
     await app.register(standaloneFinetuneAdmin({ service: svc, token: 'the-right-token' }), { prefix: '/v1' });

@@ -5,6 +5,9 @@ import type { DeviceCosts } from '../../src/finetune/simulation/corun-sim.ts';
 import { finetuneStepFeatures } from '../../src/finetune/prediction/features.ts';
 import { InterferencePredictor } from '../../src/finetune/prediction/predictor.ts';
 import { createSimEnvironment } from '../../src/finetune/simulation/sim-environment.ts';
+import { FinetuneService } from '../../src/finetune/scheduling/finetune-service.ts';
+import { MemoryJobStore } from '../../src/finetune/scheduling/job-store.ts';
+import type { CommandSpec } from '../../src/finetune/scheduling/command-runner.ts';
 
 /** A small synthetic CNN-like profile: `gflops` per sample, `mb` MB of weights, activations ∝ size. */
 export function syntheticProfile(model: string, gflops: number, weightMb: number, actMb: number, ops = 20): WorkloadProfile {
@@ -108,4 +111,23 @@ export function simEnvironment(costs: DeviceCosts = rooflineCosts()) {
     baselineRequests: 400,
   });
   return { predictor, environment };
+}
+
+/**
+ * A fine-tuning service on `simEnvironment()` with no inference traffic (the host is always idle):
+ * SLO p99 60 ms at 20 requests/s, no switching; for tests of its admin API.
+ */
+export function idleService(commands?: Readonly<Record<string, CommandSpec>>): FinetuneService {
+  const { predictor, environment } = simEnvironment();
+  return new FinetuneService({
+    store: new MemoryJobStore(),
+    predictor,
+    environment,
+    slo: { latencyMs: 60, quantile: 0.99 },
+    rateRps: 20,
+    clock: () => performance.now(),
+    allowSwitch: false,
+    host: { runWhenIdle: async (t) => t(), onIdle: () => {}, onBatch: () => {}, onSlo: () => {}, applyConfig: async () => {} },
+    ...(commands ? { commands } : {}),
+  });
 }
