@@ -109,6 +109,11 @@ const boardSchema = z.object({
     damp: z.number().min(0).max(10),
     source: z.string().optional(),
   }),
+  /**
+   * Stalls: a share of batches whose service time is multiplied by `factor` (page-cache misses,
+   * background jobs, a framework's allocator). Absent on the nominal boards; shifted boards set it.
+   */
+  stalls: z.object({ share: z.number().min(0).max(0.5), factor: z.number().min(1) }).optional(),
   runtime: z.object({
     tensorEfficiency: z.number().positive().max(1),
     cudaEfficiency: z.number().positive().max(1),

@@ -180,6 +180,12 @@ const SCRATCH_BASE = new Float64Array(NC);
 const SCRATCH_EXTRA = new Float64Array(NC);
 const SCRATCH_MEAN = new Float64Array(NC);
 
+/** A board with stalls: when more than 1 − q of batches stall, the tail quantile is a stalled batch. */
+function stallTailFactor(board: BoardSpec, q: number): number {
+  const s = board.stalls;
+  return s !== undefined && s.share > 1 - q ? s.factor : 1;
+}
+
 function evaluateAt(
   board: BoardSpec,
   profile: WorkloadProfile,
@@ -241,7 +247,7 @@ function evaluateAt(
   const throughputQps = queries / D;
   const serviceMean = serviceSum / run.batches;
   const sP50 = nearestRankQuantile(run.serviceS, 0.5);
-  const sTail = nearestRankQuantile(run.serviceS, q);
+  const sTail = nearestRankQuantile(run.serviceS, q) * stallTailFactor(board, q);
 
   let fillP50 = 0;
   let fillTail = 0;

@@ -37,3 +37,4 @@ export {
   fineTuneStepCost,
   trainingProfile,
 } from './fine-tune.ts';
+export { NOMINAL, SHIFTED_BOARDS, type TwinPerturbation, perturbBoard, perturbationSets, randomPerturbation } from './perturbation.ts';
