@@ -1,0 +1,14 @@
+/** Calibrating the twin from measured points: readers, the fit, and the calibrated twin profile. */
+export { type CalibrationInput, type CalibrationResult, MIN_POINTS, type PointFit, calibrateTwin, checkPoints } from './fit.ts';
+export { type MeasuredPoint, type MeasuredPoints, type PointsFormat, pointsFromCsv, pointsFromRun, readMeasuredPoints } from './measured-points.ts';
+export {
+  COEFFICIENT_NAMES,
+  type TwinCoefficients,
+  type TwinProfile,
+  UNIT_COEFFICIENTS,
+  applyTwinProfile,
+  coefficientsBoard,
+  loadTwinProfile,
+  parseTwinProfile,
+  writeTwinProfile,
+} from './twin-profile.ts';
