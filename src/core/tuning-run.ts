@@ -51,6 +51,12 @@ export interface TuningRun {
   readonly modelSpec?: ModelSpec;
   readonly slo: Slo;
   readonly rateRps?: number;
+  /**
+   * The execution stack the twin modelled (`tensorrt`, `onnxruntime`, `pytorch`) when one was
+   * chosen (`--runtime`, or a twin profile's). Absent on stored runs before it existed and on runs
+   * that chose none: the twin's default fused engine, or whatever ran on a real device.
+   */
+  readonly runtime?: string;
   readonly optimizer: string;
   readonly seed: number;
   readonly budget: number;

@@ -18,6 +18,8 @@ export interface TuningSessionOptions extends Omit<TuneOptions, 'resumeFrom' | '
   readonly resume?: boolean | string;
   /** Further settings that must match for a resume (device string, twin noise…). */
   readonly settings?: Readonly<Record<string, unknown>>;
+  /** The twin's runtime, recorded in the run (absent: none chosen). */
+  readonly runtime?: string;
   /** Told when a run is resumed (id, trials available) or when an unfinished one could have been. */
   readonly onResume?: (info: { readonly runId: string; readonly trials: number; readonly resumed: boolean }) => void;
 }
@@ -123,6 +125,7 @@ async function runOwned(
     o.store.markFailed(runId);
     throw e;
   }
+  if (o.runtime !== undefined) run = { ...run, runtime: o.runtime };
   const profileId = o.store.finishRun(run);
   return { run: { ...run, profileId }, profileId, resumedRun: previous?.id ?? null };
 }

@@ -6,6 +6,7 @@
 import type { FrequencyConfig } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { DType } from '../core/workload-profile.ts';
+import type { BoardSpec } from '../device/sim/board-spec.ts';
 import { BackendRunner, plainSender } from './backend-runner.ts';
 import { CommandRunner, type LatencyUnit } from './command-runner.ts';
 import { createHttpRunner } from './http-runner.ts';
@@ -87,7 +88,8 @@ export async function openWorkloadRunner(model: string, s: WorkloadSettings): Pr
     case 'sim': {
       const metadata = modelMetadata(model, modelOpts(s));
       const backend = new SimBackend({
-        board: s.board,
+        // The simulated device's own spec when there is one (--runtime / --twin-profile shape it).
+        board: s.device && 'board' in s.device ? (s.device as { board: BoardSpec }).board : s.board,
         models: [{ metadata, profile: await modelProfile(model, modelOpts(s)) }],
         ...(s.clocks === undefined ? {} : { clocks: s.clocks }),
         ...(s.device === undefined ? {} : { device: s.device }),

@@ -12,14 +12,9 @@ import { badInput, PolyThrottleError } from '../../core/errors.ts';
 import type { DType } from '../../core/workload-profile.ts';
 import type { BoardSpec } from './board-spec.ts';
 
-/** The runtimes with a data file, the default first. */
-export const RUNTIMES = ['tensorrt', 'onnxruntime', 'pytorch'] as const;
-export type RuntimeName = (typeof RUNTIMES)[number];
-export const DEFAULT_RUNTIME: RuntimeName = 'tensorrt';
+import { DEFAULT_RUNTIME, isRuntimeName, RUNTIMES } from './runtime-names.ts';
 
-export function isRuntimeName(s: string): s is RuntimeName {
-  return (RUNTIMES as readonly string[]).includes(s);
-}
+export { DEFAULT_RUNTIME, isRuntimeName, RUNTIMES, type RuntimeName } from './runtime-names.ts';
 
 const runtimeSchema = z.object({
   name: z.string(),

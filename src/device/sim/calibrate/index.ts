@@ -12,3 +12,4 @@ export {
   parseTwinProfile,
   writeTwinProfile,
 } from './twin-profile.ts';
+export { type CalibrationTarget, type TargetChoices, calibrationTarget } from './target.ts';
