@@ -14,6 +14,8 @@ export interface DeviceCliOptions {
   sysfsRoot?: string;
   dryRun?: boolean;
   allowClockChanges?: boolean;
+  /** sim: the board spec to simulate (`--runtime` / `--twin-profile`, see twinFromOptions). */
+  simBoard?: BoardSpec;
 }
 
 /** `--device <spec>`, parsed into a DeviceSpec (the default too, shown in --help as its text). */
@@ -28,6 +30,7 @@ export function openDeviceFromOptions(o: DeviceCliOptions): Promise<Device> {
     ...(o.sysfsRoot ? { root: o.sysfsRoot } : {}),
     ...(o.dryRun ? { dryRun: true } : {}),
     ...(o.allowClockChanges ? { allowClockChanges: true } : {}),
+    ...(o.simBoard ? { simBoard: o.simBoard } : {}),
   });
 }
 
