@@ -234,7 +234,7 @@ if (all.flipped.length > 0) {
 out();
 out(
   `Run time ${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores. ` +
-    'Published measured sweeps: none with at least 3 configurations of one zoo model in one precision on one Jetson was found (see the twin calibration section of the README), so no real-board row is in this table.',
+    'Published measured sweeps: none with at least 3 configurations of one zoo model in one precision on one Jetson was found (README, "calibrate"), so no real-board row is in this table.',
 );
 
 function held(n: number): string {
