@@ -119,6 +119,8 @@ const boardSchema = z.object({
     name: z.string().optional(),
     /** BatchNorm folded into the convolution (absent: true). False: one more kernel per convolution. */
     foldsBatchNorm: z.boolean().optional(),
+    /** fp32 convolutions run in TF32 on tensor cores where the GPU has them (Ampere), as cuDNN does by default under PyTorch. */
+    tf32Convolutions: z.boolean().optional(),
     /** Share of activations (ReLU, Clip, Sigmoid…) still run as their own kernel (absent: pointwiseKernelWeight). */
     activationKernelWeight: z.number().min(0).max(1).optional(),
     tensorEfficiency: z.number().positive().max(1),

@@ -44,6 +44,8 @@ const runtimeSchema = z.object({
     efficiency: z.number().positive().max(2),
     /** × the board's achieved memory efficiency. */
     memoryEfficiency: z.number().positive().max(2),
+    /** fp32 convolutions in TF32 on Ampere tensor cores. */
+    tf32Convolutions: z.boolean(),
   }),
   /** Where every constant comes from (key: the field's path). */
   sources: z.record(z.string(), z.string()),
@@ -100,6 +102,7 @@ export function applyRuntime(board: BoardSpec, runtime: string | RuntimeProfile)
     kernelGapS: rt.kernelGapS + r.dispatch.gpuGapSPerKernel,
     hostCyclesPerBatch: rt.hostCyclesPerBatch + r.dispatch.hostCyclesPerBatch,
     foldsBatchNorm: r.fusion.foldsBatchNorm,
+    tf32Convolutions: r.kernels.tf32Convolutions,
     activationKernelWeight: r.fusion.activationKernelWeight,
     pointwiseKernelWeight: r.fusion.arithmeticKernelWeight,
     pointwiseByteWeight: r.fusion.pointwiseByteWeight,
@@ -113,6 +116,7 @@ export function applyRuntime(board: BoardSpec, runtime: string | RuntimeProfile)
     next.kernelGapS === rt.kernelGapS &&
     next.hostCyclesPerBatch === rt.hostCyclesPerBatch &&
     (rt.foldsBatchNorm ?? true) === r.fusion.foldsBatchNorm &&
+    (rt.tf32Convolutions ?? false) === r.kernels.tf32Convolutions &&
     (rt.activationKernelWeight ?? rt.pointwiseKernelWeight) === r.fusion.activationKernelWeight &&
     rt.pointwiseKernelWeight === r.fusion.arithmeticKernelWeight &&
     rt.pointwiseByteWeight === r.fusion.pointwiseByteWeight &&

@@ -106,6 +106,20 @@ describe('runtimes against published measurements', () => {
     expect(drop('pytorch')).toBeLessThan(0.5);
     expect(drop('pytorch')).toBeLessThan(drop('tensorrt') * 0.6);
   });
+
+  it('eager fp32 on Ampere runs convolutions in TF32 on tensor cores: ResNet-50 energy per sample more than halves from batch 1 to 64', () => {
+    const board = loadBoard('orin-agx');
+    const p = zooProfile('resnet-50', { dtype: 'fp32' });
+    const eager = applyRuntime(board, 'pytorch');
+    expect(evaluateConfig(eager, p, { batch: 64 }).energyPerQueryJ / evaluateConfig(eager, p, { batch: 1 }).energyPerQueryJ).toBeLessThan(0.5);
+    // TF32 needs Ampere: the Volta Xavier NX runs the same fp32 convolutions on CUDA cores.
+    const nx = loadBoard('xavier-nx');
+    const nxEager = applyRuntime(nx, 'pytorch');
+    const at = (b: ReturnType<typeof loadBoard>) => evaluateConfig(b, p, pinMax(nx, 64)).serviceMs;
+    expect(at(nxEager)).toBeGreaterThan(at(nx));
+    const orinAt = (b: ReturnType<typeof loadBoard>) => evaluateConfig(b, p, pinMax(board, 64)).serviceMs;
+    expect(orinAt(eager)).toBeLessThan(orinAt(board));
+  });
 });
 
 describe('power at full load inside the published envelope', () => {
