@@ -1,7 +1,7 @@
 import { DEFAULT_BATCH_SIZES } from '../core/config.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import { readDeviceSpec } from '../device/device-spec.ts';
-import { type BoardSpec, computeLandscape, type Landscape, loadBoard } from '../device/sim/index.ts';
+import { applyRuntime, type BoardSpec, computeLandscape, isRuntimeName, type Landscape, loadBoard } from '../device/sim/index.ts';
 import { isZooModel } from '../model/index.ts';
 import { profileForSpec, runModelSpec } from '../model/model-spec.ts';
 import type { LandscapeRow } from './landscape.ts';
@@ -36,7 +36,8 @@ export function twinLandscape(run: TuningRun, onProgress?: (done: number, total:
   const board = twin.board;
   const model = runModelSpec(run);
   if (!isZooModel(model.name)) return { rows: null, why: `"${model.name}" is not a zoo model the twin can compute` };
-  const spec = loadBoard(board);
+  // The runtime the run's twin modelled (`tune --runtime`); absent: the board as loaded.
+  const spec = run.runtime !== undefined && isRuntimeName(run.runtime) ? applyRuntime(loadBoard(board), run.runtime) : loadBoard(board);
   const batches = [...new Set([...DEFAULT_BATCH_SIZES, ...run.trials.map((t) => t.config.batch)])].sort((a, b) => a - b);
   const cpuHz = chartCpuHz(run, spec);
   const allCpu = options.cpu === 'all';

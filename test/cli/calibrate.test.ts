@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyRuntime, evaluateConfig, loadBoard, perturbBoard, SHIFTED_BOARDS } from '../../src/device/sim/index.ts';
 import { zooProfile } from '../../src/model/zoo/index.ts';
+import { twinLandscape } from '../../src/report/twin-landscape.ts';
 import { runCli } from '../fixtures/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pt-calibrate-cli-'));
@@ -92,6 +93,18 @@ describe('polythrottle calibrate', () => {
     expect(run.runtime).toBe('onnxruntime');
     expect(run.modelSpec.dtype).toBe('fp32');
     writeFileSync(runFile, t.out);
+    // The report's exact landscape of this run is the twin of the run's runtime.
+    const land = twinLandscape(run);
+    expect(land.rows).not.toBeNull();
+    const row = land.rows![0]!;
+    const exact = evaluateConfig(applyRuntime(board, 'onnxruntime'), zooProfile('mobilenet-v2', { dtype: 'fp32' }), {
+      cpuHz: row.cpuHz,
+      gpuMinHz: row.gpuMinHz,
+      gpuMaxHz: row.gpuMaxHz,
+      emcHz: row.emcHz,
+      batch: row.batch,
+    });
+    expect(row.latencyP50Ms).toBeCloseTo(exact.latencyP50Ms, 6);
     const r = await runCli('calibrate', runFile, '--json');
     expect(r.code).toBe(0);
     const fit = JSON.parse(r.out);
