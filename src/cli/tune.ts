@@ -48,6 +48,8 @@ interface TuneCliOptions extends Record<string, unknown>, DeviceWriteCliOptions,
   dtype?: DType;
   seq?: number;
   dim?: Record<string, number>;
+  /** --model was not given (commander filled in the default). */
+  modelIsDefault?: boolean;
 }
 
 export function register(program: Command): void {
@@ -89,7 +91,12 @@ Examples:
   polythrottle tune --resume                                      # continue the interrupted run with these settings
   polythrottle tune --device jetson --workload onnx --dry-run      # print the clock writes a run would make (nothing stored)`,
     )
-    .action(action(async (o: TuneCliOptions) => runTune(o)));
+    .action(
+      action(async (o: TuneCliOptions, command: Command) =>
+        // A twin profile is of one model: without --model, tune that one.
+        runTune({ ...o, ...(command.getOptionValueSource('model') === 'default' ? { modelIsDefault: true } : {}) }),
+      ),
+    );
 }
 
 async function runTune(o: TuneCliOptions): Promise<void> {
@@ -103,7 +110,8 @@ async function runTune(o: TuneCliOptions): Promise<void> {
   };
   if (o.device.kind === 'auto' && spec.kind === 'sim')
     log(pc.dim(`no Jetson found; tuning the simulated AGX Orin${passedOver ? ` (${passedOver} found: pass --device ${passedOver} to tune it)` : ''}`));
-  const twin = await twinFromOptions(spec, o);
+  const twin = await twinFromOptions(spec, o.modelIsDefault ? { ...o, model: undefined } : o);
+  if (o.modelIsDefault && twin.model !== undefined) o = { ...o, model: twin.model };
   const dtype = o.dtype ?? twin.dtype;
   const runner = await openTrialRunnerFromFlags(spec, o.model, w, {
     ...o,

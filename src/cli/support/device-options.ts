@@ -57,7 +57,7 @@ export interface TwinCliOptions {
   runtime?: string;
   twinProfile?: string;
   dtype?: DType;
-  model?: string;
+  model?: string | undefined;
 }
 
 /** The twin as `--runtime` / `--twin-profile` shape it: the board spec to simulate and what to record. */
@@ -70,6 +70,8 @@ export interface TwinSelection {
   readonly dtype?: DType;
   /** The twin profile file given. */
   readonly twinProfile?: string;
+  /** The model the twin profile was calibrated for. */
+  readonly model?: string;
 }
 
 /** Adds `--runtime <name>` and `--twin-profile <file>` (every command that takes `--device sim:…`). */
@@ -107,5 +109,5 @@ export async function twinFromOptions(spec: DeviceSpec, o: TwinCliOptions): Prom
   if (o.dtype !== undefined && o.dtype !== tp.dtype) throw badInput(`${at} was calibrated in ${tp.dtype}, not ${o.dtype}`);
   if (o.model !== undefined && o.model !== tp.model)
     throw badInput(`${at} was calibrated for model ${tp.model}, not ${o.model}`, 'calibrate the twin for this model: polythrottle calibrate');
-  return { board: applyTwinProfile(board, tp), runtime: tp.runtime, dtype: tp.dtype, twinProfile: o.twinProfile };
+  return { board: applyTwinProfile(board, tp), runtime: tp.runtime, dtype: tp.dtype, twinProfile: o.twinProfile, model: tp.model };
 }
