@@ -129,6 +129,7 @@ async function runTune(o: TuneCliOptions): Promise<void> {
       store,
       model: modelSpecOf(o.model, { ...(dtype === undefined ? {} : { dtype }), ...(o.seq === undefined ? {} : { seq: o.seq }) }),
       ...(twin.runtime === undefined ? {} : { runtime: twin.runtime }),
+      ...(twin.twinProfileRecord === undefined ? {} : { twinProfile: twin.twinProfileRecord }),
       slo,
       ...(o.rate === undefined ? {} : { rateRps: o.rate }),
       budget: o.budget,

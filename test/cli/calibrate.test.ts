@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { applyTwinProfile, loadTwinProfile } from '../../src/device/sim/calibrate/index.ts';
 import { applyRuntime, evaluateConfig, loadBoard, perturbBoard, SHIFTED_BOARDS } from '../../src/device/sim/index.ts';
 import { zooProfile } from '../../src/model/zoo/index.ts';
 import { twinLandscape } from '../../src/report/twin-landscape.ts';
@@ -111,6 +113,88 @@ describe('polythrottle calibrate', () => {
     expect(fit).toMatchObject({ board: 'orin-agx', runtime: 'onnxruntime', model: 'mobilenet-v2', dtype: 'fp32' });
     // Points of the nominal twin (3 % noise): nothing to correct.
     for (const v of Object.values(fit.coefficients) as number[]) expect(Math.abs(v - 1)).toBeLessThan(0.15);
+  });
+
+  it('a run on a calibrated twin records its profile, and the report recomputes its landscape on that calibration', async () => {
+    const out = join(dir, 'profile-for-run.json');
+    writeFileSync(join(dir, 'points-for-run.csv'), plainCsv());
+    expect((await runCli('calibrate', join(dir, 'points-for-run.csv'), '--device', 'sim:orin-agx', '--runtime', 'pytorch', '--out', out)).code).toBe(0);
+    const t = await runCli(
+      'tune',
+      '--device',
+      'sim:orin-agx',
+      '--twin-profile',
+      out,
+      '--slo',
+      '500ms',
+      '--budget',
+      '3',
+      '--no-baselines',
+      '--db',
+      join(dir, 'runs-calibrated.db'),
+      '--json',
+    );
+    expect(t.code).toBe(0);
+    const run = JSON.parse(t.out);
+    const tp = loadTwinProfile(out);
+    expect(run.runtime).toBe('pytorch');
+    expect(run.twinProfile).toMatchObject({ path: out, model: 'resnet-50', dtype: 'fp32', coefficients: tp.coefficients });
+    expect(run.twinProfile.sha256).toBe(createHash('sha256').update(readFileSync(out)).digest('hex'));
+    // The report's landscape is the calibrated twin's, from the run alone (the file may be gone).
+    rmSync(out);
+    const land = twinLandscape(run);
+    expect(land.rows).not.toBeNull();
+    const row = land.rows!.find((r) => r.batch === 4 && r.gpuMinHz === r.gpuMaxHz)!;
+    const c = { cpuHz: row.cpuHz, gpuMinHz: row.gpuMinHz, gpuMaxHz: row.gpuMaxHz, emcHz: row.emcHz, batch: row.batch };
+    const profile = zooProfile('resnet-50', { dtype: 'fp32' });
+    const calibrated = evaluateConfig(applyTwinProfile(board, tp), profile, c);
+    const uncalibrated = evaluateConfig(applyRuntime(board, 'pytorch'), profile, c);
+    expect(row.latencyP50Ms).toBeCloseTo(calibrated.latencyP50Ms, 6);
+    expect(Math.abs(row.latencyP50Ms / uncalibrated.latencyP50Ms - 1)).toBeGreaterThan(0.05);
+    // A recorded coefficient that is not a positive number: no landscape, with the reason.
+    const broken = twinLandscape({ ...run, twinProfile: { ...run.twinProfile, coefficients: { ...tp.coefficients, staticPower: -1 } } });
+    expect(broken.rows).toBeNull();
+    expect(broken.rows === null && broken.why).toMatch(/coefficient staticPower must be a positive number/);
+  });
+
+  it('devices and workload --workload sim take --runtime and --twin-profile', async () => {
+    const out = join(dir, 'profile-for-devices.json');
+    writeFileSync(join(dir, 'points-for-devices.csv'), plainCsv());
+    expect((await runCli('calibrate', join(dir, 'points-for-devices.csv'), '--device', 'sim:orin-agx', '--runtime', 'pytorch', '--out', out)).code).toBe(0);
+    const d = await runCli('devices', '--device', 'sim:orin-agx', '--twin-profile', out, '--json');
+    expect(d.code).toBe(0);
+    expect(JSON.parse(d.out).devices[0].description.name).toMatch(/PyTorch.*\[calibrated: resnet-50\]/);
+    const plain = await runCli('devices', '--device', 'sim:orin-agx', '--runtime', 'pytorch', '--json');
+    expect(JSON.parse(plain.out).devices[0].description.name).toMatch(/PyTorch/);
+    const noBoard = await runCli('devices', '--runtime', 'pytorch');
+    expect(noBoard.code).toBe(2);
+    expect(noBoard.err).toMatch(/^error: --runtime and --twin-profile shape the device twin\n/);
+
+    // The eager twin's fp32 batch takes at least its exact service time at the top clocks (the fused
+    // fp16 engine's is several times shorter), however loaded the machine.
+    const w = await runCli(
+      'workload',
+      '--workload',
+      'sim',
+      '--model',
+      'resnet-50',
+      '--runtime',
+      'pytorch',
+      '--batches',
+      '3',
+      '--warmup-batches',
+      '0',
+      '--json',
+    );
+    expect(w.code).toBe(0);
+    const top = { cpuHz: board.cpu.freqsHz.at(-1)!, gpuMinHz: g.at(-1)!, gpuMaxHz: g.at(-1)!, emcHz: e.at(-1)!, batch: 1 };
+    const eager = evaluateConfig(applyRuntime(board, 'pytorch'), zooProfile('resnet-50', { dtype: 'fp32' }), top).serviceMs;
+    const fused = evaluateConfig(board, zooProfile('resnet-50', { dtype: 'fp16' }), top).serviceMs;
+    expect(eager).toBeGreaterThan(3 * fused);
+    expect(JSON.parse(w.out).latencyMs.p50).toBeGreaterThanOrEqual(0.95 * eager);
+    const wrong = await runCli('workload', '--model', 'resnet-50', '--runtime', 'pytorch');
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toMatch(/--runtime and --twin-profile shape the simulated board/);
   });
 
   it('bad input is one error line and exit code 2', async () => {

@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import type { Device } from '../../core/device.ts';
 import { badInput } from '../../core/errors.ts';
+import type { TwinProfileRecord } from '../../core/tuning-run.ts';
 import type { DType } from '../../core/workload-profile.ts';
 import { type DeviceSpec, formatDeviceSpec, parseDeviceSpec } from '../../device/device-spec.ts';
 import type { BoardSpec } from '../../device/sim/board-spec.ts';
@@ -72,6 +73,8 @@ export interface TwinSelection {
   readonly twinProfile?: string;
   /** The model the twin profile was calibrated for. */
   readonly model?: string;
+  /** What a run records of the twin profile (path, content hash, coefficients). */
+  readonly twinProfileRecord?: TwinProfileRecord;
 }
 
 /** Adds `--runtime <name>` and `--twin-profile <file>` (every command that takes `--device sim:…`). */
@@ -96,18 +99,18 @@ export async function twinFromOptions(spec: DeviceSpec, o: TwinCliOptions): Prom
     throw badInput(`--runtime and --twin-profile shape the device twin; '${formatDeviceSpec(spec)}' is not a simulated board`, 'use --device sim:<board>');
   // Imported lazily so that real-hardware commands do not load the twin.
   const sim = await import('../../device/sim/index.ts');
-  const { applyTwinProfile, loadTwinProfile } = await import('../../device/sim/calibrate/index.ts');
+  const { applyTwinProfile, loadTwinProfileFile } = await import('../../device/sim/calibrate/index.ts');
   const board = sim.loadBoard(spec.board);
   if (o.twinProfile === undefined) {
     const runtime = o.runtime!;
     return { board: sim.applyRuntime(board, runtime), runtime, dtype: o.dtype ?? sim.runtimePrecision(runtime) };
   }
-  const tp = loadTwinProfile(o.twinProfile);
+  const { profile: tp, record } = loadTwinProfileFile(o.twinProfile);
   const at = `twin profile ${o.twinProfile}`;
   if (tp.board !== spec.board) throw badInput(`${at} is for sim:${tp.board}, not sim:${spec.board}`);
   if (o.runtime !== undefined && o.runtime !== tp.runtime) throw badInput(`${at} was calibrated for runtime ${tp.runtime}, not ${o.runtime}`);
   if (o.dtype !== undefined && o.dtype !== tp.dtype) throw badInput(`${at} was calibrated in ${tp.dtype}, not ${o.dtype}`);
   if (o.model !== undefined && o.model !== tp.model)
     throw badInput(`${at} was calibrated for model ${tp.model}, not ${o.model}`, 'calibrate the twin for this model: polythrottle calibrate');
-  return { board: applyTwinProfile(board, tp), runtime: tp.runtime, dtype: tp.dtype, twinProfile: o.twinProfile, model: tp.model };
+  return { board: applyTwinProfile(board, tp), runtime: tp.runtime, dtype: tp.dtype, twinProfile: o.twinProfile, model: tp.model, twinProfileRecord: record };
 }

@@ -6,10 +6,13 @@ export {
   type TwinCoefficients,
   type TwinProfile,
   UNIT_COEFFICIENTS,
+  applyTwinCoefficients,
   applyTwinProfile,
   coefficientsBoard,
   loadTwinProfile,
+  loadTwinProfileFile,
   parseTwinProfile,
+  recordedCoefficients,
   writeTwinProfile,
 } from './twin-profile.ts';
 export { type CalibrationTarget, type TargetChoices, calibrationTarget } from './target.ts';

@@ -4,9 +4,11 @@
  * are of the same kind as a shifted board's (perturbation.ts), plus static power, so a calibration
  * from a shifted twin's points can be checked against the shift it recovers.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { badInput } from '../../../core/errors.ts';
+import type { TwinProfileRecord } from '../../../core/tuning-run.ts';
 import type { BoardSpec } from '../board-spec.ts';
 import { NOMINAL, shiftBoard } from '../perturbation.ts';
 import { applyRuntime, isRuntimeName, RUNTIMES } from '../runtime-profile.ts';
@@ -72,12 +74,23 @@ export function parseTwinProfile(value: unknown, what = 'twin profile'): TwinPro
 
 /** Read a twin profile file (what `polythrottle calibrate --out` writes). */
 export function loadTwinProfile(path: string): TwinProfile {
-  let text: string;
+  return loadTwinProfileFile(path).profile;
+}
+
+/** A twin profile file with what a run records of it (path, content hash, coefficients). */
+export function loadTwinProfileFile(path: string): { profile: TwinProfile; record: TwinProfileRecord } {
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw badInput(`cannot read twin profile ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, e);
   }
+  const profile = parseTwinProfileText(bytes.toString('utf8'), path);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { profile, record: { path, sha256, model: profile.model, dtype: profile.dtype, coefficients: { ...profile.coefficients } } };
+}
+
+function parseTwinProfileText(text: string, path: string): TwinProfile {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -89,6 +102,17 @@ export function loadTwinProfile(path: string): TwinProfile {
 
 export function writeTwinProfile(path: string, p: TwinProfile): void {
   writeFileSync(path, `${JSON.stringify(p, null, 2)}\n`);
+}
+
+/** Coefficients as a run records them, checked: every one present, positive and finite. */
+export function recordedCoefficients(c: Readonly<Record<string, unknown>>, what = 'the recorded twin profile'): TwinCoefficients {
+  const out: Record<string, number> = {};
+  for (const n of COEFFICIENT_NAMES) {
+    const v = c[n];
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw badInput(`${what}: coefficient ${n} must be a positive number, got ${String(v)}`);
+    out[n] = v;
+  }
+  return out as unknown as TwinCoefficients;
 }
 
 /** The board with these coefficients applied (a new spec object each call; see applyTwinProfile for a cached one). */
@@ -128,7 +152,15 @@ const applied = new WeakMap<BoardSpec, Map<string, BoardSpec>>();
  */
 export function applyTwinProfile(board: BoardSpec, tp: TwinProfile): BoardSpec {
   if (board.name !== tp.board) throw badInput(`the twin profile is for sim:${tp.board}, not sim:${board.name}`);
-  const key = JSON.stringify([tp.runtime, tp.coefficients]);
+  return applyTwinCoefficients(board, tp.runtime, tp.coefficients, tp.model);
+}
+
+/**
+ * The board (as loaded) with a runtime and calibrated coefficients applied, e.g. as a run recorded
+ * them; cached like applyTwinProfile.
+ */
+export function applyTwinCoefficients(board: BoardSpec, runtime: string, coefficients: TwinCoefficients, model: string): BoardSpec {
+  const key = JSON.stringify([runtime, COEFFICIENT_NAMES.map((n) => coefficients[n]), model]);
   let m = applied.get(board);
   if (!m) {
     m = new Map();
@@ -136,8 +168,9 @@ export function applyTwinProfile(board: BoardSpec, tp: TwinProfile): BoardSpec {
   }
   const hit = m.get(key);
   if (hit) return hit;
-  const b = coefficientsBoard(applyRuntime(board, tp.runtime), tp.coefficients);
-  const out: BoardSpec = { ...b, displayName: `${applyRuntime(board, tp.runtime).displayName} [calibrated: ${tp.model}]` };
+  const withRuntime = applyRuntime(board, runtime);
+  const b = coefficientsBoard(withRuntime, coefficients);
+  const out: BoardSpec = { ...b, displayName: `${withRuntime.displayName} [calibrated: ${model}]` };
   m.set(key, out);
   return out;
 }
