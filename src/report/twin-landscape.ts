@@ -101,7 +101,13 @@ export function reportRows(landscape: Landscape): LandscapeRow[] {
 
 function noteFor(n: number, allCpu: boolean, run: TuningRun): string {
   const model = runModelSpec(run);
-  return `computed for this report (${n} configurations${allCpu ? ', every CPU clock' : ''}, ${model.dtype}${model.seq === undefined ? '' : `, ${model.seq} tokens`}, noise-free)`;
+  const twin =
+    run.twinProfile !== undefined
+      ? `, the twin calibrated by ${run.twinProfile.path} (sha256 ${run.twinProfile.sha256.slice(0, 12)})`
+      : run.runtime !== undefined
+        ? `, the ${run.runtime} twin`
+        : '';
+  return `computed for this report (${n} configurations${allCpu ? ', every CPU clock' : ''}, ${model.dtype}${model.seq === undefined ? '' : `, ${model.seq} tokens`}${twin}, noise-free)`;
 }
 
 /** The CPU clock the charts hold: the recommendation's when it is in the board's table, else the default power mode's. */

@@ -144,6 +144,7 @@ describe('polythrottle calibrate', () => {
     rmSync(out);
     const land = twinLandscape(run);
     expect(land.rows).not.toBeNull();
+    expect(land.rows !== null && land.note).toContain(`the twin calibrated by ${out} (sha256 ${run.twinProfile.sha256.slice(0, 12)})`);
     const row = land.rows!.find((r) => r.batch === 4 && r.gpuMinHz === r.gpuMaxHz)!;
     const c = { cpuHz: row.cpuHz, gpuMinHz: row.gpuMinHz, gpuMaxHz: row.gpuMaxHz, emcHz: row.emcHz, batch: row.batch };
     const profile = zooProfile('resnet-50', { dtype: 'fp32' });
