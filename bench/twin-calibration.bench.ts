@@ -240,7 +240,7 @@ out();
 out(
   `Command: \`npx tsx bench/twin-calibration.bench.ts${quick ? ' --quick' : ''}\` (2026-12-04, ${availableParallelism()}-core shared Linux machine, Node ${process.versions.node}, no GPU). ` +
     `Each "real board" is a shifted twin (${SETS.length} perturbation sets of the tuner benchmark's family: ${SETS.map((s) => s.name).join(', ')}), ` +
-    'measured with the noisy trial runner (3 % per window, 3 windows) at 5 configurations (batch 1 and 16 at the top clocks, batch 8 at a low pinned GPU clock, batch 8 and batch 1 with the governor from the floor; chosen among seven designs on other shifted boards and noise seeds, `--design-seeds`, see the script). ' +
+    'measured with the noisy trial runner (3 % per window, 3 windows) at 5 configurations (batch 1 and 16 at the top clocks, batch 8 at a low pinned GPU clock, batch 8 and batch 1 with the governor from the floor; chosen among ten designs on other shifted boards and noise seeds, `--design-seeds`, see the script). ' +
     "`calibrateTwin` fits the nominal twin (of the case's runtime) to them. Scored at every held-out configuration of a grid (pinned GPU clocks, every other step × every EMC clock × batch 1–32, and governed ranges from the GPU floor) against the shifted twin's exact values. " +
     'Baseline measured in the same run: the uncalibrated nominal twin at the same configurations. Trends: the sign of the change of energy per query along batch, GPU minimum clock and EMC clock steps (steps whose true change is under 1 % are not counted), counted three ways: every step, steps one pair of measurements resolves, steps whose sign on the true board survives a 1 % move of its timing.',
 );
