@@ -27,7 +27,22 @@ export {
   type Landscape,
   type LandscapeRow,
   type FineTuneStepCost,
+  applyRuntime,
+  loadRuntime,
+  RUNTIMES,
+  type RuntimeProfile,
 } from './device/sim/index.ts';
+export {
+  calibrateTwin,
+  readMeasuredPoints,
+  loadTwinProfile,
+  applyTwinProfile,
+  writeTwinProfile,
+  type CalibrationResult,
+  type MeasuredPoint,
+  type TwinCoefficients,
+  type TwinProfile,
+} from './device/sim/calibrate/index.ts';
 export { inventory } from './device/inventory.ts';
 export { withDeviceGuard, installRestoreHandlers, guardDevice, GuardedDevice } from './device/safety/guard.ts';
 export { restoreFromSnapshotFiles } from './device/safety/restore-file.ts';

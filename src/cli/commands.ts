@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as calibrate } from './calibrate.ts';
 import { register as devices } from './devices.ts';
 import { register as finetune } from './finetune.ts';
 import { register as landscape } from './landscape.ts';
@@ -14,4 +15,4 @@ import { register as workload } from './workload.ts';
 export type RegisterCommand = (program: Command) => void;
 
 /** The command list. Add one import + one entry per command file. */
-export const commands: RegisterCommand[] = [devices, models, restore, serve, report, landscape, finetune, tune, recommend, workload];
+export const commands: RegisterCommand[] = [devices, models, restore, serve, report, landscape, finetune, tune, recommend, workload, calibrate];

@@ -3,7 +3,8 @@ import pc from 'picocolors';
 import type { DeviceSpec } from '../device/device-spec.ts';
 import type { DeviceReport, Inventory } from '../device/inventory.ts';
 import { inventory } from '../device/inventory.ts';
-import { deviceOption } from './support/device-options.ts';
+import { badInput } from '../core/errors.ts';
+import { addTwinOptions, deviceOption, type TwinCliOptions, twinFromOptions } from './support/device-options.ts';
 import { action } from './support/run-action.ts';
 
 const mhz = (hz: number) => (hz >= 1e9 ? `${(hz / 1e9).toFixed(hz % 1e7 === 0 ? 2 : 4)} GHz` : `${(hz / 1e6).toFixed(hz % 1e6 === 0 ? 0 : 2)} MHz`);
@@ -52,18 +53,33 @@ export function formatInventory(inv: Inventory): string {
   return out.join('\n').trimEnd();
 }
 
+interface DevicesCliOptions extends Pick<TwinCliOptions, 'runtime' | 'twinProfile'> {
+  device?: DeviceSpec;
+  sysfsRoot?: string;
+  json?: boolean;
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('devices')
     .description('show what this machine is: each knob with its frequency table, each sensor and rail, and what is missing and why')
     .addOption(deviceOption('describe only this device (jetson, nvidia, linux-cpu, sim:<board>)'))
     .option('--sysfs-root <dir>', 'read hardware files under this root instead of / (env POLYTHROTTLE_SYSFS_ROOT)')
-    .option('--json', 'print JSON')
-    .action(
-      action(async (o: { device?: DeviceSpec; sysfsRoot?: string; json?: boolean }) => {
-        const inv = await inventory({ ...(o.device ? { spec: o.device } : {}), ...(o.sysfsRoot ? { root: o.sysfsRoot } : {}) });
-        process.stdout.write(o.json ? `${JSON.stringify(inv, null, 2)}\n` : `${formatInventory(inv)}\n`);
-        if (inv.devices.length === 0) process.exitCode = 2;
-      }),
-    );
+    .option('--json', 'print JSON');
+  addTwinOptions(cmd).action(
+    action(async (o: DevicesCliOptions) => {
+      // --runtime / --twin-profile describe the twin they shape (its name, its idle sensors); they need a sim board.
+      const twinFlags = { ...(o.runtime === undefined ? {} : { runtime: o.runtime }), ...(o.twinProfile === undefined ? {} : { twinProfile: o.twinProfile }) };
+      if (Object.keys(twinFlags).length > 0 && o.device === undefined)
+        throw badInput('--runtime and --twin-profile shape the device twin', 'use --device sim:<board>');
+      const twin = o.device === undefined ? {} : await twinFromOptions(o.device, twinFlags);
+      const inv = await inventory({
+        ...(o.device ? { spec: o.device } : {}),
+        ...(o.sysfsRoot ? { root: o.sysfsRoot } : {}),
+        ...(twin.board === undefined ? {} : { simBoard: twin.board }),
+      });
+      process.stdout.write(o.json ? `${JSON.stringify(inv, null, 2)}\n` : `${formatInventory(inv)}\n`);
+      if (inv.devices.length === 0) process.exitCode = 2;
+    }),
+  );
 }

@@ -8,7 +8,7 @@ import { FinetuneAdminClient } from '../finetune/server/admin-client.ts';
 import type { Job, JobKind } from '../finetune/scheduling/job.ts';
 import { JOB_KINDS } from '../finetune/scheduling/job.ts';
 import { runTwinReplay } from '../finetune/simulation/twin-replay.ts';
-import { deviceOption } from './support/device-options.ts';
+import { addTwinOptions, deviceOption, twinFromOptions } from './support/device-options.ts';
 import { durationMs, integer, latencyMs, oneOf, positiveDurationS, positiveInt, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 
@@ -52,6 +52,8 @@ function jobLine(j: Job): string {
 /** Options of `finetune replay`, as its flags parse them. */
 interface ReplayCliOptions {
   device: DeviceSpec;
+  runtime?: string;
+  twinProfile?: string;
   model: string;
   rate: number;
   duration: number;
@@ -69,14 +71,15 @@ interface ReplayCliOptions {
 }
 
 /** `finetune replay`: the twin replay in virtual time, its events and its summary. */
-function replay(o: ReplayCliOptions): void {
+async function replay(o: ReplayCliOptions): Promise<void> {
   if (o.device.kind !== 'sim') throw badInput(`replay runs on the device twin: --device sim:<board>, got ${formatDeviceSpec(o.device)}`);
+  const twin = await twinFromOptions(o.device, { ...(o.runtime ? { runtime: o.runtime } : {}), ...(o.twinProfile ? { twinProfile: o.twinProfile } : {}) });
   const q = o.quantile;
   const changes = (o.sloChange ?? sloChange('30s:700ms')).map((c) => ({ atMs: c.atMs, slo: { latencyMs: c.latencyMs, quantile: q } }));
   const ftModel = o.finetuneModel ?? o.model;
   process.stderr.write(pc.dim(`replaying ${o.duration} s at ${o.rate} req/s on ${formatDeviceSpec(o.device)} (virtual time)…\n`));
   const r = runTwinReplay({
-    board: o.device.board,
+    board: twin.board ?? o.device.board,
     model: o.model,
     rateRps: o.rate,
     durationMs: o.duration * 1000,
@@ -170,7 +173,8 @@ function registerCancel(ft: Command): void {
 }
 
 function registerReplay(ft: Command): void {
-  ft.command('replay')
+  const cmd = ft
+    .command('replay')
     .description("replay a request stream on the device twin in virtual time with fine-tuning jobs queued (the paper's Appendix D by default)")
     .addOption(deviceOption('simulated board (sim:<board>)', 'sim:tx2'))
     .option('--model <name>', 'model served', 'efficientnet-b0')
@@ -186,8 +190,9 @@ function registerReplay(ft: Command): void {
     .option('--no-switch', "the paper's mode: admit or wait, no Pareto switch or smaller micro-batch")
     .option('--oracle', 'use exact co-run latencies instead of the fitted predictor')
     .option('--seed <n>', 'random seed', integer('--seed'), 7)
-    .option('--timeline <file>', 'write the timeline JSON ({ t, sloMs, latencyMs, finetuneRunning }[]) for `report --timeline`')
-    .action(action(replay));
+    .option('--timeline <file>', 'write the timeline JSON ({ t, sloMs, latencyMs, finetuneRunning }[]) for `report --timeline`');
+  addTwinOptions(cmd);
+  cmd.action(action(replay));
 }
 
 export function register(program: Command): void {

@@ -8,7 +8,7 @@ import { type DeviceSpec, formatDeviceSpec, SIM_SPECS } from '../device/device-s
 import { computeLandscape, landscapeCsv, landscapeOptimum, landscapeSize, loadBoard, writeLandscapeCsv } from '../device/sim/index.ts';
 import { measureLandscape } from '../measure/measured-landscape.ts';
 import { modelProfile } from '../workload/model-source.ts';
-import { addDeviceWriteOptions, deviceOption, deviceWriteOptions } from './support/device-options.ts';
+import { addDeviceWriteOptions, addTwinOptions, deviceOption, deviceWriteOptions, twinFromOptions } from './support/device-options.ts';
 import { type FlagParser, frequencyHz, integer, numberInRange, positiveInt, positiveIntList, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 import { addWorkloadFlags, dimOption, openTrialRunnerFromFlags, symbolicDimsFromFlags, workloadFromFlags } from './support/workload-flags.ts';
@@ -32,6 +32,8 @@ interface LandscapeCliOptions {
   dryRun?: boolean;
   /** Set (with the runner's flags) when the grid is measured rather than computed. */
   workload?: string;
+  runtime?: string;
+  twinProfile?: string;
   [flag: string]: unknown;
 }
 
@@ -61,6 +63,7 @@ export function register(program: Command): void {
     .addOption(dimOption())
     .option('--out <file>', 'write the CSV here (default: standard output)');
   addDeviceWriteOptions(cmd);
+  addTwinOptions(cmd);
   addWorkloadFlags(cmd);
   cmd
     .addHelpText(
@@ -92,10 +95,12 @@ async function runLandscape(o: LandscapeCliOptions): Promise<void> {
       `use --device ${SIM_SPECS.join(' | ')}, or measure the grid on the device with --workload onnx|http|command`,
     );
   if (o.cpu && o.cpuHz !== undefined) throw badInput('give --cpu-hz or --cpu all, not both');
-  const board = loadBoard(o.device.board);
+  const twin = await twinFromOptions(o.device, o);
+  const board = twin.board ?? loadBoard(o.device.board);
+  const dtype = o.dtype ?? twin.dtype;
   const symbolicDims = symbolicDimsFromFlags(o.model, workloadFromFlags(o), o);
   const profile = await modelProfile(o.model, {
-    ...(o.dtype ? { dtype: o.dtype } : {}),
+    ...(dtype ? { dtype } : {}),
     ...(o.seq ? { seq: o.seq } : {}),
     ...(symbolicDims ? { symbolicDims } : {}),
   });
@@ -135,9 +140,12 @@ async function runMeasuredLandscape(o: LandscapeCliOptions): Promise<void> {
   if (o.cpu && o.cpuHz !== undefined) throw badInput('give --cpu-hz or --cpu all, not both');
   if (o.noise !== 0) throw badInput("--noise sets the twin's computed noise; a measured landscape has real noise", 'drop --noise');
   const w = workloadFromFlags(o);
+  const twin = await twinFromOptions(o.device, o);
+  const dtype = o.dtype ?? twin.dtype;
   const runner = await openTrialRunnerFromFlags(o.device, o.model, w, {
     ...(o.seq === undefined ? {} : { seq: o.seq }),
-    ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
+    ...(dtype === undefined ? {} : { dtype }),
+    ...(twin.board === undefined ? {} : { simBoard: twin.board }),
     ...(o.dim === undefined ? {} : { dim: o.dim }),
     seed: o.seed,
     deviceOptions: deviceWriteOptions(o),

@@ -16,7 +16,9 @@ import { connectionTimeouts, DEFAULT_TIMEOUTS, MAX_TIMER_MS } from '../serve/ser
 import { type LoadedProfile, loadConfigOption, loadProfile, type PartialConfig } from '../serve/serving-config.ts';
 import { defaultDbPath, userDataDir } from '../store/paths.ts';
 import { recommendForSlo } from '../tune/recommend-for-slo.ts';
-import { openDeviceFromOptions } from './support/device-options.ts';
+import type { BoardSpec } from '../device/sim/board-spec.ts';
+import { RUNTIMES } from '../device/sim/runtime-names.ts';
+import { openDeviceFromOptions, twinFromOptions } from './support/device-options.ts';
 import {
   byteSize,
   collect,
@@ -32,7 +34,15 @@ import {
 } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 import { dimOption } from './support/workload-flags.ts';
+/** The sim board spec `--runtime` / `--twin-profile` select (empty when neither was given). */
+async function twinOf(device: DeviceSpec, o: ServeCliOptions): Promise<{ simBoard?: BoardSpec }> {
+  const twin = await twinFromOptions(device, { ...(o.runtime ? { runtime: o.runtime } : {}), ...(o.twinProfile ? { twinProfile: o.twinProfile } : {}) });
+  return twin.board === undefined ? {} : { simBoard: twin.board };
+}
+
 interface ServeCliOptions {
+  runtime?: string;
+  twinProfile?: string;
   profile?: string;
   db?: string;
   config?: string;
@@ -156,7 +166,7 @@ async function serve(flags: ServeCliOptions): Promise<void> {
     ...(o.upstream ? { upstream: o.upstream } : {}),
     ...(o.workers === undefined ? {} : { workers: o.workers }),
     ...(o.dim === undefined ? {} : { symbolicDims: o.dim }),
-    ...(o.device === 'none' ? {} : { device: await openDeviceFromOptions({ ...o, device: o.device }) }),
+    ...(o.device === 'none' ? {} : { device: await openDeviceFromOptions({ ...o, device: o.device, ...(await twinOf(o.device, o)) }) }),
     ...(adminToken === undefined ? {} : { adminToken }),
     adminPlugins,
     host: o.host,
@@ -208,6 +218,12 @@ export function register(program: Command): void {
     .option('--sysfs-root <dir>', 'read and write hardware files under this root instead of /')
     .option('--dry-run', 'print each clock write instead of doing it')
     .option('--allow-clock-changes', 'allow locking clocks on a desktop/server NVIDIA GPU')
+    .addOption(
+      new Option('--runtime <name>', 'sim: the execution stack the twin models: tensorrt (fused engine, the default), onnxruntime or pytorch (eager)').choices([
+        ...RUNTIMES,
+      ]),
+    )
+    .option('--twin-profile <file>', 'sim: a calibrated twin profile (`polythrottle calibrate --out`): the twin behaves as the measured board')
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0: any free port)', port('--port'), 8000)
     .option('--admin-token <token>', 'bearer token of the /v1 admin API (env POLYTHROTTLE_ADMIN_TOKEN; generated and printed if absent)')

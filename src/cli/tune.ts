@@ -14,12 +14,20 @@ import { defaultDbPath } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
 import { runTuningSession } from '../tune/tuning-session.ts';
 import type { TuneOptimizer, TuneProgress } from '../tune/tune.ts';
-import { addDeviceWriteOptions, type DeviceWriteCliOptions, deviceOption, deviceWriteOptions } from './support/device-options.ts';
+import {
+  addDeviceWriteOptions,
+  addTwinOptions,
+  type DeviceWriteCliOptions,
+  deviceOption,
+  deviceWriteOptions,
+  type TwinCliOptions,
+  twinFromOptions,
+} from './support/device-options.ts';
 import { integer, latencyMs, numberInRange, positiveInt, positiveIntList, positiveNumber, quantile } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 import { addWorkloadFlags, dimOption, openTrialRunnerFromFlags, workloadFromFlags } from './support/workload-flags.ts';
 
-interface TuneCliOptions extends Record<string, unknown>, DeviceWriteCliOptions {
+interface TuneCliOptions extends Record<string, unknown>, DeviceWriteCliOptions, TwinCliOptions {
   device: DeviceSpec;
   model: string;
   /** ms */
@@ -40,6 +48,8 @@ interface TuneCliOptions extends Record<string, unknown>, DeviceWriteCliOptions 
   dtype?: DType;
   seq?: number;
   dim?: Record<string, number>;
+  /** --model was not given (commander filled in the default). */
+  modelIsDefault?: boolean;
 }
 
 export function register(program: Command): void {
@@ -68,6 +78,7 @@ export function register(program: Command): void {
     .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'))
     .addOption(dimOption());
   addDeviceWriteOptions(cmd);
+  addTwinOptions(cmd);
   addWorkloadFlags(cmd);
   cmd
     .addHelpText(
@@ -80,7 +91,12 @@ Examples:
   polythrottle tune --resume                                      # continue the interrupted run with these settings
   polythrottle tune --device jetson --workload onnx --dry-run      # print the clock writes a run would make (nothing stored)`,
     )
-    .action(action(async (o: TuneCliOptions) => runTune(o)));
+    .action(
+      action(async (o: TuneCliOptions, command: Command) =>
+        // A twin profile is of one model: without --model, tune that one.
+        runTune({ ...o, ...(command.getOptionValueSource('model') === 'default' ? { modelIsDefault: true } : {}) }),
+      ),
+    );
 }
 
 async function runTune(o: TuneCliOptions): Promise<void> {
@@ -94,7 +110,15 @@ async function runTune(o: TuneCliOptions): Promise<void> {
   };
   if (o.device.kind === 'auto' && spec.kind === 'sim')
     log(pc.dim(`no Jetson found; tuning the simulated AGX Orin${passedOver ? ` (${passedOver} found: pass --device ${passedOver} to tune it)` : ''}`));
-  const runner = await openTrialRunnerFromFlags(spec, o.model, w, { ...o, deviceOptions: deviceWriteOptions(o) });
+  const twin = await twinFromOptions(spec, o.modelIsDefault ? { ...o, model: undefined } : o);
+  if (o.modelIsDefault && twin.model !== undefined) o = { ...o, model: twin.model };
+  const dtype = o.dtype ?? twin.dtype;
+  const runner = await openTrialRunnerFromFlags(spec, o.model, w, {
+    ...o,
+    ...(dtype === undefined ? {} : { dtype }),
+    ...(twin.board === undefined ? {} : { simBoard: twin.board }),
+    deviceOptions: deviceWriteOptions(o),
+  });
   // A dry run measures at the unchanged clocks: its trials must not become a stored profile.
   if (o.dryRun && spec.kind !== 'sim') log(pc.dim('dry run: the clocks are not changed and nothing is stored (trials measure the current clocks)'));
   const store = new TuningStore(o.dryRun ? ':memory:' : (o.db ?? defaultDbPath()));
@@ -103,7 +127,9 @@ async function runTune(o: TuneCliOptions): Promise<void> {
     const res = await runTuningSession({
       runner,
       store,
-      model: modelSpecOf(o.model, { ...(o.dtype === undefined ? {} : { dtype: o.dtype }), ...(o.seq === undefined ? {} : { seq: o.seq }) }),
+      model: modelSpecOf(o.model, { ...(dtype === undefined ? {} : { dtype }), ...(o.seq === undefined ? {} : { seq: o.seq }) }),
+      ...(twin.runtime === undefined ? {} : { runtime: twin.runtime }),
+      ...(twin.twinProfileRecord === undefined ? {} : { twinProfile: twin.twinProfileRecord }),
       slo,
       ...(o.rate === undefined ? {} : { rateRps: o.rate }),
       budget: o.budget,
@@ -130,6 +156,8 @@ async function runTune(o: TuneCliOptions): Promise<void> {
         workload: w.workload ?? null,
         // Only when given, so runs without --dim keep the settings (and resume key) they had.
         ...(o.dim === undefined ? {} : { dims: o.dim }),
+        ...(twin.runtime === undefined ? {} : { runtime: twin.runtime }),
+        ...(twin.twinProfile === undefined ? {} : { twinProfile: twin.twinProfile }),
       },
       onResume: (i) =>
         log(

@@ -5,6 +5,8 @@ import { PolyThrottleError, badInput } from '../core/errors.ts';
 import type { DType } from '../core/workload-profile.ts';
 import { workloadSettings } from '../measure/open-trial-runner.ts';
 import { probeWorkload, type ProbeResult } from '../workload/probe.ts';
+import { parseDeviceSpec } from '../device/device-spec.ts';
+import { addTwinOptions, twinFromOptions } from './support/device-options.ts';
 import { integer, nonNegativeInt, oneOf, positiveDurationS, positiveInt, simBoard } from './support/flag-parsers.ts';
 import { action } from './support/run-action.ts';
 import { addWorkloadFlags, dimOption, symbolicDimsFromFlags, workloadFromFlags } from './support/workload-flags.ts';
@@ -21,6 +23,8 @@ interface WorkloadCliOptions extends Record<string, unknown> {
   dim?: Record<string, number>;
   warmupBatches: number;
   json?: boolean;
+  runtime?: string;
+  twinProfile?: string;
 }
 
 export function register(program: Command): void {
@@ -39,6 +43,7 @@ export function register(program: Command): void {
     .option('--warmup-batches <n>', 'untimed batches first', nonNegativeInt('--warmup-batches'), 1)
     .option('--json', 'print the result as JSON');
   addWorkloadFlags(cmd, { trial: false });
+  addTwinOptions(cmd);
   cmd
     .addHelpText(
       'after',
@@ -58,13 +63,23 @@ async function runWorkloadCommand(o: WorkloadCliOptions): Promise<void> {
   const kind = w.workload ?? 'onnx';
   const symbolicDims = symbolicDimsFromFlags(o.model, w, o);
   const base = workloadSettings(kind, w.workloadOptions, { board: o.board, ...(o.seed === undefined ? {} : { seed: o.seed }) });
+  // --runtime / --twin-profile shape the simulated board of --workload sim (--board).
+  const twinFlags = { ...(o.runtime === undefined ? {} : { runtime: o.runtime }), ...(o.twinProfile === undefined ? {} : { twinProfile: o.twinProfile }) };
+  if (Object.keys(twinFlags).length > 0 && base.kind !== 'sim')
+    throw badInput('--runtime and --twin-profile shape the simulated board', 'use --workload sim --board <name>');
+  const twin =
+    base.kind === 'sim'
+      ? await twinFromOptions(parseDeviceSpec(`sim:${o.board}`), { ...twinFlags, ...(o.dtype === undefined ? {} : { dtype: o.dtype }), model: o.model })
+      : {};
+  const dtype = o.dtype ?? twin.dtype;
   const settings =
     base.kind === 'command'
       ? base
       : {
           ...base,
+          ...(base.kind === 'sim' && twin.board !== undefined ? { boardSpec: twin.board } : {}),
           ...(o.seq === undefined ? {} : { seq: o.seq }),
-          ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
+          ...(dtype === undefined ? {} : { dtype }),
           ...(symbolicDims === undefined ? {} : { symbolicDims }),
         };
   const batches = o.batches;

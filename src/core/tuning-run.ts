@@ -51,6 +51,17 @@ export interface TuningRun {
   readonly modelSpec?: ModelSpec;
   readonly slo: Slo;
   readonly rateRps?: number;
+  /**
+   * The execution stack the twin modelled (`tensorrt`, `onnxruntime`, `pytorch`) when one was
+   * chosen (`--runtime`, or a twin profile's). Absent on stored runs before it existed and on runs
+   * that chose none: the twin's default fused engine, or whatever ran on a real device.
+   */
+  readonly runtime?: string;
+  /**
+   * The calibrated twin profile the run's twin was (`--twin-profile`): enough to recompute the run's
+   * landscape on the calibrated twin without the file. Absent: no calibration.
+   */
+  readonly twinProfile?: TwinProfileRecord;
   readonly optimizer: string;
   readonly seed: number;
   readonly budget: number;
@@ -80,6 +91,19 @@ export interface TuningRun {
    * windows did, or its denoised energy is not lower): so no reader takes them for an oversight.
    */
   readonly passedOver?: readonly PassedOverTrial[];
+}
+
+/** A calibrated twin profile as a run records it. */
+export interface TwinProfileRecord {
+  /** The file as given. */
+  readonly path: string;
+  /** sha256 of the file's bytes (hex): which version of the file it was. */
+  readonly sha256: string;
+  /** The model and precision it was calibrated for. */
+  readonly model: string;
+  readonly dtype: string;
+  /** The fitted multipliers on the nominal twin (launchOverhead, computeEfficiency, memoryEfficiency, dynamicPower, staticPower). */
+  readonly coefficients: Readonly<Record<string, number>>;
 }
 
 export interface PassedOverTrial {

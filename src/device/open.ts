@@ -7,6 +7,7 @@ import { JetsonDevice, detectJetson } from './jetson/index.ts';
 import { LinuxCpuDevice, hasCpufreq } from './linux-cpu/index.ts';
 import { NvidiaDevice, nvidiaSmiWorks } from './nvidia/index.ts';
 import { rememberOpened } from './opened.ts';
+import type { BoardSpec } from './sim/board-spec.ts';
 import { FsSysfsIo } from './sysfs.ts';
 
 export interface OpenDeviceOptions extends BackendOptions {
@@ -14,6 +15,8 @@ export interface OpenDeviceOptions extends BackendOptions {
   readonly allowClockChanges?: boolean;
   /** nvidia-smi GPU index (default 0). */
   readonly gpuIndex?: number;
+  /** sim: the board spec to simulate instead of the named board's file (a runtime or a calibration applied). */
+  readonly simBoard?: BoardSpec;
 }
 
 export const DEFAULT_SIM_SPEC = 'sim:orin-agx';
@@ -59,10 +62,11 @@ export async function detectDevice(opts: { root?: string } = {}): Promise<Detect
   return { spec, checks };
 }
 
-async function openSim(board: string): Promise<Device> {
+async function openSim(board: string, spec?: BoardSpec): Promise<Device> {
   // Imported lazily so that real-hardware commands do not load the twin.
   const { createSimDevice } = await import('./sim/index.ts');
-  return createSimDevice(board);
+  if (spec !== undefined && spec.name !== board) throw new PolyThrottleError('INTERNAL', `board spec ${spec.name} given for sim:${board}`);
+  return createSimDevice(spec ?? board);
 }
 
 /**
@@ -91,7 +95,7 @@ async function openBySpec(spec: DeviceSpec, o: OpenDeviceOptions): Promise<Devic
   if (spec.kind === 'auto') spec = parseDeviceSpec((await detectDevice({ root: o.root! })).spec);
   switch (spec.kind) {
     case 'sim':
-      return openSim(spec.board);
+      return openSim(spec.board, o.simBoard);
     case 'jetson':
       return JetsonDevice.open(o);
     case 'linux-cpu':

@@ -13,6 +13,7 @@ import { type DeviceSpec, parseDeviceSpec } from '../device/device-spec.ts';
 import { type OpenDeviceOptions, openDevice } from '../device/open.ts';
 import { guardDevice, installRestoreHandlers } from '../device/safety/guard.ts';
 import type { SimDevice } from '../device/sim/index.ts';
+import type { BoardSpec } from '../device/sim/board-spec.ts';
 import type { LatencyUnit } from '../workload/command-runner.ts';
 import { modelProfile } from '../workload/model-source.ts';
 import { openWorkloadRunner, type WorkloadSettings } from '../workload/open-runner.ts';
@@ -66,6 +67,8 @@ export interface OpenTrialRunnerOptions {
   readonly workloadOptions?: WorkloadOptions;
   /** Twin noise level (sim only). */
   readonly noise?: number;
+  /** sim only: the board spec to simulate instead of the named board's file (a runtime or a calibration applied). */
+  readonly simBoard?: BoardSpec;
   readonly seed?: number;
   readonly deviceOptions?: OpenDeviceOptions;
   readonly trial?: TrialSettings;
@@ -74,10 +77,10 @@ export interface OpenTrialRunnerOptions {
 }
 
 interface SimTrialModule {
-  createSimTrialRunner(o: { board: string; profile: WorkloadProfile; noise?: number; seed?: number }): TrialRunner;
+  createSimTrialRunner(o: { board: string | BoardSpec; profile: WorkloadProfile; noise?: number; seed?: number }): TrialRunner;
 }
 
-async function twinTrialRunner(board: string, profile: WorkloadProfile, noise?: number, seed?: number): Promise<TrialRunner> {
+async function twinTrialRunner(board: string | BoardSpec, profile: WorkloadProfile, noise?: number, seed?: number): Promise<TrialRunner> {
   const path = '../device/sim/index.ts';
   let mod: Partial<SimTrialModule>;
   try {
@@ -172,7 +175,7 @@ export async function openTrialRunner(o: OpenTrialRunnerOptions): Promise<TrialR
   const spec = typeof o.device === 'string' ? parseDeviceSpec(o.device) : o.device;
   const simBoard = spec.kind === 'sim' ? spec.board : undefined;
   if (simBoard !== undefined && o.workload === undefined) {
-    return twinTrialRunner(simBoard, await modelProfile(o.model, modelOpts), o.noise, o.seed);
+    return twinTrialRunner(o.simBoard ?? simBoard, await modelProfile(o.model, modelOpts), o.noise, o.seed);
   }
   if (o.workload === 'sim' && simBoard === undefined)
     throw badInput('--workload sim runs on a simulated device only', 'use --device sim:<board>, or --workload onnx|http|command');
@@ -182,7 +185,7 @@ export async function openTrialRunner(o: OpenTrialRunnerOptions): Promise<TrialR
     ...(o.seed === undefined ? {} : { seed: o.seed }),
   });
   const withModel: WorkloadSettings = settings.kind === 'command' ? settings : { ...settings, ...modelOpts };
-  const inner = await openDevice(spec, o.deviceOptions);
+  const inner = await openDevice(spec, o.simBoard === undefined ? o.deviceOptions : { ...o.deviceOptions, simBoard: o.simBoard });
   const device = guardDevice(inner);
   let runner: Awaited<ReturnType<typeof openWorkloadRunner>>;
   try {

@@ -1,7 +1,8 @@
 import { DEFAULT_BATCH_SIZES } from '../core/config.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import { readDeviceSpec } from '../device/device-spec.ts';
-import { type BoardSpec, computeLandscape, type Landscape, loadBoard } from '../device/sim/index.ts';
+import { applyTwinCoefficients, recordedCoefficients } from '../device/sim/calibrate/index.ts';
+import { applyRuntime, type BoardSpec, computeLandscape, DEFAULT_RUNTIME, isRuntimeName, type Landscape, loadBoard } from '../device/sim/index.ts';
 import { isZooModel } from '../model/index.ts';
 import { profileForSpec, runModelSpec } from '../model/model-spec.ts';
 import type { LandscapeRow } from './landscape.ts';
@@ -36,7 +37,8 @@ export function twinLandscape(run: TuningRun, onProgress?: (done: number, total:
   const board = twin.board;
   const model = runModelSpec(run);
   if (!isZooModel(model.name)) return { rows: null, why: `"${model.name}" is not a zoo model the twin can compute` };
-  const spec = loadBoard(board);
+  const spec = runTwin(run, board);
+  if (typeof spec === 'string') return { rows: null, why: spec };
   const batches = [...new Set([...DEFAULT_BATCH_SIZES, ...run.trials.map((t) => t.config.batch)])].sort((a, b) => a - b);
   const cpuHz = chartCpuHz(run, spec);
   const allCpu = options.cpu === 'all';
@@ -57,6 +59,25 @@ export function twinLandscape(run: TuningRun, onProgress?: (done: number, total:
     cpuHz,
     allCpu,
   };
+}
+
+/**
+ * The twin a run was made on: the board as loaded, with the runtime it modelled (`tune --runtime`)
+ * and the calibration it recorded (`tune --twin-profile`) applied; a string says why it cannot be.
+ */
+export function runTwin(run: TuningRun, board: string): BoardSpec | string {
+  const runtime = run.runtime !== undefined && isRuntimeName(run.runtime) ? run.runtime : DEFAULT_RUNTIME;
+  if (run.twinProfile === undefined) return runtime === DEFAULT_RUNTIME ? loadBoard(board) : applyRuntime(loadBoard(board), runtime);
+  try {
+    return applyTwinCoefficients(
+      loadBoard(board),
+      runtime,
+      recordedCoefficients(run.twinProfile.coefficients ?? {}, "the run's twin profile"),
+      run.twinProfile.model,
+    );
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** The twin's landscape rows as the report reads them (its CSV columns as camel-cased fields). */
@@ -80,7 +101,13 @@ export function reportRows(landscape: Landscape): LandscapeRow[] {
 
 function noteFor(n: number, allCpu: boolean, run: TuningRun): string {
   const model = runModelSpec(run);
-  return `computed for this report (${n} configurations${allCpu ? ', every CPU clock' : ''}, ${model.dtype}${model.seq === undefined ? '' : `, ${model.seq} tokens`}, noise-free)`;
+  const twin =
+    run.twinProfile !== undefined
+      ? `, the twin calibrated by ${run.twinProfile.path} (sha256 ${run.twinProfile.sha256.slice(0, 12)})`
+      : run.runtime !== undefined
+        ? `, the ${run.runtime} twin`
+        : '';
+  return `computed for this report (${n} configurations${allCpu ? ', every CPU clock' : ''}, ${model.dtype}${model.seq === undefined ? '' : `, ${model.seq} tokens`}${twin}, noise-free)`;
 }
 
 /** The CPU clock the charts hold: the recommendation's when it is in the board's table, else the default power mode's. */

@@ -7,6 +7,7 @@
 import { badInput } from '../core/errors.ts';
 import type { Device, FrequencyConfig } from '../core/device.ts';
 import type { InferenceBackend, ModelMetadata } from '../core/inference.ts';
+import type { BoardSpec } from '../device/sim/board-spec.ts';
 import type { SimLoad } from '../device/sim/sim-device.ts';
 import { HttpBackend } from '../workload/http-backend.ts';
 import { sampleShape } from '../workload/inputs.ts';
@@ -57,7 +58,7 @@ function uniqueNames<T extends { name: string }>(models: T[]): T[] {
   return models;
 }
 
-type SimCapable = Device & { readonly board: { readonly name: string }; setLoad(load: SimLoad | null): void };
+type SimCapable = Device & { readonly board: BoardSpec; setLoad(load: SimLoad | null): void };
 const isSimDevice = (d: Device | undefined): d is SimCapable => d !== undefined && d.kind === 'sim' && typeof (d as Partial<SimCapable>).setLoad === 'function';
 
 /**
@@ -132,7 +133,8 @@ export async function openBackend(o: OpenBackendOptions): Promise<InferenceBacke
       );
       const device = inner;
       return new SimBackend({
-        board: device.board.name,
+        // The device's own spec: a runtime or a calibrated twin profile may have shaped it.
+        board: device.board,
         models: models.map((m) => ({ metadata: m.metadata, profile: m.profile })),
         device: { readClocks: (): Promise<FrequencyConfig> => device.readClocks(), setLoad: (l) => device.setLoad(l) },
       });

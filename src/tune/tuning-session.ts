@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DEFAULT_BATCH_SIZES } from '../core/config.ts';
 import { PolyThrottleError } from '../core/errors.ts';
-import type { TuningRun } from '../core/tuning-run.ts';
+import type { TuningRun, TwinProfileRecord } from '../core/tuning-run.ts';
 import { type HeldLock, acquireLock } from '../device/safety/owner-lock.ts';
 import { stateDir } from '../device/safety/snapshot-file.ts';
 import type { TuningStore } from '../store/tuning-store.ts';
@@ -18,6 +18,10 @@ export interface TuningSessionOptions extends Omit<TuneOptions, 'resumeFrom' | '
   readonly resume?: boolean | string;
   /** Further settings that must match for a resume (device string, twin noise…). */
   readonly settings?: Readonly<Record<string, unknown>>;
+  /** The twin's runtime, recorded in the run (absent: none chosen). */
+  readonly runtime?: string;
+  /** The calibrated twin profile the twin was, recorded in the run (absent: none). */
+  readonly twinProfile?: TwinProfileRecord;
   /** Told when a run is resumed (id, trials available) or when an unfinished one could have been. */
   readonly onResume?: (info: { readonly runId: string; readonly trials: number; readonly resumed: boolean }) => void;
 }
@@ -123,6 +127,8 @@ async function runOwned(
     o.store.markFailed(runId);
     throw e;
   }
+  if (o.runtime !== undefined) run = { ...run, runtime: o.runtime };
+  if (o.twinProfile !== undefined) run = { ...run, twinProfile: o.twinProfile };
   const profileId = o.store.finishRun(run);
   return { run: { ...run, profileId }, profileId, resumedRun: previous?.id ?? null };
 }

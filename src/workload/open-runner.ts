@@ -6,6 +6,7 @@
 import type { FrequencyConfig } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { DType } from '../core/workload-profile.ts';
+import type { BoardSpec } from '../device/sim/board-spec.ts';
 import { BackendRunner, plainSender } from './backend-runner.ts';
 import { CommandRunner, type LatencyUnit } from './command-runner.ts';
 import { createHttpRunner } from './http-runner.ts';
@@ -32,6 +33,8 @@ export type WorkloadSettings =
   | (Common & {
       readonly kind: 'sim';
       readonly board: string;
+      /** The spec to simulate instead of the board file's (a runtime or a calibration applied; `--runtime`, `--twin-profile`). */
+      readonly boardSpec?: BoardSpec;
       /** The active clocks (e.g. the simulated device's readClocks). */
       readonly clocks?: FrequencyConfig | (() => Promise<FrequencyConfig>);
       /** The simulated device the batches run on (clocks read from it, load set on it). */
@@ -87,7 +90,8 @@ export async function openWorkloadRunner(model: string, s: WorkloadSettings): Pr
     case 'sim': {
       const metadata = modelMetadata(model, modelOpts(s));
       const backend = new SimBackend({
-        board: s.board,
+        // The simulated device's own spec when there is one (--runtime / --twin-profile shape it).
+        board: s.device && 'board' in s.device ? (s.device as { board: BoardSpec }).board : (s.boardSpec ?? s.board),
         models: [{ metadata, profile: await modelProfile(model, modelOpts(s)) }],
         ...(s.clocks === undefined ? {} : { clocks: s.clocks }),
         ...(s.device === undefined ? {} : { device: s.device }),

@@ -11,7 +11,7 @@ import type { FrequencyConfig } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { BatchResult, InferenceBackend, ModelMetadata, Tensor } from '../core/inference.ts';
 import type { WorkloadProfile } from '../core/workload-profile.ts';
-import { evaluateConfig, type SimLoad } from '../device/sim/index.ts';
+import { type BoardSpec, evaluateConfig, type SimLoad } from '../device/sim/index.ts';
 import { WorkloadError } from './errors.ts';
 
 export interface SimModel {
@@ -20,8 +20,8 @@ export interface SimModel {
 }
 
 export interface SimBackendOptions {
-  /** Board name of the twin, e.g. "orin-agx". */
-  readonly board: string;
+  /** Board name of the twin, e.g. "orin-agx" (or its spec, with a runtime or calibration applied). */
+  readonly board: string | BoardSpec;
   readonly models: readonly SimModel[];
   /**
    * The active clocks: fixed, or read before every batch (pass `() => device.readClocks()` of the

@@ -6,6 +6,7 @@ import type { TrialRunner } from '../../core/measurement.ts';
 import type { DType } from '../../core/workload-profile.ts';
 import type { DeviceSpec } from '../../device/device-spec.ts';
 import type { OpenDeviceOptions } from '../../device/open.ts';
+import type { BoardSpec } from '../../device/sim/board-spec.ts';
 import { openTrialRunner, type TrialSettings, type WorkloadOptions } from '../../measure/open-trial-runner.ts';
 import type { LatencyUnit } from '../../workload/command-runner.ts';
 import { isLocalModel, symbolicDimsFromInputDims } from '../../workload/model-source.ts';
@@ -166,6 +167,8 @@ export interface TrialRunnerFlags {
   readonly dim?: Readonly<Record<string, number>>;
   /** How a real device is opened (--sysfs-root, --dry-run). */
   readonly deviceOptions?: OpenDeviceOptions;
+  /** sim: the board spec `--runtime` / `--twin-profile` select (twinFromOptions). */
+  readonly simBoard?: BoardSpec;
 }
 
 /**
@@ -204,5 +207,6 @@ export function openTrialRunnerFromFlags(device: DeviceSpec, model: string, w: W
     ...(o.noise === undefined ? {} : { noise: o.noise }),
     ...(o.seed === undefined ? {} : { seed: o.seed }),
     ...(o.deviceOptions === undefined ? {} : { deviceOptions: o.deviceOptions }),
+    ...(o.simBoard === undefined ? {} : { simBoard: o.simBoard }),
   });
 }

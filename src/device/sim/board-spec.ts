@@ -115,6 +115,14 @@ const boardSchema = z.object({
    */
   stalls: z.object({ share: z.number().min(0).max(0.5), factor: z.number().min(1) }).optional(),
   runtime: z.object({
+    /** The runtime these costs are for (data/runtimes); absent: the fused engine the board files are calibrated for. */
+    name: z.string().optional(),
+    /** BatchNorm folded into the convolution (absent: true). False: one more kernel per convolution. */
+    foldsBatchNorm: z.boolean().optional(),
+    /** fp32 convolutions run in TF32 on tensor cores where the GPU has them (Ampere), as cuDNN does by default under PyTorch. */
+    tf32Convolutions: z.boolean().optional(),
+    /** Share of activations (ReLU, Clip, Sigmoid…) still run as their own kernel (absent: pointwiseKernelWeight). */
+    activationKernelWeight: z.number().min(0).max(1).optional(),
     tensorEfficiency: z.number().positive().max(1),
     cudaEfficiency: z.number().positive().max(1),
     memoryEfficiency: z.number().positive().max(1),

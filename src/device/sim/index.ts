@@ -37,4 +37,15 @@ export {
   fineTuneStepCost,
   trainingProfile,
 } from './fine-tune.ts';
-export { NOMINAL, SHIFTED_BOARDS, type TwinPerturbation, perturbBoard, perturbationSets, randomPerturbation } from './perturbation.ts';
+export { NOMINAL, SHIFTED_BOARDS, type TwinPerturbation, perturbBoard, perturbationSets, randomPerturbation, shiftBoard } from './perturbation.ts';
+export {
+  DEFAULT_RUNTIME,
+  RUNTIMES,
+  type RuntimeName,
+  type RuntimeProfile,
+  applyRuntime,
+  boardRuntime,
+  isRuntimeName,
+  loadRuntime,
+  runtimePrecision,
+} from './runtime-profile.ts';

@@ -87,6 +87,13 @@ export function perturbBoard(board: BoardSpec, p: TwinPerturbation): BoardSpec {
   }
   const hit = m.get(key);
   if (hit) return hit;
+  const shifted = shiftBoard(board, p);
+  m.set(key, shifted);
+  return shifted;
+}
+
+/** perturbBoard without its cache: a new spec object on every call (for fits that try many). */
+export function shiftBoard(board: BoardSpec, p: TwinPerturbation): BoardSpec {
   const rt = board.runtime;
   const pw = board.power;
   const shifted: BoardSpec = {
@@ -107,6 +114,5 @@ export function perturbBoard(board: BoardSpec, p: TwinPerturbation): BoardSpec {
     },
     ...(p.stallShare > 0 ? { stalls: { share: p.stallShare, factor: p.stallFactor } } : {}),
   };
-  m.set(key, shifted);
   return shifted;
 }

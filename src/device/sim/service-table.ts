@@ -9,19 +9,15 @@ import type { BoardSpec } from './board-spec.ts';
 
 /** Ops that cost nothing after engine build (shape ops, folded BatchNorm). */
 const FREE_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Shape', 'Constant', 'ConstantOfShape', 'Dropout', 'BatchNormalization']);
+/** Convolutions (cuDNN's TF32 path in fp32 on Ampere). */
+const CONV_OPS = new Set(['Conv', 'ConvTranspose']);
 /** Ops that run as GEMM/implicit-GEMM kernels (tensor cores in fp16 where the GPU has them). */
 const MATMUL_OPS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Einsum', 'Attention', 'FusedMatMul', 'ConvInteger', 'MatMulInteger']);
+/** Activations: fused into the producing kernel by an engine, their own kernel in an eager framework. */
+const ACTIVATION_OPS = new Set(['Relu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Selu', 'Swish', 'Mish', 'PRelu']);
 /** Elementwise ops the engine mostly fuses into a neighbouring kernel. */
 const POINTWISE_OPS = new Set([
-  'Relu',
-  'Sigmoid',
-  'Tanh',
-  'Clip',
-  'HardSigmoid',
-  'HardSwish',
-  'LeakyRelu',
-  'Elu',
-  'Selu',
+  ...ACTIVATION_OPS,
   'Gelu',
   'FastGelu',
   'Erf',
@@ -47,6 +43,8 @@ enum OpClass {
   Free = 0,
   MatMul = 1,
   Other = 2,
+  /** A convolution in fp32 on a runtime that runs it in TF32 on tensor cores. */
+  Tf32Conv = 3,
 }
 
 /** Struct-of-arrays view of a profile, built once per profile object. */
@@ -74,29 +72,51 @@ export function prepareProfile(profile: WorkloadProfile, board: BoardSpec): Prep
   }
   const hit = byBoard.get(board);
   if (hit) return hit;
+  const rt = board.runtime;
+  // An eager framework runs BatchNorm as its own kernel. Profiles of exported graphs have it folded
+  // away already: then every convolution gets one back (read + write of its output, 2 FLOP/element).
+  const unfoldBn = rt.foldsBatchNorm === false;
+  const hasBn = unfoldBn && profile.ops.some((o) => o.opType === 'BatchNormalization');
   const ops = profile.ops.filter((o) => {
     const bytes = o.weightBytes + o.activationBytesReadPerSample + o.activationBytesWrittenPerSample;
+    if (o.opType === 'BatchNormalization' && unfoldBn) return bytes > 0;
     return !FREE_OPS.has(o.opType) && (o.flopsPerSample > 0 || bytes > 0);
   });
-  const n = ops.length;
+  const extraBn = unfoldBn && !hasBn ? ops.filter((o) => o.opType === 'Conv' || o.opType === 'ConvTranspose') : [];
+  const n = ops.length + extraBn.length;
   const cls = new Uint8Array(n);
   const flops = new Float64Array(n);
   const wb = new Float64Array(n);
   const ab = new Float64Array(n);
   const kw = new Float64Array(n);
   const bw = new Float64Array(n);
-  const rt = board.runtime;
+  const activationWeight = rt.activationKernelWeight ?? rt.pointwiseKernelWeight;
+  // TF32 needs tensor cores that take it (Ampere and later; the boards' Volta tensor cores do not).
+  const tf32Conv = rt.tf32Convolutions === true && profile.dtype === 'fp32' && board.gpu.tensorFp16FlopPerCycle !== null && board.gpu.arch === 'Ampere';
   let kernels = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < ops.length; i++) {
     const o = ops[i]!;
     const pointwise = POINTWISE_OPS.has(o.opType);
-    cls[i] = MATMUL_OPS.has(o.opType) && o.macsPerSample > 0 ? OpClass.MatMul : OpClass.Other;
+    cls[i] = MATMUL_OPS.has(o.opType) && o.macsPerSample > 0 ? (tf32Conv && CONV_OPS.has(o.opType) ? OpClass.Tf32Conv : OpClass.MatMul) : OpClass.Other;
     flops[i] = o.modelled ? o.flopsPerSample : 0;
     wb[i] = o.weightBytes;
     ab[i] = o.activationBytesReadPerSample + o.activationBytesWrittenPerSample;
-    kw[i] = pointwise ? rt.pointwiseKernelWeight : 1;
+    kw[i] = pointwise ? (ACTIVATION_OPS.has(o.opType) ? activationWeight : rt.pointwiseKernelWeight) : 1;
     bw[i] = pointwise ? rt.pointwiseByteWeight : 1;
     kernels += kw[i]!;
+  }
+  for (let j = 0; j < extraBn.length; j++) {
+    const o = extraBn[j]!;
+    const i = ops.length + j;
+    const outBytes = o.activationBytesWrittenPerSample;
+    const elemBytes = profile.dtype === 'fp16' ? 2 : 4;
+    cls[i] = OpClass.Other;
+    flops[i] = (2 * outBytes) / elemBytes;
+    wb[i] = 0;
+    ab[i] = 2 * outBytes;
+    kw[i] = 1;
+    bw[i] = 1;
+    kernels += 1;
   }
   const p: PreparedProfile = {
     n,
@@ -174,13 +194,16 @@ export function computeServiceTable(board: BoardSpec, p: PreparedProfile, batch:
     const f = freqs[i]!;
     const bw = Math.min(emcBw, g.bytesPerCycle * f * rt.memoryEfficiency);
     const matRate = peakMat * f * effMat;
+    // Dense TF32 on Ampere tensor cores: half the FP16 rate.
+    const tf32Rate = ((g.tensorFp16FlopPerCycle ?? g.fp32FlopPerCycle) / 2) * f * rt.tensorEfficiency;
     const otherRate = peakOther * f * rt.cudaEfficiency;
     const fillS = rt.fillCycles / f;
     let gpuS = 0;
     let actS = 0;
     let compS = 0;
     for (let k = 0; k < n; k++) {
-      const tc = fl[k]! / (p.cls[k] === OpClass.MatMul ? matRate : otherRate);
+      const c = p.cls[k];
+      const tc = fl[k]! / (c === OpClass.MatMul ? matRate : c === OpClass.Tf32Conv ? tf32Rate : otherRate);
       const tm = by[k]! / bw;
       const kwk = p.kernelWeight[k]!;
       const core = Math.max(tc, tm);

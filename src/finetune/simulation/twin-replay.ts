@@ -81,7 +81,8 @@ function thinFront<P>(front: readonly P[], n: number): P[] {
 }
 
 export interface TwinReplayOptions {
-  readonly board: string;
+  /** Board name, or its spec (a runtime or a calibrated twin profile applied). */
+  readonly board: string | BoardSpec;
   /** Model served. */
   readonly model: string;
   readonly rateRps: number;
