@@ -113,6 +113,7 @@ function servingRoutes(ctx: ServingContext): FastifyPluginAsync {
             maxBatch: ctx.batcher.maxBatch(m.name),
             queueDelayMs: ctx.batcher.queueDelayMs(m.name),
             fullBatchServiceMs: ctx.batcher.fullBatchMs(m.name) ?? null,
+            hostMs: ctx.batcher.hostAfterDispatchMs(m.name),
             queuedRows: ctx.batcher.queuedRows(m.name),
           },
         ]),

@@ -1,0 +1,1 @@
+export async function driftSection(_o: { quick: boolean }): Promise<void> {}
