@@ -8,9 +8,10 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Device } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { InferenceBackend, ModelMetadata, Tensor, TensorDatatype } from '../core/inference.ts';
-import type { Slo } from '../core/slo.ts';
+import { latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
 import type { PowerMeter } from '../measure/power-meter.ts';
 import { type BatchEvent, DynamicBatcher } from './dynamic-batcher.ts';
+import { DriftRetuner, type DriftRetunerOptions } from './drift-retuner.ts';
 import { HostCostEstimator } from './host-cost.ts';
 import { onClientError, sendHttpError, toHttpError } from './http-error.ts';
 import { parseInferRequest } from './infer-request.ts';
@@ -56,6 +57,17 @@ export interface ServerOptions {
    * while its body is parsed (true). False: the device-only admission model.
    */
   readonly hostCostAware?: boolean;
+  /**
+   * Drift detection and re-tuning (drift-retuner.ts): watch the model's batch service time and
+   * energy with a sequential test, and on drift re-select a configuration from the tuning run's
+   * surrogates (refreshed with probe trials when that is not enough). Off when absent.
+   */
+  readonly retune?: Omit<DriftRetunerOptions, 'ctx' | 'model' | 'limitMs'> & {
+    /** The watched model (the first the backend serves by default). */
+    readonly model?: string;
+    /** What a selected configuration must be predicted to meet, ms: SLO × (1 − the recommendation margin) by default. */
+    readonly limitMs?: number;
+  };
   /** Service time measured beforehand per model (the profile's), used until batches are measured. */
   readonly priorServiceMs?: Readonly<Record<string, { batch: number; ms: number }>>;
   /**
@@ -259,6 +271,17 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   if (opts.applied) metrics.setClocks(opts.applied.applied);
   batcher.on('batch', (e) => void meterBatch(ctx, e, e.rowsPerRequest));
   batcher.on('drop', (e) => metrics.lateDrops.inc({ model: e.model }, e.requests));
+  if (opts.retune) {
+    const r = opts.retune;
+    const drift = new DriftRetuner({
+      ...r,
+      ctx,
+      model: r.model ?? models[0]!.name,
+      limitMs: r.limitMs ?? latencyLimitMs(opts.slo, SLO_MARGINS.recommendation),
+    });
+    ctx.drift = drift;
+    batcher.on('batch', (e) => drift.onBatch(e));
+  }
 
   const t = connectionTimeouts(opts.timeouts);
   // Node checks the headers and request timeouts every connectionsCheckingInterval (30 s by default)
@@ -348,7 +371,10 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     drain.drained ??= batcher.close();
     await drain.drained;
   });
-  app.addHook('onClose', async () => lag?.close());
+  app.addHook('onClose', async () => {
+    lag?.close();
+    ctx.drift?.close();
+  });
   return app;
 }
 

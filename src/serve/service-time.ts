@@ -70,6 +70,21 @@ export class ServiceTimeEstimator {
     this.#ratios.delete(model);
   }
 
+  /**
+   * The configuration changed by a known factor on service time (a new clock setting): scale the
+   * baseline curve and forget the ratios measured under the old one.
+   */
+  rescale(model: string, factor: number): void {
+    const base = this.#baseline.get(model);
+    if (!base || !(Number.isFinite(factor) && factor > 0)) return;
+    this.#baseline.set(
+      model,
+      base.map((p) => ({ batch: p.batch, ms: p.ms * factor })),
+    );
+    this.#ratios.delete(model);
+    this.#samples.delete(model);
+  }
+
   record(model: string, batch: number, ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
     const push = (w: number[], v: number) => {

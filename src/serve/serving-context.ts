@@ -8,6 +8,7 @@ import type { ApplyResult, Device, FrequencyConfig } from '../core/device.ts';
 import type { InferenceBackend, ModelMetadata } from '../core/inference.ts';
 import type { Slo } from '../core/slo.ts';
 import type { PowerMeter } from '../measure/power-meter.ts';
+import type { DriftRetuner } from './drift-retuner.ts';
 import type { DynamicBatcher } from './dynamic-batcher.ts';
 import type { HostCostEstimator } from './host-cost.ts';
 import type { Metrics } from './metrics.ts';
@@ -50,6 +51,8 @@ export class ServingContext {
   readonly profile: ServingProfile | undefined;
   /** Host-side cost per request (parsing, encoding), when the server accounts it. */
   readonly hostCosts: HostCostEstimator | undefined;
+  /** Drift detection and re-tuning, when the server runs it. */
+  drift: DriftRetuner | undefined;
   readonly #models: Map<string, ModelMetadata>;
   readonly #listeners: ContextListeners = { slo: [], config: [], configured: [] };
   /** Clocks as last applied and read back (undefined without a device). */
