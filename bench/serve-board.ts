@@ -3,6 +3,7 @@
  * synchronised bursts, each side by side with the device-only admission model (`hostCostAware:
  * false`, the behaviour before host costs were accounted), measured in the same run.
  */
+import { loadavg } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { InferenceBackend, Tensor } from '../src/core/inference.ts';
 import { createServer, zeroInputs } from '../src/serve/server.ts';
@@ -109,9 +110,13 @@ export async function heavyBodySection(o: SectionOptions): Promise<void> {
   for (const body of bodies) {
     const probe = await serve(backend, MODEL, SLO, BATCH, true);
     const sat = await load(probe, body, { kind: 'saturate', connections: 32, durationS: o.quick ? 3 : 6 });
+    const kind = body.label === 'JSON' ? 'json' : 'binary';
+    const parseMs = probe.app.polythrottle.hostCosts?.parseMs(MODEL, kind, body.bytes.length) ?? Number.NaN;
     await probe.app.close();
     const capacity = sat.sent.filter((s) => s.status === 200).length / sat.durationS;
-    console.log(`| ${body.label} (${(body.bytes.length / 1024).toFixed(0)} KB) | capacity | closed loop | ${f(capacity, 1)} | | | | | |`);
+    console.log(
+      `| ${body.label} (${(body.bytes.length / 1024).toFixed(0)} KB) | capacity | closed loop | ${f(capacity, 1)} | | | parse p90 ${f(parseMs)} ms (measured by the server) | | load average ${loadavg()[0]!.toFixed(1)} |`,
+    );
     for (const share of [0.5, 0.9]) {
       for (const aware of [false, true]) {
         const s = await serve(backend, MODEL, SLO, BATCH, aware);
@@ -191,7 +196,7 @@ export async function burstSection(o: SectionOptions): Promise<void> {
       const admitted = [...s.admittedMs].sort((a, b) => a - b);
       const clientOk = r.sent.filter((x) => x.status === 200).map((x) => x.ms);
       console.log(
-        `| ${k}× (${Math.round(k * capacity)} at once) | ${aware ? 'host costs (new)' : 'device only (before)'} | ${r.sent.length} | ${clientOk.length} | ${pct(admittedWithin(admitted, SLO.latencyMs))} | ${pct(admittedWithin(clientOk, SLO.latencyMs))} | ${f(quantile(admitted, 0.99))} | ${refusedAfter.length} of ${steadyAfter.length} | ${f(recoveryMs / 1000)} s |`,
+        `| ${k}× (${Math.round(k * capacity)} at once), load average ${loadavg()[0]!.toFixed(1)} | ${aware ? 'host costs (new)' : 'device only (before)'} | ${r.sent.length} | ${clientOk.length} | ${pct(admittedWithin(admitted, SLO.latencyMs))} | ${pct(admittedWithin(clientOk, SLO.latencyMs))} | ${f(quantile(admitted, 0.99))} | ${refusedAfter.length} of ${steadyAfter.length} | ${f(recoveryMs / 1000)} s |`,
       );
     }
   }
