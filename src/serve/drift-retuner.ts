@@ -294,28 +294,37 @@ export class DriftRetuner {
     this.#state = 'calibrating';
   }
 
-  /** Corrected predictions over the grid with offsets interpolated from measured points; the best feasible index. */
-  #select(points: readonly Offset[], limitMs: number): { i: number; lnE: number; lnL: number } | null {
+  /**
+   * The surrogates' prediction at grid point i corrected by the measured offsets: a kernel-weighted
+   * mean of the offsets of the measured points (length scale 0.3 in the encoded space), so one
+   * measured point shifts the whole grid and probes correct it locally.
+   */
+  #corrected(i: number, points: readonly Offset[]): { lnE: number; lnL: number } {
+    const g = this.#sur!.grid;
+    let w = 0;
+    let oe = 0;
+    let ol = 0;
+    for (const p of points) {
+      let d2 = 0;
+      for (let k = 0; k < g.d; k++) d2 += (g.x[i * g.d + k]! - p.x[k]!) ** 2;
+      const wi = Math.exp(-d2 / (2 * 0.3 ** 2)) + 1e-9;
+      w += wi;
+      oe += wi * p.offE;
+      ol += wi * p.offL;
+    }
+    return { lnE: g.lnE[i]! + oe / w, lnL: g.lnL[i]! + ol / w };
+  }
+
+  /** The lowest corrected energy among points predicted to meet the limit at 90 % confidence (skipping `exclude`). */
+  #select(points: readonly Offset[], limitMs: number, exclude: (c: Config) => boolean = () => false): { i: number; lnE: number; lnL: number } | null {
     const g = this.#sur!.grid;
     const logLimit = Math.log(limitMs);
     let best: { i: number; lnE: number; lnL: number } | null = null;
-    const ell2 = 2 * 0.3 ** 2;
     for (let i = 0; i < g.size; i++) {
-      let w = 0;
-      let oe = 0;
-      let ol = 0;
-      for (const p of points) {
-        let d2 = 0;
-        for (let k = 0; k < g.d; k++) d2 += (g.x[i * g.d + k]! - p.x[k]!) ** 2;
-        const wi = Math.exp(-d2 / ell2) + 1e-9;
-        w += wi;
-        oe += wi * p.offE;
-        ol += wi * p.offL;
-      }
-      const lnE = g.lnE[i]! + oe / w;
-      const lnL = g.lnL[i]! + ol / w;
-      if (lnL + Z90 * g.sdL[i]! > logLimit) continue;
-      if (!best || lnE < best.lnE) best = { i, lnE, lnL };
+      if (exclude(g.configs[i]!)) continue;
+      const p = this.#corrected(i, points);
+      if (p.lnL + Z90 * g.sdL[i]! > logLimit) continue;
+      if (!best || p.lnE < best.lnE) best = { i, ...p };
     }
     return best;
   }
@@ -392,7 +401,7 @@ export class DriftRetuner {
     const end = this.#now() + this.budget.timeoutMs;
     while (!this.#closed && this.#now() < end) {
       if (this.#ctx.batcher.queuedRows(this.model) === 0 && this.#utilisation() < this.budget.lowLoadUtilisation) return true;
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 20).unref());
     }
     return false;
   }
@@ -407,33 +416,7 @@ export class DriftRetuner {
     for (let n = 0; n < this.budget.configs && this.#probeAllowed(); n++) {
       // the next candidate: best corrected prediction among configurations not yet measured
       const g = sur.grid;
-      let cand: { i: number; lnL: number } | null = null;
-      {
-        const logLimit = Math.log(this.#limitMs);
-        let bestE = Number.POSITIVE_INFINITY;
-        const ell2 = 2 * 0.3 ** 2;
-        for (let i = 0; i < g.size; i++) {
-          if (probed.some((c) => sameConfig(c, g.configs[i]!))) continue;
-          let w = 0;
-          let oe = 0;
-          let ol = 0;
-          for (const p of points) {
-            let d2 = 0;
-            for (let k = 0; k < g.d; k++) d2 += (g.x[i * g.d + k]! - p.x[k]!) ** 2;
-            const wi = Math.exp(-d2 / ell2) + 1e-9;
-            w += wi;
-            oe += wi * p.offE;
-            ol += wi * p.offL;
-          }
-          const lnL = g.lnL[i]! + ol / w;
-          if (lnL + Z90 * g.sdL[i]! > logLimit) continue;
-          const lnE = g.lnE[i]! + oe / w;
-          if (lnE < bestE) {
-            bestE = lnE;
-            cand = { i, lnL };
-          }
-        }
-      }
+      const cand = this.#select(points, this.#limitMs, (c) => probed.some((p) => sameConfig(p, c)));
       if (!cand) break;
       const cfg = g.configs[cand.i]!;
       probed.push(cfg);
@@ -445,6 +428,7 @@ export class DriftRetuner {
       let overCap = false;
       const done = new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.budget.timeoutMs);
+        timer.unref();
         this.#probeSink = (o) => {
           obs.push(o);
           if (Math.exp(o.lnSvc) > svcCap) overCap = true;
