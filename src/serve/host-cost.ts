@@ -39,8 +39,8 @@ export class HostCostEstimator {
   readonly #minBytes: number;
   readonly #parsePerByte = new Map<string, number[]>();
   readonly #encode = new Map<string, number[]>();
+  readonly #recentMs: number[] = [];
   #busyMs = 0;
-  #longestMs = 0;
 
   constructor(opts: HostCostOptions = {}) {
     this.#window = opts.window ?? 64;
@@ -58,6 +58,7 @@ export class HostCostEstimator {
       this.#parsePerByte.set(key, w);
     }
     push(w, ms / Math.max(this.#minBytes, bytes), this.#window);
+    push(this.#recentMs, ms, this.#window);
     this.#spent(ms);
   }
 
@@ -75,7 +76,6 @@ export class HostCostEstimator {
 
   #spent(ms: number): void {
     this.#busyMs += ms;
-    this.#longestMs = Math.max(this.#longestMs * 0.99, ms);
   }
 
   /** Estimated parse time of a body of `bytes` bytes, ms; 0 before any measurement of that kind. */
@@ -100,8 +100,12 @@ export class HostCostEstimator {
     return this.#busyMs;
   }
 
-  /** The longest recent single piece of host work, ms (slowly forgotten): how late a timer can fire behind one. */
+  /**
+   * A long single piece of host work, ms: the high quantile of the recent parses (any model) — how
+   * late a timer can fire behind one. A quantile, not the maximum: one stall must not hold batching
+   * off for long.
+   */
   get longestMs(): number {
-    return this.#longestMs;
+    return this.#recentMs.length > 0 ? q(this.#recentMs, this.#q) : 0;
   }
 }
