@@ -6,6 +6,9 @@
 import { loadavg } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { InferenceBackend, Tensor } from '../src/core/inference.ts';
+import { splitBinaryBody } from '../src/serve/binary-tensor.ts';
+import { parseInferRequest } from '../src/serve/infer-request.ts';
+import { parseInferJson } from '../src/serve/json-fast-path.ts';
 import { createServer, zeroInputs } from '../src/serve/server.ts';
 import { encodeBinaryInferRequest } from '../src/workload/http-backend.ts';
 import { modelMetadata, modelProfile } from '../src/workload/model-source.ts';
@@ -99,10 +102,38 @@ export async function heavyBodySection(o: SectionOptions): Promise<void> {
   const backend = new SimBackend({ board: 'orin-agx', models: [{ metadata: meta, profile: await modelProfile(MODEL) }] });
   const bodies = imageBodies(zeroInputs(meta, 1)![0]!);
   const runS = o.quick ? 4 : 12;
+  // in-process host cost of one request body, each path (median of 30, interleaved)
+  const paths: [string, () => void][] = [
+    ['JSON, JSON.parse (before)', () => parseInferRequest(JSON.parse(bodies[0]!.bytes.toString('utf8')), meta, BATCH)],
+    ['JSON, fast path (new)', () => parseInferRequest(parseInferJson(bodies[0]!.bytes), meta, BATCH)],
+    [
+      'binary extension',
+      () => {
+        const b = splitBinaryBody(bodies[1]!.bytes, Number(bodies[1]!.headers['inference-header-content-length']));
+        parseInferRequest(b.header, meta, BATCH, undefined, b.blob);
+      },
+    ],
+  ];
+  const times = paths.map(() => [] as number[]);
+  for (let k = 0; k < 30; k++)
+    paths.forEach(([, fn], i) => {
+      const t0 = performance.now();
+      fn();
+      times[i]!.push(performance.now() - t0);
+    });
+  const med = times.map((t) =>
+    quantile(
+      [...t].sort((a, b) => a - b),
+      0.5,
+    ),
+  );
   console.log(`\n### Heavy-body model: ${MODEL} on the orin-agx twin, batch ≤ ${BATCH} (the profile's), SLO p99 ≤ ${SLO.latencyMs} ms\n`);
   console.log(
     'Capacity = the server\'s admitted throughput for that body under a closed loop of 32 connections (host-cost model on). "within SLO" = share of admitted requests answered within the SLO, in the server (arrival to response) and at the client.\n',
   );
+  console.log('| parse path (in process, one request) | median ms | vs JSON.parse |\n|---|---|---|');
+  paths.forEach(([label], i) => console.log(`| ${label} | ${f(med[i]!)} | ${f(med[0]! / med[i]!)}× faster |`));
+  console.log('');
   console.log(
     '| body | admission model | offered | admitted/s | within SLO (server) | within SLO (client) | p99 admitted (server) ms | mean batch (profile 8) | shed |',
   );

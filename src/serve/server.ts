@@ -15,6 +15,7 @@ import { DriftRetuner, type DriftRetunerOptions } from './drift-retuner.ts';
 import { HostCostEstimator } from './host-cost.ts';
 import { onClientError, sendHttpError, toHttpError } from './http-error.ts';
 import { parseInferRequest } from './infer-request.ts';
+import { parseInferJson } from './json-fast-path.ts';
 import { Metrics } from './metrics.ts';
 import { adminPlugin } from './plugins/admin.ts';
 import { LoopLag } from './loop-lag.ts';
@@ -228,7 +229,7 @@ function seedHostCosts(host: HostCostEstimator, m: ModelMetadata, maxBatch: numb
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
     try {
-      parseInferRequest(JSON.parse(json.toString('utf8')), m, maxBatch);
+      parseInferRequest(parseInferJson(json), m, maxBatch);
     } catch {
       return;
     }

@@ -14,6 +14,7 @@ import { BINARY_HEADER, splitBinaryBody } from '../binary-tensor.ts';
 import type { BodyKind } from '../host-cost.ts';
 import { malformedJson } from '../http-error.ts';
 import { parseInferRequest } from '../infer-request.ts';
+import { parseInferJson } from '../json-fast-path.ts';
 import { toJsonData } from '../tensor-data.ts';
 import type { ServingContext } from '../serving-context.ts';
 import { findModel } from './health.ts';
@@ -59,7 +60,7 @@ export function inferencePlugin(ctx: ServingContext): FastifyPluginAsync {
         if (h !== undefined) {
           const split = splitBinaryBody(buf, Number(Array.isArray(h) ? h[0] : h));
           parsed = { json: split.header, binary: split.blob };
-        } else if (buf.length > 0) parsed = { json: JSON.parse(buf.toString('utf8')) };
+        } else if (buf.length > 0) parsed = { json: parseInferJson(buf) };
         req.polythrottleParseMs = performance.now() - t0;
         done(null, parsed);
       } catch (e) {
