@@ -205,9 +205,9 @@ export async function burstSection(o: SectionOptions): Promise<void> {
     `Each second for ${count} s, k × capacity requests arrive at once, over a steady quarter-capacity load that goes on ${after} s after the last burst. Recovery = from the last burst to the last refused steady request.\n`,
   );
   console.log(
-    '| burst | admission model | requests | admitted | within SLO (server) | within SLO (client) | p99 admitted (server) ms | steady refused after last burst | recovery |',
+    '| burst | admission model | requests | admitted | within SLO (server) | within SLO (client) | p99 admitted (server) ms | steady refused after last burst | recovery | held at the end (reserved rows / parse backlog) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const k of [2, 5]) {
     for (const aware of [false, true]) {
       const s = await serve(backend, MODEL, SLO, BATCH, aware);
@@ -219,6 +219,7 @@ export async function burstSection(o: SectionOptions): Promise<void> {
         steadyRate: capacity / 4,
         durationS: count + after,
       });
+      const held = `${s.app.polythrottle.batcher.reservedRows(MODEL)} rows / ${f(s.app.polythrottle.batcher.hostBacklogMs)} ms`;
       await s.app.close();
       const last = (count - 1) * 1000;
       const steadyAfter = r.sent.filter((x) => x.tag === 'steady' && x.at > last);
@@ -227,7 +228,7 @@ export async function burstSection(o: SectionOptions): Promise<void> {
       const admitted = [...s.admittedMs].sort((a, b) => a - b);
       const clientOk = r.sent.filter((x) => x.status === 200).map((x) => x.ms);
       console.log(
-        `| ${k}× (${Math.round(k * capacity)} at once), load average ${loadavg()[0]!.toFixed(1)} | ${aware ? 'host costs (new)' : 'device only (before)'} | ${r.sent.length} | ${clientOk.length} | ${pct(admittedWithin(admitted, SLO.latencyMs))} | ${pct(admittedWithin(clientOk, SLO.latencyMs))} | ${f(quantile(admitted, 0.99))} | ${refusedAfter.length} of ${steadyAfter.length} | ${f(recoveryMs / 1000)} s |`,
+        `| ${k}× (${Math.round(k * capacity)} at once), load average ${loadavg()[0]!.toFixed(1)} | ${aware ? 'host costs (new)' : 'device only (before)'} | ${r.sent.length} | ${clientOk.length} | ${pct(admittedWithin(admitted, SLO.latencyMs))} | ${pct(admittedWithin(clientOk, SLO.latencyMs))} | ${f(quantile(admitted, 0.99))} | ${refusedAfter.length} of ${steadyAfter.length} | ${f(recoveryMs / 1000)} s | ${held} |`,
       );
     }
   }

@@ -563,6 +563,7 @@ export class DynamicBatcher {
   }
 
   async #execute(model: string, batch: Pending[], rows: number, startedAt: number): Promise<void> {
+    const busyAtStart = this.#host?.busyMs ?? 0;
     let backendMs = 0;
     let energyJ: number | undefined;
     let failed = false;
@@ -574,8 +575,11 @@ export class DynamicBatcher {
       backendMs = result.serviceMs;
       energyJ = result.energyJ;
       const serviceMs = endedAt - startedAt;
-      // with host costs accounted apart, the device's estimate follows the backend's own time
-      this.serviceTimes.record(model, rows, this.#host && result.serviceMs > 0 ? result.serviceMs : serviceMs);
+      // with host costs accounted apart, the estimate leaves out the accounted host work (parsing,
+      // encoding) that ran while the batch did and delayed seeing its end; what the event loop adds
+      // otherwise (a starved CPU) stays in, it is paid on every batch. Never below the backend's own time.
+      const explained = this.#host ? this.#host.busyMs - busyAtStart : 0;
+      this.serviceTimes.record(model, rows, this.#host ? Math.max(result.serviceMs, serviceMs - explained) : serviceMs);
       for (const o of result.outputs) {
         if (batch.length > 1 && o.shape[0] !== rows) throw new Error(`backend returned output '${o.name}' with ${o.shape[0]} rows for a batch of ${rows}`);
       }

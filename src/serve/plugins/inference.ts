@@ -70,14 +70,19 @@ export function inferencePlugin(ctx: ServingContext): FastifyPluginAsync {
 
     // Shed load before the body is read and parsed: under overload most requests are refused, and
     // refusing them must cost as little event-loop time as possible (Node discards the unread body).
-    app.addHook('onRequest', async (req: FastifyRequest<{ Params: InferParams }>) => {
+    app.addHook('onRequest', async (req: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply) => {
       req.polythrottleStartedAt = performance.now();
       const name = req.params?.name;
       if (name === undefined || !ctx.model(name)) return;
       const bytes = Number(req.headers['content-length'] ?? 0) || 0;
       const hostMs = host ? host.parseMs(name, bodyKind(req), bytes) : 0;
       ctx.batcher.checkAdmission(name, 1, { hostMs });
-      if (host) req.polythrottleRelease = ctx.batcher.reserve(name, 1, hostMs);
+      if (host) {
+        const release = ctx.batcher.reserve(name, 1, hostMs);
+        req.polythrottleRelease = release;
+        // whatever ends the exchange (an answer, a timeout, a reset connection), the place is released
+        reply.raw.once('close', release);
+      }
     });
 
     app.addHook('onResponse', async (req: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply) => {
