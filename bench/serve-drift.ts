@@ -189,25 +189,29 @@ export async function driftSection(o: { quick: boolean }): Promise<void> {
     `Poisson load at 35 % of the profile's capacity; the drift steps in after the first seconds (thermal time scaled ×${TIME_SCALE}: the 90 s time constant passes in 3 s). "keep" = today's behaviour (detection only, the profile's configuration stays). Energy per query: exact twin evaluation on the drifted board (saturated, steady-state temperature) of the configuration each run ends at, and of a fresh ${budget}-trial tuning run's recommendation on the drifted board.\n`,
   );
   console.log(
-    '| drift | policy | detected after | within SLO during drift | final configuration | J/query (drifted twin) | vs fresh tuning | J/query measured (end) | probe batches | changes |',
+    '| drift | policy | detected after | within SLO during drift | final configuration | J/query · saturated p99 (drifted twin) | vs fresh tuning | J/query measured (end) | probe batches | changes |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const s of scenarios) {
     const fresh = await tuneOn(s.drifted, s.thermal, budget, 2);
     const freshCfg = fresh.recommendation?.config;
-    const freshE = freshCfg ? (await exact(s.drifted, freshCfg, s.thermal)).e : Number.NaN;
-    console.log(`| ${s.name} | fresh tuning on the drifted board | — | — | ${freshCfg ? describe(freshCfg) : 'none'} | ${f(freshE, 4)} | 1.000 | — | — | — |`);
+    const freshX = freshCfg ? await exact(s.drifted, freshCfg, s.thermal) : { e: Number.NaN, tail: Number.NaN };
+    const freshE = freshX.e;
+    console.log(
+      `| ${s.name} | fresh tuning on the drifted board | — | — | ${freshCfg ? describe(freshCfg) : 'none'} | ${f(freshE, 4)} · ${f(freshX.tail, 1)} ms | 1.000 | — | — | — |`,
+    );
     const opt = await optimumOn(s.drifted, run.recommendation.config.cpuHz, s.thermal);
     if (opt)
       console.log(
-        `| ${s.name} | exact optimum on the drifted twin (exhaustive, for reference) | — | — | ${describe(opt.c)} | ${f(opt.e, 4)} | ${f(opt.e / freshE, 3)} | — | — | — |`,
+        `| ${s.name} | exact optimum on the drifted twin (exhaustive, for reference) | — | — | ${describe(opt.c)} | ${f(opt.e, 4)} · ${f((await exact(s.drifted, opt.c, s.thermal)).tail, 1)} ms | ${f(opt.e / freshE, 3)} | — | — | — |`,
       );
     for (const mode of ['detect', 'retune'] as const) {
       const r = await serveThrough(s, run, mode, o);
-      const e = (await exact(s.drifted, r.final, s.thermal)).e;
+      const x = await exact(s.drifted, r.final, s.thermal);
+      const e = x.e;
       const changes = r.log.filter((x) => ['reselect', 'refresh'].includes(x.action)).length;
       console.log(
-        `| ${s.name} | ${mode === 'detect' ? 'keep the profile' : 're-tune (new)'} | ${Number.isFinite(r.detectS) ? `${f(r.detectS)} s` : 'not detected'} | ${f(r.withinDuring * 100, 2)} % of ${r.admittedDuring} (${r.shedDuring} shed) | ${describe(r.final)} | ${f(e, 4)} | ${f(e / freshE, 3)} | ${f(r.measuredJ, 4)} | ${r.probeBatches} | ${changes} |`,
+        `| ${s.name} | ${mode === 'detect' ? 'keep the profile' : 're-tune (new)'} | ${Number.isFinite(r.detectS) ? `${f(r.detectS)} s` : 'not detected'} | ${f(r.withinDuring * 100, 2)} % of ${r.admittedDuring} (${r.shedDuring} shed) | ${describe(r.final)} | ${f(e, 4)} · ${f(x.tail, 1)} ms | ${f(e / freshE, 3)} | ${f(r.measuredJ, 4)} | ${r.probeBatches} | ${changes} |`,
       );
       if (mode === 'retune') for (const x of r.log) console.log(`    - ${x.action}: ${x.detail}`);
     }
