@@ -180,7 +180,7 @@ export async function driftSection(o: { quick: boolean }): Promise<void> {
   const hot: BoardSpec = { ...board, thermal: { ...board.thermal, ambientC: board.thermal.ambientC + 20 } };
   const scenarios: Scenario[] = [
     { name: 'ambient +20 °C', drifted: hot, thermal: true, gpuShare: 0, ambientStepC: 20 },
-    { name: 'background GPU load 30 %', drifted: boardUnderBackgroundLoad(board, 0.3), thermal: false, gpuShare: 0.3, ambientStepC: 0 },
+    { name: 'background GPU load 50 %', drifted: boardUnderBackgroundLoad(board, 0.5), thermal: false, gpuShare: 0.5, ambientStepC: 0 },
   ];
   console.log(
     `\n### Drift: ${MODEL} on the orin-agx twin, SLO p99 ≤ ${SLO.latencyMs} ms, profile from a ${budget}-trial tuning run (${((performance.now() - t0) / 1000).toFixed(1)} s): ${describe(run.recommendation.config)}\n`,

@@ -110,6 +110,9 @@ const clocksOf = (c: Config): FrequencyConfig => ({
 const describe = (c: Config) =>
   `batch ${c.batch}, GPU ${c.gpuMinHz !== undefined ? `${(c.gpuMinHz / 1e6).toFixed(0)}–` : ''}${((c.gpuMaxHz ?? 0) / 1e6).toFixed(0)} MHz, EMC ${((c.emcHz ?? 0) / 1e6).toFixed(0)} MHz${c.cpuHz !== undefined ? `, CPU ${(c.cpuHz / 1e6).toFixed(0)} MHz` : ''}`;
 
+/** Least distance between probed configurations in the surrogates' encoded space ([0, 1] per knob). */
+const PROBE_SPACING = 0.15;
+
 /** z for 90 % one-sided confidence. */
 const Z90 = 1.2816;
 
@@ -416,7 +419,18 @@ export class DriftRetuner {
     for (let n = 0; n < this.budget.configs && this.#probeAllowed(); n++) {
       // the next candidate: best corrected prediction among configurations not yet measured
       const g = sur.grid;
-      const cand = this.#select(points, this.#limitMs, (c) => probed.some((p) => sameConfig(p, c)));
+      // not one already measured, nor one next to it: each probe should teach the correction something new
+      const near = (c: Config) => {
+        const x = sur.encode(c);
+        return probed.some((p) => {
+          const y = sur.encode(p);
+          if (!x || !y) return sameConfig(p, c);
+          let d2 = 0;
+          for (let k = 0; k < x.length; k++) d2 += (x[k]! - y[k]!) ** 2;
+          return d2 < PROBE_SPACING ** 2;
+        });
+      };
+      const cand = this.#select(points, this.#limitMs, near);
       if (!cand) break;
       const cfg = g.configs[cand.i]!;
       probed.push(cfg);
