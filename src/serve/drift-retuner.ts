@@ -110,6 +110,9 @@ const clocksOf = (c: Config): FrequencyConfig => ({
 const describe = (c: Config) =>
   `batch ${c.batch}, GPU ${c.gpuMinHz !== undefined ? `${(c.gpuMinHz / 1e6).toFixed(0)}–` : ''}${((c.gpuMaxHz ?? 0) / 1e6).toFixed(0)} MHz, EMC ${((c.emcHz ?? 0) / 1e6).toFixed(0)} MHz${c.cpuHz !== undefined ? `, CPU ${(c.cpuHz / 1e6).toFixed(0)} MHz` : ''}`;
 
+/** Batches taken after an alarm to measure the board as it is now. */
+const AFTER_ALARM_BATCHES = 4;
+
 /** Least distance between probed configurations in the surrogates' encoded space ([0, 1] per knob). */
 const PROBE_SPACING = 0.15;
 
@@ -143,7 +146,8 @@ export class DriftRetuner {
   #probeBatches = 0;
   #episodes = 0;
   #busy: { at: number; ms: number }[] = [];
-  #probeSink: ((o: Obs) => void) | null = null;
+  /** Where batches go while the re-tuner collects them itself (after an alarm, during a probe). */
+  #sink: { readonly fn: (o: Obs) => void; readonly probe: boolean } | null = null;
   #driftSince: number | undefined;
   #closed = false;
 
@@ -172,10 +176,12 @@ export class DriftRetuner {
     this.#busy.push({ at: now, ms: svcMs });
     while (this.#busy.length > 0 && this.#busy[0]!.at < now - 1000) this.#busy.shift();
     const o: Obs = { b: e.size, lnSvc: Math.log(svcMs), lnE: e.energyJ !== undefined && e.energyJ > 0 ? Math.log(e.energyJ / e.size) : Number.NaN, at: now };
-    if (this.#probeSink) {
-      this.#probeBatches++;
-      this.#ctx.metrics.probeBatches.inc({ model: this.model });
-      this.#probeSink(o);
+    if (this.#sink) {
+      if (this.#sink.probe) {
+        this.#probeBatches++;
+        this.#ctx.metrics.probeBatches.inc({ model: this.model });
+      }
+      this.#sink.fn(o);
       return;
     }
     if (this.#state === 'retuning') return;
@@ -347,9 +353,10 @@ export class DriftRetuner {
       this.#restart();
       return;
     }
-    // the batches since the change point (at least 3): the board as it is now
-    const n = Math.max(3, this.#svc.sinceChange, this.#energy.sinceChange);
-    const off = this.#offsets(from, this.#obs.slice(-n));
+    // the board as it is now: the batches since the change point, and a few more taken after the alarm
+    const since = this.#obs.slice(-Math.max(1, this.#svc.sinceChange, this.#energy.sinceChange));
+    const after = await this.#collect(AFTER_ALARM_BATCHES, false, () => false);
+    const off = this.#offsets(from, [...since, ...after]);
     const x0 = this.#sur.encode(from);
     if (!off || !x0) {
       this.#record({ action: 'keep', detail: `the configuration in force (${describe(from)}) is outside the surrogates' space`, shift });
@@ -409,6 +416,27 @@ export class DriftRetuner {
     return false;
   }
 
+  /** The next `n` batches (fewer when `stop` says so, or at the timeout), kept from the drift test. */
+  #collect(n: number, probe: boolean, stop: (o: Obs) => boolean): Promise<Obs[]> {
+    const got: Obs[] = [];
+    return new Promise<Obs[]>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.#sink = null;
+        resolve(got);
+      };
+      const timer = setTimeout(finish, this.budget.timeoutMs);
+      timer.unref();
+      this.#sink = {
+        probe,
+        fn: (o) => {
+          got.push(o);
+          if (stop(o) || got.length >= n) finish();
+        },
+      };
+    });
+  }
+
   /** Probe trials, then the selection again with the local offsets they measured. */
   async #refresh(points: Offset[], current: Config, currentLnL: number, shift: { service: number; energy: number }): Promise<Config | null> {
     const sur = this.#sur!;
@@ -438,23 +466,13 @@ export class DriftRetuner {
         this.#record({ action: 'probe-aborted', detail: `no low-load moment within ${this.budget.timeoutMs} ms for ${describe(cfg)}`, shift });
         break;
       }
-      const obs: Obs[] = [];
       let overCap = false;
-      const done = new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.budget.timeoutMs);
-        timer.unref();
-        this.#probeSink = (o) => {
-          obs.push(o);
-          if (Math.exp(o.lnSvc) > svcCap) overCap = true;
-          if (overCap || obs.length >= this.budget.batchesPerConfig) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
+      const done = this.#collect(this.budget.batchesPerConfig, true, (o) => {
+        if (Math.exp(o.lnSvc) > svcCap) overCap = true;
+        return overCap;
       });
       await this.#apply(cfg, cand.lnL, currentLnL);
-      await done;
-      this.#probeSink = null;
+      const obs = await done;
       const off = this.#offsets(cfg, obs);
       const x = sur.encode(cfg);
       if (off && x && obs.length > 0 && Number.isFinite(off.offE)) points.push({ x, offE: off.offE, offL: off.offSvc - kappa });
@@ -515,7 +533,7 @@ export class DriftRetuner {
 
   close(): void {
     this.#closed = true;
-    this.#probeSink = null;
+    this.#sink = null;
   }
 }
 
