@@ -113,6 +113,9 @@ const describe = (c: Config) =>
 /** Batches taken after an alarm to measure the board as it is now. */
 const AFTER_ALARM_BATCHES = 4;
 
+/** A probed configuration must be predicted to meet this share of the latency limit. */
+const PROBE_HEADROOM = 0.8;
+
 /** Least distance between probed configurations in the surrogates' encoded space ([0, 1] per knob). */
 const PROBE_SPACING = 0.15;
 
@@ -458,7 +461,8 @@ export class DriftRetuner {
           return d2 < PROBE_SPACING ** 2;
         });
       };
-      const cand = this.#select(points, this.#limitMs, near);
+      // a probe serves real traffic: it must be predicted to meet the SLO with room to spare
+      const cand = this.#select(points, this.#limitMs * PROBE_HEADROOM, near);
       if (!cand) break;
       const cfg = g.configs[cand.i]!;
       probed.push(cfg);

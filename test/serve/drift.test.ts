@@ -172,3 +172,15 @@ describe('drift re-tuning on the twin', () => {
     h.retuner.close();
   }, 30_000);
 });
+
+describe('service-time rescale on a configuration change', () => {
+  it('keeps the slowdown measured so far and applies the predicted factor', async () => {
+    const { ServiceTimeEstimator } = await import('../../src/serve/service-time.ts');
+    const st = new ServiceTimeEstimator({ quantile: 0.5 });
+    st.setBaseline('m', [{ batch: 8, ms: 10 }]);
+    for (let i = 0; i < 5; i++) st.record('m', 8, 17); // the board drifted: 1.7× slower
+    expect(st.estimate('m', 8)).toBeCloseTo(17, 6);
+    st.rescale('m', 0.5); // the new configuration is predicted twice as fast
+    expect(st.estimate('m', 8)).toBeCloseTo(8.5, 6);
+  });
+});
