@@ -343,8 +343,9 @@ export class DriftRetuner {
 
   async #apply(to: Config, lnLto: number, lnLfrom: number): Promise<void> {
     await this.#ctx.applyConfig(clocksOf(to), to.batch);
-    // the service-time estimate follows the predicted change at once, instead of after a window of batches
-    this.#ctx.batcher.serviceTimes.rescale(this.model, Math.exp(lnLto - lnLfrom));
+    // the service-time estimate follows the predicted change at once, pessimistically (the prediction
+    // for a configuration not yet measured may be off); the first batches there correct it
+    this.#ctx.batcher.serviceTimes.rescale(this.model, Math.exp(lnLto - lnLfrom) / PROBE_HEADROOM);
     this.#config = to;
   }
 
