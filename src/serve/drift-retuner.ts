@@ -341,7 +341,15 @@ export class DriftRetuner {
     return best;
   }
 
+  /** Until nothing of the model is queued (at most the probe timeout): requests admitted under one plan are served under it. */
+  async #queueEmpty(): Promise<void> {
+    const end = this.#now() + this.budget.timeoutMs;
+    while (!this.#closed && this.#ctx.batcher.queuedRows(this.model) > 0 && this.#now() < end) await new Promise((r) => setTimeout(r, 2).unref());
+  }
+
   async #apply(to: Config, lnLto: number, lnLfrom: number): Promise<void> {
+    // a new batch size or clocks under a full queue would serve what was admitted for the old ones
+    await this.#queueEmpty();
     await this.#ctx.applyConfig(clocksOf(to), to.batch);
     // the service-time estimate follows the predicted change at once, pessimistically (the prediction
     // for a configuration not yet measured may be off); the first batches there correct it
