@@ -132,7 +132,9 @@ export async function heavyBodySection(o: SectionOptions): Promise<void> {
     'Capacity = the server\'s admitted throughput for that body under a closed loop of 32 connections (host-cost model on). "within SLO" = share of admitted requests answered within the SLO, in the server (arrival to response) and at the client.\n',
   );
   console.log('| parse path (in process, one request) | median ms | vs JSON.parse |\n|---|---|---|');
-  paths.forEach(([label], i) => console.log(`| ${label} | ${f(med[i]!)} | ${f(med[0]! / med[i]!)}× faster |`));
+  paths.forEach(([label], i) => {
+    console.log(`| ${label} | ${f(med[i]!)} | ${f(med[0]! / med[i]!)}× faster |`);
+  });
   console.log('');
   console.log(
     '| body | admission model | offered | admitted/s | within SLO (server) | within SLO (client) | p99 admitted (server) ms | mean batch (profile 8) | shed |',
