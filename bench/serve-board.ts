@@ -101,7 +101,7 @@ export async function heavyBodySection(o: SectionOptions): Promise<void> {
   const meta = modelMetadata(MODEL);
   const backend = new SimBackend({ board: 'orin-agx', models: [{ metadata: meta, profile: await modelProfile(MODEL) }] });
   const bodies = imageBodies(zeroInputs(meta, 1)![0]!);
-  const runS = o.quick ? 4 : 12;
+  const runS = o.quick ? 3 : 12;
   // in-process host cost of one request body, each path (median of 30, interleaved)
   const paths: [string, () => void][] = [
     ['JSON, JSON.parse (before)', () => parseInferRequest(JSON.parse(bodies[0]!.bytes.toString('utf8')), meta, BATCH)],
@@ -142,7 +142,7 @@ export async function heavyBodySection(o: SectionOptions): Promise<void> {
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const body of bodies) {
     const probe = await serve(backend, MODEL, SLO, BATCH, true);
-    const sat = await load(probe, body, { kind: 'saturate', connections: 32, durationS: o.quick ? 3 : 6 });
+    const sat = await load(probe, body, { kind: 'saturate', connections: 32, durationS: o.quick ? 2 : 6 });
     const kind = body.label === 'JSON' ? 'json' : 'binary';
     const parseMs = probe.app.polythrottle.hostCosts?.parseMs(MODEL, kind, body.bytes.length) ?? Number.NaN;
     await probe.app.close();
@@ -198,8 +198,8 @@ export async function burstSection(o: SectionOptions): Promise<void> {
     ),
     headers: { 'content-type': 'application/json' },
   };
-  const count = o.quick ? 3 : 5;
-  const after = o.quick ? 3 : 5;
+  const count = o.quick ? 2 : 5;
+  const after = o.quick ? 2 : 5;
   console.log(
     `\n### Synchronised bursts: ${MODEL} on the orin-agx twin, batch ≤ ${BATCH}, SLO p99 ≤ ${SLO.latencyMs} ms; capacity ${f(capacity, 1)} rows/s (batch ${BATCH}, direct)\n`,
   );

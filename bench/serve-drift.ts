@@ -124,8 +124,8 @@ async function serveThrough(s: Scenario, run: TuningRun, mode: 'retune' | 'detec
       ],
     }),
   );
-  const before = o.quick ? 4 : 8;
-  const after = o.quick ? 12 : 25;
+  const before = o.quick ? 3 : 8;
+  const after = o.quick ? 7 : 25;
   const t0 = performance.now();
   let stepAt = Number.NaN;
   const step = setTimeout(() => {
@@ -173,7 +173,7 @@ const describe = (c: Config) =>
 
 export async function driftSection(o: { quick: boolean }): Promise<void> {
   const board = resolveBoard('orin-agx');
-  const budget = o.quick ? 20 : 30;
+  const budget = o.quick ? 15 : 30;
   const t0 = performance.now();
   const run = await tuneOn(board, false, budget, 1);
   if (!run.recommendation || !run.surrogates) throw new Error('the profile tuning run has no recommendation or surrogates');
