@@ -21,6 +21,8 @@ import type { InferenceBackend, ModelMetadata } from '../src/core/inference.ts';
 import { createServer, zeroInputs } from '../src/serve/server.ts';
 import { modelMetadata, modelProfile } from '../src/workload/model-source.ts';
 import { SimBackend } from '../src/workload/sim-backend.ts';
+import { burstSection, heavyBodySection } from './serve-board.ts';
+import { driftSection } from './serve-drift.ts';
 
 const MODEL = 'bert-base';
 const BOARD = 'orin-agx';
@@ -308,4 +310,15 @@ async function main(): Promise<void> {
 
 const clientArg = process.argv.indexOf('--client');
 if (clientArg >= 0) await clientMain(process.argv[clientArg + 1]!);
-else await main();
+else {
+  // --section overhead|heavy|burst|drift (repeatable; all by default); --quick: shorter runs (< 2 min)
+  const quick = process.argv.includes('--quick');
+  const sections = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--section' ? [a] : []));
+  const want = (s: string) => sections.length === 0 || sections.includes(s);
+  const t0 = performance.now();
+  if (want('overhead') && !quick) await main();
+  if (want('heavy')) await heavyBodySection({ quick });
+  if (want('burst')) await burstSection({ quick });
+  if (want('drift')) await driftSection({ quick });
+  console.log(`\nall sections: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}

@@ -66,6 +66,7 @@ interface ServeCliOptions {
   bodyLimit: number;
   margin: number;
   maxQueueDelay?: number;
+  retune?: 'retune' | 'detect' | 'off';
   finetune?: boolean;
   finetuneConfig?: string;
   rate?: number;
@@ -174,6 +175,7 @@ async function serve(flags: ServeCliOptions): Promise<void> {
     maxQueueRows: o.maxQueue,
     bodyLimitBytes: o.bodyLimit,
     ...(o.maxQueueDelay === undefined ? {} : { maxQueueDelayMs: o.maxQueueDelay }),
+    ...(o.retune === undefined ? {} : { retune: o.retune }),
     drainTimeoutMs: o.drainTimeout,
     timeouts,
     log,
@@ -231,6 +233,11 @@ export function register(program: Command): void {
     .addOption(new Option('--body-limit <size>', 'largest request body').argParser(byteSize('--body-limit')).default(8 * 1024 ** 2, '8MiB'))
     .option('--margin <share>', 'share of the SLO kept as safety margin, in [0, 1)', numberInRange('--margin', 0, 1), SLO_MARGINS.serving)
     .option('--max-queue-delay <duration>', 'cap on the queue delay derived from the SLO, e.g. 20ms', durationMs('--max-queue-delay'))
+    .option(
+      '--retune <mode>',
+      "on drift (CUSUM on batch service time and energy): retune (re-select from the profile's surrogates, probe when needed), detect (log only) or off (default: retune with a tuned profile and a device)",
+      oneOf('--retune', ['retune', 'detect', 'off'] as const),
+    )
     .option('--finetune', 'accept fine-tuning jobs (admin API /v1/finetune/…; see `polythrottle finetune`)')
     .option('--finetune-config <file>', 'fine-tuning configuration (JSON: db, commands); implies --finetune')
     .option('--rate <rps>', "arrival rate fine-tuning admission assumes (default: the profile's)", positiveNumber('--rate'))

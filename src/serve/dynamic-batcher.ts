@@ -13,6 +13,7 @@
 import type { InferenceBackend, Tensor } from '../core/inference.ts';
 import { latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
 import { predictedLatencyMs, type QueuedWork, queueDelayMs, retryAfterS } from './batching-policy.ts';
+import type { HostCostEstimator } from './host-cost.ts';
 import { HttpError, OverloadedError } from './http-error.ts';
 import { ServiceTimeEstimator } from './service-time.ts';
 import { concatRows, sliceRows } from './tensor-data.ts';
@@ -49,6 +50,24 @@ export interface DynamicBatcherOptions {
    * a starved server admits less instead of answering late. None by default.
    */
   readonly schedulingDelayMs?: () => number;
+  /**
+   * Host-side cost per request (parsing, encoding), measured by the server. With it, admission and
+   * the queue delay count the event-loop work ahead of a request and behind its batch, requests
+   * reserve their place while their body is read (so a burst is refused at its excess, not admitted
+   * whole), and the service-time estimate follows the backend's own execution time (the event
+   * loop's share is accounted here instead). Without it: the device-only model.
+   */
+  readonly hostCosts?: HostCostEstimator;
+}
+
+export interface SubmitOptions {
+  /** When the request arrived (before its body was read and parsed), on the batcher's clock. */
+  readonly startedAt?: number;
+}
+
+export interface AdmissionOptions {
+  /** Estimated host work (parsing) this request still needs before it can queue, ms. */
+  readonly hostMs?: number;
 }
 
 export interface DropEvent {
@@ -100,7 +119,10 @@ interface Pending {
   readonly inputs: readonly Tensor[];
   readonly rows: number;
   readonly signature: string;
+  /** When the request arrived at the server (its latency clock starts here). */
   readonly arrivedAt: number;
+  /** When it entered the queue. */
+  readonly queuedAt: number;
   readonly resolve: (r: BatchedResult) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -134,6 +156,11 @@ export class DynamicBatcher {
   readonly #dropLate: boolean;
   readonly #schedulingDelay: () => number;
   readonly #tasks: { run: () => Promise<void>; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  readonly #host: HostCostEstimator | undefined;
+  /** Rows admitted whose body is still being read or parsed, per model. */
+  readonly #reservedRows = new Map<string, number>();
+  /** Host work (parsing) admitted and not done yet, ms. */
+  #hostBacklogMs = 0;
   #slo: Slo;
   #running: { model: string; startedAt: number; expectedMs: number } | null = null;
   #taskRunning = false;
@@ -153,6 +180,7 @@ export class DynamicBatcher {
     this.#dropLate = opts.dropLate ?? true;
     this.#schedulingDelay = opts.schedulingDelayMs ?? (() => 0);
     this.serviceTimes = opts.serviceTimes ?? new ServiceTimeEstimator();
+    this.#host = opts.hostCosts;
     for (const [name, m] of Object.entries(opts.models)) this.setModel(name, m);
     this.#idleSince = this.#now();
   }
@@ -220,7 +248,49 @@ export class DynamicBatcher {
   queueDelayMs(model: string): number {
     const s = this.fullBatchMs(model);
     if (s === undefined || this.#closing) return 0;
-    return Math.max(0, queueDelayMs(this.#slo, s, { margin: this.#margin, maxDelayMs: this.#maxDelay }) - this.#schedulingDelay());
+    return Math.max(
+      0,
+      queueDelayMs(this.#slo, s, { margin: this.#margin, maxDelayMs: this.#maxDelay }) - this.#schedulingDelay() - this.hostAfterDispatchMs(model),
+    );
+  }
+
+  /**
+   * Event-loop work between a batch's dispatch and its last answer leaving: the dispatch timer may
+   * fire behind one piece of host work (a parse in progress), and the batch's answers are encoded
+   * one after another. 0 without host costs.
+   */
+  hostAfterDispatchMs(model: string): number {
+    if (!this.#host) return 0;
+    return this.#host.longestMs + (this.#models.get(model)?.maxBatch ?? 1) * this.#host.encodeMs(model);
+  }
+
+  /** Rows admitted whose body is still being read or parsed. */
+  reservedRows(model: string): number {
+    return this.#reservedRows.get(model) ?? 0;
+  }
+
+  /** Host work admitted and not yet done (bodies to parse), ms. */
+  get hostBacklogMs(): number {
+    return this.#hostBacklogMs;
+  }
+
+  /**
+   * Hold a place for an admitted request while its body is read and parsed: its rows count as
+   * queued and its parse as host work ahead of later arrivals. Release (idempotent) when it is
+   * submitted or fails.
+   */
+  reserve(model: string, rows: number, hostMs: number): () => void {
+    if (!this.#models.has(model)) return () => {};
+    const h = Math.max(0, hostMs);
+    this.#reservedRows.set(model, this.reservedRows(model) + rows);
+    this.#hostBacklogMs += h;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#reservedRows.set(model, Math.max(0, this.reservedRows(model) - rows));
+      this.#hostBacklogMs = Math.max(0, this.#hostBacklogMs - h);
+    };
   }
 
   get closing(): boolean {
@@ -231,18 +301,20 @@ export class DynamicBatcher {
    * Queue a request; resolves with its rows of the batch's outputs. Throws OverloadedError (503)
    * when the queue is full, when the prediction says it would miss the SLO, or while draining.
    */
-  submit(model: string, inputs: readonly Tensor[], rows: number, signature = ''): Promise<BatchedResult> {
+  submit(model: string, inputs: readonly Tensor[], rows: number, signature = '', opts: SubmitOptions = {}): Promise<BatchedResult> {
     const m = this.#models.get(model);
     if (!m) return Promise.reject(new HttpError(404, `unknown model '${model}'`));
     if (this.#closing) return Promise.reject(new OverloadedError('the server is shutting down', 1));
+    const now = this.#now();
+    const arrivedAt = Math.min(now, opts.startedAt ?? now);
     try {
-      this.#admit(model, m, rows);
+      // its own parse is done; the bodies admitted after it were counted when they were admitted
+      this.#admit(model, m, rows, { elapsedMs: now - arrivedAt, hostMs: 0, aheadMs: 0 });
     } catch (e) {
       return Promise.reject(e);
     }
     return new Promise<BatchedResult>((resolve, reject) => {
-      const now = this.#now();
-      this.#queues.get(model)!.push({ model, inputs, rows, signature, arrivedAt: now, resolve, reject });
+      this.#queues.get(model)!.push({ model, inputs, rows, signature, arrivedAt, queuedAt: now, resolve, reject });
       this.#queuedRows.set(model, this.queuedRows(model) + rows);
       this.#schedule();
     });
@@ -252,21 +324,21 @@ export class DynamicBatcher {
    * Throw the 503 that `submit` would throw for a request of `rows` rows, without queueing
    * anything: lets the server shed load before it parses a request body.
    */
-  checkAdmission(model: string, rows = 1): void {
+  checkAdmission(model: string, rows = 1, opts: AdmissionOptions = {}): void {
     const m = this.#models.get(model);
     if (!m) return;
     if (this.#closing) throw new OverloadedError('the server is shutting down', 1);
-    this.#admit(model, m, rows);
+    this.#admit(model, m, rows, { elapsedMs: 0, hostMs: opts.hostMs ?? 0, aheadMs: this.#hostBacklogMs });
   }
 
-  #admit(model: string, m: BatchedModel, rows: number): void {
+  #admit(model: string, m: BatchedModel, rows: number, req: { elapsedMs: number; hostMs: number; aheadMs: number }): void {
     const cap = m.maxQueueRows ?? this.#defaultMaxQueueRows;
-    const queued = this.queuedRows(model);
+    const queued = this.queuedRows(model) + this.reservedRows(model);
     const budget = this.#budgetMs();
     const work = new Map<string, QueuedWork>();
     let othersQueued = 0;
     for (const [name, mm] of this.#models) {
-      const q = this.queuedRows(name);
+      const q = this.queuedRows(name) + this.reservedRows(name);
       if (name !== model) othersQueued += q;
       if (this.serviceTimes.estimate(name, mm.maxBatch) !== undefined)
         work.set(name, { queuedRows: q, maxBatch: mm.maxBatch, serviceMs: (r) => this.serviceTimes.estimate(name, r) ?? 0 });
@@ -275,7 +347,10 @@ export class DynamicBatcher {
     // every batch boundary ahead costs the event loop's lateness once more (the budget holds one)
     let boundaries = this.#running ? 1 : 0;
     for (const [name, w] of work) boundaries += Math.ceil((name === model ? w.queuedRows + rows : w.queuedRows) / w.maxBatch);
-    const predicted = work.has(model) ? predictedLatencyMs(model, rows, work, running) + Math.max(0, boundaries - 1) * this.#schedulingDelay() : 0;
+    // host work: what has waited already, the bodies admitted ahead still to parse, its own parse,
+    // and what runs on the event loop after its batch is dispatched
+    const host = this.#host ? req.elapsedMs + req.aheadMs + req.hostMs + this.hostAfterDispatchMs(model) : 0;
+    const predicted = work.has(model) ? host + predictedLatencyMs(model, rows, work, running) + Math.max(0, boundaries - 1) * this.#schedulingDelay() : 0;
     if (queued + rows > cap)
       throw new OverloadedError(`queue for model '${model}' is full (${queued} rows waiting, limit ${cap})`, retryAfterS(predicted, budget));
     // An idle device with nothing queued always admits: refusing then would serve nothing at all
@@ -488,6 +563,7 @@ export class DynamicBatcher {
   }
 
   async #execute(model: string, batch: Pending[], rows: number, startedAt: number): Promise<void> {
+    const busyAtStart = this.#host?.busyMs ?? 0;
     let backendMs = 0;
     let energyJ: number | undefined;
     let failed = false;
@@ -499,7 +575,11 @@ export class DynamicBatcher {
       backendMs = result.serviceMs;
       energyJ = result.energyJ;
       const serviceMs = endedAt - startedAt;
-      this.serviceTimes.record(model, rows, serviceMs);
+      // with host costs accounted apart, the estimate leaves out the accounted host work (parsing,
+      // encoding) that ran while the batch did and delayed seeing its end; what the event loop adds
+      // otherwise (a starved CPU) stays in, it is paid on every batch. Never below the backend's own time.
+      const explained = this.#host ? this.#host.busyMs - busyAtStart : 0;
+      this.serviceTimes.record(model, rows, this.#host ? Math.max(result.serviceMs, serviceMs - explained) : serviceMs);
       for (const o of result.outputs) {
         if (batch.length > 1 && o.shape[0] !== rows) throw new Error(`backend returned output '${o.name}' with ${o.shape[0]} rows for a batch of ${rows}`);
       }
@@ -507,7 +587,7 @@ export class DynamicBatcher {
       for (const p of batch) {
         const outputs = batch.length === 1 ? result.outputs : result.outputs.map((o) => sliceRows(o, offset, p.rows));
         offset += p.rows;
-        p.resolve({ outputs, batchSize: rows, queueMs: startedAt - p.arrivedAt, serviceMs });
+        p.resolve({ outputs, batchSize: rows, queueMs: startedAt - p.queuedAt, serviceMs });
       }
     } catch (e) {
       failed = true;

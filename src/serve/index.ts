@@ -56,3 +56,16 @@ export {
   type PartialConfig,
 } from './serving-config.ts';
 export { adminPlugin, type AdminOptions } from './plugins/admin.ts';
+export { HostCostEstimator, type BodyKind, type HostCostOptions } from './host-cost.ts';
+export { BINARY_HEADER, decodeBinaryTensor, splitBinaryBody, type BinaryBody } from './binary-tensor.ts';
+export { Cusum, type CusumOptions, type CusumState, type CusumView } from './cusum.ts';
+export {
+  DriftRetuner,
+  DEFAULT_PROBE_BUDGET,
+  type DriftAction,
+  type DriftLogEntry,
+  type DriftRetunerOptions,
+  type ProbeBudget,
+  type RetuneMode,
+} from './drift-retuner.ts';
+export { surrogateModel, type SurrogateGrid, type SurrogateModel } from './surrogate-grid.ts';

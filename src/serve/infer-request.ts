@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ModelMetadata, Tensor, TensorDatatype, TensorSpec } from '../core/inference.ts';
+import { decodeBinaryTensor } from './binary-tensor.ts';
 import { badRequest } from './http-error.ts';
 import { elementCount, flattenData, toTensorData } from './tensor-data.ts';
 
@@ -16,7 +17,7 @@ const requestInput = z.object({
   shape: z.array(z.number().int().nonnegative()),
   datatype: z.string(),
   parameters,
-  data: z.unknown(),
+  data: z.unknown().optional(),
 });
 
 /** The request body (https://kserve.github.io/website/docs/concepts/architecture/data-plane/v2-protocol). */
@@ -59,13 +60,36 @@ function checkShape(spec: TensorSpec, shape: readonly number[]): string | null {
  * Parse and check `body` for `model`; throws a 400 HttpError naming the problem. `maxBatch` is the
  * model's batch limit per request, `queueCapacity` the most rows its queue holds.
  */
-export function parseInferRequest(body: unknown, model: ModelMetadata, maxBatch: number, queueCapacity?: number): ParsedInferRequest {
+export function parseInferRequest(
+  body: unknown,
+  model: ModelMetadata,
+  maxBatch: number,
+  queueCapacity?: number,
+  /** The tensor bytes of a binary-extension request (after its JSON header). */
+  binary?: Uint8Array,
+): ParsedInferRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object with an "inputs" array');
   const r = inferRequestSchema.safeParse(body);
   if (!r.success) throw badRequest(`invalid inference request: ${r.error.issues.slice(0, 3).map(describeIssue).join('; ')}`);
   const req = r.data;
 
   const byName = new Map<string, (typeof req.inputs)[number]>();
+  // the binary extension: each input with binary_data_size takes the next bytes, in request order
+  const blobs = new Map<string, Uint8Array>();
+  let offset = 0;
+  for (const inp of req.inputs) {
+    const size = inp.parameters?.binary_data_size;
+    if (size === undefined) continue;
+    if (!binary)
+      throw badRequest(`input '${inp.name}' has binary_data_size but the request carries no binary data (send ${'Inference-Header-Content-Length'})`);
+    if (!(typeof size === 'number' && Number.isInteger(size) && size >= 0))
+      throw badRequest(`input '${inp.name}': binary_data_size must be a whole number of bytes`);
+    if (offset + size > binary.length)
+      throw badRequest(`input '${inp.name}' claims ${size} bytes of binary data but only ${binary.length - offset} remain after the header`);
+    blobs.set(inp.name, binary.subarray(offset, offset + size));
+    offset += size;
+  }
+  if (binary && offset !== binary.length) throw badRequest(`the binary data has ${binary.length} bytes but the inputs' binary_data_size add up to ${offset}`);
   for (const inp of req.inputs) {
     if (byName.has(inp.name)) throw badRequest(`input '${inp.name}' is given twice`);
     if (!model.inputs.some((s) => s.name === inp.name))
@@ -88,11 +112,16 @@ export function parseInferRequest(body: unknown, model: ModelMetadata, maxBatch:
     if (batchable && n < 1) throw badRequest(`input '${spec.name}' has an empty batch dimension`);
     if (rows === undefined) rows = n;
     else if (rows !== n) throw badRequest(`inputs disagree on the batch dimension: '${spec.name}' has ${n}, an earlier input has ${rows}`);
-    const flat = flattenData(inp.data);
-    if (typeof flat === 'string') throw badRequest(`input '${spec.name}': ${flat}`);
     const want = elementCount(inp.shape);
-    if (flat.length !== want) throw badRequest(`input '${spec.name}' has ${flat.length} elements but shape [${inp.shape.join(',')}] needs ${want}`);
-    const data = toTensorData(spec.datatype as TensorDatatype, flat);
+    const blob = blobs.get(spec.name);
+    let data: Tensor['data'] | string;
+    if (blob) data = decodeBinaryTensor(spec.datatype as TensorDatatype, blob, want);
+    else {
+      const flat = flattenData(inp.data);
+      if (typeof flat === 'string') throw badRequest(`input '${spec.name}': ${flat}`);
+      if (flat.length !== want) throw badRequest(`input '${spec.name}' has ${flat.length} elements but shape [${inp.shape.join(',')}] needs ${want}`);
+      data = toTensorData(spec.datatype as TensorDatatype, flat);
+    }
     if (typeof data === 'string') throw badRequest(`input '${spec.name}': ${data}`);
     inputs.push({ name: spec.name, datatype: spec.datatype, shape: inp.shape, data });
     sig.push(inp.shape.slice(1).join('x'));

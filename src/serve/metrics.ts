@@ -36,6 +36,11 @@ export class Metrics {
   readonly queueDelay: Gauge<'model'>;
   readonly maxBatch: Gauge<'model'>;
   readonly slo: Gauge<'quantile'>;
+  readonly driftAlarms: Counter<'model' | 'signal' | 'direction'>;
+  readonly retuneActions: Counter<'model' | 'action'>;
+  readonly probeBatches: Counter<'model'>;
+  readonly driftStatistic: Gauge<'model' | 'signal' | 'direction'>;
+  readonly driftLogRatio: Gauge<'model' | 'signal'>;
 
   constructor() {
     const registers = [this.registry];
@@ -139,6 +144,36 @@ export class Metrics {
       name: 'polythrottle_max_batch_size',
       help: 'Batch size limit in force (the profile batch size)',
       labelNames: ['model'],
+      registers,
+    });
+    this.driftAlarms = new Counter({
+      name: 'polythrottle_drift_alarms_total',
+      help: 'Drift detected: the sequential test (CUSUM) on batch service time or energy left the noise band',
+      labelNames: ['model', 'signal', 'direction'],
+      registers,
+    });
+    this.retuneActions = new Counter({
+      name: 'polythrottle_retune_actions_total',
+      help: 'Re-tuning actions after drift: reselect (from the surrogates), probe (a trial taken while serving), refresh (selection after probes), keep',
+      labelNames: ['model', 'action'],
+      registers,
+    });
+    this.probeBatches = new Counter({
+      name: 'polythrottle_probe_batches_total',
+      help: 'Batches served at a probed configuration (the probe budget spent)',
+      labelNames: ['model'],
+      registers,
+    });
+    this.driftStatistic = new Gauge({
+      name: 'polythrottle_drift_cusum',
+      help: 'CUSUM statistic of the drift test, in noise-band units (alarm above the threshold)',
+      labelNames: ['model', 'signal', 'direction'],
+      registers,
+    });
+    this.driftLogRatio = new Gauge({
+      name: 'polythrottle_drift_log_ratio',
+      help: 'ln(measured / reference) of the last batches, per signal (service time, energy per row)',
+      labelNames: ['model', 'signal'],
       registers,
     });
     this.slo = new Gauge({

@@ -10,14 +10,30 @@ import type { Config } from '../core/config.ts';
 import type { Device, DeviceDescription, FrequencyConfig } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { InferenceBackend } from '../core/inference.ts';
-import { SLO_MARGINS, type Slo } from '../core/slo.ts';
+import { latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import { type DeviceSpec, formatDeviceSpec, readDeviceSpec } from '../device/device-spec.ts';
 import { detectDevice } from '../device/open.ts';
 import { BACKEND_KINDS, type BackendKind, openBackend } from './open-backend.ts';
-import type { ConnectionTimeouts } from './server.ts';
+import type { ConnectionTimeouts, ServerOptions } from './server.ts';
 import { type ServeSession, startServing } from './serve-session.ts';
 import { checkConfig, type LoadedProfile, type PartialConfig, resolveSlo } from './serving-config.ts';
+
+/**
+ * The server's drift option: re-tuning needs the profile's surrogates and a device whose clocks are
+ * applied here; without them only detection runs (when asked for).
+ */
+function retuneOption(o: ServeModelsOptions, clocksApplied: boolean, slo: Slo, log: (line: string) => void): Pick<ServerOptions, 'retune'> {
+  const surrogates = o.profile?.run?.surrogates;
+  const want = o.retune ?? (surrogates && clocksApplied ? 'retune' : 'off');
+  if (want === 'off') return {};
+  const margin = o.profile?.run?.margin ?? SLO_MARGINS.recommendation;
+  if (want === 'retune' && !(surrogates && clocksApplied)) {
+    log('note: drift re-tuning needs a tuned profile with surrogates and a device to apply clocks to; detecting drift only');
+    return { retune: { mode: 'detect', limitMs: latencyLimitMs(slo, margin), log } };
+  }
+  return { retune: { mode: want, ...(surrogates ? { surrogates } : {}), limitMs: latencyLimitMs(slo, margin), log } };
+}
 
 export interface ServeModelsOptions {
   /** Tuned profile to serve (see loadProfile): configuration, SLO, model, measured service time. */
@@ -59,6 +75,11 @@ export interface ServeModelsOptions {
   readonly maxQueueRows?: number;
   readonly bodyLimitBytes?: number;
   readonly maxQueueDelayMs?: number;
+  /**
+   * Drift detection and re-tuning: 'retune' (default when the profile has surrogates and clocks are
+   * applied), 'detect' (alarms logged and counted, the configuration kept) or 'off'.
+   */
+  readonly retune?: 'retune' | 'detect' | 'off';
   /** Warm-up batches per model and size before ready (see ServerOptions). */
   readonly warmupBatches?: number;
   /** Longest drain on shutdown before connections are closed and the device restored, ms (10 s). */
@@ -215,6 +236,7 @@ export async function serveModels(o: ServeModelsOptions): Promise<ServedModels> 
     ...(o.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: o.bodyLimitBytes }),
     ...(o.maxQueueDelayMs === undefined ? {} : { maxQueueDelayMs: o.maxQueueDelayMs }),
     ...(o.warmupBatches === undefined ? {} : { warmupBatches: o.warmupBatches }),
+    ...retuneOption(o, p.clocks !== undefined, p.slo, log),
     ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
     ...(o.timeouts ? { timeouts: o.timeouts } : {}),
     ...(prior ? { priorServiceMs: Object.fromEntries(backend.models().map((m) => [m.name, prior])) } : {}),

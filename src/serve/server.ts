@@ -8,10 +8,14 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Device } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { InferenceBackend, ModelMetadata, Tensor, TensorDatatype } from '../core/inference.ts';
-import type { Slo } from '../core/slo.ts';
+import { latencyLimitMs, SLO_MARGINS, type Slo } from '../core/slo.ts';
 import type { PowerMeter } from '../measure/power-meter.ts';
 import { type BatchEvent, DynamicBatcher } from './dynamic-batcher.ts';
+import { DriftRetuner, type DriftRetunerOptions } from './drift-retuner.ts';
+import { HostCostEstimator } from './host-cost.ts';
 import { onClientError, sendHttpError, toHttpError } from './http-error.ts';
+import { parseInferRequest } from './infer-request.ts';
+import { parseInferJson } from './json-fast-path.ts';
 import { Metrics } from './metrics.ts';
 import { adminPlugin } from './plugins/admin.ts';
 import { LoopLag } from './loop-lag.ts';
@@ -20,7 +24,7 @@ import { inferencePlugin } from './plugins/inference.ts';
 import { metricsPlugin } from './plugins/metrics-route.ts';
 import { ServiceTimeEstimator } from './service-time.ts';
 import { ServingContext, type ServingProfile } from './serving-context.ts';
-import { elementCount } from './tensor-data.ts';
+import { elementCount, toJsonData } from './tensor-data.ts';
 
 export interface ServerOptions {
   readonly backend: InferenceBackend;
@@ -48,6 +52,23 @@ export interface ServerOptions {
   readonly dropLate?: boolean;
   /** Take the event loop's measured lateness (p90, last second) off the SLO budget (true). */
   readonly loopLagAware?: boolean;
+  /**
+   * Account each request's host-side work (body parsing and answer encoding, measured online per
+   * model and body kind) in admission and in the queue delay, and hold an admitted request's place
+   * while its body is parsed (true). False: the device-only admission model.
+   */
+  readonly hostCostAware?: boolean;
+  /**
+   * Drift detection and re-tuning (drift-retuner.ts): watch the model's batch service time and
+   * energy with a sequential test, and on drift re-select a configuration from the tuning run's
+   * surrogates (refreshed with probe trials when that is not enough). Off when absent.
+   */
+  readonly retune?: Omit<DriftRetunerOptions, 'ctx' | 'model' | 'limitMs'> & {
+    /** The watched model (the first the backend serves by default). */
+    readonly model?: string;
+    /** What a selected configuration must be predicted to meet, ms: SLO × (1 − the recommendation margin) by default. */
+    readonly limitMs?: number;
+  };
   /** Service time measured beforehand per model (the profile's), used until batches are measured. */
   readonly priorServiceMs?: Readonly<Record<string, { batch: number; ms: number }>>;
   /**
@@ -196,13 +217,34 @@ async function meterBatch(ctx: ServingContext, e: BatchEvent, rowsPerRequest: re
   );
 }
 
+/**
+ * First host-cost estimates before any request: parse a zero-filled batch-1 request of the model as
+ * JSON and as the binary extension (what the route does), so the first requests of a heavy-body
+ * model are admitted with their parse time counted. Real requests replace these as they come.
+ */
+function seedHostCosts(host: HostCostEstimator, m: ModelMetadata, maxBatch: number): void {
+  const inputs = zeroInputs(m, 1);
+  if (!inputs) return;
+  const json = Buffer.from(JSON.stringify({ inputs: inputs.map((t) => ({ name: t.name, shape: t.shape, datatype: t.datatype, data: toJsonData(t.data) })) }));
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    try {
+      parseInferRequest(parseInferJson(json), m, maxBatch);
+    } catch {
+      return;
+    }
+    host.recordParse(m.name, 'json', json.length, performance.now() - t0);
+  }
+}
+
 export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
   const models = opts.backend.models();
   if (models.length === 0) throw new Error(`the ${opts.backend.kind} backend serves no models`);
   const limits = batchLimits(models, opts.batch);
   const serviceTimes = new ServiceTimeEstimator({ quantile: opts.slo.quantile });
   for (const [name, p] of Object.entries(opts.priorServiceMs ?? {})) serviceTimes.setPrior(name, p.batch, p.ms);
-  const lag = opts.loopLagAware === false ? undefined : new LoopLag();
+  const hostCosts = opts.hostCostAware === false ? undefined : new HostCostEstimator();
+  const lag = opts.loopLagAware === false ? undefined : new LoopLag(hostCosts ? { explainedMs: () => hostCosts.busyMs } : {});
   const batcher = new DynamicBatcher({
     backend: opts.backend,
     models: Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, { maxBatch: v }])),
@@ -213,6 +255,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     ...(opts.dropLate === undefined ? {} : { dropLate: opts.dropLate }),
     serviceTimes,
     ...(lag ? { schedulingDelayMs: () => lag.ms } : {}),
+    ...(hostCosts ? { hostCosts } : {}),
   });
   const metrics = new Metrics();
   const ctx = new ServingContext({
@@ -223,11 +266,23 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     powerMeter: opts.powerMeter,
     profile: opts.profile,
     applied: opts.applied,
+    hostCosts,
   });
   ctx.setSlo(opts.slo);
   if (opts.applied) metrics.setClocks(opts.applied.applied);
   batcher.on('batch', (e) => void meterBatch(ctx, e, e.rowsPerRequest));
   batcher.on('drop', (e) => metrics.lateDrops.inc({ model: e.model }, e.requests));
+  if (opts.retune) {
+    const r = opts.retune;
+    const drift = new DriftRetuner({
+      ...r,
+      ctx,
+      model: r.model ?? models[0]!.name,
+      limitMs: r.limitMs ?? latencyLimitMs(opts.slo, SLO_MARGINS.recommendation),
+    });
+    ctx.drift = drift;
+    batcher.on('batch', (e) => drift.onBatch(e));
+  }
 
   const t = connectionTimeouts(opts.timeouts);
   // Node checks the headers and request timeouts every connectionsCheckingInterval (30 s by default)
@@ -307,6 +362,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
         points.push({ batch: rows, ms: ms.length % 2 === 1 ? ms[mid]! : (ms[mid - 1]! + ms[mid]!) / 2 });
       }
       if (points.length > 0) serviceTimes.setBaseline(m.name, points);
+      if (hostCosts && warmups > 0) seedHostCosts(hostCosts, m, batcher.maxBatch(m.name) ?? 1);
     }
     ctx.ready = true;
   });
@@ -316,7 +372,10 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     drain.drained ??= batcher.close();
     await drain.drained;
   });
-  app.addHook('onClose', async () => lag?.close());
+  app.addHook('onClose', async () => {
+    lag?.close();
+    ctx.drift?.close();
+  });
   return app;
 }
 

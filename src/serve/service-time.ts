@@ -70,6 +70,25 @@ export class ServiceTimeEstimator {
     this.#ratios.delete(model);
   }
 
+  /**
+   * The configuration changed by a known factor on service time (a new clock setting): the estimate
+   * in force (baseline × the measured slowdown) times the factor becomes the new baseline, and the
+   * ratios measured under the old configuration are forgotten.
+   */
+  rescale(model: string, factor: number): void {
+    const base = this.#baseline.get(model);
+    if (!base || !(Number.isFinite(factor) && factor > 0)) return;
+    // the slowdown measured so far (a drifted board) carries over: only the configuration changed
+    const r = this.#ratios.get(model);
+    const measured = r && r.length > 0 ? quantile(r, this.#q) : 1;
+    this.#baseline.set(
+      model,
+      base.map((p) => ({ batch: p.batch, ms: p.ms * measured * factor })),
+    );
+    this.#ratios.delete(model);
+    this.#samples.delete(model);
+  }
+
   record(model: string, batch: number, ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
     const push = (w: number[], v: number) => {

@@ -8,7 +8,9 @@ import type { ApplyResult, Device, FrequencyConfig } from '../core/device.ts';
 import type { InferenceBackend, ModelMetadata } from '../core/inference.ts';
 import type { Slo } from '../core/slo.ts';
 import type { PowerMeter } from '../measure/power-meter.ts';
+import type { DriftRetuner } from './drift-retuner.ts';
 import type { DynamicBatcher } from './dynamic-batcher.ts';
+import type { HostCostEstimator } from './host-cost.ts';
 import type { Metrics } from './metrics.ts';
 
 /** Where the served configuration came from and what it measured, for `GET /v1/profile`. */
@@ -47,6 +49,10 @@ export class ServingContext {
   readonly device: Device | undefined;
   readonly powerMeter: PowerMeter | undefined;
   readonly profile: ServingProfile | undefined;
+  /** Host-side cost per request (parsing, encoding), when the server accounts it. */
+  readonly hostCosts: HostCostEstimator | undefined;
+  /** Drift detection and re-tuning, when the server runs it. */
+  drift: DriftRetuner | undefined;
   readonly #models: Map<string, ModelMetadata>;
   readonly #listeners: ContextListeners = { slo: [], config: [], configured: [] };
   /** Clocks as last applied and read back (undefined without a device). */
@@ -61,7 +67,9 @@ export class ServingContext {
     powerMeter?: PowerMeter | undefined;
     profile?: ServingProfile | undefined;
     applied?: ApplyResult | undefined;
+    hostCosts?: HostCostEstimator | undefined;
   }) {
+    this.hostCosts = init.hostCosts;
     this.backend = init.backend;
     this.batcher = init.batcher;
     this.metrics = init.metrics;

@@ -36,6 +36,8 @@ export function elementCount(shape: readonly number[]): number {
  * string instead when it is not an array of scalars.
  */
 export function flattenData(data: unknown): unknown[] | string {
+  // numbers the JSON fast path read straight into a typed array: already flat
+  if (data instanceof Float64Array) return data as unknown as unknown[];
   if (!Array.isArray(data)) return 'data must be an array';
   if (!data.some(Array.isArray)) return data;
   const out: unknown[] = [];

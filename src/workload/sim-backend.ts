@@ -11,7 +11,9 @@ import type { FrequencyConfig } from '../core/device.ts';
 import { badInput } from '../core/errors.ts';
 import type { BatchResult, InferenceBackend, ModelMetadata, Tensor } from '../core/inference.ts';
 import type { WorkloadProfile } from '../core/workload-profile.ts';
-import { type BoardSpec, evaluateConfig, type SimLoad } from '../device/sim/index.ts';
+import type { BackgroundLoad } from '../device/sim/background-load.ts';
+import { type BoardSpec, evaluateConfig, resolveConfig, type SimLoad } from '../device/sim/index.ts';
+import { idlePowerW, type ThermalDynamics } from '../device/sim/thermal-dynamics.ts';
 import { WorkloadError } from './errors.ts';
 
 export interface SimModel {
@@ -34,6 +36,10 @@ export interface SimBackendOptions {
    * is set while one runs, so its power sensors read what the board would draw (busy vs idle).
    */
   readonly device?: { readClocks(): Promise<FrequencyConfig>; setLoad(load: SimLoad | null): void };
+  /** Board temperature over time: each batch runs at the temperature now (leakage, throttling) and heats the board. */
+  readonly thermal?: ThermalDynamics;
+  /** Another process's share of the GPU over time. */
+  readonly backgroundLoad?: BackgroundLoad;
 }
 
 function outputData(spec: ModelMetadata['outputs'][number], n: number): Tensor['data'] {
@@ -132,13 +138,24 @@ export class SimBackend implements InferenceBackend {
   private async hold(m: SimModel, batch: number): Promise<{ holdMs: number; energyJ: number }> {
     const start = performance.now();
     const clocks = await this.clocks();
-    const ev = evaluateConfig(this.o.board, m.profile, { ...clocks, batch });
+    const th = this.o.thermal;
+    const board = this.o.backgroundLoad ? this.o.backgroundLoad.boardAt() : this.o.board;
+    const config = th ? th.capClocks({ ...clocks, batch }) : { ...clocks, batch };
+    // the temperature to 0.1 °C: the twin caches its evaluations by it
+    const ev = evaluateConfig(board, m.profile, config, th ? { temperatureC: Math.round(th.temperatureC * 10) / 10 } : {});
     const holdMs = (1000 * batch) / ev.throughputQps;
+    th?.setPower(ev.powerW);
     this.o.device?.setLoad({ profile: m.profile, batch });
     try {
       await holdUntil(start + holdMs);
     } finally {
       this.o.device?.setLoad(null);
+      if (th) {
+        const b = th.board;
+        const c = resolveConfig(b, config);
+        const mode = b.modes.find((x) => x.name === b.defaultMode)!;
+        th.setPower(idlePowerW(b, c, mode.onlineCpus, th.temperatureC));
+      }
     }
     return { holdMs, energyJ: ev.energyPerQueryJ * batch };
   }

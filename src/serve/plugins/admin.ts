@@ -5,6 +5,7 @@
  *   GET  /v1/slo       the SLO and the batching it implies per model
  *   PUT  /v1/slo       change the SLO at run time (queue delay and admission follow at once)
  *   GET  /v1/profile   the profile being served
+ *   GET  /v1/drift     drift detection and re-tuning: the tests' state, the probe budget, every change
  * The scope (`adminScope`: the bearer-token check, then the routes registered inside it), the body
  * validation (`parseBody`) and the SLO routes (`sloRoutes`) are defined here once. Further admin
  * routes (the fine-tuning scheduler's jobs API) register inside the same scope, so they get the same
@@ -113,6 +114,7 @@ function servingRoutes(ctx: ServingContext): FastifyPluginAsync {
             maxBatch: ctx.batcher.maxBatch(m.name),
             queueDelayMs: ctx.batcher.queueDelayMs(m.name),
             fullBatchServiceMs: ctx.batcher.fullBatchMs(m.name) ?? null,
+            hostMs: ctx.batcher.hostAfterDispatchMs(m.name),
             queuedRows: ctx.batcher.queuedRows(m.name),
           },
         ]),
@@ -143,6 +145,10 @@ function servingRoutes(ctx: ServingContext): FastifyPluginAsync {
 
     await app.register(sloRoutes({ slo: () => ctx.slo, setSlo: (slo) => ctx.setSlo(slo), view: () => ({ batching: batching() }) }));
 
+    app.get('/drift', async () => {
+      if (!ctx.drift) throw notFound('drift detection is off on this server (start it with re-tuning on)');
+      return ctx.drift.view();
+    });
     app.get('/profile', async () => {
       if (!ctx.profile) throw notFound('this server was started without a profile');
       return ctx.profile;
