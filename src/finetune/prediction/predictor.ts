@@ -56,6 +56,8 @@ export interface PredictionQuery {
   readonly model: string;
   readonly microBatch: number;
   readonly features: InterferenceFeatures;
+  /** The part of the step asked about (default: a whole step, optimizer update included). */
+  readonly part?: { readonly chunks: number; readonly optimizer: boolean };
 }
 
 /** What admission and the scheduler need from a predictor (the fitted model, or an oracle in benchmarks). */
@@ -73,6 +75,24 @@ export interface ConfigModel {
   readonly fit: OlsFit;
   readonly runs: number;
   readonly featureSet: FeatureSet;
+  /**
+   * Relative leave-one-out error that bounds the model's misfit on a pair it was not fitted on: the
+   * ⌈(n + 1)·level⌉-th smallest |LOO residual| / measured latency over the profiled runs (split-conformal;
+   * the largest when n is small). 0 with too few runs to leave one out.
+   */
+  readonly misfit: number;
+}
+
+/** ⌈(n+1)·level⌉-th smallest relative leave-one-out residual (the largest when that rank exceeds n). */
+function leaveOneOutMisfit(fit: OlsFit, x: readonly (readonly number[])[], y: readonly number[], level: number): number {
+  if (fit.n < fit.beta.length + 2) return 0;
+  const r = x.map((row, i) => {
+    const { mean, leverage } = olsPredict(fit, row);
+    const loo = (y[i]! - mean) / Math.max(1e-6, 1 - leverage);
+    return Math.abs(loo) / Math.max(1e-9, Math.abs(y[i]!));
+  });
+  r.sort((a, b) => a - b);
+  return r[Math.min(r.length - 1, Math.ceil((r.length + 1) * level) - 1)]!;
 }
 
 export class InterferencePredictor implements LatencyPredictor {
@@ -98,11 +118,10 @@ export class InterferencePredictor implements LatencyPredictor {
   fit(configKey: string, runs: readonly ProfiledRun[]): ConfigModel {
     if (runs.length < this.minRuns)
       throw new RangeError(`the ${this.featureSet} model needs at least ${this.minRuns} profiled runs per configuration, got ${runs.length}`);
-    const fit = fitOls(
-      runs.map((r) => featureVector(this.featureSet, r.features)),
-      runs.map((r) => r.latencyMs),
-    );
-    const model = { fit, runs: runs.length, featureSet: this.featureSet };
+    const x = runs.map((r) => featureVector(this.featureSet, r.features));
+    const y = runs.map((r) => r.latencyMs);
+    const fit = fitOls(x, y);
+    const model = { fit, runs: runs.length, featureSet: this.featureSet, misfit: leaveOneOutMisfit(fit, x, y, this.level) };
     this.models.set(configKey, model);
     // A refit invalidates the residuals measured against the old model.
     for (const k of [...this.contexts.keys()]) if (k.startsWith(`${configKey}#`)) this.contexts.delete(k);
@@ -131,10 +150,13 @@ export class InterferencePredictor implements LatencyPredictor {
     const m = this.models.get(configKey);
     if (!m) throw new RangeError(`no interference model fitted for configuration ${configKey}`);
     const { mean, leverage } = olsPredict(m.fit, featureVector(this.featureSet, features));
-    const priorVar = Math.max(m.fit.s2 * (1 + leverage), 1e-12);
+    const p = (1 + this.level) / 2;
+    // Prior spread of this pair's bias: the OLS predictive variance, widened to the leave-one-out
+    // misfit (a pair unlike the profiled ones is off by as much as a left-out profiled run was).
+    const misfitSd = (m.misfit * Math.abs(mean)) / studentTQuantile(p, m.fit.dof);
+    const priorVar = Math.max(m.fit.s2 * (1 + leverage), misfitSd * misfitSd, 1e-12);
     const res = context === undefined ? [] : (this.contexts.get(`${configKey}#${context}`)?.residuals ?? []);
     const k = res.length;
-    const p = (1 + this.level) / 2;
     if (k === 0) {
       const sd = Math.sqrt(priorVar);
       const half = studentTQuantile(p, m.fit.dof) * sd;

@@ -19,7 +19,7 @@ import { FinetuneService, type ServingHost } from '../scheduling/finetune-servic
 import { finetuneRoutes } from './admin-routes.ts';
 import { SqliteJobStore } from '../scheduling/job-store.ts';
 import { InterferencePredictor, type ProfiledRun } from '../prediction/predictor.ts';
-import type { SchedulerEnvironment, SchedulerEvent } from '../scheduling/scheduler.ts';
+import type { GrantPart, SchedulerEnvironment, SchedulerEvent } from '../scheduling/scheduler.ts';
 import { createSimEnvironment, interferenceFeatures } from '../simulation/sim-environment.ts';
 import { TWIN_PROFILING, twinCosts } from '../simulation/twin-costs.ts';
 import { cachedZooProfile, runProfiles, twinParetoSet } from '../simulation/twin-replay.ts';
@@ -138,7 +138,7 @@ function profileEnvironment(
         );
       return b;
     },
-    features: (c, model, mb) => interferenceFeatures(profileOf, o.model, c.batch, model, mb),
+    features: (c, model, mb, part) => interferenceFeatures(profileOf, o.model, c.batch, model, mb, part),
     candidates: () => candidates,
     selectForSlo: (slo: Slo) => {
       const a = recommendForSlo(run, slo);
@@ -163,12 +163,12 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
   profileOf(o.model); // fail early on a model without a cost profile
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   let environment: SchedulerEnvironment;
-  let simStepMs: ((c: Config, m: string, mb: number) => number) | undefined;
+  let simStepMs: ((c: Config, m: string, mb: number, part?: GrantPart) => number) | undefined;
   if (o.board) {
     const costs = twinCosts(o.board, profileOf, o.model);
     const candidates = o.run ? measuredParetoSet(o.run) : twinParetoSet(o.board, o.model, o.rateRps);
     environment = createSimEnvironment({ costs, profileOf, model: o.model, candidates, predictor, profiling: TWIN_PROFILING, noise: 0.03, seed: 1 });
-    simStepMs = (c, m, mb) => costs.finetuneStep(c, m, mb).stepMs;
+    simStepMs = (c, m, mb, part) => costs.finetuneStep(c, m, mb, part && part.count > 1 ? part : undefined).stepMs;
   } else if (o.run) {
     if (!o.recommendForSlo) throw new RangeError('fine-tuning beside a tuning profile needs recommendForSlo: how the profile answers a new SLO');
     environment = profileEnvironment(o.run, o.recommendForSlo, o, predictor);

@@ -3,7 +3,8 @@ import type { Slo } from '../../core/slo.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import type { InferenceBaseline } from '../scheduling/admission.ts';
 import { type DeviceCosts, latencyQuantile, simulateCoRun } from './corun-sim.ts';
-import { finetuneStepFeatures, type InterferenceFeatures, inferenceFeatures } from '../prediction/features.ts';
+import { finetunePartFeatures, type InterferenceFeatures, inferenceFeatures } from '../prediction/features.ts';
+import { quantileWithMargin } from '../scheduling/quantile-margin.ts';
 import type { InterferencePredictor, LatencyPrediction, LatencyPredictor, PredictionQuery, ProfiledRun } from '../prediction/predictor.ts';
 import { createRandom, poissonArrivals } from '../../numerics/random.ts';
 import type { SchedulerEnvironment } from '../scheduling/scheduler.ts';
@@ -13,6 +14,8 @@ export interface ProfilingWorkload {
   readonly inferenceModel: string;
   readonly finetuneModel: string;
   readonly microBatch: number;
+  /** Profile one chunk (the last, with its share of the update) of a step split into this many. */
+  readonly chunks?: number;
 }
 
 export function interferenceFeatures(
@@ -21,8 +24,12 @@ export function interferenceFeatures(
   batch: number,
   finetuneModel: string,
   microBatch: number,
+  part?: { readonly chunks: number; readonly optimizer: boolean },
 ): InterferenceFeatures {
-  return { inference: inferenceFeatures(profileOf(inferenceModel), batch), finetune: finetuneStepFeatures(profileOf(finetuneModel), microBatch) };
+  return {
+    inference: inferenceFeatures(profileOf(inferenceModel), batch),
+    finetune: finetunePartFeatures(profileOf(finetuneModel), microBatch, part?.chunks ?? 1, part?.optimizer ?? true),
+  };
 }
 
 /**
@@ -40,11 +47,13 @@ export function profileCoRuns(
   const rng = createRandom(opts.seed, 'mulberry32');
   const k = opts.samples ?? 5;
   return workloads.map((w) => {
-    const step = costs.finetuneStep(config, w.finetuneModel, w.microBatch).stepMs;
+    const chunks = w.chunks ?? 1;
+    const part = { chunks, optimizer: true };
+    const step = costs.finetuneStep(config, w.finetuneModel, w.microBatch, chunks > 1 ? { ...part, chunk: chunks - 1 } : undefined).stepMs;
     const svc = costs.inferenceBatch(config, w.inferenceModel).serviceMs;
     let sum = 0;
     for (let i = 0; i < k; i++) sum += step * rng.factor(opts.noise) + svc * rng.factor(opts.noise);
-    return { features: interferenceFeatures(profileOf, w.inferenceModel, config.batch, w.finetuneModel, w.microBatch), latencyMs: sum / k };
+    return { features: interferenceFeatures(profileOf, w.inferenceModel, config.batch, w.finetuneModel, w.microBatch, part), latencyMs: sum / k };
   });
 }
 
@@ -80,11 +89,14 @@ export function createSimEnvironment(o: SimEnvironmentOptions): SchedulerEnviron
     let b: InferenceBaseline;
     if (!(rateRps > 0)) b = { tailMs: cost.serviceMs, serviceMs: cost.serviceMs, energyPerQueryJ: cost.energyJ / config.batch };
     else {
-      const n = o.baselineRequests ?? 3000;
+      // Enough requests that the raised quantile has ≥ 20 requests beyond it.
+      const n = Math.max(o.baselineRequests ?? 3000, Math.ceil(20 / (1 - quantileWithMargin(slo.quantile, rateRps))));
       const arrivals = poissonArrivals(rateRps, (n / rateRps) * 1000, o.seed ^ 0x5bd1e995);
       const r = simulateCoRun({ model: o.model, arrivalsMs: arrivals, costs: o.costs, noise: o.noise, seed: o.seed, config, slo });
       b = {
-        tailMs: latencyQuantile(r.requests, slo.quantile),
+        // At the quantile raised by its sampling margin at this load: the served configuration must
+        // meet the SLO over a window of requests, not only on average.
+        tailMs: latencyQuantile(r.requests, quantileWithMargin(slo.quantile, rateRps)),
         serviceMs: r.meanServiceMs,
         energyPerQueryJ: r.inferenceEnergyJ / Math.max(1, r.requests.length),
       };
@@ -94,7 +106,7 @@ export function createSimEnvironment(o: SimEnvironmentOptions): SchedulerEnviron
   };
   return {
     baseline,
-    features: (config, model, microBatch) => interferenceFeatures(o.profileOf, o.model, config.batch, model, microBatch),
+    features: (config, model, microBatch, part) => interferenceFeatures(o.profileOf, o.model, config.batch, model, microBatch, part),
     candidates: () => o.candidates,
     selectForSlo: (slo, rateRps) => selectCheapest(o.candidates, (c) => baseline(c, slo, rateRps), slo),
     ensureModel: (config) => {
@@ -132,7 +144,13 @@ export class OraclePredictor implements LatencyPredictor {
     private readonly servingModel: string,
   ) {}
   predict(q: PredictionQuery): LatencyPrediction {
-    const v = this.costs.finetuneStep(q.config, q.model, q.microBatch).stepMs + this.costs.inferenceBatch(q.config, this.servingModel).serviceMs;
+    const chunks = q.part?.chunks ?? 1;
+    const optimizer = q.part?.optimizer ?? true;
+    // The longest part of the step (chunks are balanced by work, not exactly equal).
+    let step = 0;
+    for (let chunk = 0; chunk < chunks; chunk++)
+      step = Math.max(step, this.costs.finetuneStep(q.config, q.model, q.microBatch, chunks > 1 || !optimizer ? { chunks, chunk, optimizer } : undefined).stepMs);
+    const v = step + this.costs.inferenceBatch(q.config, this.servingModel).serviceMs;
     return { meanMs: v, lowerMs: v, upperMs: v, sdMs: 0, offlineMs: v, correctionMs: 0, observations: 0, level: 1 };
   }
   observe(): void {}

@@ -163,7 +163,7 @@ export function runTwinReplay(o: TwinReplayOptions): TwinReplay {
     return s;
   };
   const during = result.requests.filter((r) => r.duringFinetune);
-  const samples = result.steps.reduce((s, x) => s + x.microBatch, 0);
+  const samples = result.steps.reduce((s, x) => s + x.samples, 0);
   const switchEnergyJ = scheduler.list().reduce((s, j) => s + (j.switchEnergyJ ?? 0), 0) + scheduler.runningSwitchEnergyJ;
   return {
     result,
