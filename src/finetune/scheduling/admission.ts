@@ -5,6 +5,7 @@ import type { LatencyPrediction, LatencyPredictor } from '../prediction/predicto
 import { describeGranularity, granularities, granularityAction, partsPerStep, type StepGranularity } from './granularity.ts';
 import { quantileWithMargin } from './quantile-margin.ts';
 import { stepQueueTail } from './step-queue.ts';
+import { coRunBoundMs } from './step-guard.ts';
 
 /** Inference alone at a configuration, SLO and load (from the profile, or the twin). */
 export interface InferenceBaseline {
@@ -32,7 +33,9 @@ export interface AdmissionOption {
   readonly baseline: InferenceBaseline;
   /** Co-run latency of the longest part (with the optimizer update) followed by one inference batch. */
   readonly prediction: LatencyPrediction;
-  /** Upper bound of one part's duration, ms. */
+  /** The co-run bound the runtime guard holds the longest part + a batch to (`coRunBoundMs`), ms. */
+  readonly coRunBoundMs: number;
+  /** Upper bound of one part's duration (the bound less a batch), ms. */
   readonly partUpperMs: number;
   /**
    * Predicted request latency at the SLO's quantile (with its sampling margin) with parts of
@@ -99,13 +102,14 @@ export function evaluateOption(input: AdmissionInput, config: Config, g: StepGra
     input.context,
   );
   const quantile = quantileWithMargin(input.slo.quantile, input.rateRps);
-  const partUpperMs = Math.max(0, prediction.upperMs - baseline.serviceMs);
+  const bound = coRunBoundMs(prediction, input.slo.quantile);
+  const partUpperMs = Math.max(0, bound - baseline.serviceMs);
   const partMeanMs = Math.max(0, prediction.meanMs - baseline.serviceMs);
   const sim = (partMs: number) =>
     stepQueueTail({ rateRps: input.rateRps, batch: config.batch, serviceMs: baseline.serviceMs, partMs, sloMs: input.slo.latencyMs, quantile });
   // A part that cannot fit even with nothing queued never runs: skip the simulation.
-  const fitsAlone = prediction.upperMs <= input.slo.latencyMs;
-  const upper = fitsAlone ? sim(partUpperMs) : { tailMs: Math.max(baseline.tailMs, baseline.tailMs - baseline.serviceMs + prediction.upperMs), finetuneShare: 0, partsPerS: 0 };
+  const fitsAlone = bound <= input.slo.latencyMs;
+  const upper = fitsAlone ? sim(partUpperMs) : { tailMs: Math.max(baseline.tailMs, baseline.tailMs - baseline.serviceMs + bound), finetuneShare: 0, partsPerS: 0 };
   const mean = fitsAlone ? sim(partMeanMs) : upper;
   return {
     config,
@@ -114,6 +118,7 @@ export function evaluateOption(input: AdmissionInput, config: Config, g: StepGra
     action: granularityAction(g),
     baseline,
     prediction,
+    coRunBoundMs: bound,
     partUpperMs,
     tailUpperMs: Math.max(upper.tailMs, baseline.tailMs),
     tailMeanMs: Math.max(mean.tailMs, baseline.tailMs),
@@ -124,14 +129,14 @@ export function evaluateOption(input: AdmissionInput, config: Config, g: StepGra
 }
 
 function optionFits(o: AdmissionOption, sloMs: number): boolean {
-  return o.baseline.tailMs <= sloMs && o.prediction.upperMs <= sloMs && o.tailUpperMs <= sloMs && o.finetuneShare >= MIN_FINETUNE_SHARE;
+  return o.baseline.tailMs <= sloMs && o.coRunBoundMs <= sloMs && o.tailUpperMs <= sloMs && o.finetuneShare >= MIN_FINETUNE_SHARE;
 }
 
 /** Why a step of this granularity does not fit, in words. */
 function misfit(o: AdmissionOption, sloMs: number): string {
   const q = `p${(100 * o.quantile).toFixed(2).replace(/\.?0+$/, '')}`;
   if (o.baseline.tailMs > sloMs) return `inference alone has ${q} ${o.baseline.tailMs.toFixed(1)} ms > SLO ${sloMs} ms`;
-  if (o.prediction.upperMs > sloMs)
+  if (o.coRunBoundMs > sloMs)
     return `one part of the step lasts up to ${o.partUpperMs.toFixed(1)} ms, longer than the slack ${(sloMs - o.baseline.serviceMs).toFixed(1)} ms beside a ${o.baseline.serviceMs.toFixed(1)} ms batch`;
   if (o.tailUpperMs > sloMs) return `requests queued behind ${o.partUpperMs.toFixed(1)} ms parts reach ${q} ${o.tailUpperMs.toFixed(1)} ms > SLO ${sloMs} ms`;
   return `gaps long enough for a ${o.partUpperMs.toFixed(1)} ms part leave fine-tuning ${(100 * o.finetuneShare).toFixed(1)} % of the device`;

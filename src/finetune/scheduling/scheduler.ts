@@ -7,7 +7,7 @@ import { isTerminal, JOB_KINDS, type Job, type JobSpec } from './job.ts';
 import type { JobStore } from './job-store.ts';
 import type { LatencyPredictor } from '../prediction/predictor.ts';
 import { partAt, partsPerStep, type StepGranularity } from './granularity.ts';
-import { partMayStart } from './step-guard.ts';
+import { coRunBoundMs, partMayStart } from './step-guard.ts';
 
 /** What the scheduler needs to know about the device and the inference service. */
 export interface SchedulerEnvironment {
@@ -248,7 +248,8 @@ export class FinetuneScheduler {
     // Runtime guard at the live upper bound of the longest part: the oldest queued request (or, with
     // nothing queued, the next arrival) must still meet the SLO after the part and its batch.
     const live = this.livePrediction(r);
-    if (!partMayStart({ sloMs: this.slo.latencyMs, coRunUpperMs: live.upperMs, oldestWaitMs: Number.isFinite(gapMs) ? oldestWaitMs : 0 })) return null;
+    const bound = coRunBoundMs(live, this.slo.quantile);
+    if (!partMayStart({ sloMs: this.slo.latencyMs, coRunUpperMs: bound, oldestWaitMs: Number.isFinite(gapMs) ? oldestWaitMs : 0 })) return null;
     const part: GrantPart = {
       index,
       count: partsPerStep(g),
@@ -348,7 +349,7 @@ export class FinetuneScheduler {
       r.pendingStepMs = undefined;
       r.pendingFeatures = undefined;
       // Parts longer than admission assumed: re-take the decision (a finer step, another configuration, or wait).
-      if (this.livePrediction(r).upperMs > 1.1 * r.admittedUpperMs) this.recheck(`job ${job.id}'s steps run longer than predicted`);
+      if (coRunBoundMs(this.livePrediction(r), this.slo.quantile) > 1.1 * r.admittedUpperMs) this.recheck(`job ${job.id}'s steps run longer than predicted`);
     }
   }
 
@@ -446,7 +447,7 @@ export class FinetuneScheduler {
         this.running = {
           ...wasRunning,
           admission: a,
-          admittedUpperMs: a.option.prediction.upperMs,
+          admittedUpperMs: a.option.coRunBoundMs,
           features: this.partFeatures(a, job.model),
         };
         if (changed) {
@@ -517,7 +518,7 @@ export class FinetuneScheduler {
       admission: a,
       features: this.partFeatures(a, head.model),
       queriesSwitched: 0,
-      admittedUpperMs: a.option.prediction.upperMs,
+      admittedUpperMs: a.option.coRunBoundMs,
     };
     const job = this.o.store.update(head.id, {
       state: 'running',

@@ -137,11 +137,15 @@ export function selectCheapest(candidates: readonly Config[], baseline: (c: Conf
   return (best ?? fastest)!.c;
 }
 
-/** A predictor that knows the exact, noise-free co-run latency (the benchmark's oracle). */
+/**
+ * A predictor that knows the exact noise-free co-run latency and the device's noise level (the
+ * benchmark's oracle): its spread is the log-normal noise on the step and the batch, nothing more.
+ */
 export class OraclePredictor implements LatencyPredictor {
   constructor(
     private readonly costs: DeviceCosts,
     private readonly servingModel: string,
+    private readonly noise = 0,
   ) {}
   predict(q: PredictionQuery): LatencyPrediction {
     const chunks = q.part?.chunks ?? 1;
@@ -150,8 +154,11 @@ export class OraclePredictor implements LatencyPredictor {
     let step = 0;
     for (let chunk = 0; chunk < chunks; chunk++)
       step = Math.max(step, this.costs.finetuneStep(q.config, q.model, q.microBatch, chunks > 1 || !optimizer ? { chunks, chunk, optimizer } : undefined).stepMs);
-    const v = step + this.costs.inferenceBatch(q.config, this.servingModel).serviceMs;
-    return { meanMs: v, lowerMs: v, upperMs: v, sdMs: 0, offlineMs: v, correctionMs: 0, observations: 0, level: 1 };
+    const svc = this.costs.inferenceBatch(q.config, this.servingModel).serviceMs;
+    const v = step + svc;
+    const sd = this.noise * Math.hypot(step, svc);
+    const half = 1.6449 * sd;
+    return { meanMs: v, lowerMs: v - half, upperMs: v + half, sdMs: sd, offlineMs: v, correctionMs: 0, observations: 0, level: 0.9 };
   }
   observe(): void {}
   forget(): void {}

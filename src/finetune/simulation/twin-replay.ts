@@ -130,7 +130,7 @@ export function runTwinReplay(o: TwinReplayOptions): TwinReplay {
   let now = 0;
   const scheduler = new FinetuneScheduler({
     store: new MemoryJobStore(),
-    predictor: o.predictor === 'oracle' ? new OraclePredictor(costs, o.model) : predictor,
+    predictor: o.predictor === 'oracle' ? new OraclePredictor(costs, o.model, noise) : predictor,
     environment: env,
     slo: o.slo,
     rateRps: o.rateRps,
