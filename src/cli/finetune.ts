@@ -97,7 +97,8 @@ function replay(o: ReplayCliOptions): void {
       process.stdout.write(
         `${t}  start  ${e.job.name} (micro-batch ${e.admission.option.microBatch}, predicted p${Math.round(q * 100)} ≤ ${e.admission.option.tailUpperMs.toFixed(0)} ms${e.admission.switched ? ', switched configuration' : ''})\n         ${e.admission.decision}\n`,
       );
-    else if (e.type === 'job-resized') process.stdout.write(`${t}  resize ${e.job.name}: ${e.admission.decision}${e.admission.switched ? ' (switched configuration)' : ''}\n`);
+    else if (e.type === 'job-resized')
+      process.stdout.write(`${t}  resize ${e.job.name}: ${e.admission.decision}${e.admission.switched ? ' (switched configuration)' : ''}\n`);
     else if (e.type === 'job-ended') process.stdout.write(`${t}  end    ${e.job.name} ${e.job.state} after ${e.job.stepsDone} steps\n`);
     else if (e.type === 'job-waiting') process.stdout.write(`${t}  wait   ${e.job.name}: ${e.reason}\n`);
     else if (e.type === 'slo-changed') process.stdout.write(`${t}  SLO    ${e.slo.latencyMs} ms\n`);

@@ -61,6 +61,8 @@ function setup(opts: { sloMs: number; allowSwitch?: boolean; model?: string }) {
     rateRps: RATE,
     clock: () => now,
     allowSwitch: opts.allowSwitch ?? true,
+    // Without the switch, the paper's mode: admit or wait (no smaller or chunked steps either).
+    shrinkMicroBatch: opts.allowSwitch ?? true,
     onEvent: (e) => events.push(e),
   });
   return { sched, env, events, front, setNow: (t: number) => (now = t) };

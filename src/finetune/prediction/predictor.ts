@@ -129,7 +129,8 @@ export class InterferencePredictor implements LatencyPredictor {
     if (runs.length < this.minRuns)
       throw new RangeError(`the ${this.featureSet} model needs at least ${this.minRuns} profiled runs per configuration, got ${runs.length}`);
     const rel = this.errorModel === 'relative';
-    for (const r of runs) if (rel && !(r.latencyMs > 0)) throw new RangeError(`profiled latency must be positive for the relative error model, got ${r.latencyMs}`);
+    for (const r of runs)
+      if (rel && !(r.latencyMs > 0)) throw new RangeError(`profiled latency must be positive for the relative error model, got ${r.latencyMs}`);
     // Relative: every row divided by its latency (weights 1/y²), so residuals are relative errors.
     const x = runs.map((r) => featureVector(this.featureSet, r.features).map((v) => (rel ? v / r.latencyMs : v)));
     const y = runs.map((r) => (rel ? 1 : r.latencyMs));

@@ -109,7 +109,9 @@ export function evaluateOption(input: AdmissionInput, config: Config, g: StepGra
     stepQueueTail({ rateRps: input.rateRps, batch: config.batch, serviceMs: baseline.serviceMs, partMs, sloMs: input.slo.latencyMs, quantile });
   // A part that cannot fit even with nothing queued never runs: skip the simulation.
   const fitsAlone = bound <= input.slo.latencyMs;
-  const upper = fitsAlone ? sim(partUpperMs) : { tailMs: Math.max(baseline.tailMs, baseline.tailMs - baseline.serviceMs + bound), finetuneShare: 0, partsPerS: 0 };
+  const upper = fitsAlone
+    ? sim(partUpperMs)
+    : { tailMs: Math.max(baseline.tailMs, baseline.tailMs - baseline.serviceMs + bound), finetuneShare: 0, partsPerS: 0 };
   const mean = fitsAlone ? sim(partMeanMs) : upper;
   return {
     config,

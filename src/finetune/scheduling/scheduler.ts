@@ -418,7 +418,7 @@ export class FinetuneScheduler {
       predictor: this.o.predictor,
       context: job.id,
       baseline: (c) => env.baseline(c, this.slo, this.rate),
-      features: (c, mb) => env.features(c, job.model, mb),
+      features: (c, mb, part) => env.features(c, job.model, mb, part),
       model: job.model,
       candidates: this.o.allowSwitch === false ? [] : env.candidates(),
       shrinkMicroBatch: this.o.shrinkMicroBatch ?? true,

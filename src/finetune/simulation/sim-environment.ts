@@ -153,7 +153,10 @@ export class OraclePredictor implements LatencyPredictor {
     // The longest part of the step (chunks are balanced by work, not exactly equal).
     let step = 0;
     for (let chunk = 0; chunk < chunks; chunk++)
-      step = Math.max(step, this.costs.finetuneStep(q.config, q.model, q.microBatch, chunks > 1 || !optimizer ? { chunks, chunk, optimizer } : undefined).stepMs);
+      step = Math.max(
+        step,
+        this.costs.finetuneStep(q.config, q.model, q.microBatch, chunks > 1 || !optimizer ? { chunks, chunk, optimizer } : undefined).stepMs,
+      );
     const svc = this.costs.inferenceBatch(q.config, this.servingModel).serviceMs;
     const v = step + svc;
     const sd = this.noise * Math.hypot(step, svc);
