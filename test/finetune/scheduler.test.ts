@@ -107,12 +107,14 @@ describe('FinetuneScheduler admission', () => {
     expect(started && started.type === 'job-started' && started.admission.switched).toBe(true);
     expect(configKey(sched.config)).not.toBe(configKey(base));
     expect(front.map(configKey)).toContain(configKey(sched.config));
+    // Steps and batches take what was predicted (a step measured much longer re-takes the decision).
+    const serviceMs = costs.inferenceBatch(sched.config, 'medium').serviceMs;
     for (let i = 0; i < 3; i++) {
-      sched.gap(Number.POSITIVE_INFINITY);
-      sched.batchDone(20, 4);
-      if (i < 2) sched.stepDone(job.id, 30);
+      const g = sched.gap(Number.POSITIVE_INFINITY)!;
+      expect(g.part.count).toBe(1);
+      sched.stepDone(job.id, g.expectedMs);
+      if (i < 2) sched.batchDone(serviceMs, 4);
     }
-    sched.stepDone(job.id, 30);
     const done = sched.get(job.id)!;
     expect(done.state).toBe('done');
     expect(done.switchEnergyJ).toBeGreaterThan(0);
@@ -120,6 +122,22 @@ describe('FinetuneScheduler admission', () => {
     expect(configKey(sched.config)).toBe(configKey(base));
     const switches = events.filter((e) => e.type === 'config-switch');
     expect(switches.length).toBe(2);
+  });
+
+  it('re-takes the decision when the steps run longer than predicted, and says so', () => {
+    const { sched, events } = setup({ sloMs: 300 });
+    const job = sched.submit({ kind: 'sim', name: 'ft', model: 'medium', microBatch: 4, steps: 100 });
+    expect(sched.get(job.id)!.state).toBe('running');
+    const serviceMs = costs.inferenceBatch(sched.config, 'medium').serviceMs;
+    for (let i = 0; i < 20 && sched.get(job.id)!.state === 'running'; i++) {
+      const g = sched.gap(Number.POSITIVE_INFINITY);
+      if (!g) break;
+      sched.stepDone(job.id, 3 * g.expectedMs + 20);
+      sched.batchDone(serviceMs, 4);
+    }
+    const redecided = events.filter((e) => /run longer than predicted/.test(JSON.stringify(e)));
+    expect(redecided.length).toBeGreaterThan(0);
+    expect(redecided.some((e) => e.type === 'job-suspended' || e.type === 'config-switch')).toBe(true);
   });
 
   it('waits instead of switching when switching is disabled', () => {

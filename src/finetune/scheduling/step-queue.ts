@@ -50,6 +50,9 @@ export function stepQueueTail(i: StepQueueInput): StepQueueOutcome {
     const may = partMayStart({ sloMs: i.sloMs, coRunUpperMs: i.partMs + i.serviceMs, oldestWaitMs: 0 });
     return { tailMs: i.serviceMs, finetuneShare: may ? 1 : 0, partsPerS: may ? 1000 / i.partMs : 0 };
   }
+  // Parts shorter than a tenth of a millisecond are simulated as that long (conservative, and it
+  // keeps the number of simulated parts bounded).
+  const partMs = Math.max(i.partMs, 0.1);
   const arrivals = poissonArrivals(i.rateRps, (n / i.rateRps) * 1000, seed);
   const delay = batchFillDelayMs(i.sloMs, i.serviceMs);
   const lat: number[] = [];
@@ -70,9 +73,9 @@ export function stepQueueTail(i: StepQueueInput): StepQueueOutcome {
       continue;
     }
     const oldestWaitMs = queued > 0 ? t - arrivals[head]! : 0;
-    if (t < end && partMayStart({ sloMs: i.sloMs, coRunUpperMs: i.partMs + i.serviceMs, oldestWaitMs })) {
-      t += i.partMs;
-      partTime += i.partMs;
+    if (t < end && partMayStart({ sloMs: i.sloMs, coRunUpperMs: partMs + i.serviceMs, oldestWaitMs })) {
+      t += partMs;
+      partTime += partMs;
       parts++;
       continue;
     }
