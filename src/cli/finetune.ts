@@ -106,7 +106,7 @@ function replay(o: ReplayCliOptions): void {
   const samples = r.result.steps.reduce((s, x) => s + x.samples, 0);
   process.stdout.write(
     `\nSLO attainment ${(100 * r.attainment).toFixed(2)} % of ${r.result.requests.length} requests; while fine-tuning ${(100 * r.attainmentDuringFinetune).toFixed(2)} % of ${r.requestsDuringFinetune}\n` +
-      `fine-tuning: ${r.result.steps.length} steps, ${samples} samples (${r.finetuneSamplesPerS.toFixed(2)} samples/s), ${r.scheduler.list().filter((j) => j.state === 'done').length}/${o.jobs} jobs done; ` +
+      `fine-tuning: ${r.result.steps.filter((x) => x.stepEnd).length} optimizer steps in ${r.result.steps.length} parts, ${Number(samples.toFixed(2))} samples (${r.finetuneSamplesPerS.toFixed(2)} samples/s), ${r.scheduler.list().filter((j) => j.state === 'done').length}/${o.jobs} jobs done; ` +
       `${r.configSwitches} configuration changes, switch energy ${r.switchEnergyJ.toFixed(2)} J\n`,
   );
   if (o.timeline) {
