@@ -14,7 +14,7 @@ const costs = rooflineCosts();
 const RATE = 40;
 const slo = (ms: number): Slo => ({ latencyMs: ms, quantile: 0.99 });
 
-function setup(opts: { sloMs: number; allowSwitch?: boolean; model?: string }) {
+function setup(opts: { sloMs: number; allowSwitch?: boolean; shrink?: boolean; model?: string }) {
   const model = opts.model ?? 'medium';
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   // The Pareto set as a tuner would store it: energy vs tail at the serving load.
@@ -62,7 +62,7 @@ function setup(opts: { sloMs: number; allowSwitch?: boolean; model?: string }) {
     clock: () => now,
     allowSwitch: opts.allowSwitch ?? true,
     // Without the switch, the paper's mode: admit or wait (no smaller or chunked steps either).
-    shrinkMicroBatch: opts.allowSwitch ?? true,
+    shrinkMicroBatch: opts.shrink ?? opts.allowSwitch ?? true,
     onEvent: (e) => events.push(e),
   });
   return { sched, env, events, front, setNow: (t: number) => (now = t) };
@@ -100,7 +100,8 @@ describe('FinetuneScheduler admission', () => {
 
   it('switches to a faster Pareto configuration when the job does not fit, and back after, reporting the energy', () => {
     // At this SLO the cheapest configuration leaves too little slack for the step; a faster one fits.
-    const { sched, events, front } = setup({ sloMs: 100 });
+    // (Steps at their requested size: here a shrunk step would fit without a switch.)
+    const { sched, events, front } = setup({ sloMs: 100, shrink: false });
     const base = sched.config;
     const job = sched.submit({ kind: 'sim', name: 'ft', model: 'medium', microBatch: 4, steps: 3 });
     const started = events.find((e) => e.type === 'job-started');
@@ -138,6 +139,19 @@ describe('FinetuneScheduler admission', () => {
     const redecided = events.filter((e) => /run longer than predicted/.test(JSON.stringify(e)));
     expect(redecided.length).toBeGreaterThan(0);
     expect(redecided.some((e) => e.type === 'job-suspended' || e.type === 'config-switch')).toBe(true);
+  });
+
+  it('shrinks the step at the current configuration rather than switching when that leaves fine-tuning a fair share', () => {
+    const { sched, events } = setup({ sloMs: 100 });
+    const base = sched.config;
+    const job = sched.submit({ kind: 'sim', name: 'ft', model: 'medium', microBatch: 4, steps: 3 });
+    const started = events.find((e) => e.type === 'job-started');
+    expect(started?.type).toBe('job-started');
+    if (started?.type !== 'job-started') return;
+    expect(started.admission.switched).toBe(false);
+    expect(started.admission.option.action).not.toBe('whole');
+    expect(configKey(sched.config)).toBe(configKey(base));
+    expect(sched.get(job.id)!.reason).toMatch(/^running a whole step of micro-batch 4 does not fit/);
   });
 
   it('waits instead of switching when switching is disabled', () => {

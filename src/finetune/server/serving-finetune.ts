@@ -56,6 +56,12 @@ export interface ServingFinetuneOptions {
    */
   readonly servedConfig?: Config;
   readonly profileOf?: (name: string) => WorkloadProfile;
+  /**
+   * Let admission shrink a step that is too long for the inference slack (smaller micro-batches with
+   * gradient accumulation, chunks that yield between batches) before switching configuration or
+   * waiting. Default true; false keeps every job at its requested micro-batch.
+   */
+  readonly shrinkSteps?: boolean;
   readonly log?: (msg: string) => void;
   readonly onEvent?: (e: SchedulerEvent) => void;
 }
@@ -130,13 +136,15 @@ function profileEnvironment(
   }
   const candidates = measuredParetoSet(run);
   return {
-    baseline: (c) => {
+    baseline: (c, _slo, rateRps) => {
       const b = trials.get(configKey(c));
       if (!b)
         throw new RangeError(
           `the configuration ${formatConfig(c)} was not measured by the tuning profile, so fine-tuning cannot be admitted beside it: serve at a configuration the profile measured (its recommendation or a Pareto point)`,
         );
-      return b;
+      // The profile keeps each trial's tail at the run's quantile, not its samples: the sampling
+      // margin cannot be re-derived here, the utilisation cap can.
+      return { ...b, utilisation: (rateRps * b.serviceMs) / c.batch / 1000 };
     },
     features: (c, model, mb, part) => interferenceFeatures(profileOf, o.model, c.batch, model, mb, part),
     candidates: () => candidates,
@@ -187,6 +195,7 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
     ...(simStepMs ? { simStepMs } : {}),
     ...(o.log ? { log: o.log } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    ...(o.shrinkSteps === false ? { shrinkMicroBatch: false } : {}),
   });
   return {
     service,
