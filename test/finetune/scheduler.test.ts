@@ -141,19 +141,6 @@ describe('FinetuneScheduler admission', () => {
     expect(redecided.some((e) => e.type === 'job-suspended' || e.type === 'config-switch')).toBe(true);
   });
 
-  it('shrinks the step at the current configuration rather than switching when that leaves fine-tuning a fair share', () => {
-    const { sched, events } = setup({ sloMs: 100 });
-    const base = sched.config;
-    const job = sched.submit({ kind: 'sim', name: 'ft', model: 'medium', microBatch: 4, steps: 3 });
-    const started = events.find((e) => e.type === 'job-started');
-    expect(started?.type).toBe('job-started');
-    if (started?.type !== 'job-started') return;
-    expect(started.admission.switched).toBe(false);
-    expect(started.admission.option.action).not.toBe('whole');
-    expect(configKey(sched.config)).toBe(configKey(base));
-    expect(sched.get(job.id)!.reason).toMatch(/^running a whole step of micro-batch 4 does not fit/);
-  });
-
   it('waits instead of switching when switching is disabled', () => {
     const { sched } = setup({ sloMs: 100, allowSwitch: false });
     const job = sched.submit({ kind: 'sim', name: 'ft', model: 'medium', microBatch: 4, steps: 3 });

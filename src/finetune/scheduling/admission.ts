@@ -108,18 +108,15 @@ export interface AdmissionInput {
 /** Inference service time is taken this much longer in the queue simulation (batch-to-batch jitter). */
 export const SERVICE_MARGIN = 1.05;
 
-/**
- * Options within this share of the best predicted fine-tuning throughput count as good enough: the
- * current configuration if it is one of them, else the cheapest of them.
- */
-export const THROUGHPUT_TOLERANCE = 0.5;
+/** Options within this share of the best fine-tuning throughput count as equally good; the cheapest wins. */
+export const THROUGHPUT_TOLERANCE = 0.8;
 
 /**
  * Predicted effect of running the job at a configuration and granularity: the longest part's co-run
  * latency from the predictor, then the request tail with parts of that length interleaved by the
  * runtime guard, from a virtual-time run of the batcher at the load (`stepQueueTail`).
  */
-export function evaluateOption(input: AdmissionInput, config: Config, g: StepGranularity, withMean = false): AdmissionOption | null {
+export function evaluateOption(input: AdmissionInput, config: Config, g: StepGranularity, withMean = false, simulate = true): AdmissionOption | null {
   if (!input.ensureModel(config)) return null;
   const baseline = input.baseline(config);
   const part = { chunks: g.chunks, optimizer: true };
@@ -144,7 +141,10 @@ export function evaluateOption(input: AdmissionInput, config: Config, g: StepGra
   // SLO alone is out: skip the simulation.
   const worth = bound <= input.slo.latencyMs && baselineMeets(baseline, input.slo.latencyMs);
   const blocked = { tailMs: Math.max(baseline.tailMs, baseline.tailMs - baseline.serviceMs + bound), finetuneShare: 0, partsPerS: 0 };
-  const upper = worth ? sim(partUpperMs) : blocked;
+  // Without the simulation: fine-tuning may at best take all the time inference leaves idle.
+  const rho = baseline.utilisation ?? (input.rateRps * baseline.serviceMs) / config.batch / 1000;
+  const optimistic = { tailMs: baseline.tailMs, finetuneShare: Math.max(0, 1 - rho), partsPerS: (1000 * Math.max(0, 1 - rho)) / Math.max(partUpperMs, 0.1) };
+  const upper = worth ? (simulate ? sim(partUpperMs) : optimistic) : blocked;
   const mean = worth && withMean ? sim(partMeanMs) : upper;
   return {
     config,
@@ -184,61 +184,63 @@ const qLabel = (q: number) => `p${(100 * q).toFixed(2).replace(/\.?0+$/, '')}`;
  * Admit a job where its step keeps the request tail within the SLO, counting queueing behind one step
  * (or one part of it) at its upper bound, not only the mean slowdown. Tried: the requested step;
  * smaller micro-batches with gradient accumulation; micro-batch 1 split into chunks that yield between
- * inference batches. Inference energy first: the step size with the most predicted fine-tuning
- * throughput at the current configuration (no switch) when it gives fine-tuning at least
- * `THROUGHPUT_TOLERANCE` of the idle time there, or of the throughput another Pareto configuration
- * offers; else the cheapest configuration among the options within `THROUGHPUT_TOLERANCE` of the best.
- * Otherwise the job waits, and the reason says why the requested and the finest step do not fit.
+ * inference batches — each at the current configuration and the Pareto set's. Among those that fit,
+ * the least inference energy per query among the options within `THROUGHPUT_TOLERANCE` of the best
+ * predicted fine-tuning throughput (the current configuration wins ties). Otherwise the job waits,
+ * and the reason says why the requested and the finest step do not fit.
  */
 export function decideAdmission(input: AdmissionInput): Admission {
   const slo = input.slo.latencyMs;
   const gs = granularities(input.microBatch, input.shrinkMicroBatch ?? true);
   const whole = gs[0]!;
   const currentKey = configKey(input.current);
-  const others = input.candidates.filter((c) => configKey(c) !== currentKey);
+  const configs = [input.current, ...input.candidates.filter((c) => configKey(c) !== currentKey)];
   const base = input.baseline(input.current);
+  const options: AdmissionOption[] = [];
   const samplesPerS = (o: AdmissionOption) => o.stepsPerS * input.microBatch;
-  let here: AdmissionOption | undefined;
-  let finestHere: AdmissionOption | undefined;
-  let closest: AdmissionOption | undefined;
-  const consider = (o: AdmissionOption | null, fitting: AdmissionOption[]) => {
-    if (!o) return;
-    if (!closest || o.tailUpperMs < closest.tailUpperMs) closest = o;
-    if (optionFits(o, slo)) fitting.push(o);
-  };
-  const atCurrent: AdmissionOption[] = [];
-  for (const g of gs) {
-    const o = evaluateOption(input, input.current, g);
-    if (o && g === whole) here = o;
-    if (o) finestHere = o;
-    consider(o, atCurrent);
-  }
-  let best: AdmissionOption | undefined;
-  for (const o of atCurrent) if (!best || samplesPerS(o) > samplesPerS(best) + 1e-9) best = o;
-  // Stay without looking further when fine-tuning gets a fair share of the idle time here.
-  const idle = Math.max(1e-9, 1 - (base.utilisation ?? 0));
-  if (best && best.finetuneShare >= THROUGHPUT_TOLERANCE * idle) return admitted(best);
-  const switched: AdmissionOption[] = [];
-  for (const g of gs) for (const c of others) consider(evaluateOption(input, c, g), switched);
-  const top = Math.max(0, ...switched.map(samplesPerS));
-  // Stay when the current configuration keeps a fair share of what a switch would give.
-  if (!best || samplesPerS(best) < THROUGHPUT_TOLERANCE * top) {
-    let cheapest: AdmissionOption | undefined;
-    for (const o of switched) {
-      if (samplesPerS(o) < THROUGHPUT_TOLERANCE * top) continue;
-      if (!cheapest || o.baseline.energyPerQueryJ < cheapest.baseline.energyPerQueryJ) cheapest = o;
+  // Every option's optimistic throughput first (no simulation), then simulations in decreasing order
+  // of it, stopping when no remaining option can reach the tolerance of the best that fits.
+  const pre: AdmissionOption[] = [];
+  for (const g of gs)
+    for (const c of configs) {
+      const o = evaluateOption(input, c, g, false, false);
+      if (o) pre.push(o);
     }
-    best = cheapest ?? best;
+  pre.sort((a, b) => samplesPerS(b) - samplesPerS(a));
+  let top = 0;
+  let closest: AdmissionOption | undefined;
+  const simulated = new Map<AdmissionOption, AdmissionOption>();
+  const full = (p: AdmissionOption): AdmissionOption => {
+    let o = simulated.get(p);
+    if (!o) {
+      o = evaluateOption(input, p.config, p.granularity)!;
+      simulated.set(p, o);
+      if (!closest || o.tailUpperMs < closest.tailUpperMs) closest = o;
+    }
+    return o;
+  };
+  for (const p of pre) {
+    if (samplesPerS(p) < THROUGHPUT_TOLERANCE * top) break;
+    const o = full(p);
+    if (!optionFits(o, slo)) continue;
+    options.push(o);
+    top = Math.max(top, samplesPerS(o));
   }
-  if (best) return admitted(best);
-  if (!closest) return { fits: false, reason: 'no interference model could be fitted for any candidate configuration' };
-  const c = evaluateOption(input, closest.config, closest.granularity, true)!;
-  const tried = gs.length > 1 ? `; also tried ${describeGranularity(gs[gs.length - 1]!)}` : '';
-  const lastWord = finestHere && finestHere !== here ? ` (finest: ${misfit(finestHere, slo)})` : '';
-  const reason = `waits: predicted ${qLabel(c.quantile)} with fine-tuning ${c.tailUpperMs.toFixed(1)} ms (upper ${Math.round(c.prediction.level * 100)} % bound; point ${c.tailMeanMs.toFixed(1)} ms) exceeds the SLO ${slo} ms at every configuration and step size tried — ${here ? misfit(here, slo) : 'no model here'}${lastWord}${tried}`;
-  return { fits: false, reason, closest: c };
-
-  function admitted(best: AdmissionOption): Admission {
+  const at = (g: StepGranularity) => pre.find((p) => p.granularity === g && configKey(p.config) === currentKey);
+  const herePre = at(whole);
+  const here = herePre ? full(herePre) : undefined;
+  const finestPre = [...gs]
+    .reverse()
+    .map(at)
+    .find((p) => p !== undefined);
+  let best: AdmissionOption | undefined;
+  for (const o of options) {
+    if (samplesPerS(o) < THROUGHPUT_TOLERANCE * top) continue;
+    const cheaper = !best || o.baseline.energyPerQueryJ < best.baseline.energyPerQueryJ - 1e-12;
+    const tieHere = best && Math.abs(o.baseline.energyPerQueryJ - best.baseline.energyPerQueryJ) <= 1e-12 && configKey(o.config) === currentKey;
+    if (cheaper || tieHere) best = o;
+  }
+  if (best) {
     const chosen = evaluateOption(input, best.config, best.granularity, true)!;
     const switched = configKey(chosen.config) !== currentKey;
     const extra = switched ? Math.max(0, chosen.baseline.energyPerQueryJ - base.energyPerQueryJ) : 0;
@@ -249,4 +251,11 @@ export function decideAdmission(input: AdmissionInput): Admission {
     const decision = `${why}: parts ≤ ${chosen.partUpperMs.toFixed(1)} ms, predicted ${qLabel(chosen.quantile)} ≤ ${chosen.tailUpperMs.toFixed(1)} ms of SLO ${slo} ms, ≈ ${(100 * chosen.finetuneShare).toFixed(0)} % of the device for fine-tuning`;
     return { fits: true, option: chosen, switched, extraEnergyPerQueryJ: extra, extraPowerW: extra * input.rateRps, decision };
   }
+  if (!closest) return { fits: false, reason: 'no interference model could be fitted for any candidate configuration' };
+  const c = evaluateOption(input, closest.config, closest.granularity, true)!;
+  const tried = gs.length > 1 ? `; also tried ${describeGranularity(gs[gs.length - 1]!)}` : '';
+  const finestHere = finestPre ? full(finestPre) : undefined;
+  const lastWord = finestHere && finestHere !== here ? ` (finest: ${misfit(finestHere, slo)})` : '';
+  const reason = `waits: predicted ${qLabel(c.quantile)} with fine-tuning ${c.tailUpperMs.toFixed(1)} ms (upper ${Math.round(c.prediction.level * 100)} % bound; point ${c.tailMeanMs.toFixed(1)} ms) exceeds the SLO ${slo} ms at every configuration and step size tried — ${here ? misfit(here, slo) : 'no model here'}${lastWord}${tried}`;
+  return { fits: false, reason, closest: c };
 }

@@ -17,7 +17,7 @@ export interface StepQueueInput {
   readonly sloMs: number;
   /** Quantile of request latency to report (with its sampling margin already applied). */
   readonly quantile: number;
-  /** Requests simulated (default 2000). */
+  /** Requests simulated (default 3000). */
   readonly requests?: number;
   readonly seed?: number;
 }
@@ -41,7 +41,7 @@ const cache = new Map<string, StepQueueOutcome>();
  * mean slowdown. Deterministic for given inputs (cached).
  */
 export function stepQueueTail(i: StepQueueInput): StepQueueOutcome {
-  const n = i.requests ?? 2000;
+  const n = i.requests ?? 3000;
   const seed = i.seed ?? 0x5eed;
   const key = `${i.rateRps}|${i.batch}|${i.serviceMs.toFixed(3)}|${i.partMs.toFixed(3)}|${i.sloMs}|${i.quantile}|${n}|${seed}`;
   const hit = cache.get(key);
