@@ -176,6 +176,9 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
     const costs = twinCosts(o.board, profileOf, o.model);
     const candidates = o.run ? measuredParetoSet(o.run) : twinParetoSet(o.board, o.model, o.rateRps);
     environment = createSimEnvironment({ costs, profileOf, model: o.model, candidates, predictor, profiling: TWIN_PROFILING, noise: 0.03, seed: 1 });
+    // Profile every configuration admission may consider now, at start-up, rather than on the event
+    // loop of the first submission while requests are being served.
+    for (const c of [...(o.servedConfig ? [o.servedConfig] : []), ...candidates]) environment.ensureModel(c);
     simStepMs = (c, m, mb, part) => costs.finetuneStep(c, m, mb, part && part.count > 1 ? part : undefined).stepMs;
   } else if (o.run) {
     if (!o.recommendForSlo) throw new RangeError('fine-tuning beside a tuning profile needs recommendForSlo: how the profile answers a new SLO');
