@@ -98,16 +98,18 @@ async function replay(o: ReplayCliOptions): Promise<void> {
     const t = `${(e.t / 1000).toFixed(2).padStart(6)} s`;
     if (e.type === 'job-started')
       process.stdout.write(
-        `${t}  start  ${e.job.name} (micro-batch ${e.admission.option.microBatch}, predicted p${Math.round(q * 100)} ≤ ${e.admission.option.tailUpperMs.toFixed(0)} ms${e.admission.switched ? ', switched configuration' : ''})\n`,
+        `${t}  start  ${e.job.name} (micro-batch ${e.admission.option.microBatch}, predicted p${Math.round(q * 100)} ≤ ${e.admission.option.tailUpperMs.toFixed(0)} ms${e.admission.switched ? ', switched configuration' : ''})\n         ${e.admission.decision}\n`,
       );
+    else if (e.type === 'job-resized')
+      process.stdout.write(`${t}  resize ${e.job.name}: ${e.admission.decision}${e.admission.switched ? ' (switched configuration)' : ''}\n`);
     else if (e.type === 'job-ended') process.stdout.write(`${t}  end    ${e.job.name} ${e.job.state} after ${e.job.stepsDone} steps\n`);
     else if (e.type === 'job-waiting') process.stdout.write(`${t}  wait   ${e.job.name}: ${e.reason}\n`);
     else if (e.type === 'slo-changed') process.stdout.write(`${t}  SLO    ${e.slo.latencyMs} ms\n`);
   }
-  const samples = r.result.steps.reduce((s, x) => s + x.microBatch, 0);
+  const samples = r.result.steps.reduce((s, x) => s + x.samples, 0);
   process.stdout.write(
     `\nSLO attainment ${(100 * r.attainment).toFixed(2)} % of ${r.result.requests.length} requests; while fine-tuning ${(100 * r.attainmentDuringFinetune).toFixed(2)} % of ${r.requestsDuringFinetune}\n` +
-      `fine-tuning: ${r.result.steps.length} steps, ${samples} samples (${r.finetuneSamplesPerS.toFixed(2)} samples/s), ${r.scheduler.list().filter((j) => j.state === 'done').length}/${o.jobs} jobs done; ` +
+      `fine-tuning: ${r.result.steps.filter((x) => x.stepEnd).length} optimizer steps in ${r.result.steps.length} parts, ${Number(samples.toFixed(2))} samples (${r.finetuneSamplesPerS.toFixed(2)} samples/s), ${r.scheduler.list().filter((j) => j.state === 'done').length}/${o.jobs} jobs done; ` +
       `${r.configSwitches} configuration changes, switch energy ${r.switchEnergyJ.toFixed(2)} J\n`,
   );
   if (o.timeline) {

@@ -127,6 +127,7 @@ export function idleService(commands?: Readonly<Record<string, CommandSpec>>): F
     rateRps: 20,
     clock: () => performance.now(),
     allowSwitch: false,
+    shrinkMicroBatch: false,
     host: { runWhenIdle: async (t) => t(), onIdle: () => {}, onBatch: () => {}, onSlo: () => {}, applyConfig: async () => {} },
     ...(commands ? { commands } : {}),
   });

@@ -18,7 +18,16 @@ const tmp = () => {
 
 function scheduler(store: SqliteJobStore | MemoryJobStore, sloMs: number) {
   const { predictor, environment } = simEnvironment();
-  return new FinetuneScheduler({ store, predictor, environment, slo: { latencyMs: sloMs, quantile: 0.99 }, rateRps: 20, clock: () => 0, allowSwitch: false });
+  return new FinetuneScheduler({
+    store,
+    predictor,
+    environment,
+    slo: { latencyMs: sloMs, quantile: 0.99 },
+    rateRps: 20,
+    clock: () => 0,
+    allowSwitch: false,
+    shrinkMicroBatch: false,
+  });
 }
 
 describe('SqliteJobStore', () => {

@@ -14,7 +14,7 @@ const costs = rooflineCosts();
 const RATE = 40;
 const slo = (ms: number): Slo => ({ latencyMs: ms, quantile: 0.99 });
 
-function setup(opts: { sloMs: number; allowSwitch?: boolean; model?: string }) {
+function setup(opts: { sloMs: number; allowSwitch?: boolean; shrink?: boolean; model?: string }) {
   const model = opts.model ?? 'medium';
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   // The Pareto set as a tuner would store it: energy vs tail at the serving load.
@@ -61,6 +61,8 @@ function setup(opts: { sloMs: number; allowSwitch?: boolean; model?: string }) {
     rateRps: RATE,
     clock: () => now,
     allowSwitch: opts.allowSwitch ?? true,
+    // Without the switch, the paper's mode: admit or wait (no smaller or chunked steps either).
+    shrinkMicroBatch: opts.shrink ?? opts.allowSwitch ?? true,
     onEvent: (e) => events.push(e),
   });
   return { sched, env, events, front, setNow: (t: number) => (now = t) };
@@ -98,19 +100,22 @@ describe('FinetuneScheduler admission', () => {
 
   it('switches to a faster Pareto configuration when the job does not fit, and back after, reporting the energy', () => {
     // At this SLO the cheapest configuration leaves too little slack for the step; a faster one fits.
-    const { sched, events, front } = setup({ sloMs: 100 });
+    // (Steps at their requested size: here a shrunk step would fit without a switch.)
+    const { sched, events, front } = setup({ sloMs: 100, shrink: false });
     const base = sched.config;
     const job = sched.submit({ kind: 'sim', name: 'ft', model: 'medium', microBatch: 4, steps: 3 });
     const started = events.find((e) => e.type === 'job-started');
     expect(started && started.type === 'job-started' && started.admission.switched).toBe(true);
     expect(configKey(sched.config)).not.toBe(configKey(base));
     expect(front.map(configKey)).toContain(configKey(sched.config));
+    // Steps and batches take what was predicted (a step measured much longer re-takes the decision).
+    const serviceMs = costs.inferenceBatch(sched.config, 'medium').serviceMs;
     for (let i = 0; i < 3; i++) {
-      sched.gap(Number.POSITIVE_INFINITY);
-      sched.batchDone(20, 4);
-      if (i < 2) sched.stepDone(job.id, 30);
+      const g = sched.gap(Number.POSITIVE_INFINITY)!;
+      expect(g.part.count).toBe(1);
+      sched.stepDone(job.id, g.expectedMs);
+      if (i < 2) sched.batchDone(serviceMs, 4);
     }
-    sched.stepDone(job.id, 30);
     const done = sched.get(job.id)!;
     expect(done.state).toBe('done');
     expect(done.switchEnergyJ).toBeGreaterThan(0);
@@ -118,6 +123,22 @@ describe('FinetuneScheduler admission', () => {
     expect(configKey(sched.config)).toBe(configKey(base));
     const switches = events.filter((e) => e.type === 'config-switch');
     expect(switches.length).toBe(2);
+  });
+
+  it('re-takes the decision when the steps run longer than predicted, and says so', () => {
+    const { sched, events } = setup({ sloMs: 300 });
+    const job = sched.submit({ kind: 'sim', name: 'ft', model: 'medium', microBatch: 4, steps: 100 });
+    expect(sched.get(job.id)!.state).toBe('running');
+    const serviceMs = costs.inferenceBatch(sched.config, 'medium').serviceMs;
+    for (let i = 0; i < 20 && sched.get(job.id)!.state === 'running'; i++) {
+      const g = sched.gap(Number.POSITIVE_INFINITY);
+      if (!g) break;
+      sched.stepDone(job.id, 3 * g.expectedMs + 20);
+      sched.batchDone(serviceMs, 4);
+    }
+    const redecided = events.filter((e) => /run longer than predicted/.test(JSON.stringify(e)));
+    expect(redecided.length).toBeGreaterThan(0);
+    expect(redecided.some((e) => e.type === 'job-suspended' || e.type === 'config-switch')).toBe(true);
   });
 
   it('waits instead of switching when switching is disabled', () => {

@@ -31,7 +31,7 @@ interface Started {
   twin: ReturnType<typeof createSimDevice>;
 }
 
-async function start(opts: { batch: number; clocks?: FrequencyConfig; sloMs: number; rateRps: number }): Promise<Started> {
+async function start(opts: { batch: number; clocks?: FrequencyConfig; sloMs: number; rateRps: number; shrinkSteps?: boolean }): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'pt-ft-served-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const twin = createSimDevice('orin-agx');
@@ -57,7 +57,15 @@ async function start(opts: { batch: number; clocks?: FrequencyConfig; sloMs: num
     port: 0,
     warmupBatches: 2,
     adminToken: TOKEN,
-    adminPlugins: [finetuneServePlugin({ dbFile: join(dir, 'jobs.db'), model: MODEL, rateRps: opts.rateRps, board: 'orin-agx' })],
+    adminPlugins: [
+      finetuneServePlugin({
+        dbFile: join(dir, 'jobs.db'),
+        model: MODEL,
+        rateRps: opts.rateRps,
+        board: 'orin-agx',
+        ...(opts.shrinkSteps === undefined ? {} : { shrinkSteps: opts.shrinkSteps }),
+      }),
+    ],
   });
   cleanup.push(() => session.shutdown());
   return { session, batches, before, twin };
@@ -110,14 +118,15 @@ describe('serve --finetune on the twin', () => {
       expect(state).not.toBe('failed');
     }
     expect(state).toBe('done');
-    expect(answers.every((s) => s === 200)).toBe(true);
+    expect(answers.filter((s) => s !== 200)).toEqual([]);
     const cfg = (await admin(session.url, 'GET', '/v1/config')).body.config as Config;
     expect(clocksOf(cfg)).toEqual(clocksOf(served));
     expect(cfg.batch).toBe(2);
   });
 
   it("after an operator changes the configuration (PUT /v1/config), a job that needed a switch returns to the operator's configuration", async () => {
-    const { session, twin } = await start({ batch: 4, sloMs: 50, rateRps: 20 });
+    // Steps at their requested size: the job can only run by switching (a shrunk step would fit here).
+    const { session, twin } = await start({ batch: 4, sloMs: 50, rateRps: 20, shrinkSteps: false });
     // Slow clocks where inference alone meets the SLO but a fine-tuning step does not fit.
     const slow = { gpuMinHz: 420_750_000, gpuMaxHz: 420_750_000, emcHz: 2_133_000_000, batch: 1 };
     const put = await admin(session.url, 'PUT', '/v1/config', slow);
@@ -141,7 +150,7 @@ describe('serve --finetune on the twin', () => {
   });
 
   it('an operator who changes only the batch size while a job runs at a switched configuration gets back the served clocks, not the switched ones', async () => {
-    const { session, twin } = await start({ batch: 4, sloMs: 50, rateRps: 20 });
+    const { session, twin } = await start({ batch: 4, sloMs: 50, rateRps: 20, shrinkSteps: false });
     const slow = { gpuMinHz: 420_750_000, gpuMaxHz: 420_750_000, emcHz: 2_133_000_000, batch: 1 };
     expect((await admin(session.url, 'PUT', '/v1/config', slow)).status).toBe(200);
     const served = await twin.readClocks();

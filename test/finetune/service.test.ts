@@ -68,6 +68,7 @@ function service(
     rateRps: 20,
     clock,
     allowSwitch: false,
+    shrinkMicroBatch: false,
     loadWindowMs: 1000,
     host,
     commands,

@@ -59,3 +59,18 @@ export function featureVector(set: FeatureSet, f: InterferenceFeatures): number[
     ? [1, f.inference.flops, f.inference.intensity, f.finetune.flops, f.finetune.intensity]
     : [1, f.inference.flops, f.inference.bytes, f.finetune.flops, f.finetune.bytes];
 }
+
+/**
+ * One part of a fine-tuning step at a granularity (see `StepGranularity`): a layer group's share
+ * (1 / `chunks`) of the forward + backward work at `microBatch`, plus its share of the optimizer
+ * update when `optimizer` (the last micro-batch of an accumulated step); without it, a micro-batch
+ * that only accumulates gradients.
+ */
+export function finetunePartFeatures(profile: WorkloadProfile, microBatch: number, chunks = 1, optimizer = true): WorkFeatures {
+  if (!(Number.isInteger(chunks) && chunks >= 1)) throw new RangeError(`chunks must be a positive integer, got ${chunks}`);
+  const whole = finetuneStepFeatures(profile, microBatch);
+  const update = OPTIMIZER_BYTES_PER_PARAM * profile.params;
+  const flops = whole.flops / chunks;
+  const bytes = (whole.bytes - update + (optimizer ? update : 0)) / chunks;
+  return { flops, bytes, intensity: bytes === 0 ? 0 : flops / bytes };
+}

@@ -2,7 +2,7 @@ import type { Config } from '../../core/config.ts';
 import type { Slo } from '../../core/slo.ts';
 import { type CommandProcess as CommandProcessT, CommandProcess, type CommandSpec, exitStatusOf } from './command-runner.ts';
 import type { Job, JobSpec } from './job.ts';
-import { FinetuneScheduler, type SchedulerEvent, type SchedulerOptions, type StepGrant } from './scheduler.ts';
+import { FinetuneScheduler, type SchedulerEvent, type SchedulerOptions, type GrantPart, type StepGrant } from './scheduler.ts';
 
 /** What the service needs from the inference server (the dynamic batcher and the serving context). */
 export interface ServingHost {
@@ -29,7 +29,7 @@ export interface FinetuneServiceOptions extends Omit<SchedulerOptions, 'onEvent'
   /** Commands from the configuration file, by name. */
   readonly commands?: Readonly<Record<string, CommandSpec>>;
   /** Duration of one simulated step at a configuration (the twin), ms; without it sim jobs are refused. */
-  readonly simStepMs?: (config: Config, model: string, microBatch: number) => number;
+  readonly simStepMs?: (config: Config, model: string, microBatch: number, part?: GrantPart) => number;
   /** A gate step not reported done after this long is counted as done, ms (default 60 s). */
   readonly gateStepTimeoutMs?: number;
   readonly onEvent?: (e: SchedulerEvent) => void;
@@ -199,7 +199,7 @@ export class FinetuneService {
     const s = this.scheduler;
     if (g.kind === 'sim') {
       const job = s.get(g.jobId)!;
-      const ms = this.o.simStepMs!(s.config, job.model, g.microBatch);
+      const ms = this.o.simStepMs!(s.config, job.model, g.microBatch, g.part);
       await new Promise((r) => setTimeout(r, ms));
       this.report(g.jobId, ms);
       return;

@@ -6,13 +6,18 @@ import type { InterferenceFeatures } from '../prediction/features.ts';
 import { isTerminal, JOB_KINDS, type Job, type JobSpec } from './job.ts';
 import type { JobStore } from './job-store.ts';
 import type { LatencyPredictor } from '../prediction/predictor.ts';
+import { partAt, partsPerStep, type StepGranularity } from './granularity.ts';
+import { coRunBoundMs, partMayStart } from './step-guard.ts';
 
 /** What the scheduler needs to know about the device and the inference service. */
 export interface SchedulerEnvironment {
   /** Inference alone at a configuration, SLO and load. */
   baseline(config: Config, slo: Slo, rateRps: number): InferenceBaseline;
-  /** Predictor features: the inference batch at `config` and a step of `model` at `microBatch`. */
-  features(config: Config, model: string, microBatch: number): InterferenceFeatures;
+  /**
+   * Predictor features: the inference batch at `config` and a step of `model` at `microBatch` (or one
+   * part of it: a 1/`chunks` layer group, with or without the optimizer update).
+   */
+  features(config: Config, model: string, microBatch: number, part?: { chunks: number; optimizer: boolean }): InterferenceFeatures;
   /** Configurations to switch to while a job runs (the profile's Pareto set). */
   candidates(): readonly Config[];
   /** The inference-only configuration for an SLO and load, from stored surrogates (no measurement). */
@@ -23,10 +28,30 @@ export interface SchedulerEnvironment {
   validate?(spec: JobSpec): void;
 }
 
+/** Which part of an optimizer step a grant is (see `StepGranularity`). */
+export interface GrantPart {
+  /** Part index within the optimizer step, 0-based, of `count`. */
+  readonly index: number;
+  readonly count: number;
+  /** Micro-batch within the step (gradient accumulation), 0-based, of `accumulation`. */
+  readonly micro: number;
+  readonly accumulation: number;
+  /** Layer-group chunk within the micro-batch, 0-based, of `chunks`. */
+  readonly chunk: number;
+  readonly chunks: number;
+  /** Apply (this chunk's share of) the optimizer update after this part. */
+  readonly optimizer: boolean;
+  /** The optimizer step is complete after this part. */
+  readonly last: boolean;
+}
+
 export interface StepGrant {
   readonly jobId: string;
   readonly kind: Job['kind'];
+  /** Samples of the forward + backward pass this part belongs to. */
   readonly microBatch: number;
+  /** The part of the optimizer step to run now (one part = the whole step unless it was shrunk). */
+  readonly part: GrantPart;
   /** The predictor's expected step duration at the running configuration, ms. */
   readonly expectedMs: number;
   readonly grantedAt: number;
@@ -35,6 +60,8 @@ export interface StepGrant {
 export type SchedulerEvent =
   | { readonly type: 'job-started'; readonly t: number; readonly job: Job; readonly admission: Admission & { fits: true } }
   | { readonly type: 'job-waiting'; readonly t: number; readonly job: Job; readonly reason: string }
+  /** A running job continues at another step size or configuration (the load, the SLO or its measured steps changed). */
+  | { readonly type: 'job-resized'; readonly t: number; readonly job: Job; readonly admission: Admission & { fits: true } }
   | { readonly type: 'job-suspended'; readonly t: number; readonly job: Job; readonly reason: string }
   | { readonly type: 'job-ended'; readonly t: number; readonly job: Job }
   | { readonly type: 'config-switch'; readonly t: number; readonly from: Config; readonly to: Config; readonly reason: string }
@@ -72,7 +99,15 @@ interface Running {
   inFlight?: StepGrant;
   /** Duration of the step that ended last, waiting to be paired with the next batch. */
   pendingStepMs?: number;
+  /** Features of that part (parts without the optimizer update are shorter). */
+  pendingFeatures?: InterferenceFeatures;
   queriesSwitched: number;
+  /** Upper bound of the longest part's co-run latency the decision was taken with, ms. */
+  admittedUpperMs: number;
+}
+
+function granularityKey(g: StepGranularity): string {
+  return `${g.microBatch}x${g.accumulation}/${g.chunks}`;
 }
 
 interface GateWaiter {
@@ -93,8 +128,10 @@ export class FinetuneScheduler {
   private base: Config;
   private active: Config;
   private running: Running | undefined;
-  /** The job of the last step granted and not yet reported (survives a suspension). */
-  private lastGranted: string | undefined;
+  /** The last step part granted and not yet reported (survives a suspension). */
+  private lastGranted: StepGrant | undefined;
+  /** Parts of the current optimizer step already done, per job (a suspended job resumes mid-step). */
+  private readonly progress = new Map<string, { key: string; next: number }>();
   private readonly gateWaiters = new Map<string, GateWaiter>();
   private readonly ids = new Set<string>();
   private readonly o: SchedulerOptions;
@@ -203,12 +240,30 @@ export class FinetuneScheduler {
     if (!r || r.inFlight) return null;
     const job = this.o.store.get(r.jobId)!;
     if (job.kind === 'gate' && !this.gateWaiters.has(job.id)) return null;
-    const expectedMs = Math.max(0, r.admission.option.prediction.meanMs - r.admission.option.baseline.serviceMs);
-    // Runtime guard: a queued request must still meet the SLO after this step and its batch.
-    if (Number.isFinite(gapMs) && oldestWaitMs + r.admission.option.prediction.meanMs > this.slo.latencyMs) return null;
-    const grant: StepGrant = { jobId: job.id, kind: job.kind, microBatch: r.admission.option.microBatch, expectedMs, grantedAt: this.o.clock() };
+    const o = r.admission.option;
+    const g = o.granularity;
+    const prog = this.progress.get(job.id);
+    const index = prog && prog.key === granularityKey(g) ? prog.next : 0;
+    const at = partAt(g, index);
+    // Runtime guard at the live upper bound of the longest part: the oldest queued request (or, with
+    // nothing queued, the next arrival) must still meet the SLO after the part and its batch.
+    const live = this.livePrediction(r);
+    const bound = coRunBoundMs(live, this.slo.quantile);
+    if (!partMayStart({ sloMs: this.slo.latencyMs, coRunUpperMs: bound, oldestWaitMs: Number.isFinite(gapMs) ? oldestWaitMs : 0 })) return null;
+    const part: GrantPart = {
+      index,
+      count: partsPerStep(g),
+      micro: at.micro,
+      accumulation: g.accumulation,
+      chunk: at.chunk,
+      chunks: g.chunks,
+      optimizer: at.optimizer,
+      last: at.last,
+    };
+    const expectedMs = Math.max(0, live.meanMs - o.baseline.serviceMs);
+    const grant: StepGrant = { jobId: job.id, kind: job.kind, microBatch: g.microBatch, part, expectedMs, grantedAt: this.o.clock() };
     r.inFlight = grant;
-    this.lastGranted = job.id;
+    this.lastGranted = grant;
     this.emit({ type: 'step-granted', t: grant.grantedAt, grant });
     const w = this.gateWaiters.get(job.id);
     if (w) {
@@ -216,6 +271,14 @@ export class FinetuneScheduler {
       w.resolve(grant);
     }
     return grant;
+  }
+
+  /** The predictor's current view (with the job's live residuals) of the running job's longest part beside a batch. */
+  private livePrediction(r: Running) {
+    const job = this.o.store.get(r.jobId)!;
+    const o = r.admission.option;
+    const part = { chunks: o.granularity.chunks, optimizer: true };
+    return this.o.predictor.predict({ config: o.config, model: job.model, microBatch: o.microBatch, features: r.features, part }, r.jobId);
   }
 
   /** A batch is about to run: a preemptible step (a command job) must pause now. */
@@ -229,23 +292,42 @@ export class FinetuneScheduler {
     const r = this.running;
     if (!(durationMs >= 0)) throw new RangeError(`step duration must be ≥ 0 ms, got ${durationMs}`);
     if (!r || r.jobId !== jobId || !r.inFlight) {
-      // A step granted before the job was suspended still ran: count it.
+      // A part granted before the job was suspended still ran: count it.
       const j = this.o.store.get(jobId);
-      if (j && j.state === 'queued' && this.lastGranted === jobId) {
+      const g = this.lastGranted;
+      if (j && j.state === 'queued' && g?.jobId === jobId) {
         this.lastGranted = undefined;
-        return this.o.store.update(jobId, { stepsDone: j.stepsDone + 1 });
+        return this.partDone(jobId, g);
       }
       throw new RangeError(`job ${jobId} has no step in flight`);
     }
+    const grant = r.inFlight;
     this.lastGranted = undefined;
     r.inFlight = undefined;
     r.pendingStepMs = durationMs;
-    const job = this.o.store.update(jobId, { stepsDone: this.o.store.get(jobId)!.stepsDone + 1 });
+    const o = r.admission.option;
+    r.pendingFeatures = this.o.environment.features(o.config, this.o.store.get(jobId)!.model, o.microBatch, {
+      chunks: grant.part.chunks,
+      optimizer: grant.part.optimizer,
+    });
+    const job = this.partDone(jobId, grant);
     if (job.steps !== undefined && job.stepsDone >= job.steps) {
       this.finish('done');
       this.next(`job ${jobId} done`);
     }
     return this.o.store.get(jobId)!;
+  }
+
+  /** Count one part; the job's step count advances when the optimizer step's last part is done. */
+  private partDone(jobId: string, grant: StepGrant): Job {
+    const p = grant.part;
+    if (!p.last) {
+      const key = `${grant.microBatch}x${p.accumulation}/${p.chunks}`;
+      this.progress.set(jobId, { key, next: p.index + 1 });
+      return this.o.store.get(jobId)!;
+    }
+    this.progress.delete(jobId);
+    return this.o.store.update(jobId, { stepsDone: this.o.store.get(jobId)!.stepsDone + 1 });
   }
 
   /**
@@ -259,8 +341,15 @@ export class FinetuneScheduler {
     if (r.pendingStepMs !== undefined) {
       const job = this.o.store.get(r.jobId)!;
       const o = r.admission.option;
-      this.o.predictor.observe({ config: o.config, model: job.model, microBatch: o.microBatch, features: r.features }, r.jobId, r.pendingStepMs + serviceMs);
+      this.o.predictor.observe(
+        { config: o.config, model: job.model, microBatch: o.microBatch, features: r.pendingFeatures ?? r.features },
+        r.jobId,
+        r.pendingStepMs + serviceMs,
+      );
       r.pendingStepMs = undefined;
+      r.pendingFeatures = undefined;
+      // Parts longer than admission assumed: re-take the decision (a finer step, another configuration, or wait).
+      if (coRunBoundMs(this.livePrediction(r), this.slo.quantile) > 1.1 * r.admittedUpperMs) this.recheck(`job ${job.id}'s steps run longer than predicted`);
     }
   }
 
@@ -329,7 +418,7 @@ export class FinetuneScheduler {
       predictor: this.o.predictor,
       context: job.id,
       baseline: (c) => env.baseline(c, this.slo, this.rate),
-      features: (c, mb) => env.features(c, job.model, mb),
+      features: (c, mb, part) => env.features(c, job.model, mb, part),
       model: job.model,
       candidates: this.o.allowSwitch === false ? [] : env.candidates(),
       shrinkMicroBatch: this.o.shrinkMicroBatch ?? true,
@@ -350,11 +439,22 @@ export class FinetuneScheduler {
       const job = this.o.store.get(wasRunning.jobId)!;
       const a = this.admit(job);
       if (!a.fits) this.suspend(`${why}: ${a.reason}`);
-      else if (configKey(a.option.config) !== configKey(wasRunning.admission.option.config) || a.option.microBatch !== wasRunning.admission.option.microBatch) {
-        // Keep running, at the configuration that fits now.
-        this.running = { ...wasRunning, admission: a, features: this.o.environment.features(a.option.config, job.model, a.option.microBatch) };
-        this.o.store.update(job.id, { runMicroBatch: a.option.microBatch });
-        this.switchTo(a.option.config, `${why}: job ${job.id} continues here`);
+      else {
+        const changed =
+          configKey(a.option.config) !== configKey(wasRunning.admission.option.config) ||
+          granularityKey(a.option.granularity) !== granularityKey(wasRunning.admission.option.granularity);
+        // Keep running, at the configuration and step size that fit now.
+        this.running = {
+          ...wasRunning,
+          admission: a,
+          admittedUpperMs: a.option.coRunBoundMs,
+          features: this.partFeatures(a, job.model),
+        };
+        if (changed) {
+          this.o.store.update(job.id, { runMicroBatch: a.option.microBatch, reason: this.runningNote(a, job) });
+          this.emit({ type: 'job-resized', t: this.o.clock(), job: this.o.store.get(job.id)!, admission: a });
+          this.switchTo(a.option.config, `${why}: job ${job.id} continues here`);
+        }
       }
       if (this.running) return;
     }
@@ -377,6 +477,7 @@ export class FinetuneScheduler {
     const r = this.running;
     if (!r) return;
     this.running = undefined;
+    this.progress.delete(r.jobId);
     this.gateWaiters.get(r.jobId)?.reject(new RangeError(`job ${r.jobId} is ${state}`));
     this.gateWaiters.delete(r.jobId);
     const switchEnergyJ = r.queriesSwitched * r.admission.extraEnergyPerQueryJ;
@@ -415,21 +516,33 @@ export class FinetuneScheduler {
     this.running = {
       jobId: head.id,
       admission: a,
-      features: this.o.environment.features(a.option.config, head.model, a.option.microBatch),
+      features: this.partFeatures(a, head.model),
       queriesSwitched: 0,
+      admittedUpperMs: a.option.coRunBoundMs,
     };
     const job = this.o.store.update(head.id, {
       state: 'running',
       startedAt: head.startedAt ?? this.stamp(),
       runMicroBatch: a.option.microBatch,
-      reason: a.switched
-        ? `running at a switched configuration (+${(a.extraEnergyPerQueryJ * 1000).toFixed(2)} mJ/query)`
-        : a.option.microBatch < head.microBatch
-          ? `running with micro-batch ${a.option.microBatch}`
-          : undefined,
+      reason: this.runningNote(a, head),
     });
     if (a.switched) this.switchTo(a.option.config, `job ${head.id} fits only here`);
     this.emit({ type: 'job-started', t: this.o.clock(), job, admission: a });
+  }
+
+  /** Features of the running option's longest part (the chunk with the optimizer update). */
+  private partFeatures(a: Admission & { fits: true }, model: string): InterferenceFeatures {
+    const o = a.option;
+    return this.o.environment.features(o.config, model, o.microBatch, { chunks: o.granularity.chunks, optimizer: true });
+  }
+
+  /** A running job's note: the step-size decision when the step was shrunk, the switch energy when switched. */
+  private runningNote(a: Admission & { fits: true }, job: Job): string | undefined {
+    const notes: string[] = [];
+    if (a.option.action !== 'whole') notes.push(`running ${a.decision}`);
+    else if (a.option.microBatch < job.microBatch) notes.push(`running with micro-batch ${a.option.microBatch}`);
+    if (a.switched) notes.push(`running at a switched configuration (+${(a.extraEnergyPerQueryJ * 1000).toFixed(2)} mJ/query)`);
+    return notes.length ? notes.join('; ') : undefined;
   }
 
   private switchTo(config: Config, reason: string): void {

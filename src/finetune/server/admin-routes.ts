@@ -92,7 +92,18 @@ export function finetuneRoutes(o: FinetuneRoutesOptions): FastifyPluginAsync {
       return {
         job,
         admission: a.fits
-          ? { fits: true, config: formatConfig(a.option.config), microBatch: a.option.microBatch, predictedTailMs: a.option.tailUpperMs, switched: a.switched }
+          ? {
+              fits: true,
+              config: formatConfig(a.option.config),
+              microBatch: a.option.microBatch,
+              accumulation: a.option.granularity.accumulation,
+              chunks: a.option.granularity.chunks,
+              action: a.option.action,
+              decision: a.decision,
+              partUpperMs: a.option.partUpperMs,
+              predictedTailMs: a.option.tailUpperMs,
+              switched: a.switched,
+            }
           : { fits: false, reason: a.reason },
       };
     });
@@ -119,7 +130,7 @@ export function finetuneRoutes(o: FinetuneRoutesOptions): FastifyPluginAsync {
         const job = s.get(req.params.id)!;
         return reply.code(200).send({ granted: false, state: job.state, reason: job.reason ?? 'waiting for a gap between inference batches' });
       }
-      return { granted: true, microBatch: grant.microBatch, expectedMs: grant.expectedMs };
+      return { granted: true, microBatch: grant.microBatch, part: grant.part, expectedMs: grant.expectedMs };
     });
 
     app.post<{ Params: { id: string } }>('/finetune/jobs/:id/step/done', async (req) => {

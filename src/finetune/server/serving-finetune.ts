@@ -19,7 +19,7 @@ import { FinetuneService, type ServingHost } from '../scheduling/finetune-servic
 import { finetuneRoutes } from './admin-routes.ts';
 import { SqliteJobStore } from '../scheduling/job-store.ts';
 import { InterferencePredictor, type ProfiledRun } from '../prediction/predictor.ts';
-import type { SchedulerEnvironment, SchedulerEvent } from '../scheduling/scheduler.ts';
+import type { GrantPart, SchedulerEnvironment, SchedulerEvent } from '../scheduling/scheduler.ts';
 import { createSimEnvironment, interferenceFeatures } from '../simulation/sim-environment.ts';
 import { TWIN_PROFILING, twinCosts } from '../simulation/twin-costs.ts';
 import { cachedZooProfile, runProfiles, twinParetoSet } from '../simulation/twin-replay.ts';
@@ -56,6 +56,12 @@ export interface ServingFinetuneOptions {
    */
   readonly servedConfig?: Config;
   readonly profileOf?: (name: string) => WorkloadProfile;
+  /**
+   * Let admission shrink a step that is too long for the inference slack (smaller micro-batches with
+   * gradient accumulation, chunks that yield between batches) before switching configuration or
+   * waiting. Default true; false keeps every job at its requested micro-batch.
+   */
+  readonly shrinkSteps?: boolean;
   readonly log?: (msg: string) => void;
   readonly onEvent?: (e: SchedulerEvent) => void;
 }
@@ -130,15 +136,17 @@ function profileEnvironment(
   }
   const candidates = measuredParetoSet(run);
   return {
-    baseline: (c) => {
+    baseline: (c, _slo, rateRps) => {
       const b = trials.get(configKey(c));
       if (!b)
         throw new RangeError(
           `the configuration ${formatConfig(c)} was not measured by the tuning profile, so fine-tuning cannot be admitted beside it: serve at a configuration the profile measured (its recommendation or a Pareto point)`,
         );
-      return b;
+      // The profile keeps each trial's tail at the run's quantile, not its samples: the sampling
+      // margin cannot be re-derived here, the utilisation cap can.
+      return { ...b, utilisation: (rateRps * b.serviceMs) / c.batch / 1000 };
     },
-    features: (c, model, mb) => interferenceFeatures(profileOf, o.model, c.batch, model, mb),
+    features: (c, model, mb, part) => interferenceFeatures(profileOf, o.model, c.batch, model, mb, part),
     candidates: () => candidates,
     selectForSlo: (slo: Slo) => {
       const a = recommendForSlo(run, slo);
@@ -163,12 +171,15 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
   profileOf(o.model); // fail early on a model without a cost profile
   const predictor = new InterferencePredictor({ featureSet: 'roofline' });
   let environment: SchedulerEnvironment;
-  let simStepMs: ((c: Config, m: string, mb: number) => number) | undefined;
+  let simStepMs: ((c: Config, m: string, mb: number, part?: GrantPart) => number) | undefined;
   if (o.board) {
     const costs = twinCosts(o.board, profileOf, o.model);
     const candidates = o.run ? measuredParetoSet(o.run) : twinParetoSet(o.board, o.model, o.rateRps);
     environment = createSimEnvironment({ costs, profileOf, model: o.model, candidates, predictor, profiling: TWIN_PROFILING, noise: 0.03, seed: 1 });
-    simStepMs = (c, m, mb) => costs.finetuneStep(c, m, mb).stepMs;
+    // Profile every configuration admission may consider now, at start-up, rather than on the event
+    // loop of the first submission while requests are being served.
+    for (const c of [...(o.servedConfig ? [o.servedConfig] : []), ...candidates]) environment.ensureModel(c);
+    simStepMs = (c, m, mb, part) => costs.finetuneStep(c, m, mb, part && part.count > 1 ? part : undefined).stepMs;
   } else if (o.run) {
     if (!o.recommendForSlo) throw new RangeError('fine-tuning beside a tuning profile needs recommendForSlo: how the profile answers a new SLO');
     environment = profileEnvironment(o.run, o.recommendForSlo, o, predictor);
@@ -187,6 +198,7 @@ export function createServingFinetune(ctx: ServingContext, o: ServingFinetuneOpt
     ...(simStepMs ? { simStepMs } : {}),
     ...(o.log ? { log: o.log } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    ...(o.shrinkSteps === false ? { shrinkMicroBatch: false } : {}),
   });
   return {
     service,

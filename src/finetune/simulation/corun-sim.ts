@@ -4,13 +4,18 @@ import type { Slo } from '../../core/slo.ts';
 import type { JobSpec } from '../scheduling/job.ts';
 import { createRandom } from '../../numerics/random.ts';
 import type { FinetuneScheduler } from '../scheduling/scheduler.ts';
+import type { StepPart } from '../../device/sim/fine-tune.ts';
+import { batchFillDelayMs } from '../scheduling/step-queue.ts';
 
 /** Noise-free costs of work on the device at a configuration (the twin, in replays). */
 export interface DeviceCosts {
   /** One inference batch of `model` at the configuration's batch size. */
   inferenceBatch(config: Config, model: string): { readonly serviceMs: number; readonly energyJ: number };
-  /** One fine-tuning step of `model` at a micro-batch. */
-  finetuneStep(config: Config, model: string, microBatch: number): { readonly stepMs: number; readonly energyJ: number };
+  /**
+   * One fine-tuning step of `model` at a micro-batch, or one part of it: layer group `chunk` of
+   * `chunks`, with or without the optimizer update (a micro-batch that only accumulates gradients).
+   */
+  finetuneStep(config: Config, model: string, microBatch: number, part?: StepPart): { readonly stepMs: number; readonly energyJ: number };
   /** Board power while idle at the configuration, W. */
   idlePowerW(config: Config): number;
 }
@@ -20,7 +25,7 @@ export interface DeviceCosts {
  * D = clamp(0.9·L − 2·S, 0, ∞), so a request waits D, at most one running batch, then its own.
  */
 export function defaultQueueDelayMs(slo: Slo, serviceMs: number): number {
-  return Math.max(0, slo.latencyMs * 0.9 - 2 * serviceMs);
+  return batchFillDelayMs(slo.latencyMs, serviceMs);
 }
 
 export interface SimRequest {
@@ -38,6 +43,10 @@ export interface SimStep {
   readonly startMs: number;
   readonly endMs: number;
   readonly microBatch: number;
+  /** Training samples this part completes (micro-batch ÷ chunks). */
+  readonly samples: number;
+  /** This part ended an optimizer step. */
+  readonly stepEnd: boolean;
 }
 
 export interface SimResult {
@@ -178,11 +187,17 @@ export function simulateCoRun(o: SimOptions): SimResult {
     const grant = sched.gap(gapMs, queue.length > 0 ? t - queue[0]!.arrivalMs : 0);
     if (!grant) continue;
     const job = sched.get(grant.jobId)!;
-    const cost = o.costs.finetuneStep(c, job.model, grant.microBatch);
+    const p = grant.part;
+    const cost = o.costs.finetuneStep(c, job.model, grant.microBatch, p ? { chunks: p.chunks, chunk: p.chunk, optimizer: p.optimizer } : undefined);
     const f = rng.factor(o.noise);
     finetuneEnergyJ += cost.energyJ * f;
     for (const r of queue) r.ft = true;
-    busy = { kind: 'step', endMs: t + cost.stepMs * f, step: { jobId: grant.jobId, startMs: t, endMs: t + cost.stepMs * f, microBatch: grant.microBatch } };
+    const endMs = t + cost.stepMs * f;
+    busy = {
+      kind: 'step',
+      endMs,
+      step: { jobId: grant.jobId, startMs: t, endMs, microBatch: grant.microBatch, samples: grant.microBatch / (p?.chunks ?? 1), stepEnd: p?.last ?? true },
+    };
   }
   return { requests, steps, batches, inferenceEnergyJ, finetuneEnergyJ, endMs: t, meanServiceMs: batches > 0 ? serviceSum / batches : 0 };
 }

@@ -2,7 +2,7 @@ import type { Config } from '../../core/config.ts';
 import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from '../../device/sim/board-spec.ts';
 import { evaluateConfig } from '../../device/sim/evaluate.ts';
-import { fineTuneStepCost } from '../../device/sim/fine-tune.ts';
+import { fineTuneStepCost, type StepPart } from '../../device/sim/fine-tune.ts';
 import type { DeviceCosts } from './corun-sim.ts';
 import type { ProfilingWorkload } from './sim-environment.ts';
 
@@ -21,11 +21,11 @@ export function twinCosts(board: string | BoardSpec, profileOf: (name: string) =
       const e = evaluateConfig(spec, profileOf(model), config);
       return { serviceMs: e.serviceMs, energyJ: e.energyPerQueryJ * e.config.batch };
     },
-    finetuneStep(config: Config, model: string, microBatch: number) {
-      const key = `${model}|${microBatch}|${config.cpuHz}|${config.gpuMinHz}|${config.gpuMaxHz}|${config.emcHz}`;
+    finetuneStep(config: Config, model: string, microBatch: number, part?: StepPart) {
+      const key = `${model}|${microBatch}|${part?.chunks ?? 1}/${part?.chunk ?? ''}/${part?.optimizer ?? true}|${config.cpuHz}|${config.gpuMinHz}|${config.gpuMaxHz}|${config.emcHz}`;
       const hit = steps.get(key);
       if (hit) return hit;
-      const c = fineTuneStepCost(spec, profileOf(model), config, { microBatch });
+      const c = fineTuneStepCost(spec, profileOf(model), config, { microBatch, ...(part ? { part } : {}) });
       const r = { stepMs: c.stepS * 1000, energyJ: c.energyJ };
       steps.set(key, r);
       return r;
@@ -47,7 +47,7 @@ export function twinCosts(board: string | BoardSpec, profileOf: (name: string) =
   };
 }
 
-/** Profiling workloads for the twin: varied CNN/transformer pairs and micro-batches (training models only). */
+/** Profiling workloads for the twin: varied CNN/transformer pairs, micro-batches and a chunked step (training models only). */
 export const TWIN_PROFILING: readonly ProfilingWorkload[] = [
   { inferenceModel: 'efficientnet-b0', finetuneModel: 'efficientnet-b0', microBatch: 8 },
   { inferenceModel: 'efficientnet-b0', finetuneModel: 'resnet-50', microBatch: 2 },
@@ -57,4 +57,9 @@ export const TWIN_PROFILING: readonly ProfilingWorkload[] = [
   { inferenceModel: 'resnet-50', finetuneModel: 'resnet-50', microBatch: 8 },
   { inferenceModel: 'efficientnet-b2', finetuneModel: 'efficientnet-b0', microBatch: 1 },
   { inferenceModel: 'efficientnet-b2', finetuneModel: 'efficientnet-b2', microBatch: 2 },
+  // Transformers beside CNNs and as the fine-tuned model, and a chunked step: pairs unlike the served one.
+  { inferenceModel: 'mobilenet-v2', finetuneModel: 'bert-base', microBatch: 1 },
+  { inferenceModel: 'bert-base', finetuneModel: 'efficientnet-b0', microBatch: 4 },
+  { inferenceModel: 'efficientnet-b0', finetuneModel: 'bert-tiny', microBatch: 8 },
+  { inferenceModel: 'resnet-50', finetuneModel: 'bert-base', microBatch: 1, chunks: 4 },
 ];

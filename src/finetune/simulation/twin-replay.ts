@@ -131,7 +131,7 @@ export function runTwinReplay(o: TwinReplayOptions): TwinReplay {
   let now = 0;
   const scheduler = new FinetuneScheduler({
     store: new MemoryJobStore(),
-    predictor: o.predictor === 'oracle' ? new OraclePredictor(costs, o.model) : predictor,
+    predictor: o.predictor === 'oracle' ? new OraclePredictor(costs, o.model, noise) : predictor,
     environment: env,
     slo: o.slo,
     rateRps: o.rateRps,
@@ -164,7 +164,7 @@ export function runTwinReplay(o: TwinReplayOptions): TwinReplay {
     return s;
   };
   const during = result.requests.filter((r) => r.duringFinetune);
-  const samples = result.steps.reduce((s, x) => s + x.microBatch, 0);
+  const samples = result.steps.reduce((s, x) => s + x.samples, 0);
   const switchEnergyJ = scheduler.list().reduce((s, j) => s + (j.switchEnergyJ ?? 0), 0) + scheduler.runningSwitchEnergyJ;
   return {
     result,
