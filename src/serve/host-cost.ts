@@ -62,6 +62,14 @@ export class HostCostEstimator {
     this.#spent(ms);
   }
 
+  /**
+   * Other event-loop work the server did itself and knows the length of (a plugin's decision, e.g.
+   * fine-tuning admission): explained lateness, not lag that will go on delaying requests.
+   */
+  recordWork(ms: number): void {
+    if (Number.isFinite(ms) && ms > 0) this.#spent(ms);
+  }
+
   /** One answer's encoding took `ms`. */
   recordEncode(model: string, ms: number): void {
     if (!(Number.isFinite(ms) && ms >= 0)) return;

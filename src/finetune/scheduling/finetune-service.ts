@@ -22,6 +22,11 @@ export interface ServingHost {
    * scheduler's base, the configuration it returns to after a job. Not called for `applyConfig`.
    */
   onConfig?(fn: (config: Config, changed: readonly (keyof Config)[]) => void): void;
+  /**
+   * The scheduler's own decisions (admission, re-admission after a load or SLO change) held the event
+   * loop this long: the server counts it as explained host work, not as lag that goes on delaying requests.
+   */
+  accountWork?(ms: number): void;
 }
 
 export interface FinetuneServiceOptions extends Omit<SchedulerOptions, 'onEvent'> {
@@ -79,19 +84,22 @@ export class FinetuneService {
       onEvent: (e) => this.onEvent(e),
     });
     host.onIdle(() => this.pump());
-    host.onBatch((ms, n) => {
-      this.scheduler.batchDone(ms, n);
-      this.trackLoad(n);
-    });
+    host.onBatch((ms, n) =>
+      this.timed(() => {
+        this.scheduler.batchDone(ms, n);
+        this.trackLoad(n);
+      }),
+    );
     host.onConfig?.((config, changed) => {
       // Knobs the operator did not touch keep their base value (not a job's switched one).
       const base: Config = { ...this.scheduler.baseConfig };
       for (const k of changed) (base as Record<keyof Config, number | undefined>)[k] = config[k];
-      this.scheduler.setConfig(base);
+      this.timed(() => this.scheduler.setConfig(base));
       this.pump();
     });
     host.onSlo((slo) => {
-      if (slo.latencyMs !== this.scheduler.currentSlo.latencyMs || slo.quantile !== this.scheduler.currentSlo.quantile) this.scheduler.setSlo(slo);
+      if (slo.latencyMs !== this.scheduler.currentSlo.latencyMs || slo.quantile !== this.scheduler.currentSlo.quantile)
+        this.timed(() => this.scheduler.setSlo(slo));
       this.pump();
     });
     // A job recovered from the store (running when the server stopped) was admitted again by the
@@ -106,8 +114,18 @@ export class FinetuneService {
     return c ? { model: c.model, microBatch: c.microBatch } : undefined;
   }
 
+  /** Run one of the scheduler's decisions and report the event-loop time it took to the host. */
+  private timed<T>(f: () => T): T {
+    const t0 = performance.now();
+    try {
+      return f();
+    } finally {
+      this.o.host.accountWork?.(performance.now() - t0);
+    }
+  }
+
   submit(spec: JobSpec): Job {
-    const j = this.scheduler.submit(spec);
+    const j = this.timed(() => this.scheduler.submit(spec));
     this.pump();
     return j;
   }
@@ -145,7 +163,7 @@ export class FinetuneService {
   }
 
   cancel(jobId: string): Job {
-    const j = this.scheduler.cancel(jobId);
+    const j = this.timed(() => this.scheduler.cancel(jobId));
     this.pump();
     return j;
   }

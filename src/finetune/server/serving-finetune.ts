@@ -86,6 +86,7 @@ function hostOf(ctx: ServingContext): ServingHost {
       });
     },
     onSlo: (fn) => ctx.on('slo', fn),
+    accountWork: (ms) => ctx.hostCosts?.recordWork(ms),
     applyConfig: async (c: Config) => {
       const { batch, ...clocks } = c;
       applying++;

@@ -15,7 +15,10 @@ export function worstWindowQuantile(requests: readonly SimRequest[], q: number, 
   for (const r of requests) {
     const w = Math.floor(r.arrivalMs / windowMs);
     let a = byWindow.get(w);
-    if (!a) byWindow.set(w, (a = []));
+    if (!a) {
+      a = [];
+      byWindow.set(w, a);
+    }
     a.push(r);
   }
   const last = Math.max(-1, ...byWindow.keys());
