@@ -39,7 +39,7 @@ import { zooProfile } from '../src/model/zoo/index.ts';
 import { ConstrainedBo } from '../src/optimize/constrained-bo.ts';
 import type { TrialRunner } from '../src/core/measurement.ts';
 import { createKnobSpace } from '../src/tune/knob-space.ts';
-import { tune, type TuneOptions } from '../src/tune/tune.ts';
+import { priorOnSpace, tune, type TuneOptions } from '../src/tune/tune.ts';
 import { type PriorPredictor, twinPrior } from '../src/tune/twin-prior.ts';
 
 const args = process.argv.slice(2);
@@ -240,17 +240,22 @@ for (const file of landscapeFiles) {
 }
 
 // suggestion time at 20 and 50 observations on the 5-D TX2 space (60 060 points: sampling + local search), with the prior
-const timing: { observations: number; medianMs: number; p90Ms: number; gridSize: number }[] = [];
+const timing: { observations: number; medianMs: number; p90Ms: number; medianCpuMs: number; gridSize: number }[] = [];
 {
   const board = loadBoard('tx2');
   const profile = zooProfile('efficientnet-b0');
   const runner = createSimTrialRunner({ board, profile, seed: 7 });
   const d = await runner.describe();
   const space = createKnobSpace({ domains: { ...d.knobs, batch: BATCHES } });
-  const prior = twinPrior(board, profile);
+  // the prior as tune() hands it to the optimiser: evaluated over the space once, then looked up
+  const prior = priorOnSpace(twinPrior(board, profile), space)!;
   const truth = truthOf(board, profile);
   const sloMs = 3 * truth.fastest;
   const at = new Map<number, number[]>([
+    [20, []],
+    [50, []],
+  ]);
+  const cpuAt = new Map<number, number[]>([
     [20, []],
     [50, []],
   ]);
@@ -260,15 +265,16 @@ const timing: { observations: number; medianMs: number; p90Ms: number; gridSize:
       threshold: Math.log(sloMs * 0.98),
       seed,
       minImprovement: 0,
-      prior: (p) => {
-        const v = prior(space.toConfig(p))!;
-        return { objective: Math.log(v.energyPerQueryJ), constraint: Math.log(v.latencyTailMs) };
-      },
+      sampleSize: 2048,
+      prior: prior.mean,
     });
     for (let n = 0; n <= 50; n++) {
+      const c0 = process.cpuUsage();
       const s = bo.suggest();
+      const c1 = process.cpuUsage(c0);
       if (!s) break;
       at.get(n)?.push(s.suggestMs);
+      cpuAt.get(n)?.push((c1.user + c1.system) / 1000);
       const m = await runner.measure(space.toConfig(s.point));
       bo.observe({
         point: s.point,
@@ -280,7 +286,14 @@ const timing: { observations: number; medianMs: number; p90Ms: number; gridSize:
       });
     }
   }
-  for (const [n, ms] of at) timing.push({ observations: n, medianMs: quantile(ms, 0.5), p90Ms: quantile(ms, 0.9), gridSize: truth.rows.size });
+  for (const [n, ms] of at)
+    timing.push({
+      observations: n,
+      medianMs: quantile(ms, 0.5),
+      p90Ms: quantile(ms, 0.9),
+      medianCpuMs: quantile(cpuAt.get(n)!, 0.5),
+      gridSize: truth.rows.size,
+    });
 }
 
 const seconds = (performance.now() - t0) / 1000;
@@ -356,9 +369,9 @@ for (const sc of scenarios.filter((x) => x.truth === 'nominal' || x.truth === 'c
       .join(' | ')} |`,
   );
 lines.push('');
-lines.push('| observations | grid points | suggestion wall ms (median / p90) |');
-lines.push('| --- | --- | --- |');
-for (const t of timing) lines.push(`| ${t.observations} | ${t.gridSize} | ${t.medianMs.toFixed(1)} / ${t.p90Ms.toFixed(1)} |`);
+lines.push('| observations | grid points | suggestion wall ms (median / p90) | CPU ms (median) |');
+lines.push('| --- | --- | --- | --- |');
+for (const t of timing) lines.push(`| ${t.observations} | ${t.gridSize} | ${t.medianMs.toFixed(1)} / ${t.p90Ms.toFixed(1)} | ${t.medianCpuMs.toFixed(1)} |`);
 lines.push('');
 lines.push(
   `Load average during the run: ${loadavg()

@@ -232,7 +232,7 @@ export class ConstrainedBo implements Optimizer {
     };
     const o = choose('objective', yo, po, no);
     const c = choose('constraint', yc, pc, nc);
-    return { objective: o.gp, constraint: c.gp, prior: (p) => this.priorOf(p), residual: { objective: o.residual, constraint: c.residual } };
+    return { objective: o.gp, constraint: c.gp, prior, residual: { objective: o.residual, constraint: c.residual } };
   }
 
   private priorOf(point: readonly number[]): { objective: number; constraint: number } {
