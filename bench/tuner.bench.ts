@@ -3,10 +3,12 @@
  * against the global optimum of the truth's exact landscape over every CPU clock × GPU min ≤ max ×
  * EMC × batch {1,2,4,8,16}.
  *
- *   npm run bench:tuner                  # 4 boards × 4 models × 2 SLOs; nominal: 10 seeds, shifted: 5 boards × 2 seeds
+ *   npm run bench:tuner                  # 4 boards × 4 models × 2 SLOs; nominal: 10 seeds, shifted: 5 boards × 1 seed
  *   npm run bench:tuner -- --quick       # 2 boards × 2 models × 2 SLOs; nominal: 3 seeds, shifted: 5 boards × 1 seed
- *   options: --seeds N  --shifted-seeds N  --boards a,b  --models a,b  --methods a,b
+ *   options: --seeds N  --shifted-seeds N  --baseline-seeds N (nominal seeds of two-phase and random; default 3)
+ *            --boards a,b  --models a,b  --methods a,b  --out file.json (default bench/results/tuner[-quick].json)
  *            --landscape file.csv[,file2.csv] (scenarios from landscape CSVs; the prior with --prior-board)
+ *            --merge a.json,b.json (print the tables of earlier runs together, e.g. boards run in parallel)
  *
  * Methods, all in the same run: `prior` (the default: joint search, the nominal twin as prior),
  * `no-prior` (the same without it), `two-phase` (the previous method: defaults at every batch, a CPU
@@ -19,7 +21,7 @@
  * the incumbent is truly feasible and within 5 % of the optimum. Final regret: the recommendation's
  * true energy over the optimum. Writes bench/results/tuner.json and prints the tables.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { configKey } from '../src/core/config.ts';
 import type { WorkloadProfile } from '../src/core/workload-profile.ts';
@@ -54,7 +56,10 @@ const list = (name: string, dflt: string[]) => {
 };
 const quick = flag('--quick');
 const seeds = value('--seeds', quick ? 3 : 10);
-const shiftedSeeds = value('--shifted-seeds', quick ? 1 : 2);
+const shiftedSeeds = value('--shifted-seeds', 1);
+const baselineSeeds = value('--baseline-seeds', 3);
+const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1]! : undefined;
+const mergeFiles = list('--merge', []);
 const boards = list('--boards', quick ? ['tx2', 'orin-nano'] : ['tx2', 'xavier-nx', 'orin-agx', 'orin-nano']);
 const models = list('--models', quick ? ['efficientnet-b0', 'bert-base'] : ['efficientnet-b0', 'resnet-50', 'bert-base', 'mobilenet-v2']);
 const METHODS = ['prior', 'no-prior', 'two-phase', 'random'] as const;
@@ -146,11 +151,11 @@ function optionsOf(method: Method, prior: PriorPredictor | null): Partial<TuneOp
     case 'prior':
       return { prior };
     case 'no-prior':
-      return {};
+      return { prior: null };
     case 'two-phase':
-      return { method: 'two-phase' };
+      return { method: 'two-phase', prior: null };
     case 'random':
-      return { optimizer: 'random' };
+      return { optimizer: 'random', prior: null };
   }
 }
 
@@ -174,6 +179,8 @@ async function runScenario(
     scenarios.push({ scenario, truth: truthName, slo: level, sloMs, optimumJ, gridSize: truth.rows.size });
     for (const seed of seedList)
       for (const method of methods) {
+        // the baselines run on fewer nominal seeds (they cost several times as much)
+        if (truthName === 'nominal' && (method === 'two-phase' || method === 'random') && seed >= baselineSeeds) continue;
         const runner = makeRunner(seed);
         const run = await tune({
           runner,
@@ -189,7 +196,19 @@ async function runScenario(
   }
 }
 
-for (const boardName of boards)
+interface Stored {
+  runs: RunResult[];
+  scenarios: typeof scenarios;
+  timing: { observations: number; medianMs: number; p90Ms: number; medianCpuMs: number; gridSize: number }[];
+  seconds: number;
+}
+const merged: Stored[] = mergeFiles.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Stored);
+for (const m of merged) {
+  results.push(...m.runs);
+  scenarios.push(...m.scenarios);
+}
+
+for (const boardName of mergeFiles.length > 0 ? [] : boards)
   for (const model of models) {
     const board = loadBoard(boardName);
     const profile = zooProfile(model);
@@ -241,7 +260,8 @@ for (const file of landscapeFiles) {
 
 // suggestion time at 20 and 50 observations on the 5-D TX2 space (60 060 points: sampling + local search), with the prior
 const timing: { observations: number; medianMs: number; p90Ms: number; medianCpuMs: number; gridSize: number }[] = [];
-{
+for (const m of merged.slice(0, 1)) timing.push(...m.timing);
+if (mergeFiles.length === 0) {
   const board = loadBoard('tx2');
   const profile = zooProfile('efficientnet-b0');
   const runner = createSimTrialRunner({ board, profile, seed: 7 });
@@ -296,7 +316,7 @@ const timing: { observations: number; medianMs: number; p90Ms: number; medianCpu
     });
 }
 
-const seconds = (performance.now() - t0) / 1000;
+const seconds = merged.length > 0 ? merged.reduce((a, m) => a + m.seconds, 0) : (performance.now() - t0) / 1000;
 const fmt = (v: number) => (Number.isFinite(v) ? String(v) : 'never');
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
 function summarise(rs: readonly RunResult[]) {
@@ -383,6 +403,6 @@ lines.push(
 process.stdout.write(`${lines.join('\n')}\n`);
 
 writeFileSync(
-  new URL(`./results/tuner${quick ? '-quick' : ''}.json`, import.meta.url),
-  `${JSON.stringify({ generated: new Date().toISOString(), quick, seeds, shiftedSeeds, boards, models, methods, sloLevels: SLO_LEVELS, seconds, summary, timing, scenarios, runs: results })}\n`,
+  outFile ?? new URL(`./results/tuner${quick ? '-quick' : ''}.json`, import.meta.url),
+  `${JSON.stringify({ generated: new Date().toISOString(), quick, seeds, shiftedSeeds, baselineSeeds, boards, models, methods, sloLevels: SLO_LEVELS, seconds, summary, timing, scenarios, runs: results })}\n`,
 );

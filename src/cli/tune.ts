@@ -158,7 +158,7 @@ async function runTune(o: TuneCliOptions): Promise<void> {
       seed: o.seed,
       batchSizes: o.batchSizes,
       method,
-      ...(prior ? { prior: prior.predictor } : {}),
+      prior: prior ? prior.predictor : null,
       ...(o.presets === undefined ? {} : { presets: o.presets }),
       margin: o.margin,
       optimizer: o.optimizer,

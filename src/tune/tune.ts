@@ -32,7 +32,9 @@ import { runSearchPhase, type TuneOptimizer } from './search-phase.ts';
 import { denoisedEnergy, fitSurrogates, knobLengthscales, rankByModel } from './surrogates.ts';
 import { TrialCache } from './trial-cache.ts';
 import { type TuneProgress, TuningState } from './tuning-state.ts';
-import type { PriorPredictor } from './twin-prior.ts';
+import { type PriorPredictor, twinPrior } from './twin-prior.ts';
+import type { BoardSpec } from '../device/sim/index.ts';
+import { modelProfile } from '../workload/model-source.ts';
 import { type TuneOutcome, tuneTwoPhase } from './two-phase.ts';
 
 export type { TuneOptimizer } from './search-phase.ts';
@@ -80,7 +82,8 @@ export interface TuneOptions {
   readonly joint?: boolean;
   /**
    * The prior: a prediction of each configuration (e.g. `twinPrior(board, profile)`, nominal or
-   * calibrated); null or absent = none. Used by the joint method with the 'cbo' optimiser.
+   * calibrated). Absent: the twin of the runner's board when the runner is the twin's own (its
+   * `board`), else none; null: none. Used by the joint method with the 'cbo' optimiser.
    */
   readonly prior?: PriorPredictor | null;
   /** Presets measured in the initial design, at most (default 3; the prior picks the most promising). */
@@ -150,7 +153,7 @@ export async function tune(o: TuneOptions): Promise<TuningRun> {
       ? await tuneTwoPhase(state, common)
       : await tuneJoint(state, {
           ...common,
-          prior: optimizer === 'cbo' ? (o.prior ?? null) : null,
+          prior: optimizer === 'cbo' ? (o.prior === undefined ? await runnerTwinPrior(o.runner, modelSpec, trialOptions) : o.prior) : null,
           presets: o.presets ?? DEFAULT_PRESETS,
           ...offeredBy(o.runner),
         });
@@ -291,6 +294,22 @@ async function tuneJoint(state: TuningState, o: JointOptions): Promise<TuneOutco
   });
   const passedOver = recommendation ? explainPassedOver(state.trials, recommendation, o.slo, o.margin, denoisedEnergy(space, surrogates)) : [];
   return { stopReason, surrogates, recommendation, passedOver, baselines: baselineResults(named, recommendation) };
+}
+
+/** The twin of a twin runner's own board (a runner with a `board` spec), for the model measured; else null. */
+async function runnerTwinPrior(runner: TrialRunner, model: ModelSpec, t: TrialOptions): Promise<PriorPredictor | null> {
+  const board = (runner as TrialRunner & { board?: unknown }).board;
+  if (!isBoardSpec(board)) return null;
+  const profile = await modelProfile(model.name, { dtype: model.dtype, ...(model.seq === undefined ? {} : { seq: model.seq }) });
+  return twinPrior(board, profile, {
+    ...(t.rateRps === undefined ? {} : { rateRps: t.rateRps }),
+    ...(t.quantile === undefined ? {} : { quantile: t.quantile }),
+  });
+}
+
+function isBoardSpec(b: unknown): b is BoardSpec {
+  const x = b as Partial<BoardSpec> | undefined;
+  return typeof x === 'object' && x !== null && Array.isArray(x.cpu?.freqsHz) && Array.isArray(x.gpu?.freqsHz) && typeof x.name === 'string';
 }
 
 /** A runner that measures only some configurations (a replayed landscape) says which. */

@@ -24,7 +24,7 @@ describe('tune on the twin', async () => {
   });
 
   it('measures the default and the presets first, as candidates, and searches the CPU clock with the rest', () => {
-    const firstSearch = run.trials.findIndex((t) => t.source === 'initial' || t.source === 'bo');
+    const firstSearch = run.trials.findIndex((t) => t.source === 'bo');
     const baselines = run.trials.filter((t) => t.source === 'baseline');
     expect(baselines.length).toBeGreaterThanOrEqual(2);
     for (const b of baselines) expect(b.index).toBeLessThan(firstSearch);
@@ -148,6 +148,11 @@ describe('tune edge cases', () => {
     const board = runner().board;
     const prior = twinPrior(board, profile);
     const withPrior = await tune({ runner: runner(5), model: 'efficientnet-b0', slo, seed: 1, prior });
+    // on the twin's own runner the twin is the prior by default; null turns it off
+    const byDefault = await tune({ runner: runner(5), model: 'efficientnet-b0', slo, seed: 1 });
+    expect(byDefault.trials.map((t) => configKey(t.config))).toEqual(withPrior.trials.map((t) => configKey(t.config)));
+    const without = await tune({ runner: runner(5), model: 'efficientnet-b0', slo, seed: 1, prior: null });
+    expect(without.trials[0]!.source).toBe('baseline');
     expect(withPrior.trials[0]!.source).toBe('initial');
     expect(withPrior.trials.length).toBeLessThanOrEqual(20);
     expect(withPrior.recommendation).not.toBeNull();
