@@ -88,6 +88,10 @@ interface RunResult {
   readonly measurements: number;
   readonly byPhase: Record<string, number>;
   readonly finalGap: number | null;
+  /** Against the optimum among configurations whose exact tail holds the margin (what the tuner may recommend). */
+  readonly finalGapMargin: number | null;
+  /** The recommended configuration (configKey), null = none. */
+  readonly finalKey: string | null;
   readonly finalInfeasible: boolean;
   /** A measured feasible baseline (default, preset) truly cheaper than the recommendation by more than 1 %. */
   readonly presetBeats: boolean;
@@ -115,7 +119,7 @@ function optimumOf(t: Truth, sloMs: number): number {
   return best;
 }
 
-function score(run: TuningRun, truth: Truth, sloMs: number, optJ: number) {
+function score(run: TuningRun, truth: Truth, sloMs: number, optJ: number, optMarginJ: number) {
   const limit = sloMs * (1 - MARGIN);
   let inc: { m: number; key: string } | null = null;
   let t5: number | null = null;
@@ -141,6 +145,8 @@ function score(run: TuningRun, truth: Truth, sloMs: number, optJ: number) {
     measurements: run.trials.length,
     byPhase: { ...(run.measurements?.byPhase ?? {}) },
     finalGap: rec ? rec.e / optJ - 1 : null,
+    finalGapMargin: rec ? rec.e / optMarginJ - 1 : null,
+    finalKey: run.recommendation ? configKey(run.recommendation.config) : null,
     finalInfeasible: rec !== undefined && rec.tail > sloMs,
     presetBeats,
   };
@@ -160,7 +166,7 @@ function optionsOf(method: Method, prior: PriorPredictor | null): Partial<TuneOp
 }
 
 const results: RunResult[] = [];
-const scenarios: { scenario: string; truth: string; slo: string; sloMs: number; optimumJ: number; gridSize: number }[] = [];
+const scenarios: { scenario: string; truth: string; slo: string; sloMs: number; optimumJ: number; optimumMarginJ: number; gridSize: number }[] = [];
 const t0 = performance.now();
 
 async function runScenario(
@@ -176,7 +182,8 @@ async function runScenario(
   for (const [level, mult] of Object.entries(SLO_LEVELS)) {
     const sloMs = +(truth.fastest * mult).toPrecision(3);
     const optimumJ = optimumOf(truth, sloMs);
-    scenarios.push({ scenario, truth: truthName, slo: level, sloMs, optimumJ, gridSize: truth.rows.size });
+    const optimumMarginJ = optimumOf(truth, sloMs * (1 - MARGIN));
+    scenarios.push({ scenario, truth: truthName, slo: level, sloMs, optimumJ, optimumMarginJ, gridSize: truth.rows.size });
     for (const seed of seedList)
       for (const method of methods) {
         // the baselines run on fewer nominal seeds (they cost several times as much)
@@ -190,7 +197,7 @@ async function runScenario(
           batchSizes: BATCHES,
           ...optionsOf(method, prior),
         });
-        results.push({ scenario, board: boardLabel, truth: truthName, slo: level, method, seed, ...score(run, truth, sloMs, optimumJ) });
+        results.push({ scenario, board: boardLabel, truth: truthName, slo: level, method, seed, ...score(run, truth, sloMs, optimumJ, optimumMarginJ) });
       }
     process.stderr.write(`${scenario} [${truthName}] ${level} (${sloMs} ms) done, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
   }
@@ -323,6 +330,7 @@ function summarise(rs: readonly RunResult[]) {
   const t5 = rs.map((r) => r.t5 ?? Number.POSITIVE_INFINITY);
   const t1 = rs.map((r) => r.t1 ?? Number.POSITIVE_INFINITY);
   const gaps = rs.map((r) => r.finalGap ?? Number.POSITIVE_INFINITY);
+  const gapsMargin = rs.map((r) => r.finalGapMargin ?? Number.POSITIVE_INFINITY);
   const meas = rs.map((r) => r.measurements);
   return {
     runs: rs.length,
@@ -333,6 +341,9 @@ function summarise(rs: readonly RunResult[]) {
     regretMedian: quantile(gaps, 0.5),
     regretP90: quantile(gaps, 0.9),
     regretMax: quantile(gaps, 1),
+    regretMarginMedian: quantile(gapsMargin, 0.5),
+    regretMarginP90: quantile(gapsMargin, 0.9),
+    regretMarginMax: quantile(gapsMargin, 1),
     infeasible: rs.filter((r) => r.finalInfeasible).length,
     noRecommendation: rs.filter((r) => r.finalGap === null).length,
     presetBeats: rs.filter((r) => r.presetBeats).length,
@@ -354,7 +365,7 @@ lines.push(
 lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const s of summary)
   lines.push(
-    `| ${s.truth} | ${s.method} | ${s.runs} | ${fmt(s.t5Median)} / ${fmt(s.t5P90)} | ${fmt(s.t1Median)} / ${fmt(s.t1P90)} | ${pct(s.regretMedian)} / ${pct(s.regretP90)} / ${pct(s.regretMax)} | ${s.infeasible} | ${s.presetBeats} | ${s.measurementsMedian} / ${s.measurementsMax} |`,
+    `| ${s.truth} | ${s.method} | ${s.runs} | ${fmt(s.t5Median)} / ${fmt(s.t5P90)} | ${fmt(s.t1Median)} / ${fmt(s.t1P90)} | ${pct(s.regretMedian)} / ${pct(s.regretP90)} / ${pct(s.regretMax)} | ${pct(s.regretMarginMedian)} / ${pct(s.regretMarginP90)} / ${pct(s.regretMarginMax)} | ${s.infeasible} | ${s.presetBeats} | ${s.measurementsMedian} / ${s.measurementsMax} |`,
   );
 const base = summary.find((s) => s.truth === 'nominal' && s.method === 'two-phase');
 const ours = summary.find((s) => s.truth === 'nominal' && s.method === 'prior');
