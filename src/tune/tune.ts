@@ -44,7 +44,7 @@ export type { TunePhase, TuneProgress } from './tuning-state.ts';
 export const DEFAULT_BUDGET = 20;
 /** Search trials by default with the two-phase method (its budget counts search trials only). */
 export const DEFAULT_TWO_PHASE_BUDGET = 30;
-/** Measurements kept back from the search for confirming the recommendation. */
+/** Measurements kept back from the search for confirming the recommendation (fewer on budgets under 8: a quarter). */
 export const CONFIRM_RESERVE = 2;
 /** Presets measured in the initial design, at most, by default. */
 export const DEFAULT_PRESETS = 3;
@@ -220,7 +220,7 @@ interface Planned {
 async function tuneJoint(state: TuningState, o: JointOptions): Promise<TuneOutcome> {
   const space = createKnobSpace({ domains: o.domains, ...(o.offered ? { offered: o.offered } : {}) });
   const limit = latencyLimitMs(o.slo, o.margin);
-  const searchEnd = Math.max(0, o.budget - CONFIRM_RESERVE);
+  const searchEnd = o.budget - Math.min(CONFIRM_RESERVE, Math.floor(o.budget / 4));
   const prior = o.prior ? priorOnSpace(o.prior, space) : null;
   const named: NamedBaseline[] = [];
   const measured = new Set<string>();
