@@ -60,7 +60,7 @@ const shiftedSeeds = value('--shifted-seeds', 1);
 const baselineSeeds = value('--baseline-seeds', 3);
 const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1]! : undefined;
 const mergeFiles = list('--merge', []);
-const boards = list('--boards', quick ? ['tx2', 'orin-nano'] : ['tx2', 'xavier-nx', 'orin-agx', 'orin-nano']);
+const boards = list('--boards', quick ? ['tx2', 'orin-nano'] : ['tx2', 'xavier-nx', 'orin-agx', 'orin-nano']).filter((b) => b !== '');
 const models = list('--models', quick ? ['efficientnet-b0', 'bert-base'] : ['efficientnet-b0', 'resnet-50', 'bert-base', 'mobilenet-v2']);
 const METHODS = ['prior', 'no-prior', 'two-phase', 'random'] as const;
 type Method = (typeof METHODS)[number];
@@ -356,7 +356,9 @@ const groups = [
   ['shifted', (r: RunResult) => r.truth !== 'nominal' && r.truth !== 'csv'],
   ...(landscapeFiles.length > 0 ? [['csv', (r: RunResult) => r.truth === 'csv'] as const] : []),
 ] as const;
-const summary = groups.flatMap(([g, f]) => methods.map((m) => ({ truth: g, method: m, ...summarise(results.filter((r) => f(r) && r.method === m)) })));
+const summary = groups
+  .flatMap(([g, f]) => methods.map((m) => ({ truth: g, method: m, ...summarise(results.filter((r) => f(r) && r.method === m)) })))
+  .filter((s) => s.runs > 0);
 
 const lines: string[] = [];
 lines.push(
