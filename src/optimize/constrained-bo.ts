@@ -33,7 +33,8 @@ export interface ConstrainedBoOptions extends AcquisitionSearchOptions {
   /**
    * Stop when the best expected improvement × P(feasible) is below the measured noise: the median
    * standard deviation of the observed objective (from `objectiveNoiseVar`) times `factor`, once at
-   * least `minObservations` points are observed. Applies on top of `minImprovement`.
+   * least `minObservations` points are observed (and no stop at all before). Applies on top of
+   * `minImprovement`.
    */
   readonly noiseStop?: { readonly factor?: number; readonly minObservations?: number };
   /**
@@ -163,11 +164,17 @@ export class ConstrainedBo implements Optimizer {
       bestObserved: this.bestObserved(),
       residual: models.residual ?? { objective: false, constraint: false },
     };
-    if (pick.mode === 'log-ei-pof' && pick.value < this.stopBelow()) {
+    if (pick.mode === 'log-ei-pof' && this.mayStop() && pick.value < this.stopBelow()) {
       this.stopped = 'converged';
       return null;
     }
     return { point: pick.point, source: 'bo', acquisition: pick.value, suggestMs: tEnd - t0, fitMs: tScore - tFit, scoreMs: tEnd - tScore };
+  }
+
+  /** With a noise stop, no convergence stop at all before its minimum of observations. */
+  private mayStop(): boolean {
+    const ns = this.opts.noiseStop;
+    return !ns || this.measured.length >= (ns.minObservations ?? 0);
   }
 
   /** log of the acquisition floor under which the search stops (see `minImprovement`, `noiseStop`). */
