@@ -10,6 +10,10 @@
  *            --landscape file.csv[,file2.csv] (scenarios from landscape CSVs; the prior with --prior-board)
  *            --merge a.json,b.json (print the tables of earlier runs together, e.g. boards run in parallel)
  *
+ * The full run in one process needs more than Node's default heap (the twin keeps per-board-spec
+ * caches for every shifted board): NODE_OPTIONS=--max-old-space-size=8000, or run boards in
+ * separate processes (--boards) and --merge their files.
+ *
  * Methods, all in the same run: `prior` (the default: joint search, the nominal twin as prior),
  * `no-prior` (the same without it), `two-phase` (the previous method: defaults at every batch, a CPU
  * phase, 30 search trials, presets after the decision) and `random` (the joint method's initial
