@@ -22,7 +22,7 @@ export const HARDWARE_SPECS = ['jetson', 'nvidia', 'linux-cpu'] as const;
 export const SIM_SPECS: readonly string[] = BOARDS.map((b) => `sim:${b}`);
 
 /** Every valid spec, in words, for help texts and errors. */
-export const DEVICE_SPEC_CHOICES = `auto, ${HARDWARE_SPECS.join(', ')}, sim:<board> (${SIM_SPECS.join(', ')}) or landscape:<grid.csv>`;
+export const DEVICE_SPEC_CHOICES = `auto, ${HARDWARE_SPECS.join(', ')} or sim:<board> (${SIM_SPECS.join(', ')})`;
 
 const unknownBoard = (text: string) => badInput(`unknown simulated board '${text}'`, `known boards: ${SIM_SPECS.join(', ')}`);
 
