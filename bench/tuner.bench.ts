@@ -6,7 +6,8 @@
  *   npm run bench:tuner                  # 4 boards × 4 models × 2 SLOs; nominal: 10 seeds, shifted: 5 boards × 1 seed
  *   npm run bench:tuner -- --quick       # 2 boards × 2 models × 2 SLOs; nominal: 3 seeds, shifted: 5 boards × 1 seed
  *   options: --seeds N  --shifted-seeds N  --baseline-seeds N (nominal seeds of two-phase and random; default 3)
- *            --boards a,b  --models a,b  --methods a,b  --out file.json (default bench/results/tuner[-quick].json)
+ *            --boards a,b  --models a,b  --methods a,b  --out file.json (default bench/results/tuner-runs[-quick].json;
+ *            bench/results/tuner.json keeps the previous harness's curves, which `report --benchmark` draws)
  *            --landscape file.csv[,file2.csv] (scenarios from landscape CSVs; the prior with --prior-board)
  *            --merge a.json,b.json (print the tables of earlier runs together, e.g. boards run in parallel)
  *
@@ -23,7 +24,7 @@
  * fastest exact p99 of the truth. A run's incumbent after t measurements is the lowest measured
  * energy among its trials measured at most SLO × 0.98; "to 5 %" is the first measurement after which
  * the incumbent is truly feasible and within 5 % of the optimum. Final regret: the recommendation's
- * true energy over the optimum. Writes bench/results/tuner.json and prints the tables.
+ * true energy over the optimum. Writes bench/results/tuner-runs.json and prints the tables.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -420,6 +421,6 @@ lines.push(
 process.stdout.write(`${lines.join('\n')}\n`);
 
 writeFileSync(
-  outFile ?? new URL(`./results/tuner${quick ? '-quick' : ''}.json`, import.meta.url),
+  outFile ?? new URL(`./results/tuner-runs${quick ? '-quick' : ''}.json`, import.meta.url),
   `${JSON.stringify({ generated: new Date().toISOString(), quick, seeds, shiftedSeeds, baselineSeeds, boards, models, methods, sloLevels: SLO_LEVELS, seconds, summary, timing, scenarios, runs: results })}\n`,
 );
