@@ -5,7 +5,7 @@
  *
  *   npm run bench:tuner                  # 4 boards × 4 models × 2 SLOs; nominal: 10 seeds, shifted: 5 boards × 1 seed
  *   npm run bench:tuner -- --quick       # 2 boards × 2 models × 2 SLOs; nominal: 3 seeds, shifted: 5 boards × 1 seed
- *   options: --seeds N  --shifted-seeds N  --baseline-seeds N (nominal seeds of two-phase and random; default 3)
+ *   options: --seeds N  --shifted-seeds N  --baseline-seeds N (nominal seeds of two-phase and random; default 3, quick 1)
  *            --boards a,b  --models a,b  --methods a,b  --out file.json (default bench/results/tuner-runs[-quick].json;
  *            bench/results/tuner.json keeps the previous harness's curves, which `report --benchmark` draws)
  *            --landscape file.csv[,file2.csv] (scenarios from landscape CSVs; the prior with --prior-board)
@@ -62,7 +62,7 @@ const list = (name: string, dflt: string[]) => {
 const quick = flag('--quick');
 const seeds = value('--seeds', quick ? 3 : 10);
 const shiftedSeeds = value('--shifted-seeds', 1);
-const baselineSeeds = value('--baseline-seeds', 3);
+const baselineSeeds = value('--baseline-seeds', quick ? 1 : 3);
 const outFile = args.includes('--out') ? args[args.indexOf('--out') + 1]! : undefined;
 const mergeFiles = list('--merge', []);
 const boards = list('--boards', quick ? ['tx2', 'orin-nano'] : ['tx2', 'xavier-nx', 'orin-agx', 'orin-nano']).filter((b) => b !== '');
