@@ -12,6 +12,8 @@ import { DEFAULT_SIM_SPEC, resolveJetsonOrTwin } from '../device/open.ts';
 import { modelSpecOf } from '../model/model-spec.ts';
 import { defaultDbPath } from '../store/paths.ts';
 import { TuningStore } from '../store/tuning-store.ts';
+import { priorForDevice } from '../tune/device-prior.ts';
+import { budgetOf, DEFAULT_BUDGET, DEFAULT_PRESETS, DEFAULT_TWO_PHASE_BUDGET } from '../tune/tune.ts';
 import { runTuningSession } from '../tune/tuning-session.ts';
 import type { TuneOptimizer, TuneProgress } from '../tune/tune.ts';
 import {
@@ -34,7 +36,7 @@ interface TuneCliOptions extends Record<string, unknown>, DeviceWriteCliOptions,
   slo: number;
   quantile: number;
   rate?: number;
-  budget: number;
+  budget?: number;
   resume?: boolean | string;
   seed: number;
   json?: boolean;
@@ -42,6 +44,10 @@ interface TuneCliOptions extends Record<string, unknown>, DeviceWriteCliOptions,
   noise?: number;
   batchSizes: number[];
   joint?: boolean;
+  twoPhase?: boolean;
+  prior: boolean;
+  priorBoard?: string;
+  presets?: number;
   margin: number;
   optimizer: TuneOptimizer;
   baselines: boolean;
@@ -56,21 +62,34 @@ export function register(program: Command): void {
   const cmd = program
     .command('tune')
     .description('find the clocks and batch size with the least energy per query that meet a latency SLO (constrained Bayesian optimisation)')
-    .addOption(deviceOption(`auto | jetson | nvidia | linux-cpu | sim:<board> (auto: a Jetson when found, else ${DEFAULT_SIM_SPEC})`, 'auto'))
+    .addOption(
+      deviceOption(`auto | jetson | nvidia | linux-cpu | sim:<board> | landscape:<grid.csv> (auto: a Jetson when found, else ${DEFAULT_SIM_SPEC})`, 'auto'),
+    )
     .option('--model <name|file.onnx>', 'a zoo model (see `models list`) or an .onnx file', 'efficientnet-b0')
     .addOption(new Option('--slo <latency>', 'latency SLO on the tail, e.g. 50ms or 0.05s').argParser(latencyMs('--slo')).default(50, '50ms'))
     .addOption(
       new Option('--quantile <q>', 'latency quantile the SLO applies to (0.99, p99, 95%)').argParser(quantile('--quantile')).default(DEFAULT_SLO_QUANTILE),
     )
     .option('--rate <rps>', 'arrival rate in requests/s (load-aware: batch-fill wait and idle power count); default: saturated', positiveNumber('--rate'))
-    .option('--budget <n>', 'search trials (the CPU phase, baselines and confirmation come on top)', positiveInt('--budget'), 30)
+    .option(
+      '--budget <n>',
+      `measurements of the whole run, every phase counted: default, presets, search, confirmation (default ${DEFAULT_BUDGET}; with --two-phase: search trials, default ${DEFAULT_TWO_PHASE_BUDGET})`,
+      positiveInt('--budget'),
+    )
     .option('--resume [run-id]', 're-use the finished trials of an interrupted run with the same settings (the latest, or this id)')
     .option('--seed <n>', 'seed of the optimiser (and of the twin noise)', integer('--seed', 0), 0)
     .option('--json', 'print the whole run as JSON (every trial, the recommendation, the savings)')
     .option('--db <file>', `SQLite store of runs and profiles (default: ${defaultDbPath()})`)
-    .option('--noise <sd>', 'twin only: relative measurement noise (default 0.03)', numberInRange('--noise', 0, 1))
+    .option('--noise <sd>', 'twin and landscape only: relative measurement noise (default 0.03)', numberInRange('--noise', 0, 1))
     .option('--batch-sizes <list>', 'batch sizes to search, comma-separated', positiveIntList('--batch-sizes'), [...DEFAULT_BATCH_SIZES])
-    .option('--joint', 'search the CPU clock together with the other knobs instead of first, on its own')
+    .option('--joint', 'deprecated: every knob, the CPU clock included, is searched together by default')
+    .option('--two-phase', 'the previous method: the CPU clock first on its own, then the rest; presets after the decision')
+    .option('--no-prior', "do not use the device twin's prediction as the search's prior")
+    .option(
+      '--prior-board <board|file.json>',
+      "the twin used as prior: a board name or a board-spec file, e.g. a calibrated twin (default: the device's own board)",
+    )
+    .option('--presets <n>', `power-mode presets measured in the initial design, at most (default ${DEFAULT_PRESETS})`, integer('--presets', 0))
     .option('--margin <fraction>', 'the recommendation must measure at most SLO × (1 − margin)', numberInRange('--margin', 0, 0.5), SLO_MARGINS.recommendation)
     .addOption(new Option('--optimizer <name>', 'search strategy').choices(['cbo', 'random', 'grid']).default('cbo'))
     .option('--no-baselines', 'skip measuring the default and the power-mode presets')
@@ -86,7 +105,8 @@ export function register(program: Command): void {
       `
 Examples:
   polythrottle tune                                              # efficientnet-b0, p99 ≤ 50 ms, on the simulated AGX Orin
-  polythrottle tune --device sim:tx2 --model efficientnet-b7 --slo 400ms --budget 40
+  polythrottle tune --device sim:tx2 --model efficientnet-b7 --slo 400ms --budget 24
+  polythrottle tune --device landscape:grid.csv --model resnet-50 --slo 30ms --prior-board tx2
   polythrottle tune --model bert-base --slo 80ms --rate 60 --json > run.json
   polythrottle tune --resume                                      # continue the interrupted run with these settings
   polythrottle tune --device jetson --workload onnx --dry-run      # print the clock writes a run would make (nothing stored)`,
@@ -104,7 +124,9 @@ async function runTune(o: TuneCliOptions): Promise<void> {
   // Every flag is read before anything is printed or opened: a bad one is the only line.
   const w = workloadFromFlags(o);
   const { spec, passedOver } = await resolveJetsonOrTwin(o.device, o.sysfsRoot ? { root: o.sysfsRoot } : {});
-  if (o.noise !== undefined && spec.kind !== 'sim') throw badInput("--noise sets the twin's measurement noise; it needs --device sim:<board>");
+  if (o.noise !== undefined && spec.kind !== 'sim' && spec.kind !== 'landscape')
+    throw badInput("--noise sets the twin's measurement noise; it needs --device sim:<board> or landscape:<grid.csv>");
+  if (o.twoPhase && o.priorBoard !== undefined) throw badInput('--prior-board needs the joint search; drop --two-phase');
   const log = (s: string) => {
     if (!o.json) process.stderr.write(`${s}\n`);
   };
@@ -121,8 +143,34 @@ async function runTune(o: TuneCliOptions): Promise<void> {
   });
   // A dry run measures at the unchanged clocks: its trials must not become a stored profile.
   if (o.dryRun && spec.kind !== 'sim') log(pc.dim('dry run: the clocks are not changed and nothing is stored (trials measure the current clocks)'));
+  const method = o.twoPhase ? 'two-phase' : 'joint';
+  const budget = budgetOf({ method, ...(o.budget === undefined ? {} : { budget: o.budget }) });
+  const modelOptions = {
+    ...(o.dtype === undefined ? {} : { dtype: o.dtype }),
+    ...(o.seq === undefined ? {} : { seq: o.seq }),
+    ...(o.dim === undefined ? {} : { symbolicDims: o.dim }),
+  };
+  let prior: Awaited<ReturnType<typeof priorForDevice>> = null;
+  try {
+    prior =
+      method === 'joint' && o.prior && (o.optimizer ?? 'cbo') === 'cbo'
+        ? await priorForDevice({
+            spec,
+            description: await runner.describe(),
+            model: o.model,
+            modelOptions,
+            ...(o.priorBoard === undefined ? {} : { board: o.priorBoard }),
+            ...(o.rate === undefined ? {} : { rateRps: o.rate }),
+            quantile: o.quantile,
+          })
+        : null;
+  } catch (e) {
+    await runner.close();
+    throw e;
+  }
+  if (prior) log(pc.dim(`prior: the twin of ${prior.board}, corrected by the measurements`));
   const store = new TuningStore(o.dryRun ? ':memory:' : (o.db ?? defaultDbPath()));
-  const bar = o.json ? null : progressBar(o.budget);
+  const bar = o.json ? null : progressBar(budget, method === 'joint' ? 'measurements' : 'search trials');
   try {
     const res = await runTuningSession({
       runner,
@@ -132,10 +180,12 @@ async function runTune(o: TuneCliOptions): Promise<void> {
       ...(twin.twinProfileRecord === undefined ? {} : { twinProfile: twin.twinProfileRecord }),
       slo,
       ...(o.rate === undefined ? {} : { rateRps: o.rate }),
-      budget: o.budget,
+      ...(o.budget === undefined ? {} : { budget: o.budget }),
       seed: o.seed,
       batchSizes: o.batchSizes,
-      joint: o.joint === true,
+      method,
+      prior: prior ? prior.predictor : null,
+      ...(o.presets === undefined ? {} : { presets: o.presets }),
       margin: o.margin,
       optimizer: o.optimizer,
       baselines: o.baselines,
@@ -151,6 +201,7 @@ async function runTune(o: TuneCliOptions): Promise<void> {
       settings: {
         device: formatDeviceSpec(spec),
         noise: o.noise ?? null,
+        prior: prior ? (o.priorBoard ?? 'device') : null,
         dtype: o.dtype ?? null,
         seq: o.seq ?? null,
         workload: w.workload ?? null,
@@ -178,17 +229,17 @@ async function runTune(o: TuneCliOptions): Promise<void> {
   }
 }
 
-function progressBar(budget: number) {
+function progressBar(budget: number, unit: string) {
   const tty = process.stderr.isTTY === true;
   const b = new SingleBar({
-    format: 'tune [{bar}] {value}/{total} search trials · {phase} · {trials} measured · best {best} · saving {saving}',
+    format: `tune [{bar}] {value}/{total} ${unit} · {phase} · {trials} measured · best {best} · saving {saving}`,
     barsize: 20,
     hideCursor: tty,
     noTTYOutput: !tty,
     notTTYSchedule: 2000,
     stream: process.stderr,
   });
-  b.start(budget, 0, { phase: 'baselines', trials: 0, best: '–', saving: '–' });
+  b.start(budget, 0, { phase: 'initial', trials: 0, best: '–', saving: '–' });
   let stopped = false;
   return {
     update: (p: TuneProgress) =>
@@ -216,9 +267,10 @@ export function formatRun(run: TuningRun, dbPath: string): string {
   const lines: string[] = [];
   lines.push('');
   lines.push(`${pc.bold(run.device.name)} · ${run.model} · SLO ${q} ≤ ${run.slo.latencyMs} ms · ${run.rateRps ? `${run.rateRps} req/s` : 'saturated'}`);
+  const phases = run.measurements ? Object.entries(run.measurements.byPhase).map(([p, n]) => `${n} ${p}`) : [];
   lines.push(
     pc.dim(
-      `${searched} search trials (${run.optimizer}, stopped: ${run.stopReason ?? 'budget'}) + ${count('cpu-phase')} CPU-phase + ${count('baseline')} baseline + ${count('confirm')} confirmation` +
+      `${run.trials.length} measurements${phases.length > 0 ? ` (${phases.join(' + ')})` : ''} of a budget of ${run.budget}${run.optimizer.endsWith('two-phase') ? ' search trials' : ''} · ${searched} searched (${run.optimizer}, stopped: ${run.stopReason ?? 'budget'}) · ${count('baseline')} baseline · ${count('confirm')} confirmation` +
         (run.reusedTrials ? ` · ${run.reusedTrials} re-used from the interrupted run` : ''),
     ),
   );

@@ -66,6 +66,8 @@ export interface TuningRun {
   readonly seed: number;
   readonly budget: number;
   readonly trials: readonly TrialRecord[];
+  /** Measurements of the run: in total and per phase (initial, search, confirm; two-phase: baselines, cpu, search, confirm). */
+  readonly measurements?: { readonly total: number; readonly byPhase: Readonly<Record<string, number>> };
   /** A measured configuration that met the SLO with margin; null when nothing did. */
   readonly recommendation: { readonly config: Config; readonly measurement: TrialMeasurement } | null;
   /** Why there is no recommendation, e.g. "infeasible: the fastest configuration measured 61.2 ms at p99". */

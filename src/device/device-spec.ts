@@ -11,7 +11,9 @@ export type DeviceSpec =
   | { readonly kind: 'jetson' }
   | { readonly kind: 'nvidia' }
   | { readonly kind: 'linux-cpu' }
-  | { readonly kind: 'sim'; readonly board: BoardName };
+  | { readonly kind: 'sim'; readonly board: BoardName }
+  /** A landscape CSV replayed as a device (measurements only: it has no clocks to set). */
+  | { readonly kind: 'landscape'; readonly path: string };
 
 /** The kinds of real hardware a spec can name (besides `auto` and `sim:<board>`). */
 export const HARDWARE_SPECS = ['jetson', 'nvidia', 'linux-cpu'] as const;
@@ -25,7 +27,7 @@ export const DEVICE_SPEC_CHOICES = `auto, ${HARDWARE_SPECS.join(', ')} or sim:<b
 const unknownBoard = (text: string) => badInput(`unknown simulated board '${text}'`, `known boards: ${SIM_SPECS.join(', ')}`);
 
 /**
- * Text → DeviceSpec: `auto`, `jetson`, `nvidia`, `linux-cpu` or `sim:<board>`. Throws BAD_INPUT
+ * Text → DeviceSpec: `auto`, `jetson`, `nvidia`, `linux-cpu`, `sim:<board>` or `landscape:<grid.csv>`. Throws BAD_INPUT
  * naming the text and listing the valid values.
  */
 export function parseDeviceSpec(text: string): DeviceSpec {
@@ -38,6 +40,11 @@ export function parseDeviceSpec(text: string): DeviceSpec {
     if (board === '') throw badInput('sim: needs a board, e.g. sim:orin-agx', `known boards: ${SIM_SPECS.join(', ')}`);
     if (!isBoardName(board)) throw unknownBoard(text);
     return { kind: 'sim', board };
+  }
+  if (colon >= 0 && s.slice(0, colon) === 'landscape') {
+    const path = s.slice(colon + 1);
+    if (path === '') throw badInput('landscape: needs a CSV file, e.g. landscape:grid.csv', 'make one with `polythrottle landscape --out grid.csv`');
+    return { kind: 'landscape', path };
   }
   throw badInput(`unknown device "${text}"`, `use ${DEVICE_SPEC_CHOICES}`);
 }
@@ -53,7 +60,7 @@ export function readDeviceSpec(text: string): DeviceSpec | undefined {
 
 /** DeviceSpec → its text (the inverse of parseDeviceSpec). */
 export function formatDeviceSpec(spec: DeviceSpec): string {
-  return spec.kind === 'sim' ? `sim:${spec.board}` : spec.kind;
+  return spec.kind === 'sim' ? `sim:${spec.board}` : spec.kind === 'landscape' ? `landscape:${spec.path}` : spec.kind;
 }
 
 /** A simulated board given by name (`tx2`) or by spec (`sim:tx2`). */

@@ -107,6 +107,10 @@ async function openBySpec(spec: DeviceSpec, o: OpenDeviceOptions): Promise<Devic
         ...(o.dryRun ? { dryRun: true } : {}),
         ...(o.print ? { print: o.print } : {}),
       });
+    case 'landscape':
+      throw new PolyThrottleError('BAD_INPUT', `${formatDeviceSpec(spec)} replays measurements; it has no clocks to set`, {
+        hint: 'use it with `tune` or `npm run bench:tuner -- --landscape <grid.csv>`',
+      });
     case 'auto':
       throw new PolyThrottleError('INTERNAL', `device detection named no device (${formatDeviceSpec(spec)})`);
   }

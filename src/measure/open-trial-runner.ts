@@ -65,7 +65,7 @@ export interface OpenTrialRunnerOptions {
    */
   readonly workload?: WorkloadKind;
   readonly workloadOptions?: WorkloadOptions;
-  /** Twin noise level (sim only). */
+  /** Noise level of the twin or of a replayed landscape. */
   readonly noise?: number;
   /** sim only: the board spec to simulate instead of the named board's file (a runtime or a calibration applied). */
   readonly simBoard?: BoardSpec;
@@ -173,6 +173,15 @@ export async function openTrialRunner(o: OpenTrialRunnerOptions): Promise<TrialR
     ...(o.symbolicDims === undefined ? {} : { symbolicDims: o.symbolicDims }),
   };
   const spec = typeof o.device === 'string' ? parseDeviceSpec(o.device) : o.device;
+  if (spec.kind === 'landscape') {
+    if (o.workload !== undefined) throw badInput('a landscape device replays its file; --workload does not apply');
+    const { createLandscapeTrialRunner, readLandscapeCsv } = await import('../device/landscape-replay/index.ts');
+    return createLandscapeTrialRunner({
+      landscape: readLandscapeCsv(spec.path, o.model),
+      ...(o.noise === undefined ? {} : { noise: o.noise }),
+      ...(o.seed === undefined ? {} : { seed: o.seed }),
+    });
+  }
   const simBoard = spec.kind === 'sim' ? spec.board : undefined;
   if (simBoard !== undefined && o.workload === undefined) {
     return twinTrialRunner(o.simBoard ?? simBoard, await modelProfile(o.model, modelOpts), o.noise, o.seed);

@@ -66,6 +66,9 @@ export interface GridPick {
 export interface GridModels {
   readonly objective: GpPosterior;
   readonly constraint: GpPosterior;
+  /** Prior mean per grid index added to the GP's mean (the GP models the residual); absent = none. */
+  readonly objectiveOffset?: Float64Array;
+  readonly constraintOffset?: Float64Array;
 }
 
 /** Per-suggestion, per-GP pass: means and variance upper bounds of the candidate points. */
@@ -124,8 +127,8 @@ export class GridScorer {
     const cand = new Int32Array(this.unvisited);
     let m = 0;
     for (let g = 0; g < this.grid.size; g++) if (this.visited[g] === 0) cand[m++] = g;
-    const con = this.pass(models.constraint, cand);
-    const obj = best === null ? null : this.pass(models.objective, cand);
+    const con = this.pass(models.constraint, cand, models.constraintOffset);
+    const obj = best === null ? null : this.pass(models.objective, cand, models.objectiveOffset);
     const mode: AcquisitionMode = best === null ? 'log-pof' : 'log-ei-pof';
     // a cheap upper bound of the acquisition at each candidate (closed-form tail bounds, no erfc),
     // then the tight one (the acquisition itself at the largest possible variance) where the cheap
@@ -193,7 +196,7 @@ export class GridScorer {
     return { index: cand[bestJ]!, value: bestV, mode, evaluated, candidates: m };
   }
 
-  private pass(post: GpPosterior, cand: Int32Array): Pass {
+  private pass(post: GpPosterior, cand: Int32Array, offset?: Float64Array): Pass {
     const { n, d, x, invLs2, alpha, kdiag, signalVariance: sf2, yMean, yStd } = post;
     if (d !== this.grid.d) throw new Error(`grid scorer: model has ${d} dimensions, grid ${this.grid.d}`);
     // table[(levelOffset[k] + v)·n + i] = (c_k[v] − x_ik)²/ℓ_k², as predict computes each term
@@ -244,7 +247,7 @@ export class GridScorer {
         const c = kv * kv * invDiag[i]!;
         if (c > lb) lb = c;
       }
-      mean[j] = yMean + yStd * mu;
+      mean[j] = yMean + yStd * mu + (offset ? offset[g]! : 0);
       varUb[j] = Math.max(sf2 - BOUND_TRUST * lb, 1e-12) * ys2;
     }
     return { post, table, mean, varUb, ks };

@@ -28,7 +28,17 @@ export interface AcquisitionSearchOptions {
 export interface SurrogateModels {
   readonly objective: Gp;
   readonly constraint: Gp;
+  /**
+   * Prior means added to the GPs' predictions (the GPs then model the residual from the prior):
+   * objective and constraint at a point, same units as the observations. Absent = none.
+   */
+  readonly prior?: PriorMean;
+  /** Which of the two GPs model a residual from the prior (each chosen by its evidence). */
+  readonly residual?: { readonly objective: boolean; readonly constraint: boolean };
 }
+
+/** A prior mean of both outputs at a point of the search space (e.g. a simulator's prediction). */
+export type PriorMean = (point: readonly number[]) => { readonly objective: number; readonly constraint: number };
 
 export interface AcquisitionPick {
   readonly point: number[];
@@ -50,6 +60,8 @@ export class AcquisitionMaximiser {
   private readonly scorer: GridScorer | null;
   private readonly sampleSize: number;
   private readonly measured = new Set<string>();
+  /** The prior over the enumerated grid (objective, constraint per grid index), computed once. */
+  private gridPrior: { readonly prior: PriorMean; readonly objective: Float64Array; readonly constraint: Float64Array } | null = null;
 
   constructor(space: SearchSpace, rng: Random, opts: AcquisitionSearchOptions = {}) {
     this.space = space;
@@ -88,7 +100,17 @@ export class AcquisitionMaximiser {
   }
 
   private onGridFast(models: SurrogateModels, threshold: number, best: number | null): AcquisitionPick | null {
-    const p = this.scorer!.pick({ objective: models.objective.posterior, constraint: models.constraint.posterior }, threshold, best);
+    const offsets = this.gridOffsets(models);
+    const p = this.scorer!.pick(
+      {
+        objective: models.objective.posterior,
+        constraint: models.constraint.posterior,
+        ...(offsets.objective ? { objectiveOffset: offsets.objective } : {}),
+        ...(offsets.constraint ? { constraintOffset: offsets.constraint } : {}),
+      },
+      threshold,
+      best,
+    );
     if (!p) return null;
     return { point: gridPoint(this.grid!, p.index), value: p.value, mode: p.mode };
   }
@@ -103,7 +125,7 @@ export class AcquisitionMaximiser {
     keep.forEach((gi, j) => {
       x.set(g.x.subarray(gi * d, (gi + 1) * d), j * d);
     });
-    const { mode, values } = score(models, threshold, best, x, keep.length);
+    const { mode, values } = score(models, threshold, best, x, keep.length, (j) => gridPoint(g, keep[j]!));
     let bi = 0;
     for (let j = 1; j < values.length; j++) if (values[j]! > values[bi]!) bi = j;
     return { point: gridPoint(g, keep[bi]!), value: values[bi]!, mode };
@@ -112,7 +134,7 @@ export class AcquisitionMaximiser {
   private bySampling(models: SurrogateModels, threshold: number, best: number | null): AcquisitionPick | null {
     const cands = this.sampleCandidates();
     if (cands.length === 0) return null;
-    const scored = score(models, threshold, best, this.encodeAll(cands), cands.length);
+    const scored = score(models, threshold, best, this.encodeAll(cands), cands.length, (j) => cands[j]!);
     const order = Array.from(cands.keys()).sort((a, b) => scored.values[b]! - scored.values[a]!);
     let bestPoint = cands[order[0]!]!;
     let bestValue = scored.values[order[0]!]!;
@@ -158,7 +180,7 @@ export class AcquisitionMaximiser {
       for (let k = 0; k < this.space.dims.length; k++) {
         const pts = this.neighboursAlong(cur, k);
         if (pts.length === 0) continue;
-        const s = score(models, threshold, best, this.encodeAll(pts), pts.length);
+        const s = score(models, threshold, best, this.encodeAll(pts), pts.length, (j) => pts[j]!);
         for (let i = 0; i < pts.length; i++)
           if (s.values[i]! > curV) {
             curV = s.values[i]!;
@@ -184,6 +206,26 @@ export class AcquisitionMaximiser {
     return pts;
   }
 
+  /** The prior's offsets over the enumerated grid for the GPs that model a residual. */
+  private gridOffsets(models: SurrogateModels): { objective?: Float64Array; constraint?: Float64Array } {
+    if (!models.prior || !models.residual || (!models.residual.objective && !models.residual.constraint)) return {};
+    const g = this.grid!;
+    if (!this.gridPrior || this.gridPrior.prior !== models.prior) {
+      const objective = new Float64Array(g.size);
+      const constraint = new Float64Array(g.size);
+      for (let i = 0; i < g.size; i++) {
+        const v = models.prior(gridPoint(g, i));
+        objective[i] = v.objective;
+        constraint[i] = v.constraint;
+      }
+      this.gridPrior = { prior: models.prior, objective, constraint };
+    }
+    return {
+      ...(models.residual.objective ? { objective: this.gridPrior.objective } : {}),
+      ...(models.residual.constraint ? { constraint: this.gridPrior.constraint } : {}),
+    };
+  }
+
   private encodeAll(points: readonly number[][]): Float64Array {
     const d = this.space.dims.length;
     const x = new Float64Array(points.length * d);
@@ -194,9 +236,22 @@ export class AcquisitionMaximiser {
   }
 }
 
-/** The acquisition at m points (m×d row-major, encoded), predicting both GPs there. */
-function score(models: SurrogateModels, threshold: number, best: number | null, x: Float64Array, m: number) {
+/** Both surrogates' predictions at m points (m×d row-major, encoded), the prior added where a GP models a residual. */
+export function predictModels(models: SurrogateModels, x: Float64Array, m: number, pointAt: (j: number) => readonly number[]) {
   const po = models.objective.predict(x, m);
   const pc = models.constraint.predict(x, m);
+  const r = models.residual;
+  if (models.prior && r && (r.objective || r.constraint))
+    for (let j = 0; j < m; j++) {
+      const v = models.prior(pointAt(j));
+      if (r.objective) po.mean[j] = po.mean[j]! + v.objective;
+      if (r.constraint) pc.mean[j] = pc.mean[j]! + v.constraint;
+    }
+  return { objective: po, constraint: pc };
+}
+
+/** The acquisition at m points (m×d row-major, encoded), predicting both GPs there. */
+function score(models: SurrogateModels, threshold: number, best: number | null, x: Float64Array, m: number, pointAt: (j: number) => readonly number[]) {
+  const { objective: po, constraint: pc } = predictModels(models, x, m, pointAt);
   return scoreAcquisition({ objMean: po.mean, objVar: po.variance, conMean: pc.mean, conVar: pc.variance, threshold, best });
 }

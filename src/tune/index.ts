@@ -15,7 +15,8 @@ export {
   rankCandidates,
 } from './recommendation.ts';
 export { TrialCache } from './trial-cache.ts';
-export { type TuneOptions, tune } from './tune.ts';
+export { budgetOf, CONFIRM_RESERVE, DEFAULT_BUDGET, DEFAULT_PRESETS, DEFAULT_TWO_PHASE_BUDGET, type TuneMethod, type TuneOptions, tune } from './tune.ts';
+export { type PriorPrediction, type PriorPredictor, twinPrior, type TwinPriorOptions } from './twin-prior.ts';
 export { runSearchPhase, type SearchPhaseOptions, type TuneOptimizer } from './search-phase.ts';
 export { denoisedEnergy, fitSurrogates, knobLengthscales, rankByModel } from './surrogates.ts';
 export { type TunePhase, type TuneProgress, TuningState, type TuningStateOptions } from './tuning-state.ts';

@@ -17,9 +17,11 @@ export interface KnobSpaceOptions {
   readonly domains: KnobDomains;
   /** Knobs held at a value instead of searched (e.g. the CPU clock chosen in the first phase). */
   readonly fixed?: Partial<Record<Exclude<KnobName, 'batch'>, number>>;
+  /** Configurations the device can measure, when not every combination (e.g. a replayed landscape); absent = all. */
+  readonly offered?: (c: Config) => boolean;
 }
 
-export function createKnobSpace({ domains, fixed = {} }: KnobSpaceOptions): KnobSpace {
+export function createKnobSpace({ domains, fixed = {}, offered }: KnobSpaceOptions): KnobSpace {
   const dims: Dimension[] = [];
   const knobs: KnobName[] = [];
   const add = (knob: KnobName, values: readonly number[] | undefined, scale: Dimension['scale']) => {
@@ -46,10 +48,10 @@ export function createKnobSpace({ domains, fixed = {} }: KnobSpaceOptions): Knob
     if (fixedMax !== undefined && iMin >= 0 && dims[iMin]!.values[p[iMin]!]! > fixedMax) return false;
     return true;
   };
-  return {
+  const space: KnobSpace = {
     dims,
     knobs,
-    isValid: isValid || fixedMin !== undefined || fixedMax !== undefined ? gpuCheck : undefined,
+    isValid: offered ? (p) => gpuCheck(p) && offered(space.toConfig(p)) : isValid || fixedMin !== undefined || fixedMax !== undefined ? gpuCheck : undefined,
     toConfig(point) {
       const v = (k: KnobName): number | undefined => {
         const i = knobs.indexOf(k);
@@ -80,4 +82,5 @@ export function createKnobSpace({ domains, fixed = {} }: KnobSpaceOptions): Knob
       return out;
     },
   };
+  return space;
 }

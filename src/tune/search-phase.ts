@@ -8,7 +8,7 @@ import type { TrialOptions } from '../core/measurement.ts';
 import { latencyLimitMs, type Slo } from '../core/slo.ts';
 import type { TrialRecord, TuningRun } from '../core/tuning-run.ts';
 import { gridSearch, randomSearch } from '../optimize/baselines.ts';
-import { ConstrainedBo } from '../optimize/constrained-bo.ts';
+import { ConstrainedBo, type ConstrainedBoOptions } from '../optimize/constrained-bo.ts';
 import type { Optimizer } from '../optimize/optimizer.ts';
 import type { KnobSpace } from './knob-space.ts';
 import type { TuningState } from './tuning-state.ts';
@@ -20,9 +20,14 @@ export interface SearchPhaseOptions {
   readonly optimizer: TuneOptimizer;
   readonly slo: Slo;
   readonly margin: number;
+  /** Search trials at most. */
   readonly budget: number;
   readonly seed: number;
   readonly trialOptions: TrialOptions;
+  /** Stop when the run holds this many measurements (every phase counted); absent = no such bound. */
+  readonly maxTrials?: number;
+  /** Further options of the constrained BO (prior mean, initial design, stop rule). */
+  readonly bo?: Omit<ConstrainedBoOptions, 'space' | 'threshold' | 'seed'>;
 }
 
 /** Run the search; returns why it ended. */
@@ -32,7 +37,7 @@ export async function runSearchPhase(state: TuningState, o: SearchPhaseOptions):
   const optimizer = createOptimizer(o);
   const observe = (rec: TrialRecord) => observeTrial(optimizer, space, rec, o.trialOptions.repeats);
   for (const t of state.trials) observe(t);
-  while (state.searchDone < o.budget) {
+  while (state.searchDone < o.budget && (o.maxTrials === undefined || state.trials.length < o.maxTrials)) {
     const s = optimizer.suggest();
     if (!s) return optimizer instanceof ConstrainedBo && optimizer.stopReason === 'converged' ? 'converged' : 'exhausted';
     const rec = await state.measure(space.toConfig(s.point), s.source, {
@@ -48,11 +53,11 @@ export async function runSearchPhase(state: TuningState, o: SearchPhaseOptions):
 function createOptimizer(o: SearchPhaseOptions): Optimizer {
   if (o.optimizer === 'random') return randomSearch(o.space, o.seed);
   if (o.optimizer === 'grid') return gridSearch(o.space, o.budget, o.seed);
-  return new ConstrainedBo({ space: o.space, threshold: Math.log(latencyLimitMs(o.slo, o.margin)), seed: o.seed });
+  return new ConstrainedBo({ ...o.bo, space: o.space, threshold: Math.log(latencyLimitMs(o.slo, o.margin)), seed: o.seed });
 }
 
 /** Tell the optimiser about a trial inside its space (an invalid window is observed as invalid). */
-function observeTrial(optimizer: Optimizer, space: KnobSpace, rec: TrialRecord, repeats: number | undefined): void {
+export function observeTrial(optimizer: Optimizer, space: KnobSpace, rec: TrialRecord, repeats: number | undefined): void {
   const p = space.toPoint(rec.config);
   if (!p) return;
   const m = rec.measurement;

@@ -10,7 +10,7 @@ import type { TuningRun, TwinProfileRecord } from '../core/tuning-run.ts';
 import { type HeldLock, acquireLock } from '../device/safety/owner-lock.ts';
 import { stateDir } from '../device/safety/snapshot-file.ts';
 import type { TuningStore } from '../store/tuning-store.ts';
-import { type TuneOptions, tune } from './tune.ts';
+import { budgetOf, type TuneOptions, tune } from './tune.ts';
 
 export interface TuningSessionOptions extends Omit<TuneOptions, 'resumeFrom' | 'runId' | 'createdAt'> {
   readonly store: TuningStore;
@@ -40,8 +40,11 @@ export function settingsKey(o: TuningSessionOptions, deviceId: string): string {
     model: o.model,
     slo: o.slo,
     rateRps: o.rateRps ?? null,
-    budget: o.budget ?? 30,
+    budget: budgetOf(o),
     seed: o.seed ?? 0,
+    method: o.method ?? 'joint',
+    presets: o.presets ?? null,
+    prior: o.prior ? 'given' : null,
     batchSizes: [...new Set(o.batchSizes ?? DEFAULT_BATCH_SIZES)].sort((a, b) => a - b),
     joint: o.joint ?? false,
     margin: o.margin ?? null,
@@ -104,7 +107,7 @@ async function runOwned(
       ...(o.rateRps === undefined ? {} : { rateRps: o.rateRps }),
       optimizer: o.optimizer ?? 'cbo',
       seed: o.seed ?? 0,
-      budget: o.budget ?? 30,
+      budget: budgetOf(o),
       settingsKey: key,
       createdAt,
     });

@@ -11,11 +11,11 @@ import type { TrialRecord, TrialSource } from '../core/tuning-run.ts';
 import { meetsWithMargin } from './recommendation.ts';
 import type { TrialCache } from './trial-cache.ts';
 
-export type TunePhase = 'baselines' | 'cpu' | 'search' | 'confirm';
+export type TunePhase = 'initial' | 'baselines' | 'cpu' | 'search' | 'confirm';
 
 export interface TuneProgress {
   readonly phase: TunePhase;
-  /** Search trials done / budget. */
+  /** Measurements done / budget (search trials / budget with the two-phase method). */
   readonly done: number;
   readonly budget: number;
   /** All trials so far (every phase). */
@@ -30,8 +30,9 @@ export interface TuningStateOptions {
   readonly trialOptions: TrialOptions;
   readonly slo: Slo;
   readonly margin: number;
-  /** Search trials of the run, for progress. */
+  /** The run's budget, for progress: every measurement when `countAll`, else search trials. */
   readonly budget: number;
+  readonly countAll?: boolean;
   readonly cache: TrialCache;
   readonly onTrial?: (r: TrialRecord, info: { readonly reused: boolean }) => void | Promise<void>;
   readonly onProgress?: (p: TuneProgress) => void;
@@ -44,6 +45,8 @@ export class TuningState {
   phase: TunePhase = 'baselines';
   /** Search trials measured. */
   searchDone = 0;
+  /** Measurements per phase (every measurement, re-used ones included), in the order phases began. */
+  readonly byPhase = new Map<TunePhase, number>();
   private best: TrialRecord | null = null;
 
   constructor(private readonly o: TuningStateOptions) {}
@@ -63,6 +66,7 @@ export class TuningState {
       ...(extra.suggestMs === undefined ? {} : { suggestMs: extra.suggestMs }),
     };
     this.trials.push(rec);
+    this.byPhase.set(this.phase, (this.byPhase.get(this.phase) ?? 0) + 1);
     if (source !== 'confirm' && meetsWithMargin(m, slo, margin) && (!this.best || m.energyPerQueryJ < this.best.measurement.energyPerQueryJ)) this.best = rec;
     await this.o.onTrial?.(rec, { reused: cached !== undefined });
     this.progress();
@@ -75,7 +79,7 @@ export class TuningState {
     const d = best ? this.defaults.get(best.config.batch) : undefined;
     this.o.onProgress({
       phase: this.phase,
-      done: this.searchDone,
+      done: this.o.countAll ? this.trials.length : this.searchDone,
       budget: this.o.budget,
       trials: this.trials.length,
       best: best ? { config: best.config, energyPerQueryJ: best.measurement.energyPerQueryJ, latencyTailMs: best.measurement.latencyTailMs } : null,

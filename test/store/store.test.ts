@@ -38,20 +38,21 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('tuning store', () => {
   it('resumes an interrupted run without measuring a finished trial again', async () => {
     const path = join(dir, 'runs.db');
-    const first = countingRunner(1, 20);
+    // the budget bounds every measurement of the run (12): the meter fails after 8 of them
+    const first = countingRunner(1, 8);
     const store = new TuningStore(path);
     const opts = { model: 'efficientnet-b0', slo, budget: 12, seed: 5, settings: { device: 'sim:orin-agx' } };
     await expect(runTuningSession({ ...opts, runner: first.runner, store })).rejects.toThrow(/unplugged/);
     store.close();
-    expect(first.measured).toHaveLength(20);
+    expect(first.measured).toHaveLength(8);
 
     const again = new TuningStore(path);
     const second = countingRunner(1);
     let resumed: { runId: string; trials: number } | undefined;
     const res = await runTuningSession({ ...opts, runner: second.runner, store: again, resume: true, onResume: (i) => (resumed = i) });
-    expect(resumed?.trials).toBe(20);
+    expect(resumed?.trials).toBe(8);
     expect(res.resumedRun).toBe(resumed?.runId);
-    expect(res.run.reusedTrials).toBe(20);
+    expect(res.run.reusedTrials).toBe(8);
     // every trial of the finished run was measured exactly once across the two sessions
     expect(first.measured.length + second.measured.length).toBe(res.run.trials.length);
     // the stored run is the finished one, with its profile
@@ -69,12 +70,12 @@ describe('tuning store', () => {
   it('uses WAL, keeps trials as they are measured and starts fresh without --resume', async () => {
     const path = join(dir, 'wal.db');
     const store = new TuningStore(path);
-    const a = countingRunner(2, 7);
+    const a = countingRunner(2, 3);
     let hinted = false;
     await expect(runTuningSession({ model: 'efficientnet-b0', slo, budget: 5, runner: a.runner, store })).rejects.toThrow();
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect((raw.prepare('SELECT COUNT(*) AS n FROM trials').get() as { n: number }).n).toBe(7);
+    expect((raw.prepare('SELECT COUNT(*) AS n FROM trials').get() as { n: number }).n).toBe(3);
     expect((raw.prepare(`SELECT status FROM runs`).get() as { status: string }).status).toBe('failed');
     raw.close();
     const b = countingRunner(2);
@@ -85,7 +86,7 @@ describe('tuning store', () => {
       runner: b.runner,
       store,
       onResume: (i) => {
-        hinted = !i.resumed && i.trials === 7;
+        hinted = !i.resumed && i.trials === 3;
       },
     });
     expect(hinted).toBe(true);

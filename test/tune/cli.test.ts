@@ -17,9 +17,12 @@ describe('tune and recommend commands', () => {
     expect(r.code).toBe(0);
     const run = JSON.parse(r.out) as TuningRun;
     expect(run.device.id).toContain('orin-nano');
-    expect(run.trials.length).toBeGreaterThan(8);
+    // --budget bounds every measurement of the run; --json records them per phase and in total
+    expect(run.trials.length).toBeLessThanOrEqual(8);
+    expect(run.measurements!.total).toBe(run.trials.length);
+    expect(run.measurements!.byPhase.confirm).toBeGreaterThanOrEqual(1);
     expect(run.recommendation!.measurement.latencyTailMs).toBeLessThanOrEqual(60 * 0.98);
-    expect(run.baselines.find((b) => b.name === 'default' && b.config.batch === 1)?.saving).not.toBeNull();
+    expect(run.baselines.find((b) => b.name === 'default')?.saving).not.toBeNull();
 
     const a = await cli('recommend', '--profile', run.profileId!.slice(0, 8), '--slo', '200ms', '--db', db, '--json');
     expect(a.code).toBe(0);

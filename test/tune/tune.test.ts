@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { configKey } from '../../src/core/config.ts';
 import { createSimTrialRunner } from '../../src/device/sim/index.ts';
 import { zooProfile } from '../../src/model/zoo/index.ts';
-import { poolMeasurements, recommendForSlo, tune } from '../../src/tune/index.ts';
+import { CONFIRM_RESERVE, poolMeasurements, recommendForSlo, tune, twinPrior } from '../../src/tune/index.ts';
 
 const profile = zooProfile('efficientnet-b0');
 const runner = (seed = 1) => createSimTrialRunner({ board: 'orin-agx', profile, seed });
@@ -10,6 +10,34 @@ const slo = { latencyMs: 30, quantile: 0.99 };
 
 describe('tune on the twin', async () => {
   const run = await tune({ runner: runner(), model: 'efficientnet-b0', slo, budget: 15, seed: 2 });
+  // the previous method, kept for comparison: CPU clock first, presets after the decision
+  const legacy = await tune({ runner: runner(), model: 'efficientnet-b0', slo, budget: 15, seed: 2, method: 'two-phase' });
+
+  it('spends at most the budget, every measurement counted, and records them per phase', () => {
+    expect(run.trials.length).toBeLessThanOrEqual(15);
+    expect(run.measurements!.total).toBe(run.trials.length);
+    const phases = run.measurements!.byPhase;
+    expect(Object.keys(phases)).toEqual(['initial', 'search', 'confirm']);
+    expect(Object.values(phases).reduce((a, b) => a + b, 0)).toBe(run.trials.length);
+    expect(phases.confirm).toBe(run.trials.filter((t) => t.source === 'confirm').length);
+    expect(run.optimizer).toBe('cbo-joint');
+  });
+
+  it('measures the default and the presets first, as candidates, and searches the CPU clock with the rest', () => {
+    const firstSearch = run.trials.findIndex((t) => t.source === 'bo');
+    const baselines = run.trials.filter((t) => t.source === 'baseline');
+    expect(baselines.length).toBeGreaterThanOrEqual(2);
+    for (const b of baselines) expect(b.index).toBeLessThan(firstSearch);
+    expect(run.baselines.map((b) => b.name)).toContain('default');
+    expect(run.baselines.some((b) => run.device.presets.some((p) => p.name === b.name))).toBe(true);
+    // never dearer than a measured baseline that held the margin, beyond its measured noise
+    const rec = run.recommendation!;
+    for (const b of run.baselines)
+      if (b.measurement.latencyTailMs <= slo.latencyMs * (1 - run.margin!))
+        expect(rec.measurement.energyPerQueryJ).toBeLessThanOrEqual(b.measurement.energyPerQueryJ * (1 + 3 * Math.max(0.01, b.measurement.noise.energyCv)));
+    expect(run.surrogates!.dims.map((d) => d.name)).toEqual(['cpuHz', 'gpuMinHz', 'gpuMaxHz', 'emcHz', 'batch']);
+    expect(new Set(run.trials.filter((t) => t.source === 'bo' || t.source === 'initial').map((t) => t.config.cpuHz)).size).toBeGreaterThan(1);
+  });
 
   it('recommends a measured configuration that met the SLO with the margin, confirmed', () => {
     expect(run.recommendation).not.toBeNull();
@@ -43,7 +71,8 @@ describe('tune on the twin', async () => {
     expect(r16.modelSpec).toEqual(fp16);
   });
 
-  it('chose the CPU clock in a first phase and searched the rest with it fixed', () => {
+  it('two-phase: chose the CPU clock in a first phase and searched the rest with it fixed', () => {
+    const run = legacy;
     const cpuTrials = run.trials.filter((t) => t.source === 'cpu-phase');
     expect(cpuTrials.length).toBeGreaterThan(3);
     const chosen = run.surrogates!.fixed.cpuHz!;
@@ -56,7 +85,9 @@ describe('tune on the twin', async () => {
     expect(run.surrogates!.objective.y).toHaveLength(onSpace.length);
   });
 
-  it('measures the default at every batch and each preset at batch 1 and the recommended batch, with savings', () => {
+  it('two-phase: measures the default at every batch and each preset at batch 1 and the recommended batch, with savings', () => {
+    const run = legacy;
+    expect(Object.keys(run.measurements!.byPhase)).toEqual(['baselines', 'cpu', 'search', 'confirm']);
     const defaults = run.baselines.filter((b) => b.name === 'default');
     expect(defaults.map((b) => b.config.batch)).toEqual([1, 2, 4, 8, 16]);
     const presets = run.device.presets.map((p) => p.name);
@@ -78,7 +109,7 @@ describe('tune on the twin', async () => {
       expect(p[i]!.latencyTailMs).toBeGreaterThanOrEqual(p[i - 1]!.latencyTailMs);
       expect(p[i]!.energyPerQueryJ).toBeLessThan(p[i - 1]!.energyPerQueryJ);
     }
-    expect(Object.keys(run.lengthscales!)).toEqual(['gpuMinHz', 'gpuMaxHz', 'emcHz', 'batch']);
+    expect(Object.keys(run.lengthscales!)).toEqual(['cpuHz', 'gpuMinHz', 'gpuMaxHz', 'emcHz', 'batch']);
   });
 
   it('answers a looser SLO from the run alone, and refuses another quantile', () => {
@@ -103,13 +134,33 @@ describe('tune edge cases', () => {
     expect(run.baselines.every((b) => b.saving === null)).toBe(true);
   });
 
-  it('searches every knob with --joint and compares against random search', async () => {
+  it('searches every knob and compares against random search within the same budget', async () => {
     const run = await tune({ runner: runner(4), model: 'efficientnet-b0', slo, budget: 10, joint: true, baselines: false });
     expect(run.trials.some((t) => t.source === 'cpu-phase')).toBe(false);
     expect(run.surrogates!.dims.map((d) => d.name)).toContain('cpuHz');
     const rnd = await tune({ runner: runner(4), model: 'efficientnet-b0', slo, budget: 10, optimizer: 'random', baselines: false });
-    expect(rnd.trials.filter((t) => t.source === 'random')).toHaveLength(10);
-    expect(rnd.optimizer).toBe('random-two-phase');
+    expect(rnd.trials.filter((t) => t.source === 'random')).toHaveLength(10 - CONFIRM_RESERVE);
+    expect(rnd.trials.length).toBeLessThanOrEqual(10);
+    expect(rnd.optimizer).toBe('random-joint');
+  });
+
+  it("starts from the twin prior's predicted optimum and reaches a recommendation in fewer measurements", async () => {
+    const board = runner().board;
+    const prior = twinPrior(board, profile);
+    const withPrior = await tune({ runner: runner(5), model: 'efficientnet-b0', slo, seed: 1, prior });
+    // on the twin's own runner the twin is the prior by default; null turns it off
+    const byDefault = await tune({ runner: runner(5), model: 'efficientnet-b0', slo, seed: 1 });
+    expect(byDefault.trials.map((t) => configKey(t.config))).toEqual(withPrior.trials.map((t) => configKey(t.config)));
+    const without = await tune({ runner: runner(5), model: 'efficientnet-b0', slo, seed: 1, prior: null });
+    expect(without.trials[0]!.source).toBe('baseline');
+    expect(withPrior.trials[0]!.source).toBe('initial');
+    expect(withPrior.trials.length).toBeLessThanOrEqual(20);
+    expect(withPrior.recommendation).not.toBeNull();
+    expect(withPrior.recommendation!.measurement.latencyTailMs).toBeLessThanOrEqual(slo.latencyMs * 0.98);
+    // the twin's own prediction of its first point is close to what the (noisy) twin measured there
+    const first = withPrior.trials[0]!;
+    const predicted = prior(first.config)!;
+    expect(Math.abs(Math.log(first.measurement.energyPerQueryJ / predicted.energyPerQueryJ))).toBeLessThan(0.1);
   });
 
   it('rejects bad options with clear errors', async () => {

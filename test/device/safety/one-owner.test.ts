@@ -159,7 +159,7 @@ describe('one owner per device', () => {
 describe('--dry-run and --sysfs-root on the commands that write clocks', () => {
   it('tune --dry-run --sysfs-root prints the writes, changes nothing, stores nothing', async () => {
     const b = await board();
-    const r = await start([...TUNE, '--sysfs-root', b.root, '--dry-run', '--window', '20ms', '--budget', '1', '--no-baselines', '--db', b.db], {
+    const r = await start([...TUNE, '--sysfs-root', b.root, '--dry-run', '--window', '20ms', '--budget', '1', '--slo', '2s', '--no-baselines', '--db', b.db], {
       POLYTHROTTLE_STATE_DIR: b.state,
     }).exited;
     expect(r.stderr).toMatch(new RegExp(`dry-run: would write "\\d+" to ${b.root}/sys/`));
