@@ -132,7 +132,12 @@ async function runTune(o: TuneCliOptions): Promise<void> {
   };
   if (o.device.kind === 'auto' && spec.kind === 'sim')
     log(pc.dim(`no Jetson found; tuning the simulated AGX Orin${passedOver ? ` (${passedOver} found: pass --device ${passedOver} to tune it)` : ''}`));
-  const twin = await twinFromOptions(spec, o.modelIsDefault ? { ...o, model: undefined } : o);
+  // On a simulated board --runtime / --twin-profile shape the twin that is measured; on a real board
+  // they shape only the prior (the calibrated twin of that board).
+  const realBoardTwin = spec.kind !== 'sim' && (o.runtime !== undefined || o.twinProfile !== undefined);
+  if (realBoardTwin && (o.twoPhase || !o.prior))
+    throw badInput('--runtime and --twin-profile on a real board shape the prior of the joint search; drop --two-phase / --no-prior');
+  const twin = realBoardTwin ? {} : await twinFromOptions(spec, o.modelIsDefault ? { ...o, model: undefined } : o);
   if (o.modelIsDefault && twin.model !== undefined) o = { ...o, model: twin.model };
   const dtype = o.dtype ?? twin.dtype;
   const runner = await openTrialRunnerFromFlags(spec, o.model, w, {
@@ -160,6 +165,9 @@ async function runTune(o: TuneCliOptions): Promise<void> {
             model: o.model,
             modelOptions,
             ...(o.priorBoard === undefined ? {} : { board: o.priorBoard }),
+            ...(twin.board === undefined ? {} : { boardSpec: twin.board }),
+            ...(realBoardTwin && o.runtime !== undefined ? { runtime: o.runtime } : {}),
+            ...(realBoardTwin && o.twinProfile !== undefined ? { twinProfile: o.twinProfile } : {}),
             ...(o.rate === undefined ? {} : { rateRps: o.rate }),
             quantile: o.quantile,
           })
@@ -176,7 +184,7 @@ async function runTune(o: TuneCliOptions): Promise<void> {
       runner,
       store,
       model: modelSpecOf(o.model, { ...(dtype === undefined ? {} : { dtype }), ...(o.seq === undefined ? {} : { seq: o.seq }) }),
-      ...(twin.runtime === undefined ? {} : { runtime: twin.runtime }),
+      ...(twin.runtime !== undefined ? { runtime: twin.runtime } : realBoardTwin && o.runtime !== undefined ? { runtime: o.runtime } : {}),
       ...(twin.twinProfileRecord === undefined ? {} : { twinProfile: twin.twinProfileRecord }),
       slo,
       ...(o.rate === undefined ? {} : { rateRps: o.rate }),
