@@ -84,7 +84,7 @@ describe('polythrottle calibrate', () => {
       '--slo',
       '100ms',
       '--budget',
-      '4',
+      '10',
       '--no-baselines',
       '--db',
       join(dir, 'runs.db'),
@@ -111,8 +111,12 @@ describe('polythrottle calibrate', () => {
     expect(r.code).toBe(0);
     const fit = JSON.parse(r.out);
     expect(fit).toMatchObject({ board: 'orin-agx', runtime: 'onnxruntime', model: 'mobilenet-v2', dtype: 'fp32' });
-    // Points of the nominal twin (3 % noise): nothing to correct.
-    for (const v of Object.values(fit.coefficients) as number[]) expect(Math.abs(v - 1)).toBeLessThan(0.15);
+    // Points of the nominal twin (3 % noise): the fit reproduces them out of sample. A tune run's
+    // points cluster near its optimum, so compute and memory efficiency are not told apart there
+    // (they may trade against each other); the per-op overhead and the power coefficients are.
+    expect(fit.fit.latency.looMedian).toBeLessThan(0.05);
+    expect(fit.fit.power.looMedian).toBeLessThan(0.05);
+    for (const k of ['launchOverhead', 'dynamicPower', 'staticPower']) expect(Math.abs(fit.coefficients[k] - 1)).toBeLessThan(0.15);
   });
 
   it('a run on a calibrated twin records its profile, and the report recomputes its landscape on that calibration', async () => {
@@ -225,8 +229,9 @@ describe('polythrottle calibrate', () => {
     expect(wrongBoard.code).toBe(2);
     expect(wrongBoard.err).toMatch(/is for sim:orin-agx, not sim:tx2/);
 
-    const real = await runCli('tune', '--device', 'linux-cpu', '--runtime', 'pytorch', '--dry-run');
+    // On a real board --runtime shapes only the search's prior: without the prior it means nothing.
+    const real = await runCli('tune', '--device', 'linux-cpu', '--runtime', 'pytorch', '--no-prior', '--dry-run');
     expect(real.code).toBe(2);
-    expect(real.err).toMatch(/--runtime and --twin-profile shape the device twin/);
+    expect(real.err).toMatch(/--runtime and --twin-profile on a real board shape the prior of the joint search/);
   });
 });
