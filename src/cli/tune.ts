@@ -11,7 +11,7 @@ import { type DeviceSpec, formatDeviceSpec } from '../device/device-spec.ts';
 import { DEFAULT_SIM_SPEC, resolveJetsonOrTwin } from '../device/open.ts';
 import { modelSpecOf } from '../model/model-spec.ts';
 import { defaultDbPath } from '../store/paths.ts';
-import { TuningStore } from '../store/tuning-store.ts';
+import { openStore } from '../store/open-store.ts';
 import { runTuningSession } from '../tune/tuning-session.ts';
 import type { TuneOptimizer, TuneProgress } from '../tune/tune.ts';
 import { addDeviceWriteOptions, type DeviceWriteCliOptions, deviceOption, deviceWriteOptions } from './support/device-options.ts';
@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .option('--resume [run-id]', 're-use the finished trials of an interrupted run with the same settings (the latest, or this id)')
     .option('--seed <n>', 'seed of the optimiser (and of the twin noise)', integer('--seed', 0), 0)
     .option('--json', 'print the whole run as JSON (every trial, the recommendation, the savings)')
-    .option('--db <file>', `SQLite store of runs and profiles (default: ${defaultDbPath()})`)
+    .option('--db <file|url>', `store of runs and profiles: a SQLite file or a postgres:// URL (default: ${defaultDbPath()})`)
     .option('--noise <sd>', 'twin only: relative measurement noise (default 0.03)', numberInRange('--noise', 0, 1))
     .option('--batch-sizes <list>', 'batch sizes to search, comma-separated', positiveIntList('--batch-sizes'), [...DEFAULT_BATCH_SIZES])
     .option('--joint', 'search the CPU clock together with the other knobs instead of first, on its own')
@@ -97,7 +97,7 @@ async function runTune(o: TuneCliOptions): Promise<void> {
   const runner = await openTrialRunnerFromFlags(spec, o.model, w, { ...o, deviceOptions: deviceWriteOptions(o) });
   // A dry run measures at the unchanged clocks: its trials must not become a stored profile.
   if (o.dryRun && spec.kind !== 'sim') log(pc.dim('dry run: the clocks are not changed and nothing is stored (trials measure the current clocks)'));
-  const store = new TuningStore(o.dryRun ? ':memory:' : (o.db ?? defaultDbPath()));
+  const store = await openStore(o.dryRun ? ':memory:' : (o.db ?? defaultDbPath()));
   const bar = o.json ? null : progressBar(o.budget);
   try {
     const res = await runTuningSession({
@@ -145,7 +145,7 @@ async function runTune(o: TuneCliOptions): Promise<void> {
     if (!res.run.recommendation) process.exitCode = 5;
   } finally {
     bar?.stop();
-    store.close();
+    await store.close();
     await runner.close();
   }
 }

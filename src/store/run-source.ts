@@ -6,9 +6,10 @@
 import { existsSync } from 'node:fs';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
+import { openStore } from './open-store.ts';
 import { defaultDbPath } from './paths.ts';
+import { isPostgresUrl } from './postgres-store.ts';
 import { parseTuningRun, readTuningRunFile } from './tuning-run-file.ts';
-import { TuningStore } from './tuning-store.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -17,29 +18,26 @@ async function readStdin(): Promise<string> {
 }
 
 /** A finished run from the tuning store, by run id, profile id, a unique prefix of either, or `latest`. */
-export function readStoredRun(idOrPrefix: string, dbPath: string = defaultDbPath()): TuningRun {
+export async function readStoredRun(idOrPrefix: string, dbPath: string = defaultDbPath()): Promise<TuningRun> {
   // Opening the store would create it; a missing store means the name was meant as a file.
-  if (!existsSync(dbPath))
+  if (!isPostgresUrl(dbPath) && !existsSync(dbPath))
     throw badInput(
       `no file "${idOrPrefix}" and no tuning store at ${dbPath} to look it up in`,
       'give a `tune --json` file, or --db <store> (or set POLYTHROTTLE_DB) for a stored run',
     );
-  const store = new TuningStore(dbPath);
+  const store = await openStore(dbPath);
   try {
-    const id = idOrPrefix === 'latest' ? store.listProfiles()[0]?.runId : idOrPrefix;
-    const run = id === undefined ? null : store.getRun(id);
+    const id = idOrPrefix === 'latest' ? (await store.listProfiles())[0]?.runId : idOrPrefix;
+    const run = id === undefined ? null : await store.getRun(id);
     if (!run) {
-      const recent = store
-        .listProfiles()
-        .slice(0, 5)
-        .map((p) => `${p.runId.slice(0, 8)} (${p.model} on ${p.deviceId}, ${p.createdAt.slice(0, 16)})`);
-      throw new PolyThrottleError('NOT_FOUND', `no file "${idOrPrefix}" and no finished run or profile "${idOrPrefix}" in ${dbPath}`, {
+      const recent = (await store.listProfiles()).slice(0, 5).map((p) => `${p.runId.slice(0, 8)} (${p.model} on ${p.deviceId}, ${p.createdAt.slice(0, 16)})`);
+      throw new PolyThrottleError('NOT_FOUND', `no file "${idOrPrefix}" and no finished run or profile "${idOrPrefix}" in ${store.path}`, {
         hint: recent.length > 0 ? `recent runs: ${recent.join(', ')}` : 'the store holds no finished run yet; give a `tune --json` file',
       });
     }
     return parseTuningRun(run, `stored run ${id}`);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
