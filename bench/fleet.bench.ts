@@ -45,6 +45,7 @@ const strategies = opt('--strategies', quick ? '' : 'cl-min,cl-mean,cl-max,krigi
   .filter(Boolean) as PendingStrategy[];
 const NS = opt('--ns', '1,2,4,8').split(',').map(Number);
 const boardOffsets = opt('--offsets', 'on') !== 'off';
+const referenceAfter = args.includes('--reference-after') ? Number(opt('--reference-after', '0')) : undefined;
 const strategyOverride = args.includes('--strategy') ? (opt('--strategy', '') as PendingStrategy) : null;
 const BOARD = 'orin-agx';
 const BATCHES = [1, 2, 4, 8, 16];
@@ -141,6 +142,7 @@ async function simulate(
     batchSizes: BATCHES,
     strategy,
     boardOffsets,
+    ...(referenceAfter === undefined ? {} : { referenceAfter }),
     runId: `bench-${scenario.model}-${scenario.slo}-${n}-${strategy}-${seed}-${kill ? 'kill' : 'ok'}-${Math.random().toString(36).slice(2, 8)}`,
   });
   const { tuner } = setup;

@@ -16,6 +16,7 @@ import { runTuningSession } from '../tune/tuning-session.ts';
 import type { TuneOptimizer, TuneProgress } from '../tune/tune.ts';
 import { addDeviceWriteOptions, type DeviceWriteCliOptions, deviceOption, deviceWriteOptions } from './support/device-options.ts';
 import { integer, latencyMs, numberInRange, positiveInt, positiveIntList, positiveNumber, quantile } from './support/flag-parsers.ts';
+import { runFleetTune } from './support/fleet-tune.ts';
 import { action } from './support/run-action.ts';
 import { addWorkloadFlags, dimOption, openTrialRunnerFromFlags, workloadFromFlags } from './support/workload-flags.ts';
 
@@ -40,6 +41,7 @@ interface TuneCliOptions extends Record<string, unknown>, DeviceWriteCliOptions 
   dtype?: DType;
   seq?: number;
   dim?: Record<string, number>;
+  parallel?: number;
 }
 
 export function register(program: Command): void {
@@ -66,7 +68,12 @@ export function register(program: Command): void {
     .option('--no-baselines', 'skip measuring the default and the power-mode presets')
     .addOption(new Option('--dtype <dtype>', 'precision of a zoo model').choices(['fp32', 'fp16']))
     .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'))
-    .addOption(dimOption());
+    .addOption(dimOption())
+    .option(
+      '--parallel <n>',
+      'a fleet run: keep n trials in the store for `polythrottle agent`s on the boards to measure (see docs/fleet.md)',
+      positiveInt('--parallel'),
+    );
   addDeviceWriteOptions(cmd);
   addWorkloadFlags(cmd);
   cmd
@@ -85,6 +92,7 @@ Examples:
 
 async function runTune(o: TuneCliOptions): Promise<void> {
   const slo = { latencyMs: o.slo, quantile: o.quantile };
+  if (o.parallel !== undefined) return runFleetTuneFromFlags(o, slo);
   // Every flag is read before anything is printed or opened: a bad one is the only line.
   const w = workloadFromFlags(o);
   const { spec, passedOver } = await resolveJetsonOrTwin(o.device, o.sysfsRoot ? { root: o.sysfsRoot } : {});
@@ -148,6 +156,31 @@ async function runTune(o: TuneCliOptions): Promise<void> {
     await store.close();
     await runner.close();
   }
+}
+
+async function runFleetTuneFromFlags(o: TuneCliOptions, slo: { latencyMs: number; quantile: number }): Promise<void> {
+  const w = workloadFromFlags(o);
+  const model = modelSpecOf(o.model, { ...(o.dtype === undefined ? {} : { dtype: o.dtype }), ...(o.seq === undefined ? {} : { seq: o.seq }) });
+  const trial = {
+    ...(w.trial.repeats === undefined ? {} : { repeats: w.trial.repeats }),
+    ...(w.trial.windowS === undefined ? {} : { windowS: w.trial.windowS }),
+  };
+  const { device, budget, seed, parallel, margin, batchSizes, json } = o;
+  const run = await runFleetTune({
+    device,
+    model,
+    slo,
+    budget,
+    seed,
+    parallel: parallel!,
+    margin,
+    batchSizes,
+    json: json === true,
+    db: o.db ?? defaultDbPath(),
+    trial,
+    ...(o.rate === undefined ? {} : { rate: o.rate }),
+  });
+  if (!run.recommendation) process.exitCode = 5;
 }
 
 function progressBar(budget: number) {

@@ -2,7 +2,11 @@
  * Boards of one type differ by a few percent (silicon, power-rail tolerance, thermal paste). The
  * fleet model: on board b, ln E_b(x) = f(x) + a_b and ln L_b(x) = g(x) + c_b, one shared landscape
  * f, g plus a per-board offset. Every board measures the run's reference configuration once; its
- * offsets are its reference's logs minus the mean over the boards. The optimiser sees every trial
+ * raw offsets are its reference's logs minus the mean over the boards, shrunk towards 0 by how much
+ * of their spread the measurement noise explains (empirical Bayes: offset = raw × τ² / (τ² + v_b),
+ * v_b the variance of the board's reference mean from its windows' spread, τ² the boards' spread
+ * beyond that noise). Unshrunk, the noisiest board sets the fleet's latency limit: the maximum of
+ * several noisy offsets is biased high. The optimiser sees every trial
  * normalised to the fleet's mean board, and a configuration is feasible when it meets the SLO on the
  * slowest board measured (normalised latency + the largest latency offset).
  */
@@ -24,27 +28,46 @@ const isReference = (t: FleetTrialRecord) => t.source === 'baseline';
 const usable = (t: FleetTrialRecord) => t.measurement.valid && t.measurement.energyPerQueryJ > 0 && t.measurement.latencyTailMs > 0;
 const mean = (v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length;
 
-/** Offsets of every board that measured a trial of the run. */
-export function estimateBoardOffsets(trials: readonly FleetTrialRecord[]): Map<string, BoardOffset> {
-  const refs = new Map<string, { e: number[]; l: number[] }>();
+/** Offsets of every board that measured a trial of the run; `repeats`: measurement windows per trial. */
+export function estimateBoardOffsets(trials: readonly FleetTrialRecord[], repeats = 3): Map<string, BoardOffset> {
+  const refs = new Map<string, { e: number[]; l: number[]; ve: number[]; vl: number[] }>();
   const counts = new Map<string, number>();
   for (const t of trials) {
     counts.set(t.boardId, (counts.get(t.boardId) ?? 0) + 1);
     if (!isReference(t) || !usable(t)) continue;
-    const r = refs.get(t.boardId) ?? { e: [], l: [] };
+    const r = refs.get(t.boardId) ?? { e: [], l: [], ve: [], vl: [] };
+    const cv = t.measurement.noise;
     r.e.push(Math.log(t.measurement.energyPerQueryJ));
     r.l.push(Math.log(t.measurement.latencyTailMs));
+    r.ve.push(Number.isFinite(cv.energyCv) ? cv.energyCv ** 2 / repeats : 0);
+    r.vl.push(Number.isFinite(cv.latencyTailCv) ? cv.latencyTailCv ** 2 / repeats : 0);
     refs.set(t.boardId, r);
   }
-  const perBoard = [...refs.entries()].map(([id, r]) => ({ id, e: mean(r.e), l: mean(r.l) }));
-  const me = perBoard.length > 0 ? mean(perBoard.map((b) => b.e)) : 0;
-  const ml = perBoard.length > 0 ? mean(perBoard.map((b) => b.l)) : 0;
+  const perBoard = [...refs.entries()].map(([id, r]) => ({
+    id,
+    e: mean(r.e),
+    l: mean(r.l),
+    ve: mean(r.ve) / r.e.length,
+    vl: mean(r.vl) / r.l.length,
+  }));
+  const energy = shrunk(perBoard.map((b) => ({ raw: b.e, v: b.ve })));
+  const latency = shrunk(perBoard.map((b) => ({ raw: b.l, v: b.vl })));
   const out = new Map<string, BoardOffset>();
   for (const [boardId, n] of counts) {
-    const b = perBoard.find((x) => x.id === boardId);
-    out.set(boardId, { boardId, energy: b ? b.e - me : 0, latency: b ? b.l - ml : 0, trials: n, referenced: b !== undefined });
+    const i = perBoard.findIndex((x) => x.id === boardId);
+    out.set(boardId, { boardId, energy: i >= 0 ? energy[i]! : 0, latency: i >= 0 ? latency[i]! : 0, trials: n, referenced: i >= 0 });
   }
   return out;
+}
+
+/** Deviations from the mean, shrunk by the share of their spread that is not measurement noise. */
+function shrunk(boards: readonly { readonly raw: number; readonly v: number }[]): number[] {
+  if (boards.length < 2) return boards.map(() => 0);
+  const m = mean(boards.map((b) => b.raw));
+  const dev = boards.map((b) => b.raw - m);
+  const spread = dev.reduce((s, d) => s + d * d, 0) / (boards.length - 1);
+  const tau2 = Math.max(0, spread - mean(boards.map((b) => b.v)));
+  return dev.map((d, i) => (tau2 === 0 ? 0 : (d * tau2) / (tau2 + boards[i]!.v)));
 }
 
 /** The largest latency offset (the slowest board), 0 with none. */

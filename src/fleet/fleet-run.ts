@@ -32,6 +32,8 @@ export interface FleetTuningOptions {
   readonly trial?: { readonly repeats?: number; readonly windowS?: number };
   readonly strategy?: PendingStrategy;
   readonly boardOffsets?: boolean;
+  /** Search trials a board measures before its reference trial (default DEFAULT_REFERENCE_AFTER). */
+  readonly referenceAfter?: number;
   /** Wait between looks at the queue, ms (default 500). */
   readonly pollMs?: number;
   readonly onProgress?: (p: FleetProgress) => void;
@@ -39,6 +41,9 @@ export interface FleetTuningOptions {
   /** Run id (default a fresh UUID). */
   readonly runId?: string;
 }
+
+/** A board's reference trial comes after its first search trials (chosen by bench/fleet.bench.ts). */
+export const DEFAULT_REFERENCE_AFTER = 2;
 
 export interface FleetProgress {
   readonly searchDone: number;
@@ -119,7 +124,7 @@ export async function startFleetRun(o: FleetTuningOptions): Promise<FleetSetup> 
     budget: o.budget,
     settingsKey: JSON.stringify({ fleet: runId }),
     createdAt: new Date().toISOString(),
-    fleet: { parallel: o.parallel, reference: { ...task, config: reference } },
+    fleet: { parallel: o.parallel, reference: { ...task, config: reference }, referenceAfter: o.referenceAfter ?? DEFAULT_REFERENCE_AFTER },
   });
   return { runId, space, tuner, reference };
 }

@@ -4,3 +4,4 @@ export * from './board-offsets.ts';
 export * from './fleet-run.ts';
 export * from './parallel-tuner.ts';
 export * from './sim-board.ts';
+export * from './profile-registry.ts';

@@ -10,6 +10,7 @@ import { configKey } from '../core/config.ts';
 import { latencyLimitMs, type Slo } from '../core/slo.ts';
 import { ConstrainedBo } from '../optimize/constrained-bo.ts';
 import type { Observation } from '../optimize/optimizer.ts';
+import { createEncoder } from '../optimize/search-space.ts';
 import { type PendingStrategy, suggestWithPending } from '../optimize/pending-points.ts';
 import type { FleetTrialRecord, Store, TrialTask } from '../store/store.ts';
 import type { KnobSpace } from '../tune/knob-space.ts';
@@ -90,7 +91,7 @@ export class ParallelTuner {
   }
 
   offsets(): Map<string, BoardOffset> {
-    return this.o.boardOffsets === false ? new Map() : estimateBoardOffsets(this.trials);
+    return this.o.boardOffsets === false ? new Map() : estimateBoardOffsets(this.trials, this.o.task.trial.repeats);
   }
 
   /** ln of the latency limit the normalised latency must meet (the slowest board's offset taken off). */
@@ -176,13 +177,15 @@ export class ParallelTuner {
   }
 
   /**
-   * The recommendation: among configurations measured (normalised, averaged over repeated
-   * measurements), the lowest energy whose latency meets the limit on the slowest board; null when
-   * none does.
+   * The recommendation: among configurations measured whose latency (normalised, averaged over
+   * repeated measurements) meets the limit on the slowest board, the lowest energy by the objective
+   * surrogate's posterior mean (denoised: one lucky window or a board's misestimated offset does not
+   * win), by the measured mean before a model exists; null when none meets the limit.
    */
   incumbent(): FleetIncumbent | null {
     const offsets = this.offsets();
     const limit = this.threshold(offsets);
+    const model = this.objectiveModel(offsets, limit);
     const by = new Map<string, { config: Config; e: number[]; l: number[] }>();
     for (const t of this.trials) {
       if (!t.measurement.valid || !(t.measurement.energyPerQueryJ > 0)) continue;
@@ -193,13 +196,28 @@ export class ParallelTuner {
       g.l.push(n.latency);
       by.set(k, g);
     }
-    let best: FleetIncumbent | null = null;
+    let best: (FleetIncumbent & { readonly rank: number }) | null = null;
     for (const g of by.values()) {
       const energy = g.e.reduce((s, x) => s + x, 0) / g.e.length;
       const latency = g.l.reduce((s, x) => s + x, 0) / g.l.length;
       if (latency > limit) continue;
-      if (!best || energy < best.energy) best = { config: g.config, energy, latency, trials: g.e.length };
+      const point = model ? this.o.space.toPoint(g.config) : null;
+      const rank = model && point ? model(point) : energy;
+      if (!best || rank < best.rank) best = { config: g.config, energy, latency, trials: g.e.length, rank };
     }
-    return best;
+    if (!best) return null;
+    const { rank: _, ...inc } = best;
+    return inc;
+  }
+
+  /** The objective surrogate's posterior mean fitted on the trials so far, or null before it exists. */
+  private objectiveModel(offsets: Map<string, BoardOffset>, threshold: number): ((point: readonly number[]) => number) | null {
+    const bo = new ConstrainedBo({ space: this.o.space, threshold, seed: this.o.seed, initialPoints: 0 });
+    for (const x of this.observations(offsets)) bo.observe(x);
+    bo.suggest();
+    const gp = bo.state.objective;
+    if (!gp) return null;
+    const encode = createEncoder(this.o.space);
+    return (point) => gp.predict(encode(point), 1).mean[0]!;
   }
 }

@@ -18,9 +18,9 @@ import type { Gp } from './gp.ts';
 import type { Observation, Optimizer, Suggestion } from './optimizer.ts';
 import { createEncoder, type SearchSpace } from './search-space.ts';
 
-export type PendingStrategy = 'cl-min' | 'cl-mean' | 'cl-max' | 'kriging-believer' | 'none';
+export type PendingStrategy = 'cl-min' | 'cl-mean' | 'cl-max' | 'kriging-believer' | 'pessimistic-believer' | 'none';
 
-export const PENDING_STRATEGIES: readonly PendingStrategy[] = ['cl-min', 'cl-mean', 'cl-max', 'kriging-believer', 'none'];
+export const PENDING_STRATEGIES: readonly PendingStrategy[] = ['cl-min', 'cl-mean', 'cl-max', 'kriging-believer', 'pessimistic-believer', 'none'];
 
 /** An optimiser whose fitted surrogates can be read after a suggestion (ConstrainedBo). */
 interface WithSurrogates {
@@ -56,8 +56,8 @@ export function pendingObservations(o: PendingSuggestOptions): Observation[] {
   if (o.pending.length === 0) return [];
   const invalid = () => o.pending.map((point): Observation => ({ point, valid: false }));
   if (o.strategy === 'none') return invalid();
-  if (o.strategy === 'kriging-believer') {
-    const believed = believe(o);
+  if (o.strategy === 'kriging-believer' || o.strategy === 'pessimistic-believer') {
+    const believed = believe(o, o.strategy === 'pessimistic-believer' ? Number(process.env.PT_KAPPA ?? 1) : 0);
     if (believed) return believed;
   }
   const how = o.strategy === 'cl-min' ? 'min' : o.strategy === 'cl-max' ? 'max' : 'mean';
@@ -67,7 +67,7 @@ export function pendingObservations(o: PendingSuggestOptions): Observation[] {
 }
 
 /** Posterior means of the surrogates fitted on the real observations, or null before a model exists. */
-function believe(o: PendingSuggestOptions): Observation[] | null {
+function believe(o: PendingSuggestOptions, kappa: number): Observation[] | null {
   const opt = replay(o.create, o.observed);
   if (!hasSurrogates(opt)) return null;
   opt.suggest();
@@ -79,9 +79,15 @@ function believe(o: PendingSuggestOptions): Observation[] | null {
   o.pending.forEach((p, i) => {
     x.set(encode(p), i * d);
   });
-  const mo = objective.predict(x, o.pending.length).mean;
-  const mc = constraint.predict(x, o.pending.length).mean;
-  return o.pending.map((point, i) => ({ point, valid: true, objective: mo[i]!, constraint: mc[i]! }));
+  const po = objective.predict(x, o.pending.length);
+  const pc = constraint.predict(x, o.pending.length);
+  const kc = Number(process.env.PT_KAPPA_C ?? 0);
+  return o.pending.map((point, i) => ({
+    point,
+    valid: true,
+    objective: po.mean[i]! + kappa * Math.sqrt(po.variance[i]!),
+    constraint: pc.mean[i]! + kc * Math.sqrt(pc.variance[i]!),
+  }));
 }
 
 /** The next point to measure given the pending ones, or null when the optimiser has nothing more. */

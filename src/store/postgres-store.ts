@@ -48,6 +48,7 @@ import {
   REGISTRY_COLUMNS,
   REGISTRY_SUMMARY_COLUMNS,
   recordOf,
+  referenceOrder,
   registryValues,
   uniqueRun,
 } from './tuning-store.ts';
@@ -272,13 +273,14 @@ export class PostgresStore implements Store {
            ON CONFLICT (run_id, board_id) WHERE board_id IS NOT NULL DO NOTHING`,
           [run.id, JSON.stringify(fleet.reference), agent.boardId, o.now ?? null],
         );
+        const done = await c.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM trials WHERE run_id = $1 AND board_id = $2', [run.id, agent.boardId]);
         const picked = await c.query<QueueRow>(
           `UPDATE trial_queue SET status = 'leased', lease_token = $1, lease_agent = $2, lease_board = $3,
              lease_expires_ms = ${NOW(4)} + $5, attempts = attempts + 1
            WHERE id = (
              SELECT id FROM trial_queue WHERE run_id = $6 AND (board_id IS NULL OR board_id = $3)
              AND (status = 'queued' OR (status = 'leased' AND lease_expires_ms < ${NOW(4)}))
-             ORDER BY (board_id IS NULL), id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             ORDER BY ${referenceOrder(fleet, done.rows[0]?.n ?? 0)}, id LIMIT 1 FOR UPDATE SKIP LOCKED)
            RETURNING *`,
           [randomUUID(), agent.agentId, agent.boardId, o.now ?? null, o.leaseMs, run.id],
         );

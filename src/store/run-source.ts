@@ -1,13 +1,15 @@
 /**
  * A tuning run named the ways a user names one: a `tune --json` file, '-' for standard input, or a
- * run id, profile id, unique prefix of either, or `latest` in the tuning store. The one reader of
- * runs for `report`, `recommend` and `serve --profile`.
+ * run id, profile id, unique prefix of either, or `latest` in the tuning store, or a registry key
+ * (board:l4t:model-hash:precision:runtime:p<q>-<slo>ms). The one reader of runs for `report`,
+ * `recommend` and `serve --profile`.
  */
 import { existsSync } from 'node:fs';
 import { badInput, PolyThrottleError } from '../core/errors.ts';
 import type { TuningRun } from '../core/tuning-run.ts';
 import { openStore } from './open-store.ts';
 import { defaultDbPath } from './paths.ts';
+import { isProfileKey } from './profile-key.ts';
 import { isPostgresUrl } from './postgres-store.ts';
 import { parseTuningRun, readTuningRunFile } from './tuning-run-file.ts';
 
@@ -41,8 +43,24 @@ export async function readStoredRun(idOrPrefix: string, dbPath: string = default
   }
 }
 
-/** Read the run from a file, stdin ('-') or the tuning store. */
+/** The run behind a profile key in the store's registry. */
+export async function readRegistryRun(key: string, dbPath: string = defaultDbPath()): Promise<TuningRun> {
+  const store = await openStore(dbPath);
+  try {
+    const p = await store.pullProfile(key);
+    if (!p)
+      throw new PolyThrottleError('NOT_FOUND', `no profile "${key}" in the registry at ${store.path}`, {
+        hint: 'list the keys with `polythrottle profile list --db …`',
+      });
+    return parseTuningRun(p.run, `profile ${key}`);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Read the run from a file, stdin ('-'), a registry key or the tuning store. */
 export async function readRunSource(source: string, dbPath?: string): Promise<TuningRun> {
+  if (isProfileKey(source) && !existsSync(source)) return readRegistryRun(source, dbPath);
   // A name that looks like a path is a file (a clear "no such file" when missing), anything else an id.
   const looksLikePath = /[\\/]/.test(source) || /\.json$/i.test(source);
   if (source !== '-') return existsSync(source) || looksLikePath ? readTuningRunFile(source) : readStoredRun(source, dbPath);

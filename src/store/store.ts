@@ -57,8 +57,14 @@ export interface TrialTask {
 export interface FleetRunSettings {
   /** Trials in flight at once. */
   readonly parallel: number;
-  /** The configuration every board measures once before its first search trial (its offset). */
+  /** The configuration every board measures once (its offsets). */
   readonly reference: TrialTask;
+  /**
+   * Search trials a board measures before its reference trial takes precedence (default 0: the
+   * reference first). Later references let the first rounds explore at once, their trials taken as
+   * the mean board's until the board's offsets are known.
+   */
+  readonly referenceAfter?: number;
 }
 
 export interface PostedTrial {
@@ -151,9 +157,10 @@ export interface Store {
   /** Queue trials of a fleet run for agents; returns their queue ids. */
   postTrials(runId: string, trials: readonly PostedTrial[], now?: number): Promise<number[]>;
   /**
-   * Lease one trial: this board's reference trial of a run it has not measured yet, else the oldest
-   * queued trial, else one whose lease expired. Only running fleet runs of the agent's board type
-   * (or `runId`).
+   * Lease one trial: this board's reference trial of a run it has not measured yet (once the board
+   * has measured `referenceAfter` trials of the run; before that only when nothing else is free),
+   * else the oldest queued trial or one whose lease expired. Only running fleet runs of the agent's
+   * board type (or `runId`).
    */
   leaseTrial(agent: AgentIdentity, o: { readonly leaseMs: number; readonly runId?: string; readonly now?: number }): Promise<Lease | null>;
   /** Extend a lease still held; false when it was lost (expired and taken over, or the run ended). */

@@ -225,10 +225,11 @@ export class TuningStore implements Store {
                ON CONFLICT (run_id, board_id) WHERE board_id IS NOT NULL DO NOTHING`,
             )
             .run(run.id, JSON.stringify(fleet.reference), agent.boardId, now);
+          const done = this.db.prepare('SELECT COUNT(*) AS n FROM trials WHERE run_id = ? AND board_id = ?').get(run.id, agent.boardId) as { n: number };
           const pick = this.db
             .prepare(
               `SELECT id FROM trial_queue WHERE run_id = ? AND (board_id IS NULL OR board_id = ?)
-               AND (status = 'queued' OR (status = 'leased' AND lease_expires_ms < ?)) ORDER BY (board_id IS NULL), id LIMIT 1`,
+               AND (status = 'queued' OR (status = 'leased' AND lease_expires_ms < ?)) ORDER BY ${referenceOrder(fleet, done.n)}, id LIMIT 1`,
             )
             .get(run.id, agent.boardId, now) as { id: number } | undefined;
           if (!pick) continue;
@@ -311,6 +312,11 @@ export class TuningStore implements Store {
       .all() as RegistryRow[];
     return rows.map(registrySummaryOf);
   }
+}
+
+/** ORDER BY term putting a board's reference trial first (its turn has come) or last. */
+export function referenceOrder(fleet: NonNullable<NewRun['fleet']>, boardTrials: number): string {
+  return boardTrials >= (fleet.referenceAfter ?? 0) ? '(board_id IS NULL) ASC' : '(board_id IS NULL) DESC';
 }
 
 /** The board type a device id names: `sim:orin-agx` → `orin-agx`, `jetson:agx-orin-64gb` → `agx-orin-64gb`. */
