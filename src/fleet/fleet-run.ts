@@ -62,6 +62,8 @@ export interface FleetRunInfo {
 
 /** A tuning run measured by a fleet: the usual run plus which boards measured it and their offsets. */
 export interface FleetTuningRun extends TuningRun {
+  /** Each with the queue entry and board it came from. */
+  readonly trials: readonly FleetTrialRecord[];
   readonly fleet: FleetRunInfo;
 }
 

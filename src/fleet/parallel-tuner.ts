@@ -133,6 +133,7 @@ export class ParallelTuner {
     while (!this.stopped && this.pending.size < this.o.parallel && this.postedCount < this.o.budget) {
       const s = suggestWithPending({
         create: () => new ConstrainedBo({ space: this.o.space, threshold, seed: this.o.seed }),
+        createModel: () => new ConstrainedBo({ space: this.o.space, threshold, seed: this.o.seed, initialPoints: 0 }),
         space: this.o.space,
         observed,
         pending: [...this.pending.values()],

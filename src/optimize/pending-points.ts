@@ -31,6 +31,11 @@ const hasSurrogates = (o: Optimizer): o is Optimizer & WithSurrogates => 'state'
 export interface PendingSuggestOptions {
   /** A fresh optimiser (same seed and settings every call). */
   readonly create: () => Optimizer;
+  /**
+   * The same optimiser without its initial design, for the Kriging believer's model (default
+   * `create`): the believer needs the surrogates even while design points are still unmeasured.
+   */
+  readonly createModel?: () => Optimizer;
   readonly space: SearchSpace;
   readonly observed: readonly Observation[];
   /** Points suggested and not yet observed. */
@@ -68,7 +73,7 @@ export function pendingObservations(o: PendingSuggestOptions): Observation[] {
 
 /** Posterior means of the surrogates fitted on the real observations, or null before a model exists. */
 function believe(o: PendingSuggestOptions, kappa: number): Observation[] | null {
-  const opt = replay(o.create, o.observed);
+  const opt = replay(o.createModel ?? o.create, o.observed);
   if (!hasSurrogates(opt)) return null;
   opt.suggest();
   const { objective, constraint } = opt.state;
