@@ -8,7 +8,8 @@
  *   objective and the constraint alike;
  * - Kriging believer: each pending point is observed at the surrogates' posterior mean (needs a
  *   model-based optimiser exposing its fitted surrogates; before the model exists it falls back to
- *   cl-mean);
+ *   cl-mean); the pessimistic believer at mean + one posterior standard deviation, for the
+ *   objective and the constraint, which pushes the next suggestions further from what is in flight;
  * - none: pending points are only excluded (marked measured without values), the model ignores them.
  *
  * The optimiser must be deterministic given its construction (same seed, same observations, same
@@ -62,7 +63,7 @@ export function pendingObservations(o: PendingSuggestOptions): Observation[] {
   const invalid = () => o.pending.map((point): Observation => ({ point, valid: false }));
   if (o.strategy === 'none') return invalid();
   if (o.strategy === 'kriging-believer' || o.strategy === 'pessimistic-believer') {
-    const believed = believe(o, o.strategy === 'pessimistic-believer' ? Number(process.env.PT_KAPPA ?? 1) : 0);
+    const believed = believe(o, o.strategy === 'pessimistic-believer' ? 1 : 0);
     if (believed) return believed;
   }
   const how = o.strategy === 'cl-min' ? 'min' : o.strategy === 'cl-max' ? 'max' : 'mean';
@@ -86,12 +87,11 @@ function believe(o: PendingSuggestOptions, kappa: number): Observation[] | null 
   });
   const po = objective.predict(x, o.pending.length);
   const pc = constraint.predict(x, o.pending.length);
-  const kc = Number(process.env.PT_KAPPA_C ?? 0);
   return o.pending.map((point, i) => ({
     point,
     valid: true,
     objective: po.mean[i]! + kappa * Math.sqrt(po.variance[i]!),
-    constraint: pc.mean[i]! + kc * Math.sqrt(pc.variance[i]!),
+    constraint: pc.mean[i]! + kappa * Math.sqrt(pc.variance[i]!),
   }));
 }
 
