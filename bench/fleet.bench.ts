@@ -159,6 +159,7 @@ async function simulate(
   let wall5: number | null = null;
   let refusedLate = 0;
   let zombie: MeasuredLease | null = null;
+  let killed = false;
   const fill = async () => {
     const t0 = performance.now();
     await tuner.fill(t * 1000);
@@ -179,8 +180,9 @@ async function simulate(
       a.leases++;
       a.current = await measureLease(lease, a.runner);
       a.at = t + simTrialSeconds(a.current.measurement);
-      // the killed agent dies in the middle of its third trial (a search trial)
-      if (kill && a === agents[1] && a.leases === 3) {
+      // the killed agent dies in the middle of its first search trial after its second lease
+      if (kill && a === agents[1] && a.leases >= 3 && lease.source !== 'baseline' && !a.dead && zombie === null && !killed) {
+        killed = true;
         a.dead = true;
         zombie = a.current;
       }
@@ -284,6 +286,61 @@ for (const modelName of models) {
     }
   }
 }
+
+/**
+ * Store capacity: `clients` agents (one connection each) lease and complete trials back to back
+ * with no measuring in between, for `seconds`, each completion followed by posting the next trial
+ * (the driver's write), so a trial costs what it costs in a run: post + lease + complete. Completed
+ * trials per second and the round trip; the database's side of a fleet at full tilt.
+ */
+async function storeThroughput(clients: number, seconds: number) {
+  const driver = await openBenchStore();
+  if (driver.backend !== 'postgres') return null;
+  const model = modelSpecOf('efficientnet-b0');
+  const device = await createSimTrialRunner({ board: BOARD, profile: profileForSpec(model) }).describe();
+  const setup = await startFleetRun({
+    store: driver,
+    device,
+    model,
+    slo: { latencyMs: 50, quantile: 0.99 },
+    budget: 1_000_000,
+    seed: 1,
+    parallel: clients,
+    margin: MARGIN,
+    batchSizes: BATCHES,
+    referenceAfter: 1_000_000,
+    runId: `bench-throughput-${Math.random().toString(36).slice(2, 8)}`,
+  });
+  const measurement = await createSimTrialRunner({ board: BOARD, profile: profileForSpec(model), noise: 0 }).measure(setup.reference);
+  const task = { model, sloMs: 50, trial: { quantile: 0.99 }, config: setup.reference };
+  await driver.postTrials(
+    setup.runId,
+    Array.from({ length: clients }, () => ({ source: 'initial' as const, task })),
+  );
+  const stores = await Promise.all(Array.from({ length: clients }, () => PostgresStore.open(pgSchema!.url, { poolSize: 1 })));
+  const until = performance.now() + seconds * 1000;
+  const rtt: number[] = [];
+  let completed = 0;
+  await Promise.all(
+    stores.map(async (st, i) => {
+      const id = { agentId: `tp-${i}`, boardId: `tp-board-${i}`, boardType: BOARD };
+      while (performance.now() < until) {
+        const t0 = performance.now();
+        const lease = await st.leaseTrial(id, { leaseMs: 60_000, runId: setup.runId });
+        if (!lease) break;
+        if (await st.completeTrial(lease, id, measurement, true)) completed++;
+        await st.postTrials(setup.runId, [{ source: 'initial', task }]);
+        rtt.push(performance.now() - t0);
+      }
+    }),
+  );
+  const trials = (await driver.fleetTrials(setup.runId)).length;
+  for (const st of stores) await st.close();
+  await driver.close();
+  rtt.sort((a, b) => a - b);
+  return { clients, seconds, completed, trials, perS: completed / seconds, p50: rtt[Math.floor(rtt.length / 2)]!, p99: rtt[Math.floor(rtt.length * 0.99)]! };
+}
+const throughput = await storeThroughput(16, quick ? 5 : 15);
 await (pgSchema as TestSchema | null)?.drop();
 
 const lines: string[] = [];
@@ -324,7 +381,16 @@ lines.push('');
 lines.push(
   `killed agent (N = 4, one agent dies mid-trial, ${killRuns.length} runs): lost trials ${killRuns.reduce((s, r) => s + r.lost, 0)}, duplicated ${killRuns.reduce((s, r) => s + r.duplicated, 0)}, late completions refused ${killRuns.reduce((s, r) => s + r.refusedLate, 0)} of ${killRuns.length}, search trials measured ${killRuns.map((r) => r.searchTrials).join('/')} (budget ${budget})`,
 );
+if (throughput) {
+  lines.push('');
+  lines.push(
+    `store capacity (PostgreSQL, ${throughput.clients} agents with one connection each, post + lease + complete back to back for ${throughput.seconds} s, no measuring): ${throughput.perS.toFixed(0)} trials/s, round trip p50 ${throughput.p50.toFixed(1)} ms / p99 ${throughput.p99.toFixed(1)} ms, ${throughput.completed} completions = ${throughput.trials} trial rows`,
+  );
+}
 lines.push('');
 lines.push(`elapsed ${((performance.now() - started) / 1000).toFixed(0)} s on ${cpus().length} CPUs (load ${loadavg()[0]!.toFixed(1)})`);
 console.log(lines.join('\n'));
-writeFileSync(new URL('./results/fleet.json', import.meta.url), `${JSON.stringify({ budget, seeds, strategy: DEFAULT, results, killRuns }, null, 1)}\n`);
+writeFileSync(
+  new URL('./results/fleet.json', import.meta.url),
+  `${JSON.stringify({ budget, seeds, strategy: DEFAULT, referenceAfter: referenceAfter ?? null, results, killRuns, throughput }, null, 1)}\n`,
+);

@@ -42,8 +42,8 @@ export interface FleetTuningOptions {
   readonly runId?: string;
 }
 
-/** A board's reference trial comes after its first search trials (chosen by bench/fleet.bench.ts). */
-export const DEFAULT_REFERENCE_AFTER = 2;
+/** Search trials a board measures before its reference trial (0: the reference first; chosen by bench/fleet.bench.ts). */
+export const DEFAULT_REFERENCE_AFTER = 0;
 
 export interface FleetProgress {
   readonly searchDone: number;

@@ -89,11 +89,12 @@ CREATE TABLE trial_queue (
   acquisition ${float},
   suggest_ms ${float}
 );
-CREATE INDEX trial_queue_ready ON trial_queue(run_id, status, id);
+CREATE INDEX trial_queue_open ON trial_queue(run_id, id) WHERE status IN ('queued', 'leased');
 CREATE UNIQUE INDEX trial_queue_board_reference ON trial_queue(run_id, board_id) WHERE board_id IS NOT NULL;
 ALTER TABLE trials ADD COLUMN queue_id INTEGER;
 ALTER TABLE trials ADD COLUMN board_id TEXT;
 CREATE UNIQUE INDEX trials_queue_id ON trials(queue_id);
+CREATE INDEX trials_board ON trials(run_id, board_id);
 CREATE TABLE registry_profiles (
   key TEXT PRIMARY KEY,
   board_type TEXT NOT NULL,
