@@ -46,6 +46,8 @@ const strategies = opt('--strategies', quick ? '' : 'cl-min,cl-mean,cl-max,krigi
 const NS = opt('--ns', '1,2,4,8').split(',').map(Number);
 const boardOffsets = opt('--offsets', 'on') !== 'off';
 const referenceAfter = args.includes('--reference-after') ? Number(opt('--reference-after', '0')) : undefined;
+const referenceRepeats = args.includes('--reference-repeats') ? Number(opt('--reference-repeats', '3')) : undefined;
+const initialPoints = args.includes('--initial-points') ? Number(opt('--initial-points', '6')) : undefined;
 const strategyOverride = args.includes('--strategy') ? (opt('--strategy', '') as PendingStrategy) : null;
 const BOARD = 'orin-agx';
 const BATCHES = [1, 2, 4, 8, 16];
@@ -143,6 +145,8 @@ async function simulate(
     strategy,
     boardOffsets,
     ...(referenceAfter === undefined ? {} : { referenceAfter }),
+    ...(referenceRepeats === undefined ? {} : { referenceRepeats }),
+    ...(initialPoints === undefined ? {} : { initialPoints }),
     runId: `bench-${scenario.model}-${scenario.slo}-${n}-${strategy}-${seed}-${kill ? 'kill' : 'ok'}-${Math.random().toString(36).slice(2, 8)}`,
   });
   const { tuner } = setup;
@@ -346,7 +350,7 @@ await (pgSchema as TestSchema | null)?.drop();
 const lines: string[] = [];
 const backend = opt('--store', 'postgres');
 lines.push(
-  `fleet benchmark ${quick ? '(quick) ' : ''}on sim:${BOARD}, ${budget} search trials, seeds 1–${seeds}, strategy ${DEFAULT}, store ${backend}; times are simulated seconds`,
+  `fleet benchmark ${quick ? '(quick) ' : ''}on sim:${BOARD}, ${models.join(' + ')}, SLOs ${slos.join('/')}, ${budget} search trials, seeds 1–${seeds}, strategy ${DEFAULT}, reference after ${referenceAfter ?? 'the default number of'} search trials with ${referenceRepeats ?? 'the search trials’'} windows, initial points ${initialPoints ?? 'the optimiser’s'}, board offsets ${boardOffsets ? 'on' : 'off'}, store ${backend}; times are simulated seconds`,
 );
 lines.push('');
 lines.push(

@@ -2,7 +2,7 @@
  * Boards of one type differ by a few percent (silicon, power-rail tolerance, thermal paste). The
  * fleet model: on board b, ln E_b(x) = f(x) + a_b and ln L_b(x) = g(x) + c_b, one shared landscape
  * f, g plus a per-board offset. Every board measures the run's reference configuration once; its
- * raw offsets are its reference's logs minus the mean over the boards, shrunk towards 0 by how much
+ * raw offsets are its reference's logs (energy per query, median latency) minus the mean over the boards, shrunk towards 0 by how much
  * of their spread the measurement noise explains (empirical Bayes: offset = raw × τ² / (τ² + v_b),
  * v_b the variance of the board's reference mean from its windows' spread, τ² the boards' spread
  * beyond that noise). Unshrunk, the noisiest board sets the fleet's latency limit: the maximum of
@@ -16,7 +16,7 @@ export interface BoardOffset {
   readonly boardId: string;
   /** ln of the board's energy per query over the fleet mean's at the same configuration. */
   readonly energy: number;
-  /** ln of its tail latency over the fleet mean's. */
+  /** ln of its latency over the fleet mean's (from the median; applied to every quantile). */
   readonly latency: number;
   /** Trials the board measured in this run. */
   readonly trials: number;
@@ -28,19 +28,29 @@ const isReference = (t: FleetTrialRecord) => t.source === 'baseline';
 const usable = (t: FleetTrialRecord) => t.measurement.valid && t.measurement.energyPerQueryJ > 0 && t.measurement.latencyTailMs > 0;
 const mean = (v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length;
 
-/** Offsets of every board that measured a trial of the run; `repeats`: measurement windows per trial. */
-export function estimateBoardOffsets(trials: readonly FleetTrialRecord[], repeats = 3): Map<string, BoardOffset> {
+/**
+ * Offsets of every board that measured a trial of the run. `repeats`: measurement windows per search
+ * trial, `referenceRepeats` per reference trial (default the same); a reference of one window has no
+ * spread of its own, so its noise is the median spread of the run's other trials.
+ */
+export function estimateBoardOffsets(trials: readonly FleetTrialRecord[], repeats = 3, referenceRepeats = repeats): Map<string, BoardOffset> {
+  const cvs = trials.filter((t) => usable(t) && t.measurement.noise.energyCv > 0).map((t) => t.measurement.noise);
+  const median = (v: number[]) => (v.length === 0 ? 0 : [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!);
+  const pooled = { energyCv: median(cvs.map((c) => c.energyCv)), latencyTailCv: median(cvs.map((c) => c.latencyTailCv)) };
   const refs = new Map<string, { e: number[]; l: number[]; ve: number[]; vl: number[] }>();
   const counts = new Map<string, number>();
   for (const t of trials) {
     counts.set(t.boardId, (counts.get(t.boardId) ?? 0) + 1);
     if (!isReference(t) || !usable(t)) continue;
     const r = refs.get(t.boardId) ?? { e: [], l: [], ve: [], vl: [] };
-    const cv = t.measurement.noise;
+    const own = t.measurement.noise;
+    const cv = referenceRepeats > 1 && own.energyCv > 0 ? own : pooled;
     r.e.push(Math.log(t.measurement.energyPerQueryJ));
-    r.l.push(Math.log(t.measurement.latencyTailMs));
-    r.ve.push(Number.isFinite(cv.energyCv) ? cv.energyCv ** 2 / repeats : 0);
-    r.vl.push(Number.isFinite(cv.latencyTailCv) ? cv.latencyTailCv ** 2 / repeats : 0);
+    // the median, not the tail: a board's speed shifts every quantile alike, and a window measures
+    // the median far more precisely than its tail (a few stalled batches move a p99 by 10 %)
+    r.l.push(Math.log(t.measurement.latencyP50Ms));
+    r.ve.push(Number.isFinite(cv.energyCv) ? cv.energyCv ** 2 / referenceRepeats : 0);
+    r.vl.push(Number.isFinite(cv.energyCv) ? cv.energyCv ** 2 / referenceRepeats : 0);
     refs.set(t.boardId, r);
   }
   const perBoard = [...refs.entries()].map(([id, r]) => ({

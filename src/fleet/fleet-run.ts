@@ -34,6 +34,10 @@ export interface FleetTuningOptions {
   readonly boardOffsets?: boolean;
   /** Search trials a board measures before its reference trial (default DEFAULT_REFERENCE_AFTER). */
   readonly referenceAfter?: number;
+  /** Windows of the reference trial (default the search trials'; 1 = a third of the time, a noisier offset). */
+  readonly referenceRepeats?: number;
+  /** Quasi-random points before the model takes over (default the optimiser's). */
+  readonly initialPoints?: number;
   /** Wait between looks at the queue, ms (default 500). */
   readonly pollMs?: number;
   readonly onProgress?: (p: FleetProgress) => void;
@@ -113,6 +117,8 @@ export async function startFleetRun(o: FleetTuningOptions): Promise<FleetSetup> 
     task,
     ...(o.strategy === undefined ? {} : { strategy: o.strategy }),
     ...(o.boardOffsets === undefined ? {} : { boardOffsets: o.boardOffsets }),
+    ...(o.referenceRepeats === undefined ? {} : { referenceRepeats: o.referenceRepeats }),
+    ...(o.initialPoints === undefined ? {} : { initialPoints: o.initialPoints }),
   });
   await o.store.createRun({
     id: runId,
@@ -126,7 +132,11 @@ export async function startFleetRun(o: FleetTuningOptions): Promise<FleetSetup> 
     budget: o.budget,
     settingsKey: JSON.stringify({ fleet: runId }),
     createdAt: new Date().toISOString(),
-    fleet: { parallel: o.parallel, reference: { ...task, config: reference }, referenceAfter: o.referenceAfter ?? DEFAULT_REFERENCE_AFTER },
+    fleet: {
+      parallel: o.parallel,
+      reference: { ...task, config: reference, ...(o.referenceRepeats === undefined ? {} : { trial: { ...task.trial, repeats: o.referenceRepeats } }) },
+      referenceAfter: o.referenceAfter ?? DEFAULT_REFERENCE_AFTER,
+    },
   });
   return { runId, space, tuner, reference };
 }

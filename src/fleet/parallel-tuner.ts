@@ -36,6 +36,10 @@ export interface ParallelTunerOptions {
   readonly strategy?: PendingStrategy;
   /** Per-board offset model (default on); off = every board is taken for the same board. */
   readonly boardOffsets?: boolean;
+  /** Windows of each board's reference trial (default the search trials'). */
+  readonly referenceRepeats?: number;
+  /** Quasi-random points before the model takes over (default the optimiser's: dimensions + 2). */
+  readonly initialPoints?: number;
 }
 
 /** The best configuration measured so far, as the fleet's mean board. */
@@ -91,7 +95,7 @@ export class ParallelTuner {
   }
 
   offsets(): Map<string, BoardOffset> {
-    return this.o.boardOffsets === false ? new Map() : estimateBoardOffsets(this.trials, this.o.task.trial.repeats);
+    return this.o.boardOffsets === false ? new Map() : estimateBoardOffsets(this.trials, this.o.task.trial.repeats, this.o.referenceRepeats);
   }
 
   /** ln of the latency limit the normalised latency must meet (the slowest board's offset taken off). */
@@ -132,7 +136,13 @@ export class ParallelTuner {
     const threshold = this.threshold(offsets);
     while (!this.stopped && this.pending.size < this.o.parallel && this.postedCount < this.o.budget) {
       const s = suggestWithPending({
-        create: () => new ConstrainedBo({ space: this.o.space, threshold, seed: this.o.seed }),
+        create: () =>
+          new ConstrainedBo({
+            space: this.o.space,
+            threshold,
+            seed: this.o.seed,
+            ...(this.o.initialPoints === undefined ? {} : { initialPoints: this.o.initialPoints }),
+          }),
         createModel: () => new ConstrainedBo({ space: this.o.space, threshold, seed: this.o.seed, initialPoints: 0 }),
         space: this.o.space,
         observed,
