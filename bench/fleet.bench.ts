@@ -4,7 +4,7 @@
  *
  *   npm run bench:fleet                 # orin-agx × {efficientnet-b0, bert-base} × {tight, medium, loose} × 5 seeds
  *   npm run bench:fleet -- --quick      # orin-agx × efficientnet-b0 × medium × 3 seeds
- *   options: --seeds N  --budget N (search trials, default 40)  --store postgres|sqlite (default postgres
+ *   options: --seeds N  --first-seed N (default 1)  --budget N (search trials, default 40)  --store postgres|sqlite (default postgres
  *            when the server answers)  --strategies a,b (pending-point strategies to compare at N = 4)
  *            --models a,b  --slos tight,medium,loose
  *
@@ -37,6 +37,7 @@ const flag = (n: string) => args.includes(n);
 const opt = (n: string, d: string) => (args.includes(n) ? args[args.indexOf(n) + 1]! : d);
 const quick = flag('--quick');
 const seeds = Number(opt('--seeds', quick ? '3' : '5'));
+const firstSeed = Number(opt('--first-seed', '1'));
 const budget = Number(opt('--budget', '40'));
 const models = opt('--models', quick ? 'efficientnet-b0' : 'efficientnet-b0,bert-base').split(',');
 const slos = opt('--slos', quick ? 'medium' : 'tight,medium,loose').split(',');
@@ -273,7 +274,7 @@ for (const modelName of models) {
   for (const level of slos) {
     const sloMs = +(fastest * SLO_LEVELS[level]!).toPrecision(3);
     const scenario = { model: modelName, slo: level, sloMs, truth, device };
-    for (let seed = 1; seed <= seeds; seed++) {
+    for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
       for (const n of NS) {
         const r = await simulate(scenario, n, DEFAULT, seed);
         results.push(r);
@@ -350,7 +351,7 @@ await (pgSchema as TestSchema | null)?.drop();
 const lines: string[] = [];
 const backend = opt('--store', 'postgres');
 lines.push(
-  `fleet benchmark ${quick ? '(quick) ' : ''}on sim:${BOARD}, ${models.join(' + ')}, SLOs ${slos.join('/')}, ${budget} search trials, seeds 1–${seeds}, strategy ${DEFAULT}, reference after ${referenceAfter ?? 'the default number of'} search trials with ${referenceRepeats ?? 'the search trials’'} windows, initial points ${initialPoints ?? 'the optimiser’s'}, board offsets ${boardOffsets ? 'on' : 'off'}, store ${backend}; times are simulated seconds`,
+  `fleet benchmark ${quick ? '(quick) ' : ''}on sim:${BOARD}, ${models.join(' + ')}, SLOs ${slos.join('/')}, ${budget} search trials, seeds ${firstSeed}–${firstSeed + seeds - 1}, strategy ${DEFAULT}, reference after ${referenceAfter ?? 'the default number of'} search trials with ${referenceRepeats ?? 'the search trials’'} windows, initial points ${initialPoints ?? 'the optimiser’s'}, board offsets ${boardOffsets ? 'on' : 'off'}, store ${backend}; times are simulated seconds`,
 );
 lines.push('');
 lines.push(

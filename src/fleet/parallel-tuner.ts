@@ -17,7 +17,7 @@ import type { KnobSpace } from '../tune/knob-space.ts';
 import { type BoardOffset, estimateBoardOffsets, normalised, worstLatencyOffset } from './board-offsets.ts';
 
 /** The pending-point strategy fleet runs use unless told otherwise (chosen by bench/fleet.bench.ts). */
-export const DEFAULT_PENDING_STRATEGY: PendingStrategy = 'kriging-believer';
+export const DEFAULT_PENDING_STRATEGY: PendingStrategy = 'pessimistic-believer';
 
 export interface ParallelTunerOptions {
   readonly store: Store;
