@@ -38,7 +38,7 @@ export function l4tVersion(release: string | undefined): string {
 export interface ProfileKeyOptions {
   /** Default: the run's device release. */
   readonly l4t?: string;
-  /** Default: `twin` on a simulated device, else `onnxruntime`. */
+  /** Default: the runtime the run recorded, else `twin` on a simulated device, else `onnxruntime`. */
   readonly runtime?: string;
 }
 
@@ -50,7 +50,7 @@ export function profileKeyOf(run: TuningRun, o: ProfileKeyOptions = {}): Profile
     l4t: o.l4t ?? l4tVersion(run.device.release),
     modelHash: modelContentHash(spec),
     precision: spec.dtype,
-    runtime: o.runtime ?? (run.device.kind === 'sim' ? 'twin' : 'onnxruntime'),
+    runtime: o.runtime ?? (run as { readonly runtime?: string }).runtime ?? (run.device.kind === 'sim' ? 'twin' : 'onnxruntime'),
     sloMs: run.slo.latencyMs,
     quantile: run.slo.quantile,
   };
