@@ -49,6 +49,8 @@ const boardOffsets = opt('--offsets', 'on') !== 'off';
 const referenceAfter = args.includes('--reference-after') ? Number(opt('--reference-after', '0')) : undefined;
 const referenceRepeats = args.includes('--reference-repeats') ? Number(opt('--reference-repeats', '3')) : undefined;
 const initialPoints = args.includes('--initial-points') ? Number(opt('--initial-points', '6')) : undefined;
+const references = args.includes('--references') ? opt('--references', 'on') !== 'off' : undefined;
+const confirmRounds = args.includes('--confirm-rounds') ? Number(opt('--confirm-rounds', '3')) : undefined;
 const strategyOverride = args.includes('--strategy') ? (opt('--strategy', '') as PendingStrategy) : null;
 const BOARD = 'orin-agx';
 const BATCHES = [1, 2, 4, 8, 16];
@@ -106,6 +108,8 @@ interface RunResult {
   readonly suggestS: number;
   /** |estimated − true| energy offset, mean over boards (relative). */
   readonly offsetError: number;
+  readonly confirmRounds: number;
+  readonly config: string | null;
 }
 
 async function simulate(
@@ -148,6 +152,8 @@ async function simulate(
     ...(referenceAfter === undefined ? {} : { referenceAfter }),
     ...(referenceRepeats === undefined ? {} : { referenceRepeats }),
     ...(initialPoints === undefined ? {} : { initialPoints }),
+    ...(references === undefined ? {} : { references }),
+    ...(confirmRounds === undefined ? {} : { confirmRounds }),
     runId: `bench-${scenario.model}-${scenario.slo}-${n}-${strategy}-${seed}-${kill ? 'kill' : 'ok'}-${Math.random().toString(36).slice(2, 8)}`,
   });
   const { tuner } = setup;
@@ -218,7 +224,7 @@ async function simulate(
   const inc = tuner.incumbent();
   const tr = inc ? scenario.truth.get(configKey(inc.config)) : undefined;
   const trials = tuner.measured;
-  const search = trials.filter((x) => x.source !== 'baseline');
+  const search = trials.filter((x) => x.source !== 'baseline' && x.source !== 'confirm');
   const perQueue = new Map<number, number>();
   for (const x of trials) perQueue.set(x.queueId, (perQueue.get(x.queueId) ?? 0) + 1);
   const duplicated = [...perQueue.values()].filter((c) => c > 1).length;
@@ -244,6 +250,8 @@ async function simulate(
     refusedLate,
     suggestS,
     offsetError: offErr,
+    confirmRounds: tuner.confirmation.rounds,
+    config: inc ? configKey(inc.config) : null,
   };
 }
 
@@ -279,7 +287,7 @@ for (const modelName of models) {
         const r = await simulate(scenario, n, DEFAULT, seed);
         results.push(r);
         console.error(
-          `${modelName} ${level} seed ${seed} N=${n}: to 5 % ${r.wall5?.toFixed(0) ?? '–'} s, all ${r.wallAll.toFixed(0)} s, regret ${r.finalRegret === null ? '–' : pct(r.finalRegret)}, suggest ${r.suggestS.toFixed(1)} s`,
+          `${modelName} ${level} seed ${seed} N=${n}: to 5 % ${r.wall5?.toFixed(0) ?? '–'} s, all ${r.wallAll.toFixed(0)} s, regret ${r.finalRegret === null ? '–' : pct(r.finalRegret)}${r.finalFeasible ? '' : ' INFEASIBLE on its slowest board'}, confirmation rounds ${r.confirmRounds}, suggest ${r.suggestS.toFixed(1)} s`,
         );
       }
       for (const s of strategies) if (s !== DEFAULT) results.push(await simulate(scenario, 4, s, seed));
@@ -351,13 +359,13 @@ await (pgSchema as TestSchema | null)?.drop();
 const lines: string[] = [];
 const backend = opt('--store', 'postgres');
 lines.push(
-  `fleet benchmark ${quick ? '(quick) ' : ''}on sim:${BOARD}, ${models.join(' + ')}, SLOs ${slos.join('/')}, ${budget} search trials, seeds ${firstSeed}–${firstSeed + seeds - 1}, strategy ${DEFAULT}, reference after ${referenceAfter ?? 'the default number of'} search trials with ${referenceRepeats ?? 'the search trials’'} windows, initial points ${initialPoints ?? 'the optimiser’s'}, board offsets ${boardOffsets ? 'on' : 'off'}, store ${backend}; times are simulated seconds`,
+  `fleet benchmark ${quick ? '(quick) ' : ''}on sim:${BOARD}, ${models.join(' + ')}, SLOs ${slos.join('/')}, ${budget} search trials, seeds ${firstSeed}–${firstSeed + seeds - 1}, strategy ${DEFAULT}, reference after ${referenceAfter ?? 'the default number of'} search trials with ${referenceRepeats ?? 'the search trials’'} windows, initial points ${initialPoints ?? 'the optimiser’s'}, reference round ${references === undefined ? 'default' : references ? 'on' : 'off'}, confirmation rounds ${confirmRounds ?? 'default'}, board offsets ${boardOffsets ? 'on' : 'off'}, store ${backend}; times are simulated seconds`,
 );
 lines.push('');
 lines.push(
-  '| N agents | runs | wall to 5 % (median, s) | speed-up vs N = 1 (median of per-run ratios) | wall for the budget (median, s) | final regret (median / max) | final infeasible | offset error (mean) |',
+  '| N agents | runs | wall to 5 % (median, s) | speed-up vs N = 1 (median of per-run ratios) | wall for the budget + confirmation (median, s) | final regret (median / max) | final infeasible on some board | confirmation rounds (mean) | offset error (mean) |',
 );
-lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 const main = results.filter((r) => r.strategy === DEFAULT);
 const key = (r: RunResult) => `${r.model}|${r.slo}|${r.seed}`;
 const base = new Map(main.filter((r) => r.n === 1).map((r) => [key(r), r]));
@@ -367,9 +375,11 @@ for (const n of NS) {
   const ratios = rs.map((r) => (base.get(key(r))!.wall5 ?? CAP) / (r.wall5 ?? CAP));
   const regrets = rs.map((r) => r.finalRegret ?? Number.POSITIVE_INFINITY);
   lines.push(
-    `| ${n} | ${rs.length} | ${median(rs.map((r) => r.wall5 ?? CAP)).toFixed(0)} | ${n === 1 ? '1.00×' : `${median(ratios).toFixed(2)}×`} | ${median(rs.map((r) => r.wallAll)).toFixed(0)} | ${pct(median(regrets))} / ${pct(Math.max(...regrets))} | ${rs.filter((r) => !r.finalFeasible).length} | ${pct(rs.reduce((s, r) => s + r.offsetError, 0) / rs.length)} |`,
+    `| ${n} | ${rs.length} | ${median(rs.map((r) => r.wall5 ?? CAP)).toFixed(0)} | ${n === 1 ? '1.00×' : `${median(ratios).toFixed(2)}×`} | ${median(rs.map((r) => r.wallAll)).toFixed(0)} | ${pct(median(regrets))} / ${pct(Math.max(...regrets))} | ${rs.filter((r) => !r.finalFeasible).length} | ${(rs.reduce((s, r) => s + r.confirmRounds, 0) / rs.length).toFixed(2)} | ${pct(rs.reduce((s, r) => s + r.offsetError, 0) / rs.length)} |`,
   );
 }
+for (const r of main.filter((x) => !x.finalFeasible))
+  lines.push(`INFEASIBLE recommendation: ${r.model} ${r.slo} seed ${r.seed} N = ${r.n}: ${r.config ?? 'none'}`);
 if (strategies.length > 0) {
   lines.push('');
   lines.push('pending-point strategies at N = 4 (same seeds):');

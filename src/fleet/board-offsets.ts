@@ -24,44 +24,57 @@ export interface BoardOffset {
   readonly referenced: boolean;
 }
 
-const isReference = (t: FleetTrialRecord) => t.source === 'baseline';
+/** Trials every board measures at a shared configuration: the reference round, and the recommendation's confirmation. */
+const isReference = (t: FleetTrialRecord) => t.source === 'baseline' || t.source === 'confirm';
 const usable = (t: FleetTrialRecord) => t.measurement.valid && t.measurement.energyPerQueryJ > 0 && t.measurement.latencyTailMs > 0;
 const mean = (v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length;
 
 /**
  * Offsets of every board that measured a trial of the run. `repeats`: measurement windows per search
  * trial, `referenceRepeats` per reference trial (default the same); a reference of one window has no
- * spread of its own, so its noise is the median spread of the run's other trials.
+ * spread of its own, so its noise is the median spread of the run's other trials. Reference and
+ * confirmation trials are grouped by configuration; a configuration two or more boards measured
+ * gives each of them its deviation from that configuration's mean over the boards.
  */
 export function estimateBoardOffsets(trials: readonly FleetTrialRecord[], repeats = 3, referenceRepeats = repeats): Map<string, BoardOffset> {
   const cvs = trials.filter((t) => usable(t) && t.measurement.noise.energyCv > 0).map((t) => t.measurement.noise);
   const median = (v: number[]) => (v.length === 0 ? 0 : [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!);
   const pooled = { energyCv: median(cvs.map((c) => c.energyCv)), latencyTailCv: median(cvs.map((c) => c.latencyTailCv)) };
-  const refs = new Map<string, { e: number[]; l: number[]; ve: number[]; vl: number[] }>();
+  const groups = new Map<string, Map<string, { e: number[]; l: number[]; v: number[] }>>();
   const counts = new Map<string, number>();
   for (const t of trials) {
     counts.set(t.boardId, (counts.get(t.boardId) ?? 0) + 1);
     if (!isReference(t) || !usable(t)) continue;
-    const r = refs.get(t.boardId) ?? { e: [], l: [], ve: [], vl: [] };
+    const windows = t.source === 'baseline' ? referenceRepeats : repeats;
     const own = t.measurement.noise;
-    const cv = referenceRepeats > 1 && own.energyCv > 0 ? own : pooled;
+    const cv = windows > 1 && own.energyCv > 0 ? own : pooled;
+    const g = groups.get(JSON.stringify(t.config)) ?? new Map<string, { e: number[]; l: number[]; v: number[] }>();
+    const r = g.get(t.boardId) ?? { e: [], l: [], v: [] };
     r.e.push(Math.log(t.measurement.energyPerQueryJ));
     // the median, not the tail: a board's speed shifts every quantile alike, and a window measures
     // the median far more precisely than its tail (a few stalled batches move a p99 by 10 %)
     r.l.push(Math.log(t.measurement.latencyP50Ms));
-    r.ve.push(Number.isFinite(cv.energyCv) ? cv.energyCv ** 2 / referenceRepeats : 0);
-    r.vl.push(Number.isFinite(cv.energyCv) ? cv.energyCv ** 2 / referenceRepeats : 0);
-    refs.set(t.boardId, r);
+    r.v.push(Number.isFinite(cv.energyCv) ? cv.energyCv ** 2 / windows : 0);
+    g.set(t.boardId, r);
+    groups.set(JSON.stringify(t.config), g);
   }
-  const perBoard = [...refs.entries()].map(([id, r]) => ({
-    id,
-    e: mean(r.e),
-    l: mean(r.l),
-    ve: mean(r.ve) / r.e.length,
-    vl: mean(r.vl) / r.l.length,
-  }));
-  const energy = shrunk(perBoard.map((b) => ({ raw: b.e, v: b.ve })));
-  const latency = shrunk(perBoard.map((b) => ({ raw: b.l, v: b.vl })));
+  const devs = new Map<string, { e: number[]; l: number[]; v: number[] }>();
+  for (const g of groups.values()) {
+    if (g.size < 2) continue;
+    const boards = [...g.entries()].map(([id, r]) => ({ id, e: mean(r.e), l: mean(r.l), v: mean(r.v) / r.e.length }));
+    const me = mean(boards.map((b) => b.e));
+    const ml = mean(boards.map((b) => b.l));
+    for (const b of boards) {
+      const d = devs.get(b.id) ?? { e: [], l: [], v: [] };
+      d.e.push(b.e - me);
+      d.l.push(b.l - ml);
+      d.v.push(b.v);
+      devs.set(b.id, d);
+    }
+  }
+  const perBoard = [...devs.entries()].map(([id, r]) => ({ id, e: mean(r.e), l: mean(r.l), v: mean(r.v) / r.e.length }));
+  const energy = shrunk(perBoard.map((b) => ({ raw: b.e, v: b.v })));
+  const latency = shrunk(perBoard.map((b) => ({ raw: b.l, v: b.v })));
   const out = new Map<string, BoardOffset>();
   for (const [boardId, n] of counts) {
     const i = perBoard.findIndex((x) => x.id === boardId);

@@ -15,7 +15,7 @@ import type { PendingStrategy } from '../optimize/pending-points.ts';
 import type { FleetTrialRecord, Store, TrialTask } from '../store/store.ts';
 import { createKnobSpace, type KnobSpace } from '../tune/knob-space.ts';
 import type { BoardOffset } from './board-offsets.ts';
-import { type FleetIncumbent, ParallelTuner } from './parallel-tuner.ts';
+import { type FleetConfirmation, type FleetIncumbent, ParallelTuner } from './parallel-tuner.ts';
 
 export interface FleetTuningOptions {
   readonly store: Store;
@@ -32,6 +32,14 @@ export interface FleetTuningOptions {
   readonly trial?: { readonly repeats?: number; readonly windowS?: number };
   readonly strategy?: PendingStrategy;
   readonly boardOffsets?: boolean;
+  /**
+   * A reference round: every board measures the reference configuration once (default
+   * DEFAULT_REFERENCES: none; the boards' offsets then come from the confirmation round, where
+   * several boards measure one configuration, and the search treats every board as the mean board).
+   */
+  readonly references?: boolean;
+  /** Confirmation rounds for the recommendation (default DEFAULT_CONFIRM_ROUNDS; 0 = none). */
+  readonly confirmRounds?: number;
   /** Search trials a board measures before its reference trial (default DEFAULT_REFERENCE_AFTER). */
   readonly referenceAfter?: number;
   /** Windows of the reference trial (default the search trials'; 1 = a third of the time, a noisier offset). */
@@ -49,6 +57,9 @@ export interface FleetTuningOptions {
 /** Search trials a board measures before its reference trial (0: the reference first; chosen by bench/fleet.bench.ts). */
 export const DEFAULT_REFERENCE_AFTER = 0;
 
+/** Whether fleet runs spend a round on every board's reference trial (chosen by bench/fleet.bench.ts). */
+export const DEFAULT_REFERENCES = false;
+
 export interface FleetProgress {
   readonly searchDone: number;
   readonly budget: number;
@@ -62,6 +73,8 @@ export interface FleetRunInfo {
   readonly strategy: PendingStrategy;
   readonly reference: Config;
   readonly boards: readonly BoardOffset[];
+  /** Confirmation rounds spent, configurations they rejected, the one they confirmed (null: none). */
+  readonly confirmation: FleetConfirmation;
 }
 
 /** A tuning run measured by a fleet: the usual run plus which boards measured it and their offsets. */
@@ -119,6 +132,7 @@ export async function startFleetRun(o: FleetTuningOptions): Promise<FleetSetup> 
     ...(o.boardOffsets === undefined ? {} : { boardOffsets: o.boardOffsets }),
     ...(o.referenceRepeats === undefined ? {} : { referenceRepeats: o.referenceRepeats }),
     ...(o.initialPoints === undefined ? {} : { initialPoints: o.initialPoints }),
+    ...(o.confirmRounds === undefined ? {} : { confirmRounds: o.confirmRounds }),
   });
   await o.store.createRun({
     id: runId,
@@ -134,7 +148,11 @@ export async function startFleetRun(o: FleetTuningOptions): Promise<FleetSetup> 
     createdAt: new Date().toISOString(),
     fleet: {
       parallel: o.parallel,
-      reference: { ...task, config: reference, ...(o.referenceRepeats === undefined ? {} : { trial: { ...task.trial, repeats: o.referenceRepeats } }) },
+      ...((o.references ?? DEFAULT_REFERENCES)
+        ? {
+            reference: { ...task, config: reference, ...(o.referenceRepeats === undefined ? {} : { trial: { ...task.trial, repeats: o.referenceRepeats } }) },
+          }
+        : {}),
       referenceAfter: o.referenceAfter ?? DEFAULT_REFERENCE_AFTER,
     },
   });
@@ -237,6 +255,6 @@ export function fleetRunOf(o: FleetTuningOptions, s: FleetSetup): FleetTuningRun
     baselines,
     margin: o.margin,
     stopReason: tuner.stopReason,
-    fleet: { parallel: o.parallel, strategy: tuner.strategy, reference: s.reference, boards: [...offsets.values()] },
+    fleet: { parallel: o.parallel, strategy: tuner.strategy, reference: s.reference, boards: [...offsets.values()], confirmation: tuner.confirmation },
   };
 }

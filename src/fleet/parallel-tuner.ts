@@ -40,6 +40,24 @@ export interface ParallelTunerOptions {
   readonly referenceRepeats?: number;
   /** Quasi-random points before the model takes over (default the optimiser's: dimensions + 2). */
   readonly initialPoints?: number;
+  /**
+   * Confirmation rounds after the search (default DEFAULT_CONFIRM_ROUNDS; 0 = none): the best
+   * configuration is measured again by `parallel` boards at once, and it is recommended only when
+   * its mean tail latency meets the limit on every board that measured it; otherwise the next best
+   * is confirmed, up to this many rounds.
+   */
+  readonly confirmRounds?: number;
+}
+
+/** Confirmation rounds a fleet run may spend on its recommendation (chosen by bench/fleet.bench.ts). */
+export const DEFAULT_CONFIRM_ROUNDS = 3;
+
+/** The state of the recommendation's confirmation. */
+export interface FleetConfirmation {
+  readonly rounds: number;
+  /** Configurations that missed the limit on some board, in the order they were tried. */
+  readonly rejected: readonly Config[];
+  readonly confirmed: Config | null;
 }
 
 /** The best configuration measured so far, as the fleet's mean board. */
@@ -49,7 +67,13 @@ export interface FleetIncumbent {
   readonly energy: number;
   readonly latency: number;
   readonly trials: number;
+  /** Boards that measured it. */
+  readonly boards: number;
+  /** Its confirmation round came back within the limit on every board that measured it. */
+  readonly confirmed: boolean;
 }
+
+const isSearch = (t: FleetTrialRecord) => t.source !== 'baseline' && t.source !== 'confirm';
 
 const noiseVar = (cv: number, repeats = 3) => (Number.isFinite(cv) && cv > 0 ? (cv * cv) / Math.max(1, repeats) : 0);
 
@@ -59,6 +83,12 @@ export class ParallelTuner {
   private postedCount = 0;
   private nextIndex = 0;
   private stopped = false;
+  private readonly confirming = new Set<number>();
+  private candidate: Config | null = null;
+  private readonly rejected = new Map<string, Config>();
+  private confirmedKey: string | null = null;
+  private confirmRoundsDone = 0;
+  private confirmationOver = false;
   readonly strategy: PendingStrategy;
 
   constructor(private readonly o: ParallelTunerOptions) {
@@ -67,7 +97,7 @@ export class ParallelTuner {
 
   /** Search trials measured. */
   get searchDone(): number {
-    return this.trials.filter((t) => t.source !== 'baseline').length;
+    return this.trials.filter(isSearch).length;
   }
 
   /** Search trials posted so far. */
@@ -81,8 +111,74 @@ export class ParallelTuner {
   }
 
   /** The budget is measured, or the optimiser has nothing more to suggest and nothing is in flight. */
-  get finished(): boolean {
+  get searchFinished(): boolean {
     return this.searchDone >= this.o.budget || (this.stopped && this.pending.size === 0);
+  }
+
+  /** The search is over and so is the recommendation's confirmation. */
+  get finished(): boolean {
+    return this.searchFinished && (this.confirmRounds === 0 || this.confirmationOver);
+  }
+
+  private get confirmRounds(): number {
+    return this.o.confirmRounds ?? DEFAULT_CONFIRM_ROUNDS;
+  }
+
+  get confirmation(): FleetConfirmation {
+    return {
+      rounds: this.confirmRoundsDone,
+      rejected: [...this.rejected.values()],
+      confirmed: this.confirmedKey === null ? null : (this.trials.find((t) => configKey(t.config) === this.confirmedKey)?.config ?? null),
+    };
+  }
+
+  /**
+   * Whether every board that measured `config` measured it, on average over its trials, within the
+   * latency limit: the SLO held on each board as it is, whatever the offset model says.
+   */
+  holdsOnEveryBoard(config: Config): boolean {
+    const limit = latencyLimitMs(this.o.slo, this.o.margin);
+    const key = configKey(config);
+    const perBoard = new Map<string, number[]>();
+    for (const t of this.trials) {
+      if (configKey(t.config) !== key) continue;
+      if (!t.measurement.valid || !(t.measurement.latencyTailMs > 0)) return false;
+      const v = perBoard.get(t.boardId) ?? [];
+      v.push(Math.log(t.measurement.latencyTailMs));
+      perBoard.set(t.boardId, v);
+    }
+    if (perBoard.size === 0) return false;
+    for (const v of perBoard.values()) if (Math.exp(v.reduce((s, x) => s + x, 0) / v.length) > limit) return false;
+    return true;
+  }
+
+  /** After the search: judge the confirmation that came back, post the next one; returns trials posted. */
+  private async confirm(now?: number): Promise<number> {
+    if (this.confirmationOver || this.confirming.size > 0) return 0;
+    if (this.candidate) {
+      if (this.holdsOnEveryBoard(this.candidate)) {
+        this.confirmedKey = configKey(this.candidate);
+        this.confirmationOver = true;
+        return 0;
+      }
+      this.rejected.set(configKey(this.candidate), this.candidate);
+      this.candidate = null;
+    }
+    const next = this.confirmRoundsDone < this.confirmRounds ? this.incumbent() : null;
+    if (!next) {
+      this.confirmationOver = true;
+      return 0;
+    }
+    this.candidate = next.config;
+    this.confirmRoundsDone++;
+    const task: TrialTask = { ...this.o.task, config: next.config };
+    const ids = await this.o.store.postTrials(
+      this.o.runId,
+      Array.from({ length: Math.max(1, this.o.parallel) }, () => ({ source: 'confirm' as const, task })),
+      now,
+    );
+    for (const id of ids) this.confirming.add(id);
+    return ids.length;
   }
 
   get stopReason(): 'budget' | 'converged' {
@@ -130,6 +226,7 @@ export class ParallelTuner {
 
   /** Post suggestions until `parallel` search trials are in flight (or the budget is posted); returns how many were posted. */
   async fill(now?: number): Promise<number> {
+    if (this.searchFinished) return this.confirmRounds > 0 ? this.confirm(now) : 0;
     let n = 0;
     const offsets = this.offsets();
     const observed = this.observations(offsets);
@@ -171,6 +268,8 @@ export class ParallelTuner {
       this.postedCount++;
       n++;
     }
+    // the search may have just run out of suggestions: the confirmation starts at once
+    if (this.searchFinished && this.confirmRounds > 0) n += await this.confirm(now);
     return n;
   }
 
@@ -181,40 +280,47 @@ export class ParallelTuner {
       this.trials.push(t);
       this.nextIndex = t.index + 1;
       this.pending.delete(t.queueId);
+      this.confirming.delete(t.queueId);
     }
     // a point observed lifts a 'converged' stop: the model may want more now
-    if (fresh.length > 0 && this.stopped && this.pending.size === 0 && this.postedCount < this.o.budget) this.stopped = false;
+    if (fresh.some(isSearch) && this.confirmRoundsDone === 0 && this.stopped && this.pending.size === 0 && this.postedCount < this.o.budget)
+      this.stopped = false;
     return fresh;
   }
 
   /**
-   * The recommendation: among configurations measured whose latency (normalised, averaged over
-   * repeated measurements) meets the limit on the slowest board, the lowest energy by the objective
-   * surrogate's posterior mean (denoised: one lucky window or a board's misestimated offset does not
-   * win), by the measured mean before a model exists; null when none meets the limit.
+   * The recommendation: the confirmed configuration once there is one; before that, among
+   * configurations measured whose latency (normalised, averaged over repeated measurements) meets
+   * the limit on the slowest board by the offset model AND whose measured latency meets the limit
+   * on every board that measured it, and that no confirmation rejected, the lowest energy by the
+   * objective surrogate's posterior mean (denoised: one lucky window or a board's misestimated
+   * offset does not win), by the measured mean before a model exists; null when none qualifies.
    */
   incumbent(): FleetIncumbent | null {
     const offsets = this.offsets();
     const limit = this.threshold(offsets);
     const model = this.objectiveModel(offsets, limit);
-    const by = new Map<string, { config: Config; e: number[]; l: number[] }>();
+    const by = new Map<string, { config: Config; e: number[]; l: number[]; boards: Set<string> }>();
     for (const t of this.trials) {
       if (!t.measurement.valid || !(t.measurement.energyPerQueryJ > 0)) continue;
       const n = normalised(t, offsets);
       const k = configKey(t.config);
-      const g = by.get(k) ?? { config: t.config, e: [], l: [] };
+      const g = by.get(k) ?? { config: t.config, e: [], l: [], boards: new Set<string>() };
       g.e.push(n.energy);
       g.l.push(n.latency);
+      g.boards.add(t.boardId);
       by.set(k, g);
     }
     let best: (FleetIncumbent & { readonly rank: number }) | null = null;
-    for (const g of by.values()) {
+    for (const [k, g] of by) {
       const energy = g.e.reduce((s, x) => s + x, 0) / g.e.length;
       const latency = g.l.reduce((s, x) => s + x, 0) / g.l.length;
-      if (latency > limit) continue;
+      const confirmed = k === this.confirmedKey;
+      if (this.confirmedKey !== null && !confirmed) continue;
+      if (!confirmed && (latency > limit || this.rejected.has(k) || !this.holdsOnEveryBoard(g.config))) continue;
       const point = model ? this.o.space.toPoint(g.config) : null;
       const rank = model && point ? model(point) : energy;
-      if (!best || rank < best.rank) best = { config: g.config, energy, latency, trials: g.e.length, rank };
+      if (!best || rank < best.rank) best = { config: g.config, energy, latency, trials: g.e.length, boards: g.boards.size, confirmed, rank };
     }
     if (!best) return null;
     const { rank: _, ...inc } = best;

@@ -268,11 +268,12 @@ export class PostgresStore implements Store {
       );
       for (const run of runs.rows) {
         const fleet = JSON.parse(run.fleet_json) as NonNullable<NewRun['fleet']>;
-        await c.query(
-          `INSERT INTO trial_queue (run_id, source, task_json, board_id, status, posted_ms) VALUES ($1, 'baseline', $2, $3, 'queued', ${NOW(4)})
-           ON CONFLICT (run_id, board_id) WHERE board_id IS NOT NULL DO NOTHING`,
-          [run.id, JSON.stringify(fleet.reference), agent.boardId, o.now ?? null],
-        );
+        if (fleet.reference)
+          await c.query(
+            `INSERT INTO trial_queue (run_id, source, task_json, board_id, status, posted_ms) VALUES ($1, 'baseline', $2, $3, 'queued', ${NOW(4)})
+             ON CONFLICT (run_id, board_id) WHERE board_id IS NOT NULL DO NOTHING`,
+            [run.id, JSON.stringify(fleet.reference), agent.boardId, o.now ?? null],
+          );
         const done = await c.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM trials WHERE run_id = $1 AND board_id = $2', [run.id, agent.boardId]);
         const picked = await c.query<QueueRow>(
           `UPDATE trial_queue SET status = 'leased', lease_token = $1, lease_agent = $2, lease_board = $3,

@@ -57,8 +57,8 @@ export interface TrialTask {
 export interface FleetRunSettings {
   /** Trials in flight at once. */
   readonly parallel: number;
-  /** The configuration every board measures once (its offsets). */
-  readonly reference: TrialTask;
+  /** The configuration every board measures once before searching (its offsets); absent: no reference round. */
+  readonly reference?: TrialTask;
   /**
    * Search trials a board measures before its reference trial takes precedence (default 0: the
    * reference first). Later references let the first rounds explore at once, their trials taken as

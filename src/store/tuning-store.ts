@@ -219,12 +219,13 @@ export class TuningStore implements Store {
           .all(agent.boardType, o.runId ?? null, o.runId ?? null) as { id: string; fleet_json: string }[];
         for (const run of runs) {
           const fleet = JSON.parse(run.fleet_json) as NonNullable<NewRun['fleet']>;
-          this.db
-            .prepare(
-              `INSERT INTO trial_queue (run_id, source, task_json, board_id, status, posted_ms) VALUES (?, 'baseline', ?, ?, 'queued', ?)
-               ON CONFLICT (run_id, board_id) WHERE board_id IS NOT NULL DO NOTHING`,
-            )
-            .run(run.id, JSON.stringify(fleet.reference), agent.boardId, now);
+          if (fleet.reference)
+            this.db
+              .prepare(
+                `INSERT INTO trial_queue (run_id, source, task_json, board_id, status, posted_ms) VALUES (?, 'baseline', ?, ?, 'queued', ?)
+                 ON CONFLICT (run_id, board_id) WHERE board_id IS NOT NULL DO NOTHING`,
+              )
+              .run(run.id, JSON.stringify(fleet.reference), agent.boardId, now);
           const done = this.db.prepare('SELECT COUNT(*) AS n FROM trials WHERE run_id = ? AND board_id = ?').get(run.id, agent.boardId) as { n: number };
           const pick = this.db
             .prepare(
