@@ -50,6 +50,7 @@ const referenceAfter = args.includes('--reference-after') ? Number(opt('--refere
 const referenceRepeats = args.includes('--reference-repeats') ? Number(opt('--reference-repeats', '3')) : undefined;
 const initialPoints = args.includes('--initial-points') ? Number(opt('--initial-points', '6')) : undefined;
 const references = args.includes('--references') ? opt('--references', 'on') !== 'off' : undefined;
+const boardMargin = args.includes('--board-margin') ? Number(opt('--board-margin', '0')) : undefined;
 const confirmRounds = args.includes('--confirm-rounds') ? Number(opt('--confirm-rounds', '3')) : undefined;
 const strategyOverride = args.includes('--strategy') ? (opt('--strategy', '') as PendingStrategy) : null;
 const BOARD = 'orin-agx';
@@ -154,6 +155,7 @@ async function simulate(
     ...(initialPoints === undefined ? {} : { initialPoints }),
     ...(references === undefined ? {} : { references }),
     ...(confirmRounds === undefined ? {} : { confirmRounds }),
+    ...(boardMargin === undefined ? {} : { boardMargin }),
     runId: `bench-${scenario.model}-${scenario.slo}-${n}-${strategy}-${seed}-${kill ? 'kill' : 'ok'}-${Math.random().toString(36).slice(2, 8)}`,
   });
   const { tuner } = setup;
@@ -232,6 +234,16 @@ async function simulate(
   const offsets = tuner.offsets();
   const meanLogE = devs.reduce((s, d) => s + Math.log(d.energy), 0) / devs.length;
   const offErr = boards.reduce((s, b, i) => s + Math.abs((offsets.get(b)?.energy ?? 0) - (Math.log(devs[i]!.energy) - meanLogE)), 0) / boards.length;
+  if (process.env.FLEET_DEBUG)
+    for (const c of [...tuner.confirmation.rejected, ...(inc ? [inc.config] : [])]) {
+      const tc = scenario.truth.get(configKey(c))!;
+      const ms = trials
+        .filter((x) => configKey(x.config) === configKey(c))
+        .map((x) => `${x.boardId.slice(-1)}:${x.source}:${(x.measurement.latencyTailMs / scenario.sloMs).toFixed(3)}`);
+      console.error(
+        `  ${configKey(c)} regret ${pct(tc.e / optJ - 1)} slowest ${((tc.tail * worstLat) / scenario.sloMs).toFixed(3)} × SLO; measured ${ms.join(' ')}`,
+      );
+    }
   await store.close();
   return {
     model: scenario.model,
@@ -359,7 +371,7 @@ await (pgSchema as TestSchema | null)?.drop();
 const lines: string[] = [];
 const backend = opt('--store', 'postgres');
 lines.push(
-  `fleet benchmark ${quick ? '(quick) ' : ''}on sim:${BOARD}, ${models.join(' + ')}, SLOs ${slos.join('/')}, ${budget} search trials, seeds ${firstSeed}–${firstSeed + seeds - 1}, strategy ${DEFAULT}, reference after ${referenceAfter ?? 'the default number of'} search trials with ${referenceRepeats ?? 'the search trials’'} windows, initial points ${initialPoints ?? 'the optimiser’s'}, reference round ${references === undefined ? 'default' : references ? 'on' : 'off'}, confirmation rounds ${confirmRounds ?? 'default'}, board offsets ${boardOffsets ? 'on' : 'off'}, store ${backend}; times are simulated seconds`,
+  `fleet benchmark ${quick ? '(quick) ' : ''}on sim:${BOARD}, ${models.join(' + ')}, SLOs ${slos.join('/')}, ${budget} search trials, seeds ${firstSeed}–${firstSeed + seeds - 1}, strategy ${DEFAULT}, reference after ${referenceAfter ?? 'the default number of'} search trials with ${referenceRepeats ?? 'the search trials’'} windows, initial points ${initialPoints ?? 'the optimiser’s'}, reference round ${references === undefined ? 'default' : references ? 'on' : 'off'}, confirmation rounds ${confirmRounds ?? 'default'}, board margin ${boardMargin ?? 'the SLO margin'}, board offsets ${boardOffsets ? 'on' : 'off'}, store ${backend}; times are simulated seconds`,
 );
 lines.push('');
 lines.push(

@@ -40,6 +40,8 @@ export interface FleetTuningOptions {
   readonly references?: boolean;
   /** Confirmation rounds for the recommendation (default DEFAULT_CONFIRM_ROUNDS; 0 = none). */
   readonly confirmRounds?: number;
+  /** Margin under the SLO each board's own measurements of the recommendation must keep (default `margin`). */
+  readonly boardMargin?: number;
   /** Search trials a board measures before its reference trial (default DEFAULT_REFERENCE_AFTER). */
   readonly referenceAfter?: number;
   /** Windows of the reference trial (default the search trials'; 1 = a third of the time, a noisier offset). */
@@ -133,6 +135,7 @@ export async function startFleetRun(o: FleetTuningOptions): Promise<FleetSetup> 
     ...(o.referenceRepeats === undefined ? {} : { referenceRepeats: o.referenceRepeats }),
     ...(o.initialPoints === undefined ? {} : { initialPoints: o.initialPoints }),
     ...(o.confirmRounds === undefined ? {} : { confirmRounds: o.confirmRounds }),
+    ...(o.boardMargin === undefined ? {} : { boardMargin: o.boardMargin }),
   });
   await o.store.createRun({
     id: runId,
