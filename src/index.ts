@@ -98,5 +98,6 @@ export {
   type KnobSpace,
 } from './tune/index.ts';
 export { paretoSet } from './core/pareto.ts';
-export { TuningStore, defaultDbPath, readTuningRunFile, parseTuningRun, readRunSource } from './store/index.ts';
+export { TuningStore, defaultDbPath, readTuningRunFile, parseTuningRun, readRunSource, openStore, PostgresStore, type Store } from './store/index.ts';
+export { runAgent, runFleetTuning, pushProfile, pullProfile, profileKeyOf, type FleetTuningRun } from './fleet/index.ts';
 export * from './serve/index.ts';

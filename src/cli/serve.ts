@@ -194,8 +194,8 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('serve models over KServe v2 at a tuned configuration: dynamic batching under the SLO, energy metering, /metrics')
-    .option('--profile <id|file>', 'tuned profile: an id in the store, or a tuning run written by `tune --json` (configuration, SLO, service time)')
-    .option('--db <file>', `store of tuned profiles (default: ${defaultDbPath()})`)
+    .option('--profile <id|file|key>', 'tuned profile: an id in the store, a registry key (`profile list`), or a tuning run written by `tune --json`')
+    .option('--db <file|url>', `store of tuned profiles and the registry: a SQLite file or a postgres:// URL (default: ${defaultDbPath()})`)
     .option('--config <spec|file>', 'configuration by hand: cpu=…,gpu-min=…,gpu-max=…,emc=…,batch=… (Hz or kHz/MHz/GHz) or a JSON file')
     .option(
       '--model <model>',

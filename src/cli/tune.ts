@@ -11,7 +11,7 @@ import { type DeviceSpec, formatDeviceSpec } from '../device/device-spec.ts';
 import { DEFAULT_SIM_SPEC, resolveJetsonOrTwin } from '../device/open.ts';
 import { modelSpecOf } from '../model/model-spec.ts';
 import { defaultDbPath } from '../store/paths.ts';
-import { TuningStore } from '../store/tuning-store.ts';
+import { openStore } from '../store/open-store.ts';
 import { priorForDevice } from '../tune/device-prior.ts';
 import { budgetOf, DEFAULT_BUDGET, DEFAULT_PRESETS, DEFAULT_TWO_PHASE_BUDGET } from '../tune/tune.ts';
 import { runTuningSession } from '../tune/tuning-session.ts';
@@ -26,6 +26,7 @@ import {
   twinFromOptions,
 } from './support/device-options.ts';
 import { integer, latencyMs, numberInRange, positiveInt, positiveIntList, positiveNumber, quantile } from './support/flag-parsers.ts';
+import { runFleetTune } from './support/fleet-tune.ts';
 import { action } from './support/run-action.ts';
 import { addWorkloadFlags, dimOption, openTrialRunnerFromFlags, workloadFromFlags } from './support/workload-flags.ts';
 
@@ -56,6 +57,7 @@ interface TuneCliOptions extends Record<string, unknown>, DeviceWriteCliOptions,
   dim?: Record<string, number>;
   /** --model was not given (commander filled in the default). */
   modelIsDefault?: boolean;
+  parallel?: number;
 }
 
 export function register(program: Command): void {
@@ -79,7 +81,7 @@ export function register(program: Command): void {
     .option('--resume [run-id]', 're-use the finished trials of an interrupted run with the same settings (the latest, or this id)')
     .option('--seed <n>', 'seed of the optimiser (and of the twin noise)', integer('--seed', 0), 0)
     .option('--json', 'print the whole run as JSON (every trial, the recommendation, the savings)')
-    .option('--db <file>', `SQLite store of runs and profiles (default: ${defaultDbPath()})`)
+    .option('--db <file|url>', `store of runs and profiles: a SQLite file or a postgres:// URL (default: ${defaultDbPath()})`)
     .option('--noise <sd>', 'twin and landscape only: relative measurement noise (default 0.03)', numberInRange('--noise', 0, 1))
     .option('--batch-sizes <list>', 'batch sizes to search, comma-separated', positiveIntList('--batch-sizes'), [...DEFAULT_BATCH_SIZES])
     .option('--joint', 'deprecated: every knob, the CPU clock included, is searched together by default')
@@ -95,7 +97,12 @@ export function register(program: Command): void {
     .option('--no-baselines', 'skip measuring the default and the power-mode presets')
     .addOption(new Option('--dtype <dtype>', 'precision of a zoo model').choices(['fp32', 'fp16']))
     .option('--seq <L>', 'sequence length of the BERT models', positiveInt('--seq'))
-    .addOption(dimOption());
+    .addOption(dimOption())
+    .option(
+      '--parallel <n>',
+      'a fleet run: keep n trials in the store for `polythrottle agent`s on the boards to measure (see docs/fleet.md)',
+      positiveInt('--parallel'),
+    );
   addDeviceWriteOptions(cmd);
   addTwinOptions(cmd);
   addWorkloadFlags(cmd);
@@ -121,6 +128,7 @@ Examples:
 
 async function runTune(o: TuneCliOptions): Promise<void> {
   const slo = { latencyMs: o.slo, quantile: o.quantile };
+  if (o.parallel !== undefined) return runFleetTuneFromFlags(o, slo);
   // Every flag is read before anything is printed or opened: a bad one is the only line.
   const w = workloadFromFlags(o);
   const { spec, passedOver } = await resolveJetsonOrTwin(o.device, o.sysfsRoot ? { root: o.sysfsRoot } : {});
@@ -177,7 +185,7 @@ async function runTune(o: TuneCliOptions): Promise<void> {
     throw e;
   }
   if (prior) log(pc.dim(`prior: the twin of ${prior.board}, corrected by the measurements`));
-  const store = new TuningStore(o.dryRun ? ':memory:' : (o.db ?? defaultDbPath()));
+  const store = await openStore(o.dryRun ? ':memory:' : (o.db ?? defaultDbPath()));
   const bar = o.json ? null : progressBar(budget, method === 'joint' ? 'measurements' : 'search trials');
   try {
     const res = await runTuningSession({
@@ -232,9 +240,34 @@ async function runTune(o: TuneCliOptions): Promise<void> {
     if (!res.run.recommendation) process.exitCode = 5;
   } finally {
     bar?.stop();
-    store.close();
+    await store.close();
     await runner.close();
   }
+}
+
+async function runFleetTuneFromFlags(o: TuneCliOptions, slo: { latencyMs: number; quantile: number }): Promise<void> {
+  const w = workloadFromFlags(o);
+  const model = modelSpecOf(o.model, { ...(o.dtype === undefined ? {} : { dtype: o.dtype }), ...(o.seq === undefined ? {} : { seq: o.seq }) });
+  const trial = {
+    ...(w.trial.repeats === undefined ? {} : { repeats: w.trial.repeats }),
+    ...(w.trial.windowS === undefined ? {} : { windowS: w.trial.windowS }),
+  };
+  const { device, seed, parallel, margin, batchSizes, json } = o;
+  const run = await runFleetTune({
+    device,
+    model,
+    slo,
+    budget: o.budget ?? DEFAULT_BUDGET,
+    seed,
+    parallel: parallel!,
+    margin,
+    batchSizes,
+    json: json === true,
+    db: o.db ?? defaultDbPath(),
+    trial,
+    ...(o.rate === undefined ? {} : { rate: o.rate }),
+  });
+  if (!run.recommendation) process.exitCode = 5;
 }
 
 function progressBar(budget: number, unit: string) {

@@ -9,11 +9,11 @@ import { PolyThrottleError } from '../core/errors.ts';
 import type { TuningRun, TwinProfileRecord } from '../core/tuning-run.ts';
 import { type HeldLock, acquireLock } from '../device/safety/owner-lock.ts';
 import { stateDir } from '../device/safety/snapshot-file.ts';
-import type { TuningStore } from '../store/tuning-store.ts';
+import type { Store } from '../store/store.ts';
 import { budgetOf, type TuneOptions, tune } from './tune.ts';
 
 export interface TuningSessionOptions extends Omit<TuneOptions, 'resumeFrom' | 'runId' | 'createdAt'> {
-  readonly store: TuningStore;
+  readonly store: Store;
   /** true: the latest unfinished run with the same settings; a string: that run id (or prefix). */
   readonly resume?: boolean | string;
   /** Further settings that must match for a resume (device string, twin noise…). */
@@ -58,10 +58,10 @@ export function settingsKey(o: TuningSessionOptions, deviceId: string): string {
 export async function runTuningSession(o: TuningSessionOptions): Promise<TuningSessionResult> {
   const device = await o.runner.describe();
   const key = settingsKey(o, device.id);
-  const previous = o.resume ? o.store.findResumable(key, typeof o.resume === 'string' ? o.resume : undefined) : null;
+  const previous = o.resume ? await o.store.findResumable(key, typeof o.resume === 'string' ? o.resume : undefined) : null;
   if (o.resume && typeof o.resume === 'string' && !previous) throw new PolyThrottleError('NOT_FOUND', `no run "${o.resume}" in ${o.store.path}`);
   if (!o.resume) {
-    const unfinished = o.store.findResumable(key);
+    const unfinished = await o.store.findResumable(key);
     if (unfinished) o.onResume?.({ runId: unfinished.id, trials: unfinished.trials, resumed: false });
   }
   const runId = previous?.id ?? randomUUID();
@@ -89,16 +89,16 @@ async function runOwned(
   o: TuningSessionOptions,
   device: Awaited<ReturnType<TuningSessionOptions['runner']['describe']>>,
   key: string,
-  previous: ReturnType<TuningStore['findResumable']>,
+  previous: Awaited<ReturnType<Store['findResumable']>>,
   runId: string,
 ): Promise<TuningSessionResult> {
   const createdAt = previous?.createdAt ?? new Date().toISOString();
-  const resumeFrom = previous ? o.store.loadTrials(previous.id) : [];
+  const resumeFrom = previous ? await o.store.loadTrials(previous.id) : [];
   if (previous) {
-    o.store.reopenRun(previous.id);
+    await o.store.reopenRun(previous.id);
     o.onResume?.({ runId: previous.id, trials: resumeFrom.length, resumed: true });
   } else
-    o.store.createRun({
+    await o.store.createRun({
       id: runId,
       device,
       model: typeof o.model === 'string' ? o.model : o.model.name,
@@ -122,16 +122,16 @@ async function runOwned(
       createdAt,
       resumeFrom,
       onTrial: async (rec, info) => {
-        if (!info.reused) o.store.saveTrial(runId, { ...rec, index: nextIndex++ });
+        if (!info.reused) await o.store.saveTrial(runId, { ...rec, index: nextIndex++ });
         await o.onTrial?.(rec, info);
       },
     });
   } catch (e) {
-    o.store.markFailed(runId);
+    await o.store.markFailed(runId);
     throw e;
   }
   if (o.runtime !== undefined) run = { ...run, runtime: o.runtime };
   if (o.twinProfile !== undefined) run = { ...run, twinProfile: o.twinProfile };
-  const profileId = o.store.finishRun(run);
+  const profileId = await o.store.finishRun(run);
   return { run: { ...run, profileId }, profileId, resumedRun: previous?.id ?? null };
 }

@@ -21,6 +21,7 @@ const FLOOR: Record<string, number> = {
   tune: 6,
   serve: 6,
   finetune: 7,
+  fleet: 7,
   report: 7,
   cli: 8,
 };

@@ -56,14 +56,14 @@ describe('tuning store', () => {
     // every trial of the finished run was measured exactly once across the two sessions
     expect(first.measured.length + second.measured.length).toBe(res.run.trials.length);
     // the stored run is the finished one, with its profile
-    const stored = again.getRun(res.profileId.slice(0, 8))!;
+    const stored = (await again.getRun(res.profileId.slice(0, 8)))!;
     expect(stored.id).toBe(res.run.id);
     expect(stored.trials).toHaveLength(res.run.trials.length);
-    expect(again.listProfiles().map((p) => p.id)).toEqual([res.profileId]);
+    expect((await again.listProfiles()).map((p) => p.id)).toEqual([res.profileId]);
     // and it answers a new SLO without a runner
     expect(recommendForSlo(stored, { latencyMs: 80, quantile: 0.99 }).measured).not.toBeNull();
     // nothing left to resume
-    expect(() => again.findResumable('x', res.run.id)).toThrow(/different settings|already finished/);
+    await expect(again.findResumable('x', res.run.id)).rejects.toThrow(/different settings|already finished/);
     again.close();
   });
 
