@@ -311,7 +311,11 @@ export function formatRun(run: TuningRun, dbPath: string): string {
   const phases = run.measurements ? Object.entries(run.measurements.byPhase).map(([p, n]) => `${n} ${p}`) : [];
   lines.push(
     pc.dim(
-      `${run.trials.length} measurements${phases.length > 0 ? ` (${phases.join(' + ')})` : ''} of a budget of ${run.budget}${run.optimizer.endsWith('two-phase') ? ' search trials' : ''} · ${searched} searched (${run.optimizer}, stopped: ${run.stopReason ?? 'budget'}) · ${count('baseline')} baseline · ${count('confirm')} confirmation` +
+      // With the measurements per phase (runs since they were recorded) the counts by trial source
+      // would say the same thing again in other words (the initial design holds the baselines).
+      (phases.length > 0
+        ? `${run.trials.length} measurements (${phases.join(' + ')}) of a budget of ${run.budget}${run.optimizer.endsWith('two-phase') ? ' search trials' : ''} · ${run.optimizer}, stopped: ${run.stopReason ?? 'budget'}`
+        : `${run.trials.length} measurements of a budget of ${run.budget} · ${searched} searched (${run.optimizer}, stopped: ${run.stopReason ?? 'budget'}) · ${count('baseline')} baseline · ${count('confirm')} confirmation`) +
         (run.reusedTrials ? ` · ${run.reusedTrials} re-used from the interrupted run` : ''),
     ),
   );
