@@ -5,6 +5,7 @@
  * a closed-loop saturation run to measure capacity. Runs in a child process (`--load <json>`) so the
  * load generator does not share the server's event loop.
  */
+import { mulberry32 } from '../src/numerics/random.ts';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -46,22 +47,11 @@ export interface LoadResult {
   readonly errors: number;
 }
 
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Send times (ms from the start) with their tags. */
 export function sendTimes(s: Schedule): { at: number; tag: Sent['tag'] }[] {
   const out: { at: number; tag: Sent['tag'] }[] = [];
   if (s.kind === 'poisson') {
-    const u = mulberry(s.seed);
+    const u = mulberry32(s.seed);
     for (let t = 0; ; ) {
       t += (-Math.log(1 - u()) / s.rate) * 1000;
       if (t >= s.durationS * 1000) break;

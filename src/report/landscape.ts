@@ -1,3 +1,4 @@
+import { csvLines, splitCsvLine } from '../core/csv.ts';
 import { readFile } from 'node:fs/promises';
 import { readDeviceSpec } from '../device/device-spec.ts';
 import { badInput } from '../core/errors.ts';
@@ -29,32 +30,9 @@ type FixedColumn = Exclude<(typeof LANDSCAPE_COLUMNS)[number], 'latency_p99_ms'>
 const COLUMNS = LANDSCAPE_COLUMNS.filter((c): c is FixedColumn => c !== 'latency_p99_ms');
 type Column = FixedColumn | 'tail';
 
-/** Split one CSV line, honouring double-quoted cells with "" escapes. */
-export function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      cells.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  cells.push(cur);
-  return cells;
-}
-
 /** Parse a landscape CSV (header line + one configuration per line); `what` names the source in errors. */
 export function parseLandscapeCsv(text: string, what = 'landscape CSV'): LandscapeRow[] {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = csvLines(text);
   const header = lines[0] === undefined ? undefined : splitCsvLine(lines[0]).map((h) => h.trim());
   if (!header) throw badInput(`${what} is empty`);
   const at = new Map<Column, number>();

@@ -3,6 +3,7 @@
  * gpu_max_hz, emc_hz, batch, latency_p50_ms, latency_p<q>_ms, energy_per_query_j, power_w,
  * throughput_qps) into rows a replay device can serve. Blank clock cells mean the knob is absent.
  */
+import { csvLines, splitCsvLine } from '../../core/csv.ts';
 import { readFileSync } from 'node:fs';
 import { configKey } from '../../core/config.ts';
 import { badInput } from '../../core/errors.ts';
@@ -30,36 +31,13 @@ export interface ReplayLandscape {
   readonly rows: readonly ReplayRow[];
 }
 
-/** One CSV line's cells (double-quoted cells may hold commas; "" is a quote). */
-function cells(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
-}
-
 const REQUIRED = ['model', 'batch', 'latency_p50_ms', 'energy_per_query_j', 'power_w', 'throughput_qps'] as const;
 const CLOCKS = ['cpu_hz', 'gpu_min_hz', 'gpu_max_hz', 'emc_hz'] as const;
 
 export function parseReplayLandscape(text: string, path: string, model?: string): ReplayLandscape {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = csvLines(text);
   if (lines.length === 0) throw badInput(`${path} is empty`, 'make one with `polythrottle landscape --out grid.csv`');
-  const header = cells(lines[0]!).map((h) => h.trim());
+  const header = splitCsvLine(lines[0]!).map((h) => h.trim());
   const col = (name: string) => header.indexOf(name);
   for (const c of REQUIRED) if (col(c) < 0) throw badInput(`${path} has no column "${c}"`, 'expected the columns `polythrottle landscape` writes');
   const tailIdx = header.findIndex((h) => /^latency_p[\d.]+_ms$/.test(h) && h !== 'latency_p50_ms');
@@ -70,7 +48,7 @@ export function parseReplayLandscape(text: string, path: string, model?: string)
   let device = '';
   let firstModel = '';
   for (let ln = 1; ln < lines.length; ln++) {
-    const c = cells(lines[ln]!);
+    const c = splitCsvLine(lines[ln]!);
     const at = (i: number) => (c[i] ?? '').trim();
     const rowModel = at(col('model'));
     if (model !== undefined && rowModel !== model) continue;

@@ -3,6 +3,7 @@
  * `tune --json` run, a measured `landscape` CSV, or a plain CSV of configuration + latency + power.
  * Every defect is a one-line BAD_INPUT naming the file and the row.
  */
+import { splitCsvLine } from '../../../core/csv.ts';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../../core/config.ts';
 import { badInput } from '../../../core/errors.ts';
@@ -81,7 +82,7 @@ export function pointsFromCsv(text: string, what: string): MeasuredPoints {
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
   if (lines.length === 0) throw badInput(`${what} is empty`);
-  const header = lines[0]!.split(',').map((h) => h.trim().toLowerCase());
+  const header = splitCsvLine(lines[0]!).map((h) => h.trim().toLowerCase());
   const col = (names: readonly string[]) => names.map((n) => header.indexOf(n)).find((i) => i >= 0) ?? -1;
   const latency = col(LATENCY_COLUMNS);
   const power = col(POWER_COLUMNS);
@@ -97,7 +98,7 @@ export function pointsFromCsv(text: string, what: string): MeasuredPoints {
   const devices = new Set<string>();
   const points: MeasuredPoint[] = [];
   for (let r = 1; r < lines.length; r++) {
-    const cells = lines[r]!.split(',').map((c) => c.trim());
+    const cells = splitCsvLine(lines[r]!).map((c) => c.trim());
     if (cells.length !== header.length) throw badInput(`${what}: row ${r} has ${cells.length} cells, the header ${header.length}`);
     const num = (i: number, name: string, integer = false): number => {
       const v = Number(cells[i]);
