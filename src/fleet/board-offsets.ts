@@ -10,6 +10,7 @@
  * normalised to the fleet's mean board, and a configuration is feasible when it meets the SLO on the
  * slowest board measured (normalised latency + the largest latency offset).
  */
+import { mean } from '../numerics/stats.ts';
 import type { FleetTrialRecord } from '../store/store.ts';
 
 export interface BoardOffset {
@@ -27,7 +28,6 @@ export interface BoardOffset {
 /** Trials every board measures at a shared configuration: the reference round, and the recommendation's confirmation. */
 const isReference = (t: FleetTrialRecord) => t.source === 'baseline' || t.source === 'confirm';
 const usable = (t: FleetTrialRecord) => t.measurement.valid && t.measurement.energyPerQueryJ > 0 && t.measurement.latencyTailMs > 0;
-const mean = (v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length;
 
 /**
  * Offsets of every board that measured a trial of the run. `repeats`: measurement windows per search

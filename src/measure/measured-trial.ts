@@ -9,7 +9,7 @@ import type { Device, DeviceDescription, DeviceSnapshot, FrequencyConfig, PowerS
 import { badInput } from '../core/errors.ts';
 import type { TrialMeasurement, TrialOptions, TrialRunner } from '../core/measurement.ts';
 import { mulberry32 } from '../numerics/random.ts';
-import { coefficientOfVariation, quantileSorted } from '../numerics/stats.ts';
+import { coefficientOfVariation, mean, quantileSorted } from '../numerics/stats.ts';
 import { requestLatenciesMs, type RunResult, type WorkloadRunner } from '../workload/runner.ts';
 import { type EnergyWindow, PowerMeter } from './power-meter.ts';
 
@@ -51,8 +51,6 @@ export interface MeasuredTrialOptions {
   /** Progress lines (settling, warming up, window k of n). */
   readonly onProgress?: (line: string) => void;
 }
-
-const mean = (xs: readonly number[]) => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 
 export function invalidMeasurement(config: Config, reason: string, quantile: number): TrialMeasurement {
   return {

@@ -22,3 +22,8 @@ export function coefficientOfVariation(xs: readonly number[]): number {
   const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1);
   return m === 0 ? 0 : Math.sqrt(v) / Math.abs(m);
 }
+
+/** Arithmetic mean (NaN for no values). */
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((s, v) => s + v, 0) / values.length;
+}

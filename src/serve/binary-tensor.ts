@@ -6,6 +6,7 @@
  * JSON costs the CPU milliseconds per request and its bytes microseconds).
  */
 import type { Tensor, TensorDatatype } from '../core/inference.ts';
+import { halfToFloat } from '../model/onnx/float16.ts';
 import { badRequest } from './http-error.ts';
 
 /** The request header that marks a binary-extension body and gives the JSON header's length. */
@@ -29,15 +30,6 @@ export function splitBinaryBody(body: Buffer, headerLength: number): BinaryBody 
     throw badRequest(`the JSON header of the binary request is not valid JSON: ${(e as Error).message}`);
   }
   return { header, blob: body.subarray(headerLength) };
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 /** A copy of `n` bytes at an aligned offset: typed arrays need their element alignment. */

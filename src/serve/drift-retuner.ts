@@ -23,6 +23,7 @@
  * and probe batches at most `maxShare` of all batches served (the first episode always may probe).
  * Every alarm and change is logged (the admin API's GET /v1/drift) and counted in /metrics.
  */
+import { mean } from '../numerics/stats.ts';
 import type { Config } from '../core/config.ts';
 import type { FrequencyConfig } from '../core/device.ts';
 import type { StoredSurrogates } from '../core/tuning-run.ts';
@@ -98,7 +99,6 @@ interface Offset {
   readonly offL: number;
 }
 
-const mean = (a: readonly number[]) => (a.length === 0 ? Number.NaN : a.reduce((s, v) => s + v, 0) / a.length);
 const sameConfig = (a: Config, b: Config) =>
   (['cpuHz', 'gpuMinHz', 'gpuMaxHz', 'emcHz', 'batch'] as const).every((k) => a[k] === undefined || b[k] === undefined || a[k] === b[k]);
 const clocksOf = (c: Config): FrequencyConfig => ({

@@ -7,20 +7,11 @@ import { csvLines, splitCsvLine } from '../../core/csv.ts';
 import { readFileSync } from 'node:fs';
 import { configKey } from '../../core/config.ts';
 import { badInput } from '../../core/errors.ts';
+import type { LandscapeRow } from '../sim/landscape.ts';
 
-export interface ReplayRow {
-  readonly cpu_hz?: number;
-  readonly gpu_min_hz?: number;
-  readonly gpu_max_hz?: number;
-  readonly emc_hz?: number;
-  readonly batch: number;
-  readonly latency_p50_ms: number;
-  /** Tail latency at the file's quantile. */
-  readonly latency_p99_ms: number;
-  readonly energy_per_query_j: number;
-  readonly power_w: number;
-  readonly throughput_qps: number;
-}
+/** A landscape row as a replay reads it: the CSV's columns, where a clock column may be absent (the board's boot value). */
+export type ReplayRow = Omit<LandscapeRow, 'device' | 'model' | 'cpu_hz' | 'gpu_min_hz' | 'gpu_max_hz' | 'emc_hz'> &
+  Partial<Pick<LandscapeRow, 'cpu_hz' | 'gpu_min_hz' | 'gpu_max_hz' | 'emc_hz'>>;
 
 export interface ReplayLandscape {
   readonly path: string;

@@ -10,8 +10,8 @@ import type { DeviceDescription } from '../../core/device.ts';
 import { badInput } from '../../core/errors.ts';
 import type { TrialMeasurement, TrialOptions, TrialRunner } from '../../core/measurement.ts';
 import { hash32, mulberry32 } from '../../numerics/random.ts';
-import { coefficientOfVariation } from '../../numerics/stats.ts';
-import { windowNoise } from '../sim/noise.ts';
+import { coefficientOfVariation, mean } from '../../numerics/stats.ts';
+import { noisyWindow } from '../sim/trial-runner.ts';
 import { type ReplayLandscape, type ReplayRow, replayConfig } from './read-landscape.ts';
 
 export interface LandscapeTrialRunnerOptions {
@@ -27,7 +27,6 @@ export interface LandscapeTrialRunner extends TrialRunner {
   readonly landscape: ReplayLandscape;
 }
 
-const mean = (a: readonly number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 const sortedSet = (vs: readonly (number | undefined)[]) => [...new Set(vs.filter((v): v is number => v !== undefined))].sort((a, b) => a - b);
 
 export function createLandscapeTrialRunner(o: LandscapeTrialRunnerOptions): LandscapeTrialRunner {
@@ -73,13 +72,15 @@ export function createLandscapeTrialRunner(o: LandscapeTrialRunnerOptions): Land
       const visit = visits.get(key) ?? 0;
       visits.set(key, visit + 1);
       const u = mulberry32(hash32(seed, `${key}|${visit}`));
-      const w = Array.from({ length: repeats }, () => {
-        const n = windowNoise(level, u);
-        const p50 = row.latency_p50_ms * n.service;
-        const tail = n.service * (row.latency_p50_ms + Math.max(0, row.latency_p99_ms - row.latency_p50_ms) * n.tailJitter) * n.stall;
-        const thr = row.throughput_qps / n.service;
-        return { p50, tail, thr, power: row.power_w * n.power };
-      });
+      // The row as an exact evaluation, measured the way the twin's windows are (saturated: the file's load).
+      const exact = {
+        latencyP50Ms: row.latency_p50_ms,
+        latencyTailMs: row.latency_p99_ms,
+        throughputQps: row.throughput_qps,
+        powerW: row.power_w,
+        overloaded: false,
+      };
+      const w = Array.from({ length: repeats }, () => noisyWindow(exact, level, u, undefined));
       const energies = w.map((x) => x.power / x.thr);
       const tails = w.map((x) => x.tail);
       const thr = mean(w.map((x) => x.thr));

@@ -6,7 +6,7 @@ import type { WorkloadProfile } from '../../core/workload-profile.ts';
 import { type BoardSpec, resolveBoard } from './board-spec.ts';
 import { type Evaluation, evaluateConfig } from './evaluate.ts';
 import { hash32, mulberry32 } from '../../numerics/random.ts';
-import { coefficientOfVariation } from '../../numerics/stats.ts';
+import { coefficientOfVariation, mean } from '../../numerics/stats.ts';
 import { windowNoise } from './noise.ts';
 import { describeBoard } from './sim-device.ts';
 
@@ -45,7 +45,12 @@ interface WindowValues {
 }
 
 /** One noisy measurement window of an exact evaluation. */
-export function noisyWindow(e: Evaluation, level: number, u: () => number, rateRps: number | undefined): WindowValues {
+export function noisyWindow(
+  e: Pick<Evaluation, 'latencyP50Ms' | 'latencyTailMs' | 'throughputQps' | 'powerW' | 'overloaded'>,
+  level: number,
+  u: () => number,
+  rateRps: number | undefined,
+): WindowValues {
   const n = windowNoise(level, u);
   const p50 = e.latencyP50Ms * n.service;
   // The jitter scales the tail's excess over the median: a window's tail quantile has a sampling
@@ -58,7 +63,6 @@ export function noisyWindow(e: Evaluation, level: number, u: () => number, rateR
   return { p50, tail, thr, power: e.powerW * n.power, serviceFactor: n.service, powerFactor: n.power };
 }
 
-const mean = (a: readonly number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 export function createSimTrialRunner(opts: SimTrialRunnerOptions): SimTrialRunner {
   const board = resolveBoard(opts.board);
   const profile = opts.profile;
